@@ -1,0 +1,95 @@
+"""COINr interoperability: an iMeta table becomes a spec, so a COINr user moves over in one step.
+
+COINr (Becker et al. 2022, JOSS 7(78):4567) describes an index with two tables: iData (one row per
+unit, one column per indicator, group and denominator) and iMeta (``Level, iCode, iName,
+Direction, Weight, Unit, Target, Denominator, Parent, Type``). iData loads directly with
+:func:`index_engine.load_panel`; iMeta becomes a spec here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .errors import SpecError
+from .spec import Spec, spec_from_dict
+
+_REQUIRED = ("iCode", "Level", "Parent", "Type")
+
+
+def imeta_to_dict(path: str | Path, *, index_id: str | None = None) -> dict[str, Any]:
+    """Plain spec data (as YAML would hold it) from a COINr iMeta CSV.
+
+    The steps are left at the engine's defaults (min-max 0–100, arithmetic mean); a COINr
+    build's other steps are added in the spec by hand.
+    """
+    path = Path(path)
+    try:
+        meta = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (OSError, ValueError) as exc:
+        raise SpecError(f"{path}: cannot read the iMeta table ({exc})") from None
+    missing = [c for c in _REQUIRED if c not in meta.columns]
+    if missing:
+        raise SpecError(f"{path}: not a COINr iMeta table: columns {', '.join(missing)} are missing")
+    rows = meta[meta["Type"].isin(["Indicator", "Aggregate"])]
+    nodes: list[dict[str, Any]] = []
+    for i, r in rows.iterrows():
+        node: dict[str, Any] = {"code": r["iCode"], "name_en": r.get("iName", "") or r["iCode"]}
+        if r["Parent"]:
+            node["parent"] = r["Parent"]
+        if r.get("Weight", ""):
+            try:
+                node["weight"] = float(r["Weight"])
+            except ValueError:
+                raise SpecError(f"{path}: row {i + 2}, column 'Weight': not a number ({r['Weight']!r})") from None
+        if r["Type"] == "Indicator":
+            if r.get("Direction", ""):
+                try:
+                    node["direction"] = int(float(r["Direction"]))
+                except ValueError:
+                    raise SpecError(f"{path}: row {i + 2}, column 'Direction': must be 1 or -1 ({r['Direction']!r})") from None
+            if r.get("Unit", ""):
+                node["unit"] = r["Unit"]
+            if r.get("Denominator", ""):
+                node["denominator"] = r["Denominator"]
+            if r.get("Target", ""):
+                node["target"] = {"value": float(r["Target"])}
+        nodes.append(node)
+    roots = [n for n in nodes if "parent" not in n]
+    root = roots[0]["code"] if len(roots) == 1 else None
+    return {
+        "index": {
+            "id": index_id or (root or path.stem),
+            "name_en": roots[0].get("name_en", "") if roots else "",
+            "description": f"Imported from the COINr iMeta table {path.name}.",
+        },
+        "tree": nodes,
+        "steps": {
+            "denominate": {"method": "divide"} if (rows["Denominator"] != "").any() else {"method": "none"},
+            "normalize": {"method": "minmax", "params": {"lower": 0, "upper": 100}},
+            "aggregate": {"method": "arithmetic"},
+        },
+    }
+
+
+def spec_from_imeta(path: str | Path) -> Spec:
+    """Validate an iMeta table into a Spec."""
+    return spec_from_dict(imeta_to_dict(path), label=str(path), base_dir=Path(path).parent)
+
+
+def write_spec_yaml(data: dict[str, Any], out: str | Path) -> Path:
+    """Write spec data as YAML (nested tree), validated first."""
+    spec = spec_from_dict(data, label=str(out))
+    out = Path(out)
+    out.write_text(spec_yaml_text(spec), encoding="utf-8")
+    return out
+
+
+def spec_yaml_text(spec: Spec) -> str:
+    """The YAML of a spec without default-valued keys, so it reads like a hand-written one."""
+    import yaml
+
+    data = spec.model_dump(mode="json", exclude_defaults=True)
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)

@@ -1,0 +1,53 @@
+"""Exception and warning classes of index_engine.
+
+Every error a user can cause derives from :class:`IndexEngineError` and also from the
+built-in type users already catch (``ValueError`` for bad input, ``RuntimeError`` for a
+build that cannot proceed). The CLI turns an ``IndexEngineError`` into a one-line message
+and exit code 2.
+"""
+
+from __future__ import annotations
+
+
+class IndexEngineError(Exception):
+    """Base class of every error index_engine raises on purpose."""
+
+
+class SpecError(IndexEngineError, ValueError):
+    """A spec file or spec value is invalid; the message names the file and the YAML path."""
+
+
+class UnknownMethodError(SpecError):
+    """A step names a method that no registry holds."""
+
+
+class DataError(IndexEngineError, ValueError):
+    """An input data file or table is invalid; the message names the file, rows and columns."""
+
+
+class BuildError(IndexEngineError, RuntimeError):
+    """A build cannot proceed with valid inputs (for example a geometric mean of a value <= 0)."""
+
+
+class OutputExistsError(IndexEngineError, FileExistsError):
+    """The output folder exists already and overwriting it was not asked for."""
+
+
+class IndexEngineWarning(UserWarning):
+    """Base class of index_engine's named warnings."""
+
+
+class DegenerateIndicatorWarning(IndexEngineWarning):
+    """An indicator has zero variance (or too few values) where a method needs spread."""
+
+
+class WeightsNotNormalizedWarning(IndexEngineWarning):
+    """Weights were rescaled because they did not sum to one."""
+
+
+class SmallSampleWarning(IndexEngineWarning):
+    """A statistic was computed on fewer points than it needs to be reliable."""
+
+
+class CoverageWarning(IndexEngineWarning):
+    """An aggregate was left missing because too few of its children had data."""

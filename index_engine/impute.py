@@ -1,0 +1,122 @@
+"""Missing-value methods (family ``impute``) and unit screening (family ``screen``).
+
+An impute method takes one indicator (Series indexed by unit, year) and the unit attributes
+(a DataFrame on the same index, holding group columns) and returns the Series with gaps filled.
+Cross-sectional methods (mean, median, group mean) see one year at a time unless the step's
+``pool`` is ``all``; time-series methods (interpolate, carry) always see every year of a unit.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field
+
+from .errors import DataError
+from .registry import Registry
+
+IMPUTE = Registry("impute", "Filling missing values; every imputed cell is recorded in imputed.csv.")
+SCREEN = Registry("screen", "Dropping units with too little data.")
+
+ACROSS_YEARS = {"interpolate", "carry_forward", "carry_back", "carry"}
+"""Impute methods that read a unit's other years, so they ignore the step's ``pool``."""
+
+
+@IMPUTE.register("none")
+def none(x: pd.Series, attrs: pd.DataFrame) -> pd.Series:
+    """Leave gaps missing; aggregation then averages the children that are present (§H.4)."""
+    return x
+
+
+@IMPUTE.register("mean")
+def mean(x: pd.Series, attrs: pd.DataFrame) -> pd.Series:
+    """Fill a gap with the indicator's mean over the units present (COINr ``i_mean``)."""
+    return x.fillna(x.mean())
+
+
+@IMPUTE.register("median")
+def median(x: pd.Series, attrs: pd.DataFrame) -> pd.Series:
+    """Fill a gap with the indicator's median over the units present (COINr ``i_median``)."""
+    return x.fillna(x.median())
+
+
+def _group_col(attrs: pd.DataFrame, group: str) -> pd.Series:
+    if group not in attrs.columns:
+        avail = ", ".join(repr(c) for c in attrs.columns) or "none"
+        raise DataError(f"group column {group!r} is not in the data; the unit columns are {avail}")
+    return attrs[group]
+
+
+@IMPUTE.register("group_mean")
+def group_mean(x: pd.Series, attrs: pd.DataFrame, *, group: str) -> pd.Series:
+    """Fill a gap with the mean of the unit's group (COINr ``i_mean_grp``); a group with no data stays missing."""
+    g = _group_col(attrs, group)
+    return x.fillna(x.groupby(g.to_numpy(), dropna=False).transform("mean"))
+
+
+@IMPUTE.register("group_median")
+def group_median(x: pd.Series, attrs: pd.DataFrame, *, group: str) -> pd.Series:
+    """Fill a gap with the median of the unit's group (COINr ``i_median_grp``)."""
+    g = _group_col(attrs, group)
+    return x.fillna(x.groupby(g.to_numpy(), dropna=False).transform("median"))
+
+
+def _by_unit(x: pd.Series, how) -> pd.Series:
+    wide = x.unstack("unit").sort_index()
+    filled = how(wide)
+    return filled.stack(future_stack=True).swaplevel().reindex(x.index)
+
+
+@IMPUTE.register("interpolate")
+def interpolate(x: pd.Series, attrs: pd.DataFrame) -> pd.Series:
+    """Linear interpolation between a unit's observed years (inside gaps only; ends stay missing).
+
+    Interpolation is in the year value, so a gap between 2019 and 2022 is filled on the line.
+    """
+    return _by_unit(x, lambda w: w.interpolate(method="index", limit_area="inside"))
+
+
+@IMPUTE.register("carry_forward")
+def carry_forward(x: pd.Series, attrs: pd.DataFrame) -> pd.Series:
+    """Last observation carried forward (a gap takes the unit's latest earlier value)."""
+    return _by_unit(x, lambda w: w.ffill())
+
+
+@IMPUTE.register("carry_back")
+def carry_back(x: pd.Series, attrs: pd.DataFrame) -> pd.Series:
+    """Next observation carried back (a gap takes the unit's earliest later value)."""
+    return _by_unit(x, lambda w: w.bfill())
+
+
+@IMPUTE.register("carry")
+def carry(x: pd.Series, attrs: pd.DataFrame) -> pd.Series:
+    """Carry forward, then back for gaps at the start of a series (EIS practice)."""
+    return _by_unit(x, lambda w: w.ffill().bfill())
+
+
+@SCREEN.register("none")
+def no_screen(data: pd.DataFrame) -> pd.Series:
+    """Keep every unit."""
+    return pd.Series(True, index=data.index)
+
+
+@SCREEN.register("availability")
+def availability(
+    data: pd.DataFrame,
+    *,
+    threshold: Annotated[float, Field(ge=0, le=1)] = 0.66,
+    count_zeros: Literal["data", "missing"] = "data",
+) -> pd.Series:
+    """Keep a unit-year whose share of indicators with data is not below ``threshold``.
+
+    As COINr ``Screen(dat_thresh, unit_screen = "byNA")``: a unit is dropped when
+    availability < threshold (strict). ``count_zeros = "missing"`` also counts zeros as gaps
+    (COINr ``"byNAandZeros"``).
+    """
+    present = data.notna()
+    if count_zeros == "missing":
+        present &= data.ne(0)
+    share = present.to_numpy().mean(axis=1) if data.shape[1] else np.ones(len(data))
+    return pd.Series(share >= threshold, index=data.index)

@@ -1,0 +1,231 @@
+"""Normalisation methods (family ``normalize``).
+
+A method takes one indicator (Series indexed by unit, year), already multiplied by its
+direction as COINr does (§H.1), and returns a Series on the same index. The step's ``pool``
+decides whether statistics are taken over all years (default, so scores compare across
+years) or year by year. Fitted statistics (min, max, mean, sd, base values) are returned in
+``result.attrs["fitted"]``, and each can be fixed by a parameter, so a later build can reuse
+a reference build's goalposts instead of refitting them.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Annotated, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field
+
+from .errors import BuildError, DataError, DegenerateIndicatorWarning
+from .registry import Registry
+
+NORMALIZE = Registry("normalize", "Bringing indicators onto a common scale.")
+
+OnConstant = Literal["nan", "midpoint", "error"]
+ACROSS_YEARS = {"base_index"}
+
+
+def _fitted(out: pd.Series, **stats: float) -> pd.Series:
+    out.attrs["fitted"] = {k: (None if v is None or np.isnan(v) else float(v)) for k, v in stats.items()}
+    return out
+
+
+def _constant(x: pd.Series, on_constant: str, midpoint: float, method: str) -> pd.Series:
+    if on_constant == "error":
+        raise BuildError(f"{x.name}: normalize.{method}: the indicator has no spread (every value is equal)")
+    warnings.warn(
+        f"{x.name}: the indicator has no spread; normalize.{method} gives "
+        + ("NaN" if on_constant == "nan" else f"the midpoint {midpoint:g}"),
+        DegenerateIndicatorWarning,
+        stacklevel=3,
+    )
+    fill = np.nan if on_constant == "nan" else midpoint
+    return x.where(x.isna(), fill).astype(float)
+
+
+def _minmax_check(p: dict) -> str | None:
+    if not p["upper"] > p["lower"]:
+        return f"'upper' must be greater than 'lower'. Got lower={p['lower']:g}, upper={p['upper']:g}"
+    return None
+
+
+@NORMALIZE.register("minmax", check=_minmax_check)
+def minmax(
+    x: pd.Series,
+    *,
+    lower: float = 0.0,
+    upper: float = 100.0,
+    on_constant: OnConstant = "nan",
+    xmin: float | None = None,
+    xmax: float | None = None,
+) -> pd.Series:
+    """Min-max: (x − min)/(max − min)·(upper − lower) + lower, min and max ignoring gaps (COINr ``n_minmax``).
+
+    ``xmin``/``xmax`` fix the bounds (e.g. frozen from a reference build); values outside them
+    then fall outside [lower, upper]. A zero range follows ``on_constant``: NaN with a
+    DegenerateIndicatorWarning (COINr), the midpoint of [lower, upper], or an error.
+    """
+    lo = float(x.min()) if xmin is None else xmin
+    hi = float(x.max()) if xmax is None else xmax
+    if not hi > lo or np.isnan(lo):
+        return _fitted(_constant(x, on_constant, (lower + upper) / 2, "minmax"), min=lo, max=hi)
+    return _fitted((x - lo) / (hi - lo) * (upper - lower) + lower, min=lo, max=hi)
+
+
+@NORMALIZE.register("zscore")
+def zscore(
+    x: pd.Series,
+    *,
+    mean: float = 0.0,
+    sd: Annotated[float, Field(gt=0)] = 1.0,
+    on_constant: OnConstant = "nan",
+    xmean: float | None = None,
+    xsd: Annotated[float, Field(gt=0)] | None = None,
+) -> pd.Series:
+    """z-score: (x − x̄)/s·sd + mean, s the sample sd (n − 1), as COINr ``n_zscore``."""
+    m = float(x.mean()) if xmean is None else xmean
+    s = float(x.std(ddof=1)) if xsd is None else xsd
+    if not s > 0:
+        return _fitted(_constant(x, on_constant, mean, "zscore"), mean=m, sd=s)
+    return _fitted((x - m) / s * sd + mean, mean=m, sd=s)
+
+
+@NORMALIZE.register("rank")
+def rank(x: pd.Series) -> pd.Series:
+    """Rank with the best unit highest, ties 'min', gaps kept (COINr ``n_rank``)."""
+    return x.rank(method="min", na_option="keep")
+
+
+@NORMALIZE.register("prank")
+def prank(x: pd.Series) -> pd.Series:
+    """Percentile rank (rank − 1)/(n − 1), ties 'min' (COINr ``n_prank``)."""
+    return (x.rank(method="min", na_option="keep") - 1) / (x.notna().sum() - 1)
+
+
+@NORMALIZE.register("borda")
+def borda(x: pd.Series) -> pd.Series:
+    """Borda score: rank − 1, ties 'min' (COINr ``n_borda``)."""
+    return x.rank(method="min", na_option="keep") - 1
+
+
+@NORMALIZE.register("dist2max")
+def dist2max(x: pd.Series, *, scale: Annotated[float, Field(gt=0)] = 1.0, on_constant: OnConstant = "nan") -> pd.Series:
+    """Distance to the maximum: (1 − (max − x)/(max − min))·scale (COINr ``n_dist2max``)."""
+    lo, hi = float(x.min()), float(x.max())
+    if not hi > lo:
+        return _fitted(_constant(x, on_constant, scale / 2, "dist2max"), min=lo, max=hi)
+    return _fitted((1 - (hi - x) / (hi - lo)) * scale, min=lo, max=hi)
+
+
+@NORMALIZE.register("dist2ref")
+def dist2ref(
+    x: pd.Series, *, ref_unit: str, scale: Annotated[float, Field(gt=0)] = 1.0, cap_max: bool = False
+) -> pd.Series:
+    """Distance to a reference unit's value: (1 − (x_ref − x)/(x_ref − min))·scale (COINr ``n_dist2ref``).
+
+    For a panel the reference is the unit's value in the same year.
+    """
+    units = x.index.get_level_values("unit")
+    if ref_unit not in set(units):
+        raise DataError(f"{x.name}: normalize.dist2ref: the reference unit {ref_unit!r} has no row")
+    ref = x[units == ref_unit].droplevel("unit")
+    ref_for_row = pd.Series(ref.reindex(x.index.get_level_values("year")).to_numpy(), index=x.index)
+    lo = x.groupby(level="year").transform("min")
+    y = (1 - (ref_for_row - x) / (ref_for_row - lo)) * scale
+    return y.clip(upper=scale) if cap_max else y
+
+
+@NORMALIZE.register("dist2targ", node_defaults={"target": "target.value"})
+def dist2targ(
+    x: pd.Series, *, target: float, scale: Annotated[float, Field(gt=0)] = 1.0, cap_max: bool = False
+) -> pd.Series:
+    """Distance to target: (1 − (target − x)/(target − min))·scale (COINr ``n_dist2targ``).
+
+    The target is the indicator's ``target.value`` unless given; for a negative-direction
+    indicator it is negated with the data (§H.1).
+    """
+    lo = float(x.min())
+    if target == lo:
+        raise BuildError(f"{x.name}: normalize.dist2targ: the target equals the minimum ({lo:g})")
+    y = (1 - (target - x) / (target - lo)) * scale
+    return _fitted(y.clip(upper=scale) if cap_max else y, min=lo, target=target)
+
+
+@NORMALIZE.register("fracmax")
+def fracmax(x: pd.Series, *, scale: Annotated[float, Field(gt=0)] = 1.0) -> pd.Series:
+    """Fraction of the maximum: x / max·scale (COINr ``n_fracmax``)."""
+    hi = float(x.max())
+    return _fitted(x / hi * scale, max=hi)
+
+
+def _goalposts_check(p: dict) -> str | None:
+    if p.get("lower") is not None and p.get("upper") is not None and p["lower"] == p["upper"]:
+        return "'lower' and 'upper' must differ"
+    return None
+
+
+@NORMALIZE.register(
+    "goalposts", check=_goalposts_check, node_defaults={"lower": "goalposts.lower", "upper": "goalposts.upper"}
+)
+def goalposts(
+    x: pd.Series,
+    *,
+    lower: float,
+    upper: float,
+    scale: Annotated[float, Field(gt=0)] = 100.0,
+    cap: bool = True,
+    log: bool = False,
+) -> pd.Series:
+    """Goalposts: (x − lower)/(upper − lower)·scale, capped to [0, scale] (HDI; COINr ``n_goalposts``).
+
+    ``log = True`` takes logs of x and both goalposts first (the HDI income index,
+    UNDP HDR Technical note 1). The goalposts come from the indicator's ``goalposts`` unless given.
+    """
+    if log:
+        bad = (x <= 0).to_numpy()
+        if bad.any() or lower <= 0 or upper <= 0:
+            raise DataError(f"{x.name}: normalize.goalposts with log needs values and goalposts > 0")
+        x, lower, upper = np.log(x), float(np.log(lower)), float(np.log(upper))
+    y = (x - lower) / (upper - lower)
+    if cap:
+        y = y.clip(0, 1)
+    return _fitted(y * scale, lower=lower, upper=upper)
+
+
+@NORMALIZE.register("base_index", node_defaults={"direction": "direction"})
+def base_index(
+    x: pd.Series,
+    *,
+    base_year: int,
+    base: Annotated[float, Field(gt=0)] = 100.0,
+    direction: Literal[1, -1] = 1,
+) -> pd.Series:
+    """Fixed-base index: base·x_t / x_base, per unit (中关村指数, NBS 中国创新指数 style, METHODOLOGY §E1).
+
+    Needs a positive base-year value for every unit with data (an error names the units
+    that lack one). ``x`` arrives multiplied by the direction; for a lower-is-better indicator
+    (direction −1, from the spec) the index is base·x_base / x_t, so a fall raises it.
+    """
+    years = x.index.get_level_values("year")
+    if base_year not in set(years):
+        raise DataError(f"{x.name}: normalize.base_index: the base year {base_year} is not in the data")
+    units = x.index.get_level_values("unit")
+    b = x[years == base_year].droplevel("year")
+    b_row = pd.Series(b.reindex(units).to_numpy(), index=x.index) * direction
+    v = x * direction
+    bad = ~(b_row > 0) & v.notna()
+    if bad.any():
+        units_bad = sorted(set(map(str, units[bad.to_numpy()])))
+        raise DataError(
+            f"{x.name}: normalize.base_index needs a value > 0 in the base year {base_year}; "
+            f"missing or not positive for {', '.join(units_bad[:5])}"
+        )
+    out = base * v / b_row if direction == 1 else base * b_row / v
+    return _fitted(out, base_year=float(base_year))
+
+
+@NORMALIZE.register("none")
+def none(x: pd.Series) -> pd.Series:
+    """Leave the values as they are (direction still applied)."""
+    return x.astype(float)

@@ -1,0 +1,185 @@
+"""Writing a Build to a folder: CSV tables, Excel workbook, log and manifest, atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from ._checks import NO_YEAR
+from .errors import OutputExistsError
+
+if TYPE_CHECKING:
+    from .result import Build
+
+EXCEL_MAX_ROWS = 1_048_575
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_text(df: pd.DataFrame) -> pd.DataFrame:
+    """Text cells that a spreadsheet would run as a formula get a leading apostrophe (OWASP CSV injection)."""
+    out = df.copy()
+    for c in out.columns:
+        col = out[c]
+        if col.dtype == object or pd.api.types.is_string_dtype(col):
+            mask = col.map(lambda v: isinstance(v, str) and v.startswith(_FORMULA_START))
+            if mask.any():
+                out[c] = col.where(~mask, "'" + col.astype(str))
+    return out
+
+
+def _blank_year(df: pd.DataFrame, has_years: bool) -> pd.DataFrame:
+    if "year" in df.columns and not has_years:
+        df = df.copy()
+        df["year"] = df["year"].map(lambda y: "" if y == NO_YEAR else y)
+    return df
+
+
+def long_table(wide: pd.DataFrame, value: str = "value") -> pd.DataFrame:
+    out = wide.stack(future_stack=True).rename(value).reset_index()
+    out.columns = ["unit", "year", "indicator", value]
+    return out
+
+
+def _write_csv(df: pd.DataFrame, path: Path, has_years: bool) -> int:
+    df = safe_text(_blank_year(df, has_years))
+    df.to_csv(path, index=False, encoding="utf-8", float_format="%.17g", lineterminator="\n")
+    return len(df)
+
+
+def _write_excel(sheets: dict[str, pd.DataFrame | str], path: Path) -> None:
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    wb = Workbook(write_only=True)
+    for name, df in sheets.items():
+        ws = wb.create_sheet(title=name[:31])
+        if isinstance(df, str):
+            ws.append([df])
+            continue
+        ws.append([str(c) for c in df.columns])
+        for row in df.itertuples(index=False, name=None):
+            cells = []
+            for v in row:
+                if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
+                    cells.append(None)
+                elif isinstance(v, str):
+                    cell = WriteOnlyCell(ws, value=v)
+                    cell.data_type = "s"  # never a formula, whatever the text starts with
+                    cells.append(cell)
+                elif isinstance(v, (np.integer,)):
+                    cells.append(int(v))
+                elif isinstance(v, (np.floating,)):
+                    cells.append(float(v))
+                else:
+                    cells.append(v)
+            ws.append(cells)
+    wb.save(path)
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def output_tables(b: Build) -> dict[str, pd.DataFrame]:
+    """Every per-build table, by file stem, as it is written."""
+    spec = b.spec
+    scores = b.scores_long()
+    contrib = b.contributions
+    w = b.weights[["node", "parent", "level", "nominal_weight", "weight", "effective_weight"]]
+    names = b.panel.unit_names()
+    units = pd.DataFrame({"unit": list(names), "unit_name": list(names.values())})
+    units["reference"] = units["unit"].isin(spec.reference_units)
+    units["dropped_years"] = units["unit"].map(
+        lambda u: ";".join(str(y) for (uu, y) in b.dropped if uu == u and y != NO_YEAR)
+        or ("all" if any(uu == u for uu, _ in b.dropped) else "")
+    )
+    return {
+        "scores": scores,
+        "contributions": contrib,
+        "weights": w,
+        "treatment": b.treatment,
+        "imputed": b.imputed,
+        "fitted": b.fitted,
+        "units": units,
+    }
+
+
+def write_build(b: Build, out_dir: Path, *, force: bool = False, excel: bool | None = None) -> Path:
+    """Write ``b`` into ``out_dir`` (see :meth:`Build.write`)."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not force:
+        raise OutputExistsError(f"{out_dir}: the folder exists already; choose another --out or pass --force")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
+    try:
+        _write_into(b, tmp, excel)
+        if out_dir.exists():
+            old = out_dir.with_name(f".{out_dir.name}.old")
+            if old.exists():
+                shutil.rmtree(old)
+            os.replace(out_dir, old)
+            os.replace(tmp, out_dir)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def _write_into(b: Build, d: Path, excel: bool | None) -> None:
+    hy = b.panel.has_years
+    counts: dict[str, int] = {}
+    tables = output_tables(b)
+    for stem, df in tables.items():
+        counts[f"{stem}.csv"] = _write_csv(df, d / f"{stem}.csv", hy)
+    (d / "tables").mkdir()
+    stage_long: dict[str, pd.DataFrame] = {}
+    for stage, wide in b.tables.items():
+        lt = long_table(wide)
+        stage_long[stage] = lt
+        counts[f"tables/{stage}.csv"] = _write_csv(lt, d / "tables" / f"{stage}.csv", hy)
+    (d / "spec.yaml").write_text(b.spec.to_yaml(), encoding="utf-8")
+    (d / "log.json").write_text(
+        json.dumps([s.as_dict() for s in b.log], ensure_ascii=False, indent=1), encoding="utf-8"
+    )
+    write_excel = excel if excel is not None else True
+    if write_excel:
+        sheets: dict[str, pd.DataFrame | str] = {}
+        for stem, df in tables.items():
+            df = _blank_year(df, hy)
+            sheets[stem] = df if len(df) <= EXCEL_MAX_ROWS else f"{len(df)} rows: see {stem}.csv"
+        for stage, df in stage_long.items():
+            df = _blank_year(df, hy)
+            sheets[stage] = df if len(df) <= EXCEL_MAX_ROWS else f"{len(df)} rows: see tables/{stage}.csv"
+        _write_excel(sheets, d / "results.xlsx")
+    manifest: dict[str, Any] = {
+        "index": b.spec.index.id,
+        "name_en": b.spec.index.name_en,
+        "name_zh": b.spec.index.name_zh,
+        "package_version": b.version,
+        "spec_file": b.spec.source,
+        "spec_sha256": b.spec.hash(),
+        "data_file": b.panel.file,
+        "data_sha256": b.panel.sha256,
+        "units": len(b.panel.units),
+        "years": [int(y) for y in b.panel.years] if hy else [],
+        "indicators": len(b.spec.indicators),
+        "timings_s": b.timings,
+        "rows": counts,
+        "warnings": list(b.warnings),
+        "files": {},
+    }
+    for p in sorted(d.rglob("*")):
+        if p.is_file():
+            manifest["files"][str(p.relative_to(d))] = _sha(p)
+    (d / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -1,0 +1,424 @@
+"""build(spec, panel) -> Build: run the steps in order and log each one.
+
+Every step reads the previous stage's table (wide: rows = (unit, year), columns = indicators)
+and returns a new one; nothing is mutated. Each step adds a :class:`~index_engine.result.Step`
+to the log with the resolved method and parameters and the number of cells it changed.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections import defaultdict
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from ._checks import list_rows
+from .aggregate import CROSS_ROWS, DomainError
+from .errors import BuildError, DataError, IndexEngineError, SpecError
+from .families import FAMILIES
+from .impute import ACROSS_YEARS as IMPUTE_ACROSS_YEARS
+from .normalize import ACROSS_YEARS as NORMALIZE_ACROSS_YEARS
+from .panel import Panel
+from .registry import Method
+from .result import Build, Step
+from .spec import Node, Spec, step_choice
+
+DEFAULT_POOL = {"impute": "year", "screen": "year", "treat": "year", "normalize": "all"}
+
+
+class _Log:
+    def __init__(self) -> None:
+        self.steps: list[Step] = []
+
+    def add(self, step: str, groups: dict[tuple, list[str]], changed: dict[tuple, int], notes: dict[tuple, list[str]] | None = None) -> None:
+        for key, codes in groups.items():
+            method, params_items, path = key
+            self.steps.append(
+                Step(
+                    step=step,
+                    method=method,
+                    params=dict(params_items),
+                    applies_to=tuple(codes),
+                    spec_path=path,
+                    changed=int(changed.get(key, 0)),
+                    notes=tuple((notes or {}).get(key, ())),
+                )
+            )
+
+
+def _freeze(v: Any) -> Any:
+    if isinstance(v, dict):
+        return tuple(sorted((k, _freeze(x)) for k, x in v.items()))
+    if isinstance(v, list):
+        return tuple(_freeze(x) for x in v)
+    return v
+
+
+def _thaw_params(items: tuple) -> dict[str, Any]:
+    return {k: v for k, v in items}
+
+
+def resolve(spec: Spec, step: str, code: str) -> tuple[Method, dict[str, Any], str]:
+    """The method, validated params (node defaults filled in) and spec path for ``code`` in ``step``."""
+    choice, path = step_choice(spec, step, code)
+    method = FAMILIES[step].get(choice.method, where=f"{spec.source}: {path}.method")
+    params = method.validate(choice.params, f"{spec.source}: {path}.params")
+    node = spec.nodes.get(code)
+    for pname, attr in method.node_defaults.items():
+        if pname in choice.params:
+            continue
+        value: Any = node
+        for part in attr.split("."):
+            value = getattr(value, part, None) if value is not None else None
+        if value is None:
+            if pname in params:
+                continue
+            raise SpecError(
+                f"{spec.source}: {path}.params.{pname}: {step}.{choice.method} needs {pname!r} for {code}; "
+                f"give it there or set tree.{code}.{attr}"
+            )
+        if step == "normalize" and pname != "direction" and node is not None and node.direction == -1:
+            value = -value  # §H.1: targets and goalposts are negated with the data
+        params[pname] = value
+    return method, params, path
+
+
+def _call(step: str, code: str, method: Method, fn: Callable[[], Any], panel: Panel) -> Any:
+    try:
+        return fn()
+    except DomainError:
+        raise
+    except IndexEngineError as exc:
+        msg = str(exc)
+        prefix = f"{panel.file}: indicator {code}: {step}.{method.name}: "
+        raise type(exc)(prefix + msg.removeprefix(f"{code}: ")) from None
+
+
+def _pooled(x: pd.Series, pool: str, fn: Callable[[pd.Series], Any]) -> list[tuple[pd.Series, Any]]:
+    if pool == "all":
+        return [(x, fn(x))]
+    return [(g, fn(g)) for _, g in x.groupby(level="year", sort=True)]
+
+
+def _per_indicator(
+    spec: Spec,
+    panel: Panel,
+    step: str,
+    table: pd.DataFrame,
+    apply: Callable[[str, Method, dict[str, Any], pd.Series], pd.Series],
+    log: _Log,
+) -> pd.DataFrame:
+    out = {}
+    groups: dict[tuple, list[str]] = defaultdict(list)
+    changed: dict[tuple, int] = defaultdict(int)
+    for code in spec.indicators:
+        method, params, path = resolve(spec, step, code)
+        x = table[code].rename(code)
+        y = _call(step, code, method, lambda: apply(code, method, params, x), panel)
+        y = pd.Series(np.asarray(y, dtype=float), index=x.index, name=code)
+        key = (method.name, _freeze(params), path)
+        groups[key].append(code)
+        changed[key] += int((~(np.isclose(x, y, rtol=0, atol=0, equal_nan=True))).sum())
+        out[code] = y
+    log.add(step, groups, changed)
+    return pd.DataFrame(out, index=table.index)
+
+
+def build(spec: Spec, panel: Panel) -> Build:
+    """Build the index: every stage's table, weights, scores, ranks and contributions.
+
+    Parameters
+    ----------
+    spec : Spec
+        The index (see :func:`index_engine.load_spec`).
+    panel : Panel
+        The data (see :func:`index_engine.load_panel`).
+
+    Returns
+    -------
+    Build
+        Frozen; ``build(b.spec, b.panel) == b``.
+    """
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    panel.check_against(spec)
+    log = _Log()
+    tables: dict[str, pd.DataFrame] = {}
+    warns: list[str] = []
+
+    def lap(name: str) -> None:
+        nonlocal t0
+        t = time.perf_counter()
+        timings[name] = round(t - t0, 6)
+        t0 = t
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        raw = panel.values[list(spec.indicators)].copy()
+        tables["raw"] = raw
+
+        tables["transformed"] = _per_indicator(
+            spec, panel, "transform", raw, lambda c, m, p, x: m.func(x, **p), log
+        )
+        lap("transform")
+
+        def denominate(code: str, m: Method, p: dict[str, Any], x: pd.Series) -> pd.Series:
+            den_name = spec.nodes[code].denominator
+            den = panel.values[den_name].rename(den_name) if (den_name and m.name != "none") else None
+            return m.func(x, den, **p)
+
+        tables["denominated"] = _per_indicator(spec, panel, "denominate", tables["transformed"], denominate, log)
+        lap("denominate")
+
+        # reference units (e.g. the national series) stay out of pools, ranks and peer statistics
+        ref = set(spec.reference_units)
+        units = tables["denominated"].index.get_level_values("unit")
+        peers = tables["denominated"][~units.isin(ref)]
+        if peers.empty:
+            raise DataError(f"{panel.file}: no units are left once the reference units are set aside")
+        attrs = panel.attrs.reindex(peers.index)
+
+        imputed_rows: list[pd.DataFrame] = []
+        pool_imp = spec.steps.impute.pool or DEFAULT_POOL["impute"]
+
+        def impute(code: str, m: Method, p: dict[str, Any], x: pd.Series) -> pd.Series:
+            pool = "all" if m.name in IMPUTE_ACROSS_YEARS else pool_imp
+            parts = _pooled(x, pool, lambda g: m.func(g, attrs.loc[g.index], **p))
+            y = pd.concat([r for _, r in parts]).reindex(x.index)
+            filled = x.isna() & y.notna()
+            if filled.any():
+                idx = x.index[filled.to_numpy()]
+                imputed_rows.append(
+                    pd.DataFrame(
+                        {
+                            "unit": idx.get_level_values("unit"),
+                            "year": idx.get_level_values("year"),
+                            "indicator": code,
+                            "method": m.name,
+                            "value": y[filled].to_numpy(),
+                        }
+                    )
+                )
+            return y
+
+        tables["imputed"] = _per_indicator(spec, panel, "impute", peers, impute, log)
+        lap("impute")
+
+        # screen
+        method, params, path = resolve(spec, "screen", spec.tree.code)
+        pool_scr = spec.steps.screen.pool or DEFAULT_POOL["screen"]
+        imp = tables["imputed"]
+        if pool_scr == "all":
+            keep = method.func(imp, **params)
+        else:
+            keep = pd.concat([method.func(g, **params) for _, g in imp.groupby(level="year", sort=True)])
+        keep = keep.reindex(imp.index).fillna(False).astype(bool)
+        dropped = imp.index[~keep.to_numpy()]
+        screened = imp[keep.to_numpy()]
+        if screened.empty:
+            raise BuildError(f"screen.{method.name} dropped every unit ({path}.params)")
+        note = [f"dropped {list_rows(list(dropped))}"] if len(dropped) else []
+        key = (method.name, _freeze(params), path)
+        log.add("screen", {key: ["*"]}, {key: int(len(dropped))}, {key: note})
+        tables["screened"] = screened
+        lap("screen")
+
+        treat_rows: list[pd.DataFrame] = []
+        pool_tr = spec.steps.treat.pool or DEFAULT_POOL["treat"]
+
+        def treat(code: str, m: Method, p: dict[str, Any], x: pd.Series) -> pd.Series:
+            parts = _pooled(x, pool_tr, lambda g: m.func(g, **p))
+            y = pd.concat([r[0] for _, r in parts]).reindex(x.index)
+            lab = pd.concat([r[1] for _, r in parts]).reindex(x.index)
+            hit = (lab != "").to_numpy() & lab.notna().to_numpy()
+            if hit.any():
+                idx = x.index[hit]
+                treat_rows.append(
+                    pd.DataFrame(
+                        {
+                            "unit": idx.get_level_values("unit"),
+                            "year": idx.get_level_values("year"),
+                            "indicator": code,
+                            "treatment": lab[hit].to_numpy(),
+                            "before": x[hit].to_numpy(),
+                            "after": y[hit].to_numpy(),
+                        }
+                    )
+                )
+            return y
+
+        tables["treated"] = _per_indicator(spec, panel, "treat", screened, treat, log)
+        lap("treat")
+
+        fitted: list[dict[str, Any]] = []
+        pool_norm = spec.steps.normalize.pool or DEFAULT_POOL["normalize"]
+
+        def normalize(code: str, m: Method, p: dict[str, Any], x: pd.Series) -> pd.Series:
+            d = spec.nodes[code].direction
+            xd = x * d
+            pool = "all" if m.name in NORMALIZE_ACROSS_YEARS else pool_norm
+            parts = _pooled(xd, pool, lambda g: m.func(g, **p))
+            for g, r in parts:
+                fit = r.attrs.get("fitted")
+                if fit:
+                    yr = "all" if pool == "all" else int(g.index.get_level_values("year")[0])
+                    fitted.append({"indicator": code, "pool": yr, **fit})
+            return pd.concat([r for _, r in parts]).reindex(x.index)
+
+        tables["normalized"] = _per_indicator(spec, panel, "normalize", tables["treated"], normalize, log)
+        lap("normalize")
+
+        weights, scores, contributions = _aggregate(spec, panel, tables["normalized"], log)
+        lap("aggregate")
+
+        ranks = rank_scores(scores)
+        change = change_on_previous_year(scores)
+        lap("results")
+    for w in caught:
+        warns.append(f"{w.category.__name__}: {w.message}")
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+    return Build(
+        spec=spec,
+        panel=panel,
+        tables=tables,
+        scores=scores,
+        ranks=ranks,
+        change=change,
+        weights=weights,
+        contributions=contributions,
+        imputed=_concat(imputed_rows, ["unit", "year", "indicator", "method", "value"]),
+        treatment=_concat(treat_rows, ["unit", "year", "indicator", "treatment", "before", "after"]),
+        dropped=tuple(dropped),
+        fitted=pd.DataFrame(fitted),
+        log=tuple(log.steps),
+        warnings=tuple(warns),
+        version=__version__,
+        timings=timings,
+    )
+
+
+def _concat(parts: list[pd.DataFrame], cols: list[str]) -> pd.DataFrame:
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    return pd.concat(parts, ignore_index=True)[cols]
+
+
+def effective_weights(spec: Spec, weights: dict[str, pd.Series]) -> pd.Series:
+    """Each node's weight in the index: the product of within-parent weights down the tree (COINr ``get_eff_weights``)."""
+    eff = {spec.tree.code: 1.0}
+    for code in spec.nodes:
+        for child, w in (weights.get(code, pd.Series(dtype=float))).items():
+            eff[child] = eff[code] * float(w)
+    return pd.Series(eff)
+
+
+def _aggregate(
+    spec: Spec, panel: Panel, normalized: pd.DataFrame, log: _Log
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    scores = normalized.copy()
+    groups: dict[tuple, list[str]] = defaultdict(list)
+    years = normalized.index.get_level_values("year").to_numpy()
+    contrib_parts = []
+    weights: dict[str, pd.Series] = {}
+    for code in spec.aggregates:
+        node = spec.nodes[code]
+        kids = [c.code for c in node.children]
+        # weights are resolved level by level, so data-driven methods see the children's scores
+        weights.update(node_weights_for(spec, code, scores))
+        w = weights[code].reindex(kids).to_numpy()[None, :]
+        method, params, path = resolve(spec, "aggregate", code)
+        X = scores[kids].to_numpy(dtype=float)
+        try:
+            if method.name in CROSS_ROWS:
+                y = np.full(X.shape[0], np.nan)
+                for yr in np.unique(years):
+                    sel = years == yr
+                    y[sel] = method.func(X[sel], w, **params)[0]
+            else:
+                y = method.func(X, w, **params)[0]
+        except DomainError as exc:
+            rows = normalized.index[exc.rows]
+            raise BuildError(
+                f"{spec.source}: {path}: node {code}: {exc} — for {list_rows(list(rows))}"
+            ) from None
+        scores[code] = y
+        groups[(method.name, _freeze(params), path)].append(code)
+        # contribution of each child: parent · w·x / Σ w·x over the children present
+        present = ~np.isnan(X)
+        wx = np.where(present, X * w, 0.0)
+        tot = wx.sum(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(present, wx / tot, np.nan)
+        c = pd.DataFrame(share * y[:, None], index=scores.index, columns=kids)
+        c = c.stack(future_stack=True).rename("contribution").reset_index()
+        c.columns = ["unit", "year", "child", "contribution"]
+        c.insert(2, "parent", code)
+        contrib_parts.append(c)
+    log.add("weights", _weight_groups(spec), {})
+    log.add("aggregate", groups, {})
+    wt = weight_table(spec, weights)
+    contributions = pd.concat(contrib_parts, ignore_index=True) if contrib_parts else pd.DataFrame()
+    return wt, scores, contributions
+
+
+def node_weights_for(spec: Spec, code: str, scores: pd.DataFrame) -> dict[str, pd.Series]:
+    node = spec.nodes[code]
+    method, params, path = resolve(spec, "weights", code)
+    nominal = pd.Series({c.code: c.weight for c in node.children}, dtype=float)
+    kids = scores[list(nominal.index)]
+    w = method.func(kids, nominal, **params)
+    w = pd.Series(np.asarray(w, dtype=float), index=nominal.index)
+    if (w < 0).any() or not np.isclose(w.sum(), 1.0):
+        raise BuildError(f"{path}: weights.{method.name} for {code} gave weights that are negative or do not sum to 1")
+    return {code: w}
+
+
+def _weight_groups(spec: Spec) -> dict[tuple, list[str]]:
+    groups: dict[tuple, list[str]] = defaultdict(list)
+    for code in spec.aggregates:
+        method, params, path = resolve(spec, "weights", code)
+        groups[(method.name, _freeze(params), path)].append(code)
+    return groups
+
+
+def weight_table(spec: Spec, weights: dict[str, pd.Series]) -> pd.DataFrame:
+    """``node, parent, level, weight, effective_weight`` for every node below the index."""
+    eff = effective_weights(spec, weights)
+    rows = []
+    for code in spec.nodes:
+        parent = spec.parents[code]
+        rows.append(
+            {
+                "node": code,
+                "parent": parent or "",
+                "level": spec.levels[code],
+                "nominal_weight": spec.nodes[code].weight,
+                "weight": float(weights[parent][code]) if parent else 1.0,
+                "effective_weight": float(eff.get(code, np.nan)),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def rank_scores(scores: pd.DataFrame) -> pd.DataFrame:
+    """Rank 1 = best within each year, ties 'min', missing stays missing (COINr §H.3)."""
+    return scores.groupby(level="year", sort=False).rank(ascending=False, method="min", na_option="keep")
+
+
+def change_on_previous_year(scores: pd.DataFrame) -> pd.DataFrame:
+    """Score minus the same unit's score in the previous year of the panel (missing in the first)."""
+    years = sorted(set(scores.index.get_level_values("year")))
+    prev = {y: p for p, y in zip(years, years[1:])}
+    idx = scores.index
+    prev_idx = pd.MultiIndex.from_arrays(
+        [idx.get_level_values("unit"), [prev.get(y, -10**9) for y in idx.get_level_values("year")]],
+        names=["unit", "year"],
+    )
+    before = scores.reindex(prev_idx)
+    before.index = idx
+    return scores - before

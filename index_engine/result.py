@@ -1,0 +1,148 @@
+"""The Build: a frozen record of one build, with every table, its provenance and writers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .panel import Panel
+from .spec import Spec
+
+STAGES = ("raw", "transformed", "denominated", "imputed", "screened", "treated", "normalized")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One log entry: a step, its method and resolved params, what it applied to and changed."""
+
+    step: str
+    method: str
+    params: dict[str, Any]
+    applies_to: tuple[str, ...]
+    spec_path: str
+    changed: int
+    notes: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "method": self.method,
+            "params": _jsonable(self.params),
+            "applies_to": list(self.applies_to),
+            "spec_path": self.spec_path,
+            "changed": self.changed,
+            "notes": list(self.notes),
+        }
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating, float)):
+        return None if np.isnan(v) else float(v)
+    return v
+
+
+@dataclass(frozen=True, eq=False)
+class Build:
+    """Everything one build computed. ``build(b.spec, b.panel) == b``.
+
+    Attributes
+    ----------
+    tables : dict of stage -> DataFrame (rows (unit, year), columns indicators)
+        ``raw``, ``transformed``, ``denominated``, ``imputed``, ``screened``, ``treated``, ``normalized``.
+    scores : DataFrame, rows (unit, year), one column per node
+        Indicators (normalised) and every aggregate up to the index.
+    ranks, change : DataFrame like ``scores``
+        Rank within the year (1 = best, ties 'min') and score minus the previous year's.
+    weights : DataFrame
+        ``node, parent, level, nominal_weight, weight, effective_weight``.
+    """
+
+    spec: Spec
+    panel: Panel
+    tables: dict[str, pd.DataFrame]
+    scores: pd.DataFrame
+    ranks: pd.DataFrame
+    change: pd.DataFrame
+    weights: pd.DataFrame
+    contributions: pd.DataFrame
+    imputed: pd.DataFrame
+    treatment: pd.DataFrame
+    dropped: tuple
+    fitted: pd.DataFrame
+    log: tuple[Step, ...]
+    warnings: tuple[str, ...]
+    version: str
+    timings: dict[str, float] = field(default_factory=dict, compare=False)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Build):
+            return NotImplemented
+        frames = ("scores", "ranks", "change", "weights", "contributions", "imputed", "treatment", "fitted")
+        return (
+            self.spec == other.spec
+            and self.panel == other.panel
+            and self.tables.keys() == other.tables.keys()
+            and all(self.tables[k].equals(other.tables[k]) for k in self.tables)
+            and all(getattr(self, f).equals(getattr(other, f)) for f in frames)
+            and self.log == other.log
+            and self.dropped == other.dropped
+            and self.version == other.version
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    # ---- views ------------------------------------------------------------------------
+    def table(self, stage: str) -> pd.DataFrame:
+        """The wide table of ``stage`` (one of STAGES, or 'scores')."""
+        if stage == "scores":
+            return self.scores
+        try:
+            return self.tables[stage]
+        except KeyError:
+            raise KeyError(f"no stage {stage!r}; stages are {', '.join(self.tables)}") from None
+
+    def scores_long(self) -> pd.DataFrame:
+        """``unit, year, node, level, score, rank, change`` for every node, unit and year."""
+        s = self.scores.stack(future_stack=True).rename("score")
+        r = self.ranks.stack(future_stack=True).rename("rank")
+        c = self.change.stack(future_stack=True).rename("change")
+        out = pd.concat([s, r, c], axis=1).reset_index()
+        out.columns = ["unit", "year", "node", "score", "rank", "change"]
+        out.insert(3, "level", out["node"].map(self.spec.levels))
+        out["rank"] = out["rank"].astype("Int64")
+        order = {c: i for i, c in enumerate(reversed(list(self.spec.aggregates)))}
+        out["_o"] = out["node"].map(lambda c: order.get(c, len(order)))
+        out = out.sort_values(["year", "_o"], kind="stable").drop(columns="_o").reset_index(drop=True)
+        return out
+
+    def summary(self) -> pd.DataFrame:
+        """The index's score and rank for every unit in the latest year, best first."""
+        idx = self.spec.tree.code
+        last = max(self.panel.years)
+        df = self.scores_long()
+        df = df[(df.node == idx) & (df.year == last)].sort_values("rank")
+        return df[["unit", "score", "rank", "change"]].reset_index(drop=True)
+
+    def effective_weights(self) -> pd.Series:
+        return self.weights.set_index("node")["effective_weight"]
+
+    # ---- writing ----------------------------------------------------------------------
+    def write(self, out_dir: str | Path, *, force: bool = False, excel: bool | None = None) -> Path:
+        """Write every output into ``out_dir`` atomically (a temporary folder renamed at the end).
+
+        An existing ``out_dir`` is refused with :class:`OutputExistsError` unless ``force``;
+        with ``force`` it is replaced only once the new one is complete.
+        """
+        from .outputs import write_build
+
+        return write_build(self, Path(out_dir), force=force, excel=excel)

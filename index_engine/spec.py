@@ -1,0 +1,648 @@
+"""The spec: one immutable description of an index (framework tree + step choices).
+
+A spec is a YAML file under ``weights/``. It is parsed into frozen pydantic models with unknown
+keys forbidden; every error names the file and the YAML path of the bad value, e.g.
+``weights/x.yaml: tree.CR.children[2].direction: must be 1 or -1, got 'up'``.
+
+Path grammar (used by error messages, ``--set``, ``Spec.get``/``Spec.replace`` and the
+uncertainty factors): dotted keys from the top of the spec, ``[i]`` for list positions, and
+``tree.<CODE>`` for the node with that code anywhere in the tree. Examples::
+
+    steps.normalize.method            steps.normalize.params.upper
+    steps.aggregate.by_level.3.method tree.VC1.weight
+    tree.HDI.children[0].name_en      reference_units
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import hashlib
+import json
+import math
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+
+from .errors import SpecError
+
+STEP_NAMES = ("transform", "denominate", "impute", "screen", "treat", "normalize", "weights", "aggregate")
+INDICATOR_STEPS = ("transform", "denominate", "impute", "treat", "normalize")
+NODE_STEPS = ("weights", "aggregate")
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+class _Model(BaseModel):
+    model_config = _FROZEN
+
+
+class Goalposts(_Model):
+    """Fixed goalposts of an indicator (HDI style): lower maps to 0, upper to the scale's top."""
+
+    lower: float
+    upper: float
+
+
+class Baseline(_Model):
+    value: float
+    date: str
+
+
+class Target(_Model):
+    """A policy target of an indicator."""
+
+    value: float
+    year: int | None = None
+    basis: Literal["year_end_stock", "annual_flow", "cumulative", "rank", "growth_gap", "level"] = "level"
+    unit: str | None = None
+    baseline: Baseline | None = None
+    reference: str | None = None
+    note: str | None = None
+
+
+class Node(_Model):
+    """A node of the framework tree: the index, an aggregate, or (no children) an indicator."""
+
+    code: str = Field(min_length=1)
+    name_zh: str = ""
+    name_en: str = ""
+    parent: str | None = None
+    weight: float = 1.0
+    description: str | None = None
+    children: tuple[Node, ...] = ()
+    # indicator attributes
+    unit: str | None = None
+    direction: int = 1
+    type: Literal["stock", "flow", "ratio", "rank", "binary", "count"] | None = None
+    denominator: str | None = None
+    target: Target | None = None
+    goalposts: Goalposts | None = None
+    source: str | None = None
+
+    @field_validator("code", mode="before")
+    @classmethod
+    def _code(cls, v: Any) -> Any:
+        if not isinstance(v, str) or not re.fullmatch(r"[^\s.\[\]=]+", v):
+            raise ValueError(f"must be a code without spaces, dots, brackets or '=', got {v!r}")
+        return v
+
+    @field_validator("weight", mode="before")
+    @classmethod
+    def _weight(cls, v: Any) -> Any:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+            raise ValueError(f"must be a non-negative number, got {v!r}")
+        return float(v)
+
+    @field_validator("direction", mode="before")
+    @classmethod
+    def _direction(cls, v: Any) -> Any:
+        if isinstance(v, bool) or v not in (1, -1):
+            raise ValueError(f"must be 1 or -1, got {v!r}")
+        return int(v)
+
+    @property
+    def is_indicator(self) -> bool:
+        return not self.children
+
+
+class StepChoice(_Model):
+    """A method and its parameters."""
+
+    method: str
+    params: dict[str, Any] = {}
+
+
+class StepSpec(StepChoice):
+    """One pipeline step: a default method, with overrides by indicator, node or level.
+
+    ``pool`` says over which rows the method's statistics are taken: ``all`` (every unit and
+    year together) or ``year`` (each year on its own). ``None`` uses the step's default.
+    """
+
+    by_indicator: dict[str, StepChoice] = {}
+    by_node: dict[str, StepChoice] = {}
+    by_level: dict[int, StepChoice] = {}
+    pool: Literal["all", "year"] | None = None
+
+
+def _step(method: str, **params: Any) -> StepSpec:
+    return StepSpec(method=method, params=params)
+
+
+class Steps(_Model):
+    """The pipeline, in the order it runs."""
+
+    transform: StepSpec = _step("none")
+    denominate: StepSpec = _step("none")
+    impute: StepSpec = _step("none")
+    screen: StepSpec = _step("none")
+    treat: StepSpec = _step("none")
+    normalize: StepSpec = _step("minmax")
+    weights: StepSpec = _step("fixed")
+    aggregate: StepSpec = _step("arithmetic")
+
+
+class DataRef(_Model):
+    """The default data file of a spec, relative to the spec file."""
+
+    file: str
+    sheet: str | None = None
+
+
+class IndexMeta(_Model):
+    id: str = Field(min_length=1)
+    name_zh: str = ""
+    name_en: str = ""
+    description: str = ""
+    version: str = "1"
+    notice_zh: str | None = None
+    notice_en: str | None = None
+
+
+class Spec(_Model):
+    """The whole spec of an index. Immutable: :meth:`replace` returns a new Spec."""
+
+    index: IndexMeta
+    tree: Node
+    steps: Steps = Steps()
+    reference_units: tuple[str, ...] = ()
+    data: DataRef | None = None
+
+    _source: str = PrivateAttr(default="<spec>")
+    _base_dir: str = PrivateAttr(default=".")
+
+    # ---- derived views of the tree -------------------------------------------------
+    @cached_property
+    def nodes(self) -> dict[str, Node]:
+        """Every node by code, parents before children (pre-order)."""
+        out: dict[str, Node] = {}
+
+        def walk(n: Node) -> None:
+            out[n.code] = n
+            for c in n.children:
+                walk(c)
+
+        walk(self.tree)
+        return out
+
+    @cached_property
+    def parents(self) -> dict[str, str | None]:
+        out: dict[str, str | None] = {self.tree.code: None}
+        for n in self.nodes.values():
+            for c in n.children:
+                out[c.code] = n.code
+        return out
+
+    @cached_property
+    def indicators(self) -> tuple[str, ...]:
+        """Indicator codes in tree order."""
+        return tuple(c for c, n in self.nodes.items() if n.is_indicator)
+
+    @cached_property
+    def levels(self) -> dict[str, int]:
+        """COINr level numbers: 1 = indicator, a parent is one more than its highest child."""
+        out: dict[str, int] = {}
+
+        def walk(n: Node) -> int:
+            out[n.code] = 1 if n.is_indicator else 1 + max(walk(c) for c in n.children)
+            return out[n.code]
+
+        walk(self.tree)
+        return out
+
+    @cached_property
+    def aggregates(self) -> tuple[str, ...]:
+        """Aggregate node codes in the order they are computed (lowest level first)."""
+        aggs = [c for c, n in self.nodes.items() if not n.is_indicator]
+        return tuple(sorted(aggs, key=lambda c: (self.levels[c], aggs.index(c))))
+
+    @property
+    def source(self) -> str:
+        return self._source
+
+    @property
+    def base_dir(self) -> Path:
+        return Path(self._base_dir)
+
+    # ---- paths ----------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data, as YAML would hold it (defaults included)."""
+        return self.model_dump(mode="json")
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), allow_unicode=True, sort_keys=False)
+
+    def hash(self) -> str:
+        """SHA-256 of the canonical JSON form: equal specs have equal hashes."""
+        text = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def get(self, path: str) -> Any:
+        """The value at ``path`` (see the module's path grammar)."""
+        parent, key = _locate(self.to_dict(), path, create=False)
+        return parent[key]
+
+    def replace(self, path: str, value: Any, origin: str = "--set") -> Spec:
+        """A new Spec with the value at ``path`` replaced, validated like the file."""
+        return self.replace_many({path: value}, origin=origin)
+
+    def replace_many(self, changes: dict[str, Any], origin: str = "--set") -> Spec:
+        data = self.to_dict()
+        for path, value in changes.items():
+            try:
+                parent, key = _locate(data, path, create=True)
+            except SpecError as exc:
+                raise SpecError(f"{origin} {path}: {exc}") from None
+            parent[key] = value
+        return _validate(data, label=f"{self._source} ({origin})", base_dir=self.base_dir, source=self._source)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Spec) and self.to_dict() == other.to_dict()
+
+    def __hash__(self) -> int:
+        return hash(self.hash())
+
+
+# ---- path grammar --------------------------------------------------------------------
+_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def parse_path(path: str) -> list[str | int]:
+    """Split ``a.b[2].c`` into ``['a', 'b', 2, 'c']``."""
+    if not path or path.startswith(".") or path.endswith(".") or ".." in path:
+        raise SpecError(f"{path!r} is not a spec path (e.g. steps.normalize.method, tree.VC1.weight)")
+    pos, out = 0, []
+    while pos < len(path):
+        if path[pos] == ".":
+            pos += 1
+        m = _TOKEN.match(path, pos)
+        if not m:
+            raise SpecError(f"{path!r} is not a spec path (e.g. steps.normalize.method, tree.VC1.weight)")
+        out.append(m.group(1) if m.group(1) is not None else int(m.group(2)))
+        pos = m.end()
+    return out
+
+
+def _find_node(tree: dict[str, Any], code: str) -> dict[str, Any] | None:
+    if tree.get("code") == code:
+        return tree
+    for c in tree.get("children") or ():
+        found = _find_node(c, code) if isinstance(c, dict) else None
+        if found is not None:
+            return found
+    return None
+
+
+def _locate(data: dict[str, Any], path: str, create: bool) -> tuple[Any, Any]:
+    """Container and key of ``path`` inside plain spec data."""
+    tokens = parse_path(path)
+    cur: Any = data
+    i = 0
+    if tokens[0] == "tree" and len(tokens) > 1 and isinstance(tokens[1], str) and tokens[1] != "children":
+        node = _find_node(data.get("tree") or {}, tokens[1])
+        if node is None:
+            raise SpecError(f"no node with code {tokens[1]!r} in the tree")
+        cur, i = node, 2
+        if i == len(tokens):
+            raise SpecError("a path must end at a value (e.g. tree.CODE.weight)")
+    for j in range(i, len(tokens) - 1):
+        t = tokens[j]
+        nxt = tokens[j + 1]
+        try:
+            if isinstance(cur, dict) and t not in cur and isinstance(t, str) and create:
+                cur[t] = [] if isinstance(nxt, int) else {}
+            if isinstance(cur, dict) and isinstance(t, str) and t.isdigit() and t not in cur and int(t) in cur:
+                t = int(t)
+            cur = cur[t]
+        except (KeyError, IndexError, TypeError):
+            raise SpecError(f"{_fmt(tokens[: j + 1])} does not exist") from None
+        if cur is None and create:
+            raise SpecError(f"{_fmt(tokens[: j + 1])} is empty; set the whole value instead")
+    last = tokens[-1]
+    if isinstance(cur, dict):
+        if isinstance(last, str) and last.isdigit() and last not in cur and int(last) in cur:
+            last = int(last)
+        if last not in cur and not create:
+            raise SpecError(f"{path} does not exist")
+        return cur, last
+    if isinstance(cur, list) and isinstance(last, int) and last < len(cur):
+        return cur, last
+    raise SpecError(f"{path} does not exist")
+
+
+def _fmt(tokens: list[str | int]) -> str:
+    out = ""
+    for t in tokens:
+        out += f"[{t}]" if isinstance(t, int) else (f".{t}" if out else str(t))
+    return out
+
+
+# ---- loading ---------------------------------------------------------------------------
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such spec file") from None
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read the spec file ({exc.strerror})") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("gb18030")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SpecError(f"{path}: {where}not valid YAML ({problem})") from None
+    if not isinstance(data, dict):
+        raise SpecError(f"{path}: a spec must be a YAML mapping with 'index' and 'tree' keys")
+    return data
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict) and k != "params":
+            out[k] = _deep_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def _resolve_file(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """Read a spec file, following ``extends`` and applying ``weight_set`` and ``set``."""
+    path = path.resolve() if path.exists() else path
+    if path in seen:
+        raise SpecError(f"{path}: extends: a spec cannot extend itself (cycle through {seen[-1]})")
+    data = _read_yaml(path)
+    base_name = data.pop("extends", None)
+    weight_set = data.pop("weight_set", None)
+    settings = data.pop("set", None)
+    if base_name is not None:
+        if not isinstance(base_name, str):
+            raise SpecError(f"{path}: extends: must be the path of a spec file, got {base_name!r}")
+        base_path = (path.parent / base_name)
+        if not base_path.exists():
+            raise SpecError(f"{path}: extends: no such spec file {base_name!r}")
+        base = _resolve_file(base_path, seen + (path,))
+        if "data" in base and "data" not in data and isinstance(base["data"], dict):
+            base["data"] = dict(base["data"])
+            base["data"]["file"] = _rebase(base["data"].get("file"), base_path.parent, path.parent)
+        data = _deep_merge(base, data)
+    if weight_set is not None:
+        if not isinstance(weight_set, dict):
+            raise SpecError(f"{path}: weight_set: must map node codes to weights")
+        for code, w in weight_set.items():
+            node = _find_node(data.get("tree") or {}, str(code))
+            if node is None:
+                raise SpecError(f"{path}: weight_set.{code}: no node with code {code!r} in the tree")
+            node["weight"] = w
+    if settings is not None:
+        if not isinstance(settings, dict):
+            raise SpecError(f"{path}: set: must map spec paths to values")
+        for p, v in settings.items():
+            try:
+                parent, key = _locate(data, str(p), create=True)
+            except SpecError as exc:
+                raise SpecError(f"{path}: set.{p}: {exc}") from None
+            parent[key] = v
+    return data
+
+
+def _rebase(file: Any, old_dir: Path, new_dir: Path) -> Any:
+    if not isinstance(file, str) or Path(file).is_absolute():
+        return file
+    import os
+
+    return os.path.relpath((old_dir / file).resolve(), new_dir.resolve())
+
+
+def load_spec(path: str | Path, overrides: dict[str, Any] | None = None) -> Spec:
+    """Read and validate a spec file (YAML, or a COINr iMeta CSV).
+
+    Parameters
+    ----------
+    path : str or Path
+        The YAML spec (``extends``, ``weight_set`` and ``set`` are applied) or a COINr
+        ``iMeta`` CSV, which is converted with :func:`index_engine.coinr.spec_from_imeta`.
+    overrides : dict of {path: value}, optional
+        Values to replace, as ``--set`` does; validated like the file.
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".csv":
+        from .coinr import spec_from_imeta
+
+        spec = spec_from_imeta(path)
+    else:
+        data = _resolve_file(path)
+        spec = _validate(data, label=str(path), base_dir=path.parent, source=str(path))
+    if overrides:
+        spec = spec.replace_many(overrides, origin="--set")
+    return spec
+
+
+def spec_from_dict(data: dict[str, Any], label: str = "<dict>", base_dir: str | Path = ".") -> Spec:
+    """Validate plain data (as from YAML) into a Spec."""
+    return _validate(copy.deepcopy(data), label=label, base_dir=Path(base_dir), source=label)
+
+
+def _validate(data: dict[str, Any], label: str, base_dir: Path, source: str) -> Spec:
+    if isinstance(data.get("tree"), list):
+        data["tree"] = _nest_flat_tree(data["tree"], label)
+    try:
+        spec = Spec.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(_pydantic_message(exc, data, label)) from None
+    spec._source = source
+    spec._base_dir = str(base_dir)
+    _check_tree(spec, label)
+    _check_steps(spec, label)
+    return spec
+
+
+def _nest_flat_tree(rows: list[Any], label: str) -> dict[str, Any]:
+    """Turn a flat node list (each with ``parent``) into the nested form, checking it."""
+    by_code: dict[str, dict[str, Any]] = {}
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict) or "code" not in row:
+            raise SpecError(f"{label}: tree[{i}]: each node needs a 'code'")
+        code = str(row["code"])
+        if code in by_code:
+            raise SpecError(f"{label}: tree[{i}].code: duplicated code {code!r}")
+        by_code[code] = {**row, "children": list(row.get("children") or [])}
+    roots = [c for c, r in by_code.items() if r.get("parent") in (None, "")]
+    for i, (code, row) in enumerate(by_code.items()):
+        p = row.get("parent")
+        if p not in (None, "") and p not in by_code:
+            raise SpecError(f"{label}: tree[{i}].parent: {code!r} names a parent {p!r} that does not exist")
+    for i, code in enumerate(by_code):
+        seen, cur = [code], by_code[code].get("parent")
+        while cur not in (None, ""):
+            if cur in seen:
+                cycle = " -> ".join(seen[seen.index(cur):] + [cur])
+                raise SpecError(f"{label}: tree[{i}].parent: the parents form a cycle ({cycle})")
+            seen.append(cur)
+            cur = by_code[cur].get("parent")
+    if len(roots) != 1:
+        raise SpecError(f"{label}: tree: exactly one node must have no parent (the index); found {roots}")
+    for code, row in by_code.items():
+        p = row.get("parent")
+        if p not in (None, ""):
+            by_code[p]["children"].append(row)
+    for row in by_code.values():
+        if not row["children"]:
+            row.pop("children")
+    return by_code[roots[0]]
+
+
+def _loc_to_path(loc: tuple[Any, ...], data: dict[str, Any]) -> str:
+    """Render a pydantic location with node codes: tree.CR.children[2].direction."""
+    out = ""
+    cur: Any = data
+    for t in loc:
+        if isinstance(cur, dict) and cur.get("code") and isinstance(cur.get("code"), str) and out.startswith("tree") and t != "code":
+            out = f"tree.{cur['code']}"
+        if isinstance(t, int):
+            out += f"[{t}]"
+        else:
+            out += f".{t}" if out else str(t)
+        try:
+            cur = cur[t]
+        except (KeyError, IndexError, TypeError):
+            cur = None
+    return out
+
+
+def _pydantic_message(exc: ValidationError, data: dict[str, Any], label: str) -> str:
+    lines = []
+    for err in exc.errors()[:5]:
+        loc = tuple(err["loc"])
+        path = _loc_to_path(loc, data)
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            key = loc[-1]
+            allowed = _allowed_keys(loc, data)
+            hint = difflib.get_close_matches(str(key), allowed, n=1)
+            msg = f"unknown key {key!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+            if allowed and not hint:
+                msg += f"; allowed keys: {', '.join(allowed)}"
+        elif kind == "missing":
+            msg = "is required"
+        elif kind == "value_error":
+            msg = str(err["msg"]).removeprefix("Value error, ")
+        elif kind == "literal_error":
+            msg = f"{err['msg'].removeprefix('Input should be ').replace('should be', 'must be')}"
+            msg = f"must be {msg}, got {err.get('input')!r}"
+        else:
+            msg = f"{err['msg'].replace('Input should', 'must')}, got {err.get('input')!r}"
+        lines.append(f"{label}: {path}: {msg}")
+    if len(exc.errors()) > 5:
+        lines.append(f"... and {len(exc.errors()) - 5} more")
+    return "\n".join(lines)
+
+
+def _allowed_keys(loc: tuple[Any, ...], data: dict[str, Any]) -> list[str]:
+    model: Any = Spec
+    for t in loc[:-1]:
+        if isinstance(t, int):
+            continue
+        field = getattr(model, "model_fields", {}).get(t)
+        if field is None:
+            return []
+        ann = field.annotation
+        for cand in (Node, StepSpec, StepChoice, Steps, IndexMeta, Target, Goalposts, Baseline, DataRef):
+            if cand is ann or cand in getattr(ann, "__args__", ()) or (
+                getattr(ann, "__args__", None) and any(cand in getattr(a, "__args__", ()) for a in ann.__args__)
+            ):
+                model = cand
+                break
+        else:
+            if t in ("by_indicator", "by_node", "by_level"):
+                model = StepChoice
+            else:
+                return []
+    return sorted(getattr(model, "model_fields", {}))
+
+
+_INDICATOR_ONLY = ("unit", "type", "denominator", "target", "goalposts")
+
+
+def _check_tree(spec: Spec, label: str) -> None:
+    seen: dict[str, str] = {}
+
+    def walk(n: Node, path: str, parent: str | None) -> None:
+        if n.code in seen:
+            raise SpecError(f"{label}: {path}.code: duplicated code {n.code!r} (also at {seen[n.code]})")
+        seen[n.code] = path
+        if n.parent is not None and n.parent != parent:
+            raise SpecError(
+                f"{label}: {path}.parent: {n.code!r} says its parent is {n.parent!r}, but it sits under {parent!r}"
+            )
+        if n.children:
+            for key in _INDICATOR_ONLY:
+                if getattr(n, key) is not None:
+                    raise SpecError(f"{label}: {path}.{key}: only indicators (nodes without children) take {key!r}")
+            if all(c.weight == 0 for c in n.children):
+                raise SpecError(f"{label}: {path}.children: all weights are 0; at least one must be positive")
+        for i, c in enumerate(n.children):
+            walk(c, f"tree.{n.code}.children[{i}]", n.code)
+
+    walk(spec.tree, "tree", None)
+    if not spec.tree.children:
+        raise SpecError(f"{label}: tree.children: the index needs at least one indicator")
+
+
+def _check_steps(spec: Spec, label: str) -> None:
+    from .families import FAMILIES
+
+    nodes = spec.nodes
+    for step in STEP_NAMES:
+        s: StepSpec = getattr(spec.steps, step)
+        reg = FAMILIES[step]
+        base = f"{label}: steps.{step}"
+        reg.get(s.method, where=f"{base}.method").validate(s.params, f"{base}.params")
+        for code, choice in s.by_indicator.items():
+            if step not in INDICATOR_STEPS:
+                raise SpecError(f"{base}.by_indicator: {step} is set per node or level (by_node, by_level)")
+            if code not in nodes or not nodes[code].is_indicator:
+                raise SpecError(f"{base}.by_indicator.{code}: no indicator with code {code!r}")
+            reg.get(choice.method, where=f"{base}.by_indicator.{code}.method").validate(
+                choice.params, f"{base}.by_indicator.{code}.params"
+            )
+        for code, choice in s.by_node.items():
+            if step not in NODE_STEPS:
+                raise SpecError(f"{base}.by_node: {step} is set per indicator (by_indicator)")
+            if code not in nodes or nodes[code].is_indicator:
+                raise SpecError(f"{base}.by_node.{code}: no aggregate node with code {code!r}")
+            reg.get(choice.method, where=f"{base}.by_node.{code}.method").validate(
+                choice.params, f"{base}.by_node.{code}.params"
+            )
+        levels = set(spec.levels[c] for c in spec.aggregates)
+        for lvl, choice in s.by_level.items():
+            if step not in NODE_STEPS:
+                raise SpecError(f"{base}.by_level: {step} is set per indicator (by_indicator)")
+            if lvl not in levels:
+                raise SpecError(f"{base}.by_level.{lvl}: no aggregate at level {lvl}; levels are {sorted(levels)}")
+            reg.get(choice.method, where=f"{base}.by_level.{lvl}.method").validate(
+                choice.params, f"{base}.by_level.{lvl}.params"
+            )
+
+
+def step_choice(spec: Spec, step: str, code: str) -> tuple[StepChoice, str]:
+    """The method choice that applies to indicator or node ``code`` in ``step``, and its path."""
+    s: StepSpec = getattr(spec.steps, step)
+    if code in s.by_indicator:
+        return s.by_indicator[code], f"steps.{step}.by_indicator.{code}"
+    if code in s.by_node:
+        return s.by_node[code], f"steps.{step}.by_node.{code}"
+    lvl = spec.levels.get(code)
+    if lvl in s.by_level:
+        return s.by_level[lvl], f"steps.{step}.by_level.{lvl}"
+    return s, f"steps.{step}"
