@@ -225,6 +225,31 @@ def base_index(
     return _fitted(out, base_year=float(base_year))
 
 
+@NORMALIZE.register("base_diff")
+def base_diff(
+    x: pd.Series,
+    *,
+    base_year: int,
+    base: float = 100.0,
+    scale: Annotated[float, Field(gt=0)] = 1.0,
+) -> pd.Series:
+    """Fixed base in points: base + (x_t − x_base)·scale, per unit, for indicators that can be <= 0
+    (growth gaps in percentage points), so the base year is ``base`` like a ``base_index``.
+
+    ``x`` arrives multiplied by the direction, so a fall in a lower-is-better indicator raises it.
+    """
+    years = x.index.get_level_values("year")
+    if base_year not in set(years):
+        raise DataError(f"{x.name}: normalize.base_diff: the base year {base_year} is not in the data")
+    units = x.index.get_level_values("unit")
+    b = x[years == base_year].droplevel("year")
+    b_row = pd.Series(b.reindex(units).to_numpy(), index=x.index)
+    return _fitted(base + (x - b_row) * scale, base_year=float(base_year))
+
+
+ACROSS_YEARS.add("base_diff")
+
+
 @NORMALIZE.register("none")
 def none(x: pd.Series) -> pd.Series:
     """Leave the values as they are (direction still applied)."""

@@ -159,6 +159,12 @@ def build(spec: Spec, panel: Panel) -> Build:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         raw = panel.values[list(spec.indicators)].copy()
+        if spec.units is not None:
+            keep_units = set(spec.units) | set(spec.reference_units)
+            unknown = sorted(set(spec.units) - set(panel.units))
+            if unknown:
+                raise DataError(f"{panel.file}: the spec's units list names units the data lacks: {list_rows(unknown)}")
+            raw = raw[raw.index.get_level_values("unit").isin(keep_units)]
         tables["raw"] = raw
 
         tables["transformed"] = _per_indicator(

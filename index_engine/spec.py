@@ -60,6 +60,7 @@ class Target(_Model):
     year: int | None = None
     basis: Literal["year_end_stock", "annual_flow", "cumulative", "rank", "growth_gap", "level"] = "level"
     unit: str | None = None
+    start_year: int | None = None
     baseline: Baseline | None = None
     reference: str | None = None
     note: str | None = None
@@ -170,6 +171,7 @@ class Spec(_Model):
     index: IndexMeta
     tree: Node
     steps: Steps = Steps()
+    units: tuple[str, ...] | None = None
     reference_units: tuple[str, ...] = ()
     data: DataRef | None = None
 
