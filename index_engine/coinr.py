@@ -92,4 +92,11 @@ def spec_yaml_text(spec: Spec) -> str:
     import yaml
 
     data = spec.model_dump(mode="json", exclude_defaults=True)
+
+    def drop_parent(node: dict[str, Any]) -> None:  # implied by the nesting
+        node.pop("parent", None)
+        for child in node.get("children", ()):
+            drop_parent(child)
+
+    drop_parent(data["tree"])
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)

@@ -112,7 +112,9 @@ def output_tables(b: Build) -> dict[str, pd.DataFrame]:
     }
 
 
-def write_build(b: Build, out_dir: Path, *, force: bool = False, excel: bool | None = None) -> Path:
+def write_build(
+    b: Build, out_dir: Path, *, force: bool = False, excel: bool | None = None, extras: tuple[str, ...] = ()
+) -> Path:
     """Write ``b`` into ``out_dir`` (see :meth:`Build.write`)."""
     out_dir = Path(out_dir)
     if out_dir.exists() and not force:
@@ -120,7 +122,7 @@ def write_build(b: Build, out_dir: Path, *, force: bool = False, excel: bool | N
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
     try:
-        _write_into(b, tmp, excel)
+        _write_into(b, tmp, excel, extras)
         if out_dir.exists():
             old = out_dir.with_name(f".{out_dir.name}.old")
             if old.exists():
@@ -136,10 +138,20 @@ def write_build(b: Build, out_dir: Path, *, force: bool = False, excel: bool | N
     return out_dir
 
 
-def _write_into(b: Build, d: Path, excel: bool | None) -> None:
+def _write_into(b: Build, d: Path, excel: bool | None, extras: tuple[str, ...]) -> None:
     hy = b.panel.has_years
     counts: dict[str, int] = {}
     tables = output_tables(b)
+    extra_sheets: dict[str, pd.DataFrame] = {}
+    for name in extras:
+        if name == "audit":
+            from .audit import audit
+
+            a = audit(b)
+            a.write(d / "audit")
+            extra_sheets.update({f"audit_{k}": v for k, v in a.sheets().items()})
+        else:
+            raise ValueError(f"unknown extra output {name!r}")
     for stem, df in tables.items():
         counts[f"{stem}.csv"] = _write_csv(df, d / f"{stem}.csv", hy)
     (d / "tables").mkdir()
@@ -161,6 +173,8 @@ def _write_into(b: Build, d: Path, excel: bool | None) -> None:
         for stage, df in stage_long.items():
             df = _blank_year(df, hy)
             sheets[stage] = df if len(df) <= EXCEL_MAX_ROWS else f"{len(df)} rows: see tables/{stage}.csv"
+        for name, df in extra_sheets.items():
+            sheets[name] = df if len(df) <= EXCEL_MAX_ROWS else f"{len(df)} rows: see the CSV"
         _write_excel(sheets, d / "results.xlsx")
     manifest: dict[str, Any] = {
         "index": b.spec.index.id,

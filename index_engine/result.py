@@ -137,12 +137,15 @@ class Build:
         return self.weights.set_index("node")["effective_weight"]
 
     # ---- writing ----------------------------------------------------------------------
-    def write(self, out_dir: str | Path, *, force: bool = False, excel: bool | None = None) -> Path:
+    def write(
+        self, out_dir: str | Path, *, force: bool = False, excel: bool | None = None, extras: tuple[str, ...] = ()
+    ) -> Path:
         """Write every output into ``out_dir`` atomically (a temporary folder renamed at the end).
 
         An existing ``out_dir`` is refused with :class:`OutputExistsError` unless ``force``;
-        with ``force`` it is replaced only once the new one is complete.
+        with ``force`` it is replaced only once the new one is complete. ``extras`` adds
+        analyses computed from the build: ``"audit"`` writes ``audit/``.
         """
         from .outputs import write_build
 
-        return write_build(self, Path(out_dir), force=force, excel=excel)
+        return write_build(self, Path(out_dir), force=force, excel=excel, extras=extras)

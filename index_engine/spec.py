@@ -369,7 +369,10 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` on top of ``base``; ``params`` are replaced whole, and dropped when the method changes."""
     out = copy.deepcopy(base)
+    if "method" in over and over["method"] != out.get("method") and "params" not in over:
+        out.pop("params", None)
     for k, v in over.items():
         if isinstance(v, dict) and isinstance(out.get(k), dict) and k != "params":
             out[k] = _deep_merge(out[k], v)

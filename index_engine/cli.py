@@ -1,0 +1,198 @@
+"""The ``index-engine`` command: thin wrappers over the same functions scripts call.
+
+Exit codes: 0 success; 2 bad input (a one-line message naming the file and place, no
+traceback; ``--debug`` shows one); 1 anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import os
+import sys
+import traceback
+import warnings
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import yaml
+
+from . import __version__
+from .errors import IndexEngineError, SpecError
+
+EXIT_OK, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def parse_set(items: Sequence[str] | None) -> dict[str, Any]:
+    """``["steps.normalize.method=zscore", "tree.VC1.weight=2"]`` → {path: YAML value}."""
+    out: dict[str, Any] = {}
+    for item in items or ():
+        path, sep, value = item.partition("=")
+        if not sep or not path.strip():
+            raise SpecError(f"--set {item!r}: write it as path=value, e.g. --set steps.normalize.method=zscore")
+        try:
+            out[path.strip()] = yaml.safe_load(value) if value.strip() else ""
+        except yaml.YAMLError:
+            raise SpecError(f"--set {item!r}: the value is not valid YAML") from None
+    return out
+
+
+def load_inputs(args: argparse.Namespace):
+    """The spec (with --set applied) and its data (--data, or the spec's own data file)."""
+    from .panel import load_panel
+    from .spec import load_spec
+
+    spec = load_spec(args.spec, overrides=parse_set(getattr(args, "set", None)))
+    data = getattr(args, "data", None)
+    sheet = getattr(args, "sheet", None)
+    if data is None:
+        if spec.data is None:
+            raise SpecError(f"{args.spec}: no data file: pass --data FILE or give the spec a 'data: {{file: ...}}' entry")
+        data = Path(os.path.normpath(spec.base_dir / spec.data.file))
+        sheet = sheet or spec.data.sheet
+    return spec, load_panel(data, spec, sheet=sheet)
+
+
+def default_out(spec_id: str) -> Path:
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("outputs") / spec_id / stamp
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from .errors import OutputExistsError
+    from .pipeline import build
+
+    if args.out is not None and Path(args.out).exists() and not args.force:
+        raise OutputExistsError(f"{args.out}: the folder exists already; choose another --out or pass --force")
+    spec, panel = load_inputs(args)
+    b = build(spec, panel)
+    out = Path(args.out) if args.out else default_out(spec.index.id)
+    extras = []
+    if args.audit:
+        extras.append("audit")
+    written = b.write(out, force=args.force, excel=not args.no_excel, extras=tuple(extras))
+    _print_summary(b)
+    print(f"wrote {written}")
+    return EXIT_OK
+
+
+def _print_summary(b) -> None:
+    s = b.summary()
+    names = b.panel.unit_names()
+    year = f" ({max(b.panel.years)})" if b.panel.has_years else ""
+    print(f"{b.spec.index.id}{year}: {len(b.panel.units)} units, {len(b.spec.indicators)} indicators")
+    for _, r in s.head(10).iterrows():
+        rank = "" if r["rank"] is None or str(r["rank"]) == "<NA>" else int(r["rank"])
+        print(f"  {rank:>4}  {names.get(r['unit'], r['unit'])}  {r['score']:.2f}")
+    if len(s) > 10:
+        print(f"  ... {len(s) - 10} more")
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .spec import load_spec
+
+    if args.data is None:
+        spec = load_spec(args.spec, overrides=parse_set(args.set))
+        if spec.data is None:
+            print(f"{args.spec}: spec OK ({len(spec.indicators)} indicators); no data file to check")
+            return EXIT_OK
+    spec, panel = load_inputs(args)
+    print(
+        f"{args.spec}: spec OK ({len(spec.indicators)} indicators, {len(spec.aggregates)} aggregates); "
+        f"{panel.file}: data OK ({len(panel.units)} units, {len(panel.years)} years)"
+    )
+    return EXIT_OK
+
+
+def cmd_import_coinr(args: argparse.Namespace) -> int:
+    from .coinr import imeta_to_dict, write_spec_yaml
+
+    out = Path(args.output)
+    if out.exists() and not args.force:
+        raise SpecError(f"{out}: the file exists already; pass --force to replace it")
+    data = imeta_to_dict(args.imeta, index_id=args.id)
+    if args.idata:
+        rel = Path(args.idata).resolve()
+        try:
+            rel = rel.relative_to(out.resolve().parent)
+        except ValueError:
+            rel = Path(os.path.relpath(rel, out.resolve().parent))
+        data["data"] = {"file": str(rel)}
+    write_spec_yaml(data, out)
+    print(f"wrote {out}")
+    return EXIT_OK
+
+
+def make_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="index-engine",
+        description="Build composite indices from a YAML spec and a data file.",
+    )
+    p.add_argument("--version", action="version", version=f"index-engine {__version__}")
+    p.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    def common(sp: argparse.ArgumentParser, data: bool = True) -> None:
+        sp.add_argument("spec", help="the spec YAML (weights/*.yaml) or a COINr iMeta CSV")
+        if data:
+            sp.add_argument("--data", help="the data file (CSV, .xlsx or Parquet); default: the spec's data.file")
+            sp.add_argument("--sheet", help="the Excel sheet to read (default: the first)")
+        sp.add_argument(
+            "--set", action="append", metavar="PATH=VALUE", help="override one spec value for this run (repeatable)"
+        )
+
+    b = sub.add_parser("build", help="build an index and write every table into a new folder")
+    common(b)
+    b.add_argument("--out", help="output folder (default outputs/<index-id>/<timestamp>/); must not exist")
+    b.add_argument("--force", action="store_true", help="replace --out if it exists")
+    b.add_argument("--audit", action="store_true", help="also write the statistical audit into audit/")
+    b.add_argument("--no-excel", action="store_true", help="skip results.xlsx")
+    b.set_defaults(func=cmd_build)
+
+    v = sub.add_parser("validate", help="check a spec (and its data) without building")
+    common(v)
+    v.set_defaults(func=cmd_validate)
+
+    ic = sub.add_parser("import-coinr", help="write a spec from COINr's iMeta (and iData) tables")
+    ic.add_argument("imeta", help="COINr iMeta CSV")
+    ic.add_argument("idata", nargs="?", help="COINr iData CSV (recorded as the spec's data file)")
+    ic.add_argument("-o", "--output", required=True, help="the spec YAML to write")
+    ic.add_argument("--id", help="index id (default: the iMeta root's code)")
+    ic.add_argument("--force", action="store_true", help="replace the output file if it exists")
+    ic.set_defaults(func=cmd_import_coinr)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    return run(args.func, args)
+
+
+def run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    def show_warning(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
+        print(f"warning: {category.__name__}: {message}", file=sys.stderr)
+
+    warnings.showwarning = show_warning
+    try:
+        return func(args)
+    except IndexEngineError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_FAIL
+    except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
+        if args.debug:
+            traceback.print_exc()
+        print(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
+        return EXIT_FAIL
+
+
+if __name__ == "__main__":
+    sys.exit(main())
