@@ -508,12 +508,13 @@ def _nest_flat_tree(rows: list[Any], label: str) -> dict[str, Any]:
 
 
 def _loc_to_path(loc: tuple[Any, ...], data: dict[str, Any]) -> str:
-    """Render a pydantic location with node codes: tree.CR.children[2].direction."""
+    """Render a pydantic location with the parent's code: tree.CR.children[2].direction."""
     out = ""
     cur: Any = data
     for t in loc:
-        if isinstance(cur, dict) and cur.get("code") and isinstance(cur.get("code"), str) and out.startswith("tree") and t != "code":
-            out = f"tree.{cur['code']}"
+        code = cur.get("code") if isinstance(cur, dict) else None
+        if t == "children" and isinstance(code, str) and out.startswith("tree"):
+            out = f"tree.{code}"
         if isinstance(t, int):
             out += f"[{t}]"
         else:

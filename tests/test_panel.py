@@ -1,0 +1,175 @@
+"""Reading indicator data: layouts, encodings, Excel, and errors that name file, row and column."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import index_engine as ie
+
+from .conftest import ROOT, tiny_frame
+
+LONG = "unit,year,indicator,value\n" + "".join(
+    f"{u},{y},{i},{v}\n" for u in ("U1", "U2", "U3") for y in (2020, 2021) for i, v in zip("abcd", (1, 2, 3, 4))
+)
+
+
+def write(tmp_path, text, name="d.csv", encoding="utf-8"):
+    p = tmp_path / name
+    p.write_bytes(text.encode(encoding))
+    return p
+
+
+def test_long_and_wide_give_the_same_panel(tmp_path, tiny_spec):
+    wide = tiny_frame()
+    wp = tmp_path / "w.csv"
+    wide.to_csv(wp, index=False)
+    long = wide.melt(id_vars=["unit", "year"], var_name="indicator", value_name="value")
+    lp = tmp_path / "l.csv"
+    long.to_csv(lp, index=False)
+    a, b = ie.load_panel(wp, tiny_spec), ie.load_panel(lp, tiny_spec)
+    pd.testing.assert_frame_equal(a.values[list("abcd")], b.values[list("abcd")])
+    assert a.units == ["U1", "U2", "U3"] and a.years == [2020, 2021]
+
+
+def test_gbk_and_bom_files_just_work(tmp_path):
+    text = "unit,unit_name,indicator,value\nBJ,北京,x,1.5\nSH,上海,x,2.5\n"
+    for enc, name in (("gbk", "gbk.csv"), ("gb18030", "gb.csv"), ("utf-8-sig", "bom.csv")):
+        p = ie.load_panel(write(tmp_path, text, name, enc))
+        assert p.unit_names() == {"BJ": "北京", "SH": "上海"}
+        assert list(p.values["x"]) == [1.5, 2.5]
+
+
+def test_excel_sheet(tmp_path, tiny_spec):
+    p = tmp_path / "d.xlsx"
+    with pd.ExcelWriter(p) as xw:
+        pd.DataFrame({"note": ["cover"]}).to_excel(xw, sheet_name="cover", index=False)
+        tiny_frame().to_excel(xw, sheet_name="data", index=False)
+    panel = ie.load_panel(p, tiny_spec, sheet="data")
+    assert panel.values.loc[("U2", 2021), "d"] == 250
+    with pytest.raises(ie.DataError, match=r"d.xlsx: no sheet 'nope'; the sheets are 'cover', 'data'"):
+        ie.load_panel(p, tiny_spec, sheet="nope")
+
+
+def test_broken_excel_file(tmp_path):
+    p = write(tmp_path, "not a workbook", "bad.xlsx")
+    with pytest.raises(ie.DataError, match="bad.xlsx: not a readable .xlsx workbook"):
+        ie.load_panel(p)
+
+
+def test_parquet(tmp_path, tiny_spec):
+    p = tmp_path / "d.parquet"
+    tiny_frame().to_parquet(p)
+    assert ie.load_panel(p, tiny_spec).values.loc[("U3", 2020), "c"] == 30
+
+
+def test_coinr_idata_loads_directly():
+    p = ie.load_panel(ROOT / "inputs/examples/asem/ASEM_iData.csv")
+    assert len(p.units) == 51 and p.years == [2018]
+    assert "EurAsia_group" in p.attrs.columns and "GDP" in p.values.columns
+    assert p.unit_names()["AUT"] == "Austria"
+
+
+def test_duplicated_rows_are_named(tmp_path):
+    text = LONG + "U2,2021,c,9\n"
+    with pytest.raises(ie.DataError) as exc:
+        ie.load_panel(write(tmp_path, text))
+    msg = str(exc.value)
+    assert "d.csv: duplicated (unit, period, indicator) at row 16 (U2, 2021, c), row 26 (U2, 2021, c)" in msg
+
+
+def test_non_numeric_cell_names_row_and_column(tmp_path, tiny_spec):
+    df = tiny_frame().astype(object)
+    df.loc[3, "c"] = "twelve"
+    p = tmp_path / "w.csv"
+    df.to_csv(p, index=False)
+    with pytest.raises(ie.DataError, match=r"w.csv: column 'c': not a number at row 5 \('twelve'\)"):
+        ie.load_panel(p, tiny_spec)
+
+
+def test_long_non_numeric_cell(tmp_path):
+    text = LONG.replace("U3,2021,b,2", "U3,2021,b,n.a.x")
+    with pytest.raises(ie.DataError, match=r"column 'value' \(indicator 'b'\): not a number at row 23 \('n.a.x'\)"):
+        ie.load_panel(write(tmp_path, text))
+
+
+def test_thousands_separators_and_percent(tmp_path, tiny_spec):
+    df = tiny_frame().astype(object)
+    df.loc[0, "d"] = "1,234.5"
+    df.loc[1, "a"] = "2.5%"  # 'a' has unit %
+    p = tmp_path / "w.csv"
+    df.to_csv(p, index=False)
+    panel = ie.load_panel(p, tiny_spec)
+    assert panel.values.loc[("U1", 2020), "d"] == 1234.5
+    assert panel.values.loc[("U2", 2020), "a"] == 2.5
+    df.loc[1, "a"] = 2.0
+    df.loc[2, "c"] = "30%"  # 'c' has no % unit
+    df.to_csv(p, index=False)
+    with pytest.raises(ie.DataError, match=r"column 'c': not a number at row 4 \('30%'\) \(a trailing % is read only"):
+        ie.load_panel(p, tiny_spec)
+
+
+def test_missing_tokens_are_gaps(tmp_path):
+    text = "unit,x\nA,1\nB,-\nC,NA\nD,\nE,..\n"
+    v = ie.load_panel(write(tmp_path, text)).values["x"]
+    assert v.iloc[0] == 1 and v.iloc[1:].isna().all()
+
+
+def test_indicator_the_data_lacks(tmp_path, tiny_spec):
+    df = tiny_frame().drop(columns="d")
+    p = tmp_path / "w.csv"
+    df.to_csv(p, index=False)
+    with pytest.raises(ie.DataError, match=r"w.csv: the spec tiny.yaml names indicators the data lacks: d"):
+        ie.load_panel(p, tiny_spec)
+
+
+def test_unit_with_no_data(tmp_path, tiny_spec):
+    df = tiny_frame()
+    df.loc[df.unit == "U2", list("abcd")] = np.nan
+    p = tmp_path / "w.csv"
+    df.to_csv(p, index=False)
+    with pytest.raises(ie.DataError, match="these units have no data for any indicator of the spec: U2"):
+        ie.load_panel(p, tiny_spec)
+
+
+@pytest.mark.parametrize("text", ["", "   \n"])
+def test_empty_file(tmp_path, text):
+    with pytest.raises(ie.DataError, match="d.csv: the file is empty"):
+        ie.load_panel(write(tmp_path, text))
+
+
+def test_header_only(tmp_path):
+    with pytest.raises(ie.DataError, match="the file has a header but no rows"):
+        ie.load_panel(write(tmp_path, "unit,x\n"))
+
+
+def test_no_unit_column(tmp_path):
+    with pytest.raises(ie.DataError, match="no unit column"):
+        ie.load_panel(write(tmp_path, "country,x\nA,1\n"))
+
+
+def test_malformed_csv(tmp_path):
+    with pytest.raises(ie.DataError, match="d.csv: not a well-formed CSV table"):
+        ie.load_panel(write(tmp_path, 'unit,x\nA,1\nB,"2\n'))
+
+
+def test_bad_period(tmp_path):
+    with pytest.raises(ie.DataError, match=r"column 'period': not a period .* row 3 \('last year'\)"):
+        ie.load_panel(write(tmp_path, "unit,period,indicator,value\nA,2020,x,1\nA,last year,x,2\n"))
+
+
+def test_quarterly_observations_are_kept(tmp_path):
+    text = "unit,period,indicator,value\nBJ,2024,CR1,40000\nBJ,2025Q1,CR1,42000\nBJ,2025,CR1,45000\nBJ,2025-03,CR2,19000\n"
+    p = ie.load_panel(write(tmp_path, text))
+    assert p.years == [2024, 2025]
+    obs = p.observations.set_index(["indicator", "period"])
+    assert obs.loc[("CR1", "2025Q1"), "value"] == 42000
+    assert obs.loc[("CR1", "2025Q1"), "date"] == pd.Timestamp("2025-03-31")
+    assert obs.loc[("CR2", "2025-03"), "date"] == pd.Timestamp("2025-03-31")
+    assert p.values.loc[("BJ", 2025), "CR1"] == 45000
+
+
+def test_one_period_data_has_no_year(tmp_path):
+    p = ie.load_panel(write(tmp_path, "unit,x\nA,1\nB,2\n"))
+    assert not p.has_years and len(p.years) == 1
