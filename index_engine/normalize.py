@@ -33,7 +33,7 @@ def _fitted(out: pd.Series, **stats: float) -> pd.Series:
 
 def _constant(x: pd.Series, on_constant: str, midpoint: float, method: str) -> pd.Series:
     if on_constant == "error":
-        raise BuildError(f"{x.name}: normalize.{method}: the indicator has no spread (every value is equal)")
+        raise BuildError(f"{x.name}: the indicator has no spread (every value is equal)")
     warnings.warn(
         f"{x.name}: the indicator has no spread; normalize.{method} gives "
         + ("NaN" if on_constant == "nan" else f"the midpoint {midpoint:g}"),

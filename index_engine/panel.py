@@ -133,7 +133,7 @@ def _read_table(path: Path, sheet: str | int | None) -> pd.DataFrame:
                 sheet = sheets[0]
             elif sheet not in sheets:
                 raise DataError(f"{name}: no sheet {sheet!r}; the sheets are {', '.join(map(repr, sheets))}")
-            df = book.parse(sheet, dtype=object)
+            df = pd.read_excel(book, sheet_name=sheet, dtype=object)
             df = df.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else v)
         elif suffix in (".parquet", ".pq"):
             df = pd.read_parquet(path)

@@ -95,7 +95,8 @@ def _call(step: str, code: str, method: Method, fn: Callable[[], Any], panel: Pa
     except IndexEngineError as exc:
         msg = str(exc)
         prefix = f"{panel.file}: indicator {code}: {step}.{method.name}: "
-        raise type(exc)(prefix + msg.removeprefix(f"{code}: ")) from None
+        msg = msg.removeprefix(f"{code}: ").removeprefix(f"{step}.{method.name}: ")
+        raise type(exc)(prefix + msg) from None
 
 
 def _pooled(x: pd.Series, pool: str, fn: Callable[[pd.Series], Any]) -> list[tuple[pd.Series, Any]]:
