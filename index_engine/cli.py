@@ -88,6 +88,25 @@ def _print_summary(b) -> None:
         print(f"  ... {len(s) - 10} more")
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    from .audit import audit
+    from .errors import OutputExistsError
+    from .pipeline import build
+
+    if args.out is not None and Path(args.out).exists() and not args.force:
+        raise OutputExistsError(f"{args.out}: the folder exists already; choose another --out or pass --force")
+    spec, panel = load_inputs(args)
+    a = audit(build(spec, panel))
+    out = Path(args.out) if args.out else default_out(spec.index.id) / "audit"
+    a.write(out, force=args.force)
+    summary = a.summary()
+    print(f"{spec.index.id}: audit of {len(spec.indicators)} indicators")
+    for k, v in summary.items():
+        print(f"  {k}: {v}")
+    print(f"wrote {out}")
+    return EXIT_OK
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from .spec import load_spec
 
@@ -131,6 +150,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"index-engine {__version__}")
     p.add_argument("--debug", action="store_true", help="show the traceback of an error")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    debug = argparse.ArgumentParser(add_help=False)
+    debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show the traceback of an error")
 
     def common(sp: argparse.ArgumentParser, data: bool = True) -> None:
         sp.add_argument("spec", help="the spec YAML (weights/*.yaml) or a COINr iMeta CSV")
@@ -141,7 +162,7 @@ def make_parser() -> argparse.ArgumentParser:
             "--set", action="append", metavar="PATH=VALUE", help="override one spec value for this run (repeatable)"
         )
 
-    b = sub.add_parser("build", help="build an index and write every table into a new folder")
+    b = sub.add_parser("build", parents=[debug], help="build an index and write every table into a new folder")
     common(b)
     b.add_argument("--out", help="output folder (default outputs/<index-id>/<timestamp>/); must not exist")
     b.add_argument("--force", action="store_true", help="replace --out if it exists")
@@ -149,11 +170,17 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--no-excel", action="store_true", help="skip results.xlsx")
     b.set_defaults(func=cmd_build)
 
-    v = sub.add_parser("validate", help="check a spec (and its data) without building")
+    a = sub.add_parser("audit", parents=[debug], help="statistical audit: coverage, outliers, correlations, Cronbach, PCA")
+    common(a)
+    a.add_argument("--out", help="output folder (default outputs/<index-id>/<timestamp>/audit/)")
+    a.add_argument("--force", action="store_true", help="replace audit files in --out")
+    a.set_defaults(func=cmd_audit)
+
+    v = sub.add_parser("validate", parents=[debug], help="check a spec (and its data) without building")
     common(v)
     v.set_defaults(func=cmd_validate)
 
-    ic = sub.add_parser("import-coinr", help="write a spec from COINr's iMeta (and iData) tables")
+    ic = sub.add_parser("import-coinr", parents=[debug], help="write a spec from COINr's iMeta (and iData) tables")
     ic.add_argument("imeta", help="COINr iMeta CSV")
     ic.add_argument("idata", nargs="?", help="COINr iData CSV (recorded as the spec's data file)")
     ic.add_argument("-o", "--output", required=True, help="the spec YAML to write")

@@ -338,6 +338,7 @@ def _aggregate(
         # weights are resolved level by level, so data-driven methods see the children's scores
         weights.update(node_weights_for(spec, code, scores))
         w = weights[code].reindex(kids).to_numpy()[None, :]
+        w = w / w.max()  # same means; equal weights become exact 1s, so 100s average to exactly 100
         method, params, path = resolve(spec, "aggregate", code)
         X = scores[kids].to_numpy(dtype=float)
         try:

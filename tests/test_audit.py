@@ -1,0 +1,487 @@
+"""Tests of index_engine.audit: the statistics against hand computations and scipy, the flags on
+constructed data, and the ASEM example's audit end to end."""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import index_engine as ie
+from index_engine.audit import (
+    CORRELATION_CHECKS,
+    FILES,
+    Audit,
+    Thresholds,
+    audit,
+    bartlett_sphericity,
+    correlate,
+    cronbach_alpha,
+    kmo,
+    pca_eigen,
+)
+from index_engine.errors import OutputExistsError, SmallSampleWarning, SpecError
+
+ROOT = Path(__file__).resolve().parents[1]
+ASEM_SPEC = ROOT / "weights/examples/asem.yaml"
+ASEM_DATA = ROOT / "inputs/examples/asem/ASEM_iData.csv"
+
+
+# ---- fixtures -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def asem():
+    spec = ie.load_spec(ASEM_SPEC)
+    return ie.build(spec, ie.load_panel(ASEM_DATA, spec))
+
+
+@pytest.fixture(scope="module")
+def asem_audit(asem) -> Audit:
+    return audit(asem)
+
+
+TINY_TREE = {
+    "code": "I",
+    "children": [
+        {"code": "A", "children": [{"code": "A1"}, {"code": "A2"}, {"code": "A3"}]},
+        {"code": "B", "children": [{"code": "B1"}, {"code": "B2"}]},
+    ],
+}
+
+
+def tiny_frame(n: int = 20, seed: int = 7, years: tuple[int, ...] = ()) -> pd.DataFrame:
+    """A1 and A2 are near copies (collinear), A3 is their mirror (negative within A), B1 follows
+    A's driver more than its own dimension's, B2 is independent noise."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for y in years or (None,):
+        x = rng.normal(size=n)
+        df = pd.DataFrame(
+            {
+                "unit": [f"U{i:02d}" for i in range(n)],
+                "A1": x,
+                "A2": x + 0.01 * rng.normal(size=n),
+                "A3": -x + 0.3 * rng.normal(size=n),
+                "B1": x + 0.4 * rng.normal(size=n),
+                "B2": rng.normal(size=n),
+            }
+        )
+        if y is not None:
+            df.insert(1, "year", y)
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True)
+
+
+def tiny_build(df: pd.DataFrame | None = None):
+    spec = ie.spec_from_dict({"index": {"id": "T"}, "tree": TINY_TREE})
+    return ie.build(spec, ie.panel_from_frame(tiny_frame() if df is None else df, spec))
+
+
+# ---- Cronbach's alpha -------------------------------------------------------------------
+
+
+def test_cronbach_alpha_matches_hand_computation():
+    """α = k/(k−1)·(1 − Σσ²_i/σ²_total), Cronbach (1951) doi:10.1007/BF02310555."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(40, 1)) + rng.normal(size=(40, 5))
+    k = x.shape[1]
+    item_var = x.var(axis=0, ddof=1).sum()
+    total_var = x.sum(axis=1).var(ddof=1)
+    expected = k / (k - 1) * (1 - item_var / total_var)
+    assert cronbach_alpha(x) == pytest.approx(expected, rel=1e-12)
+    # COINr's form k²·mean(off-diagonal covariance)/sum(covariance) is the same number
+    c = np.cov(x, rowvar=False)
+    sig_off = (c.sum() - np.trace(c)) / (k * (k - 1))
+    assert cronbach_alpha(pd.DataFrame(x)) == pytest.approx(k**2 * sig_off / c.sum(), rel=1e-12)
+
+
+def test_cronbach_alpha_uses_complete_cases():
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(30, 4)) + rng.normal(size=(30, 1))
+    x[[0, 5, 9], [1, 2, 0]] = np.nan
+    assert cronbach_alpha(x) == pytest.approx(cronbach_alpha(x[~np.isnan(x).any(axis=1)]), rel=1e-12)
+    assert cronbach_alpha(x, use="pairwise") != pytest.approx(cronbach_alpha(x), rel=1e-6)
+
+
+def test_cronbach_alpha_pairwise_reproduces_coinr(asem):
+    """COINr 1.1.14 documents get_cronbach(coin, dset = "Raw", iCodes = "P2P", Level = 1) =
+    0.05126659 (?get_cronbach example and vignette("analysis")), with pairwise covariances."""
+    codes = [c.code for c in asem.spec.nodes["P2P"].children]
+    raw = asem.tables["raw"][codes]
+    assert cronbach_alpha(raw, use="pairwise") == pytest.approx(0.05126659, abs=5e-9)
+
+
+@pytest.mark.parametrize("data", [np.ones((3, 1)), np.ones((1, 3)), np.full((4, 3), 2.0)])
+def test_cronbach_alpha_degenerate_is_nan(data):
+    assert math.isnan(cronbach_alpha(data))
+
+
+def test_cronbach_alpha_rejects_bad_input():
+    with pytest.raises(ValueError, match="2-D table"):
+        cronbach_alpha(np.ones(4))
+    with pytest.raises(ValueError, match="'use' parameter of cronbach_alpha"):
+        cronbach_alpha(np.ones((4, 2)), use="everything")
+
+
+# ---- KMO, Bartlett, PCA -------------------------------------------------------------------
+
+
+def _kmo_direct(r: np.ndarray) -> tuple[float, np.ndarray]:
+    """Kaiser (1974) doi:10.1007/BF02291575, written out element by element."""
+    k = r.shape[0]
+    inv = np.linalg.inv(r)
+    num_all = den_all = 0.0
+    per = np.empty(k)
+    for i in range(k):
+        num = den = 0.0
+        for j in range(k):
+            if i == j:
+                continue
+            partial = -inv[i, j] / math.sqrt(inv[i, i] * inv[j, j])
+            num += r[i, j] ** 2
+            den += r[i, j] ** 2 + partial**2
+        per[i] = num / den
+        num_all += num
+        den_all += den
+    return num_all / den_all, per
+
+
+def test_kmo_matches_direct_formula():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(60, 1)) @ np.ones((1, 5)) + rng.normal(size=(60, 5))
+    r = np.corrcoef(x, rowvar=False)
+    overall, per = kmo(r)
+    exp_overall, exp_per = _kmo_direct(r)
+    assert overall == pytest.approx(exp_overall, rel=1e-12)
+    np.testing.assert_allclose(per, exp_per, rtol=1e-12)
+
+
+def test_kmo_singular_is_nan():
+    overall, per = kmo(np.ones((3, 3)))
+    assert math.isnan(overall) and np.isnan(per).all()
+
+
+def test_bartlett_matches_textbook_formula():
+    """Bartlett (1950): χ² = −(n − 1 − (2p + 5)/6)·ln|R| on p(p − 1)/2 degrees of freedom."""
+    rng = np.random.default_rng(4)
+    n, p = 45, 4
+    x = rng.normal(size=(n, 1)) + rng.normal(size=(n, p))
+    r = np.corrcoef(x, rowvar=False)
+    expected = -(n - 1 - (2 * p + 5) / 6) * math.log(np.linalg.det(r))
+    chi2, df, pval = bartlett_sphericity(r, n)
+    assert chi2 == pytest.approx(expected, rel=1e-10)
+    assert df == p * (p - 1) / 2
+    assert pval == pytest.approx(stats.chi2.sf(expected, df), rel=1e-10)
+
+
+def test_bartlett_degenerate_is_nan():
+    assert math.isnan(bartlett_sphericity(np.ones((3, 3)), 50)[0])  # |R| = 0
+    assert math.isnan(bartlett_sphericity(np.eye(3), 2)[0])  # too few units
+
+
+def test_pca_eigen():
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(50, 1)) + 0.5 * rng.normal(size=(50, 4))
+    r = np.corrcoef(x, rowvar=False)
+    vals, load = pca_eigen(r)
+    np.testing.assert_allclose(vals, np.sort(np.linalg.eigvalsh(r))[::-1], rtol=1e-12)
+    # PC1 loadings are the correlations of each variable with the first component's scores
+    z = (x - x.mean(0)) / x.std(0, ddof=1)
+    w = np.linalg.eigh(r)[1][:, -1]
+    scores = z @ w
+    corr = [np.corrcoef(z[:, j], scores)[0, 1] for j in range(4)]
+    np.testing.assert_allclose(np.abs(load), np.abs(corr), rtol=1e-10)
+    assert load.sum() > 0
+
+
+# ---- correlations -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", [3, 5, 12, 51])
+@pytest.mark.parametrize("ties", [False, True])
+def test_correlate_matches_scipy(n, ties):
+    rng = np.random.default_rng(n)
+    x = rng.normal(size=n)
+    y = x + rng.normal(size=n)
+    if ties:
+        x, y = np.round(x), np.round(2 * y)
+    got = correlate(x, y)
+    r, p = stats.pearsonr(x, y)
+    rho, prho = stats.spearmanr(x, y)
+    assert got[0] == n
+    np.testing.assert_allclose(got[1:], [r, p, rho, prho], rtol=1e-9, atol=1e-14)
+
+
+def test_correlate_pairwise_complete_and_degenerate():
+    x = np.array([1.0, 2, 3, 4, np.nan, 6])
+    y = np.array([2.0, 1, 4, np.nan, 5, 7])
+    n, r, p, rho, prho = correlate(x, y)
+    m = ~(np.isnan(x) | np.isnan(y))
+    assert n == 4
+    assert (r, p) == pytest.approx(tuple(stats.pearsonr(x[m], y[m])), rel=1e-12)
+    assert (rho, prho) == pytest.approx(tuple(stats.spearmanr(x[m], y[m])), rel=1e-12)
+    assert all(math.isnan(v) for v in correlate(x[:2], y[:2])[1:])  # n < 3
+    assert all(math.isnan(v) for v in correlate(np.ones(5), np.arange(5.0))[1:])  # constant
+
+
+def test_correlation_flags_on_constructed_example():
+    """A1~A2 collinear, A3 negative with A, B1 closer to A than to B; nothing else in A or B."""
+    b = tiny_build()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        a = audit(b)
+    cf = a.correlation_flags
+    assert set(cf["check"]) <= set(CORRELATION_CHECKS)
+    coll = cf[cf["check"] == "collinear"]
+    assert [tuple(sorted((r.node, r.other))) for r in coll.itertuples()] == [("A1", "A2")]
+    neg = cf[cf["check"] == "negative_with_parent"]
+    assert list(zip(neg["node"], neg["other"])) == [("A3", "A")]
+    other = cf[cf["check"] == "stronger_with_other_dimension"]
+    assert ("B1", "A", "B") in set(zip(other["node"], other["other"], other["group"]))
+    assert "A1" not in set(other["node"]) and "A2" not in set(other["node"])
+    # the flags agree with the correlation table, which agrees with scipy on b.scores
+    c = a.correlations
+    row = c[(c["relation"] == "same_dimension") & (c["x"] == "A1") & (c["y"] == "A2")].iloc[0]
+    r, p = stats.pearsonr(b.scores["A1"], b.scores["A2"])
+    rho, prho = stats.spearmanr(b.scores["A1"], b.scores["A2"])
+    assert (row.pearson, row.pearson_p, row.spearman, row.spearman_p) == pytest.approx((r, p, rho, prho), rel=1e-9)
+    row = c[(c["relation"] == "parent") & (c["x"] == "A3")].iloc[0]
+    assert row.y == "A" and row.pearson == pytest.approx(stats.pearsonr(b.scores["A3"], b.scores["A"])[0], rel=1e-12)
+    # dimension A is incoherent because of A3; the verdict names the rule that produced it
+    v = a.verdicts.set_index("node")
+    assert v.loc["A", "verdict"] == "incoherent"
+    assert "A3 correlates negatively with A" in v.loc["A", "reason"]
+    assert v.loc["A", "n_negative"] == 1
+    assert (a.verdicts["rule"] == Thresholds().verdict_rule).all()
+    assert "coherent: alpha >= 0.7" in v.loc["A", "rule"]
+
+
+def test_collinear_threshold_is_a_parameter():
+    b = tiny_build()
+    c = audit(b).correlations
+    r = float(c[(c["relation"] == "same_dimension") & (c["x"] == "A1") & (c["y"] == "A2")]["pearson"].iloc[0])
+    assert r > 0.99
+    pairs = audit(b, collinear=float(np.nextafter(r, 1.0))).correlation_flags
+    assert pairs[pairs["check"] == "collinear"].empty
+    pairs = audit(b, collinear=float(np.nextafter(r, 0.0))).correlation_flags
+    assert len(pairs[pairs["check"] == "collinear"]) == 1
+
+
+def test_denominator_correlation(asem, asem_audit):
+    """get_denom_corr: each indicator against each denominator column, on raw and denominated data."""
+    c = asem_audit.correlations
+    den = c[c["relation"] == "denominator"]
+    dens = {"Area", "Energy", "GDP", "Population"}
+    assert set(den["y"]) == dens
+    assert set(den["data"]) == {"raw", "denominated"}
+    assert len(den) == 2 * len(asem.spec.indicators) * len(dens)
+    row = den[(den["data"] == "raw") & (den["x"] == "Goods") & (den["y"] == "GDP")].iloc[0]
+    x, y = asem.tables["raw"]["Goods"].to_numpy(), asem.panel.values["GDP"].to_numpy()
+    m = ~(np.isnan(x) | np.isnan(y))
+    assert row.pearson == pytest.approx(stats.pearsonr(x[m], y[m])[0], rel=1e-12)
+    flagged = asem_audit.flags[asem_audit.flags["check"] == "denominator_correlation"]
+    hi = den[(den["data"] == "denominated") & (den["pearson"].abs() > 0.6)]
+    assert len(flagged) == len(hi)
+
+
+# ---- indicator statistics and coverage ----------------------------------------------------
+
+
+def test_indicator_stats_flags_and_outlier_rule():
+    df = tiny_frame()
+    df.loc[:4, "B2"] = 0.0  # 25% zeros
+    df.loc[:7, "A3"] = np.nan  # 60% available
+    df.loc[:, "A2"] = np.where(np.arange(len(df)) < 15, 1.0, 2.0)  # 2 distinct values
+    df.loc[0, "B1"] = 1e6  # one huge value: skew and kurtosis far past the rule
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        b = tiny_build(df)
+        a = audit(b, high_zero_share=0.25)
+    s = a.indicator_stats[a.indicator_stats["data"] == "raw"].set_index("indicator")
+    assert s.loc["A3", "availability"] == pytest.approx(0.6)
+    assert s.loc["A3", "flag_availability"] and not s.loc["A1", "flag_availability"]
+    assert s.loc["B2", "zero_share"] == pytest.approx(0.25) and s.loc["B2", "flag_zeros"]
+    assert s.loc["A2", "unique_share"] == pytest.approx(0.1) and s.loc["A2", "flag_unique"]
+    x = b.tables["raw"]["B1"].to_numpy()
+    assert s.loc["B1", "skew"] == pytest.approx(ie._checks.skew_excel(x))
+    assert s.loc["B1", "kurtosis"] == pytest.approx(ie._checks.kurt_excel(x))
+    assert s.loc["B1", "flag_outlier"] and not s.loc["A1", "flag_outlier"]
+    assert s.loc["B1", "sd"] == pytest.approx(np.std(x, ddof=1))
+    assert s.loc["B1", "median"] == pytest.approx(np.median(x))
+    checks = set(zip(a.flags["check"], a.flags["node"], a.flags["data"]))
+    assert {("low_availability", "A3", "raw"), ("many_zeros", "B2", "raw"), ("few_unique", "A2", "raw"),
+            ("outlier", "B1", "raw")} <= checks  # fmt: skip
+
+
+def test_unit_coverage_rule():
+    df = tiny_frame()
+    df.loc[0, ["A1", "A2"]] = np.nan  # U00 has 1 of 3 A indicators
+    df.loc[1, "A1"] = np.nan  # U01 has 2 of 3 = 67% >= 66%
+    df.loc[2, "B1"] = np.nan  # U02 has 1 of 2 B indicators
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = audit(tiny_build(df))
+    u = a.unit_coverage.set_index("unit")
+    assert u.loc["U00", "avail_A"] == pytest.approx(1 / 3)
+    assert not u.loc["U00", "meets_coverage"] and u.loc["U00", "short_dimensions"] == "A"
+    assert u.loc["U01", "meets_coverage"]
+    assert not u.loc["U02", "meets_coverage"] and u.loc["U02", "short_dimensions"] == "B"
+    assert u.loc["U00", "availability"] == pytest.approx(3 / 5)
+    flagged = a.flags[a.flags["check"] == "unit_coverage"]
+    assert list(flagged["node"]) == ["U00", "U02"]
+
+
+# ---- weights against importance -----------------------------------------------------------
+
+
+def test_importance_is_effective_weight_and_r2(asem, asem_audit):
+    imp = asem_audit.importance.set_index("node")
+    assert "Index" not in imp.index
+    ew = asem.weights.set_index("node")["effective_weight"]
+    for code in ("LPI", "Physical", "Conn"):
+        assert imp.loc[code, "effective_weight"] == pytest.approx(ew[code])
+        r = stats.pearsonr(asem.scores[code], asem.scores["Index"])[0]
+        assert imp.loc[code, "r2"] == pytest.approx(r**2, rel=1e-10)
+    level1 = imp[imp["level"] == 1]
+    assert level1["rel_weight"].sum() == pytest.approx(1.0)
+    assert level1["rel_r2"].sum() == pytest.approx(1.0)
+
+
+# ---- the ASEM example end to end ----------------------------------------------------------
+
+
+def test_asem_audit_tables(asem, asem_audit):
+    a = asem_audit
+    raw = a.indicator_stats[a.indicator_stats["data"] == "raw"]
+    assert list(raw["indicator"]) == list(asem.spec.indicators)
+    avail = asem.tables["raw"].notna().mean()
+    np.testing.assert_allclose(raw.set_index("indicator")["availability"].loc[avail.index], avail.to_numpy())
+    assert set(a.indicator_stats["data"]) == {"raw", "normalized"}
+    assert (a.indicator_stats["year"] == 2018).all()
+    # every aggregate has alpha and PCA rows; the index row covers all indicators
+    assert set(a.cronbach["node"]) == set(asem.spec.aggregates)
+    cr = a.cronbach.set_index("node")
+    assert cr.loc["Index", "n_indicators"] == len(asem.spec.indicators)
+    assert cr.loc["Sust", "n_indicators"] == 19  # every indicator beneath, not the 3 pillars
+    codes = [c for c in asem.spec.indicators if asem.spec.parents[c] == "Social"]
+    assert cr.loc["Social", "alpha"] == pytest.approx(cronbach_alpha(asem.tables["normalized"][codes]))
+    comps = a.pca_components[a.pca_components["node"] == "Social"]
+    assert comps["explained"].sum() == pytest.approx(1.0)
+    assert comps["eigenvalue"].sum() == pytest.approx(len(codes))
+    # one verdict per dimension (level-2 aggregate)
+    dims = [c for c in asem.spec.aggregates if asem.spec.levels[c] == 2]
+    assert list(a.verdicts["node"]) == dims
+    assert set(a.verdicts["verdict"]) <= {"coherent", "check", "incoherent"}
+    assert set(a.correlation_flags["check"]) <= set(CORRELATION_CHECKS)
+    assert len(a.correlation_flags) == a.flags["check"].isin(CORRELATION_CHECKS).sum()
+
+
+def test_asem_audit_write(asem_audit, tmp_path):
+    out = asem_audit.write(tmp_path / "audit")
+    listed = [
+        "indicator_stats.csv", "unit_coverage.csv", "correlations.csv", "correlation_flags.csv",
+        "cronbach.csv", "pca.csv", "importance.csv", "verdicts.csv", "audit.json",
+    ]  # fmt: skip
+    for name in listed + list(FILES):
+        assert (out / name).is_file(), name
+    cron = pd.read_csv(out / "cronbach.csv")
+    assert {"node", "n_indicators", "alpha"} <= set(cron.columns)
+    imp = pd.read_csv(out / "importance.csv")
+    assert {"node", "parent", "effective_weight", "r2"} <= set(imp.columns)
+    doc = json.loads((out / "audit.json").read_text(encoding="utf-8"))
+    assert len(doc["flags"]) == len(asem_audit.flags)
+    assert len(doc["verdicts"]) == len(asem_audit.verdicts)
+    assert doc["rules"]["verdict"] == Thresholds().verdict_rule
+    assert doc["thresholds"]["low_availability"] == 0.65
+    assert doc["summary"]["n_flags"] == len(asem_audit.flags)
+    # a second write over the same files is refused, unless forced
+    with pytest.raises(OutputExistsError, match="audit files exist already"):
+        asem_audit.write(out)
+    assert asem_audit.write(out, force=True) == out
+
+
+def test_sheets(asem_audit):
+    sheets = asem_audit.sheets()
+    assert "audit_indicator_stats" in sheets and "audit_verdicts" in sheets
+    assert all(len(name) <= 31 for name in sheets)
+    assert all(isinstance(df, pd.DataFrame) for df in sheets.values())
+    assert len(sheets["audit_flags"]) == len(asem_audit.flags)
+
+
+def test_one_period_build_writes_blank_year(tmp_path):
+    a = audit(tiny_build())
+    assert (a.cronbach["year"] == 0).all()
+    a.write(tmp_path)
+    cron = pd.read_csv(tmp_path / "cronbach.csv", keep_default_na=False)
+    assert (cron["year"] == "").all()
+    doc = json.loads((tmp_path / "audit.json").read_text(encoding="utf-8"))
+    assert all(f["year"] is None for f in doc["flags"])
+
+
+def test_panel_is_audited_per_year():
+    b = tiny_build(tiny_frame(years=(2021, 2022)))
+    a = audit(b)
+    for name in ("indicator_stats", "unit_coverage", "correlations", "cronbach", "pca", "importance", "verdicts"):
+        assert set(getattr(a, name)["year"]) == {2021, 2022}, name
+    cr = a.cronbach.set_index(["year", "node"])
+    t = b.tables["normalized"]
+    sub = t[t.index.get_level_values("year") == 2022][["A1", "A2", "A3"]]
+    assert cr.loc[(2022, "A"), "alpha"] == pytest.approx(cronbach_alpha(sub))
+    assert cr.loc[(2022, "A"), "n_units"] == 20
+
+
+# ---- warnings and errors ------------------------------------------------------------------
+
+
+def test_small_sample_warning():
+    with pytest.warns(SmallSampleWarning, match="fewer than 10 units"):
+        audit(tiny_build(tiny_frame(n=6)))
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"low_availability": 1.5}, "'low_availability' parameter of audit must be a number between 0 and 1"),
+        ({"significance": "0.05"}, "'significance' parameter of audit must be a number between 0 and 1"),
+        ({"collinear": 2.0}, "'collinear' parameter of audit must be a number between -1 and 1"),
+        ({"outlier_skew": -1.0}, "'outlier_skew' parameter of audit must be a non-negative number"),
+        ({"alpha_coherent": 1.2}, "'alpha_coherent' parameter of audit must be a number at most 1"),
+        ({"unit_coverage": float("nan")}, "'unit_coverage' parameter"),
+        ({"alpha_incoherent": 0.8}, "'alpha_incoherent' parameter of audit must be a number at most 'alpha_coherent'"),
+        ({"dimension_level": 1}, "'dimension_level' parameter of audit must be an integer of at least 2"),
+        ({"dimension_level": True}, "'dimension_level' parameter"),
+        ({"dimension_level": 4}, r"'dimension_level' parameter of audit must be an integer between 2 and 3"),
+    ],
+)
+def test_bad_thresholds_raise(params, message):
+    b = tiny_build()
+    with pytest.raises(SpecError, match=message):
+        audit(b, **params)
+
+
+def test_dimension_level_three_groups_by_sub_index(asem):
+    a = audit(asem, dimension_level=3)
+    assert list(a.verdicts["node"]) == ["Conn", "Sust"]
+    assert {c.removeprefix("avail_") for c in a.unit_coverage.columns if c.startswith("avail_")} == {"Conn", "Sust"}
+
+
+def test_single_indicator_dimension_gets_check_verdict(tmp_path):
+    tree = {"code": "I", "children": [*TINY_TREE["children"], {"code": "C", "children": [{"code": "C1"}]}]}
+    spec = ie.spec_from_dict({"index": {"id": "T"}, "tree": tree})
+    df = tiny_frame()
+    df["C1"] = np.arange(len(df), dtype=float)
+    a = audit(ie.build(spec, ie.panel_from_frame(df, spec)))
+    v = a.verdicts.set_index("node").loc["C"]
+    assert v["verdict"] == "check" and math.isnan(v["alpha"]) and "alpha not computable" in v["reason"]
+    p = a.pca.set_index("node").loc["C"]
+    assert p["n_indicators"] == 1 and math.isnan(p["kmo"])
+    a.write(tmp_path)  # NaN and missing values become null in audit.json
+    doc = json.loads((tmp_path / "audit.json").read_text(encoding="utf-8"))
+    assert next(r for r in doc["verdicts"] if r["node"] == "C")["alpha"] is None
