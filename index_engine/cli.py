@@ -80,7 +80,10 @@ def _print_summary(b) -> None:
     s = b.summary()
     names = b.panel.unit_names()
     year = f" ({max(b.panel.years)})" if b.panel.has_years else ""
-    print(f"{b.spec.index.id}{year}: {len(b.panel.units)} units, {len(b.spec.indicators)} indicators")
+    n_ref = len(set(b.spec.reference_units) & set(b.panel.units))
+    n_units = len(set(b.scores.index.get_level_values("unit")))
+    ref = f" (+{n_ref} reference)" if n_ref else ""
+    print(f"{b.spec.index.id}{year}: {n_units} units{ref}, {len(b.spec.indicators)} indicators")
     for _, r in s.head(10).iterrows():
         rank = "" if r["rank"] is None or str(r["rank"]) == "<NA>" else int(r["rank"])
         print(f"  {rank:>4}  {names.get(r['unit'], r['unit'])}  {r['score']:.2f}")

@@ -20,3 +20,36 @@ FAMILIES: dict[str, Registry] = {
     "weights": WEIGHTS,
     "aggregate": AGGREGATE,
 }
+
+
+def methods_markdown() -> str:
+    """The table of every registered method (docs/methods.md is this text)."""
+    import inspect
+
+    lines = [
+        "# Methods",
+        "",
+        "Every step method a spec can name, by family, with its parameters and defaults.",
+        "Generated from the registries by `python -m index_engine.families > docs/methods.md`;",
+        "a test checks that this file is current.",
+        "",
+        "| step | method | parameters (default) | what it does |",
+        "| --- | --- | --- | --- |",
+    ]
+    for step, reg in FAMILIES.items():
+        for name in reg.available():
+            m = reg.get(name)
+            params = []
+            for p in m.params.values():
+                if p.default is inspect.Parameter.empty:
+                    src = m.node_defaults.get(p.name)
+                    params.append(f"`{p.name}`" + (f" (from `{src}`)" if src else " (required)"))
+                else:
+                    params.append(f"`{p.name}` ({p.default!r})")
+            summary = m.summary.replace("|", "\\|")
+            lines.append(f"| {step} | `{name}` | {', '.join(params) or '—'} | {summary} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(methods_markdown(), end="")
