@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections import defaultdict
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
@@ -100,9 +101,17 @@ def _call(step: str, code: str, method: Method, fn: Callable[[], Any], panel: Pa
 
 
 def _pooled(x: pd.Series, pool: str, fn: Callable[[pd.Series], Any]) -> list[tuple[pd.Series, Any]]:
-    if pool == "all":
+    """``fn`` over all rows (pool 'all', or a single year) or over each year's rows."""
+    years = x.index.get_level_values("year")
+    if pool == "all" or years.nunique() == 1:
         return [(x, fn(x))]
     return [(g, fn(g)) for _, g in x.groupby(level="year", sort=True)]
+
+
+def _joined(parts: list[pd.Series], index: pd.Index) -> pd.Series:
+    if len(parts) == 1 and parts[0].index is index:
+        return parts[0]
+    return pd.concat(parts).reindex(index)
 
 
 def _per_indicator(
@@ -129,7 +138,229 @@ def _per_indicator(
     return pd.DataFrame(out, index=table.index)
 
 
-def build(spec: Spec, panel: Panel) -> Build:
+UPSTREAM = ("raw", "transform", "denominate", "impute", "screen", "treat", "normalize")
+"""The stages before weighting, each a table of indicators; their results can be cached."""
+
+STAGE_TABLE = {
+    "raw": "raw",
+    "transform": "transformed",
+    "denominate": "denominated",
+    "impute": "imputed",
+    "screen": "screened",
+    "treat": "treated",
+    "normalize": "normalized",
+}
+
+
+@dataclass
+class StageResult:
+    """One upstream stage's table, its records (imputed cells, treated points, ...), log and warnings."""
+
+    table: pd.DataFrame
+    steps: list[Step]
+    records: dict[str, Any] = field(default_factory=dict)
+    warnings: list[warnings.WarningMessage] = field(default_factory=list)
+
+
+def _stage_inputs(spec: Spec, stage: str) -> Any:
+    """The parts of the spec a stage reads (beyond the stages before it)."""
+    inds = spec.indicators
+    if stage == "raw":
+        return [inds, spec.units]
+    steps = getattr(spec.steps, stage).model_dump(mode="json")
+    if stage == "denominate":
+        return [steps, [spec.nodes[c].denominator for c in inds]]
+    if stage == "impute":
+        return [steps, spec.reference_units]
+    if stage == "normalize":
+        nodes = [spec.nodes[c].model_dump(mode="json", include={"direction", "target", "goalposts"}) for c in inds]
+        return [steps, nodes]
+    return steps
+
+
+def stage_keys(spec: Spec) -> dict[str, str]:
+    """A key per upstream stage that changes exactly when the stage or one before it would."""
+    import hashlib
+    import json
+
+    keys, prev = {}, ""
+    for stage in UPSTREAM:
+        text = prev + json.dumps(_stage_inputs(spec, stage), sort_keys=True, default=str)
+        prev = hashlib.sha1(text.encode()).hexdigest()
+        keys[stage] = prev
+    return keys
+
+
+def upstream(spec: Spec, panel: Panel, cache: dict | None = None) -> dict[str, StageResult]:
+    """Run transform … normalize, reusing ``cache`` entries for stages whose inputs did not change.
+
+    ``cache`` is a plain dict owned by the caller (for one panel); sensitivity analysis passes
+    the same dict for every sample, so a sample that only changes the normalisation reuses the
+    treated table.
+    """
+    keys = stage_keys(spec)
+    out: dict[str, StageResult] = {}
+    prev: StageResult | None = None
+    for stage in UPSTREAM:
+        key = (id(panel), keys[stage])
+        if cache is not None and key in cache:
+            res = cache[key]
+        else:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                res = _STAGES[stage](spec, panel, prev.table if prev else None)
+            res.warnings = list(caught)
+            if cache is not None:
+                cache[key] = res
+        out[stage] = res
+        prev = res
+    return out
+
+
+def _raw(spec: Spec, panel: Panel, _: Any) -> StageResult:
+    raw = panel.values[list(spec.indicators)].copy()
+    if spec.units is not None:
+        keep_units = set(spec.units) | set(spec.reference_units)
+        unknown = sorted(set(spec.units) - set(panel.units))
+        if unknown:
+            raise DataError(f"{panel.file}: the spec's units list names units the data lacks: {list_rows(unknown)}")
+        raw = raw[raw.index.get_level_values("unit").isin(keep_units)]
+    return StageResult(raw, [])
+
+
+def _transform(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
+    log = _Log()
+    out = _per_indicator(spec, panel, "transform", table, lambda c, m, p, x: m.func(x, **p), log)
+    return StageResult(out, log.steps)
+
+
+def _denominate(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
+    def apply(code: str, m: Method, p: dict[str, Any], x: pd.Series) -> pd.Series:
+        den_name = spec.nodes[code].denominator
+        den = panel.values[den_name].rename(den_name) if (den_name and m.name != "none") else None
+        return m.func(x, den, **p)
+
+    log = _Log()
+    return StageResult(_per_indicator(spec, panel, "denominate", table, apply, log), log.steps)
+
+
+def _impute(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
+    # reference units (e.g. the national series) stay out of pools, ranks and peer statistics
+    units = table.index.get_level_values("unit")
+    peers = table[~units.isin(set(spec.reference_units))]
+    if peers.empty:
+        raise DataError(f"{panel.file}: no units are left once the reference units are set aside")
+    attrs = panel.attrs.reindex(peers.index)
+    rows: list[pd.DataFrame] = []
+    pool_imp = spec.steps.impute.pool or DEFAULT_POOL["impute"]
+
+    def apply(code: str, m: Method, p: dict[str, Any], x: pd.Series) -> pd.Series:
+        pool = "all" if m.name in IMPUTE_ACROSS_YEARS else pool_imp
+        parts = _pooled(x, pool, lambda g: m.func(g, attrs if g is x else attrs.loc[g.index], **p))
+        y = _joined([r for _, r in parts], x.index)
+        filled = (x.isna() & y.notna()).to_numpy()
+        if filled.any():
+            idx = x.index[filled]
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "unit": idx.get_level_values("unit"),
+                        "year": idx.get_level_values("year"),
+                        "indicator": code,
+                        "method": m.name,
+                        "value": y[filled].to_numpy(),
+                    }
+                )
+            )
+        return y
+
+    log = _Log()
+    out = _per_indicator(spec, panel, "impute", peers, apply, log)
+    return StageResult(out, log.steps, {"imputed": _concat(rows, ["unit", "year", "indicator", "method", "value"])})
+
+
+def _screen(spec: Spec, panel: Panel, imp: pd.DataFrame) -> StageResult:
+    method, params, path = resolve(spec, "screen", spec.tree.code)
+    pool = spec.steps.screen.pool or DEFAULT_POOL["screen"]
+    if pool == "all" or imp.index.get_level_values("year").nunique() == 1:
+        keep = method.func(imp, **params)
+    else:
+        keep = pd.concat([method.func(g, **params) for _, g in imp.groupby(level="year", sort=True)])
+    keep = keep.reindex(imp.index).fillna(False).astype(bool).to_numpy()
+    dropped = imp.index[~keep]
+    screened = imp[keep]
+    if screened.empty:
+        raise BuildError(f"{spec.source}: {path}: screen.{method.name} dropped every unit")
+    note = [f"dropped {list_rows(list(dropped))}"] if len(dropped) else []
+    log = _Log()
+    key = (method.name, _freeze(params), path)
+    log.add("screen", {key: ["*"]}, {key: int(len(dropped))}, {key: note})
+    return StageResult(screened, log.steps, {"dropped": tuple(dropped)})
+
+
+def _treat(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
+    rows: list[pd.DataFrame] = []
+    pool_tr = spec.steps.treat.pool or DEFAULT_POOL["treat"]
+
+    def apply(code: str, m: Method, p: dict[str, Any], x: pd.Series) -> pd.Series:
+        parts = _pooled(x, pool_tr, lambda g: m.func(g, **p))
+        y = _joined([r[0] for _, r in parts], x.index)
+        lab = _joined([r[1] for _, r in parts], x.index)
+        hit = (lab != "").to_numpy() & lab.notna().to_numpy()
+        if hit.any():
+            idx = x.index[hit]
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "unit": idx.get_level_values("unit"),
+                        "year": idx.get_level_values("year"),
+                        "indicator": code,
+                        "treatment": lab[hit].to_numpy(),
+                        "before": x[hit].to_numpy(),
+                        "after": y[hit].to_numpy(),
+                    }
+                )
+            )
+        return y
+
+    log = _Log()
+    out = _per_indicator(spec, panel, "treat", table, apply, log)
+    cols = ["unit", "year", "indicator", "treatment", "before", "after"]
+    return StageResult(out, log.steps, {"treatment": _concat(rows, cols)})
+
+
+def _normalize(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
+    fitted: list[dict[str, Any]] = []
+    pool_norm = spec.steps.normalize.pool or DEFAULT_POOL["normalize"]
+
+    def apply(code: str, m: Method, p: dict[str, Any], x: pd.Series) -> pd.Series:
+        xd = x * spec.nodes[code].direction
+        pool = "all" if m.name in NORMALIZE_ACROSS_YEARS else pool_norm
+        parts = _pooled(xd, pool, lambda g: m.func(g, **p))
+        for g, r in parts:
+            fit = r.attrs.get("fitted")
+            if fit:
+                yr = "all" if len(parts) == 1 and pool == "all" else int(g.index.get_level_values("year")[0])
+                fitted.append({"indicator": code, "pool": yr, **fit})
+        return _joined([r for _, r in parts], x.index)
+
+    log = _Log()
+    out = _per_indicator(spec, panel, "normalize", table, apply, log)
+    return StageResult(out, log.steps, {"fitted": pd.DataFrame(fitted)})
+
+
+_STAGES: dict[str, Callable[[Spec, Panel, Any], StageResult]] = {
+    "raw": _raw,
+    "transform": _transform,
+    "denominate": _denominate,
+    "impute": _impute,
+    "screen": _screen,
+    "treat": _treat,
+    "normalize": _normalize,
+}
+
+
+def build(spec: Spec, panel: Panel, *, cache: dict | None = None) -> Build:
     """Build the index: every stage's table, weights, scores, ranks and contributions.
 
     Parameters
@@ -138,6 +369,8 @@ def build(spec: Spec, panel: Panel) -> Build:
         The index (see :func:`index_engine.load_spec`).
     panel : Panel
         The data (see :func:`index_engine.load_panel`).
+    cache : dict, optional
+        Reused upstream stages (see :func:`upstream`); for many builds of one panel.
 
     Returns
     -------
@@ -145,163 +378,37 @@ def build(spec: Spec, panel: Panel) -> Build:
         Frozen; ``build(b.spec, b.panel) == b``.
     """
     t0 = time.perf_counter()
-    timings: dict[str, float] = {}
     panel.check_against(spec)
+    stages = upstream(spec, panel, cache)
+    timings = {"upstream": round(time.perf_counter() - t0, 6)}
     log = _Log()
-    tables: dict[str, pd.DataFrame] = {}
-    warns: list[str] = []
-
-    def lap(name: str) -> None:
-        nonlocal t0
-        t = time.perf_counter()
-        timings[name] = round(t - t0, 6)
-        t0 = t
-
+    for res in stages.values():
+        log.steps.extend(res.steps)
+    caught_all = [w for res in stages.values() for w in res.warnings]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        raw = panel.values[list(spec.indicators)].copy()
-        if spec.units is not None:
-            keep_units = set(spec.units) | set(spec.reference_units)
-            unknown = sorted(set(spec.units) - set(panel.units))
-            if unknown:
-                raise DataError(f"{panel.file}: the spec's units list names units the data lacks: {list_rows(unknown)}")
-            raw = raw[raw.index.get_level_values("unit").isin(keep_units)]
-        tables["raw"] = raw
-
-        tables["transformed"] = _per_indicator(
-            spec, panel, "transform", raw, lambda c, m, p, x: m.func(x, **p), log
-        )
-        lap("transform")
-
-        def denominate(code: str, m: Method, p: dict[str, Any], x: pd.Series) -> pd.Series:
-            den_name = spec.nodes[code].denominator
-            den = panel.values[den_name].rename(den_name) if (den_name and m.name != "none") else None
-            return m.func(x, den, **p)
-
-        tables["denominated"] = _per_indicator(spec, panel, "denominate", tables["transformed"], denominate, log)
-        lap("denominate")
-
-        # reference units (e.g. the national series) stay out of pools, ranks and peer statistics
-        ref = set(spec.reference_units)
-        units = tables["denominated"].index.get_level_values("unit")
-        peers = tables["denominated"][~units.isin(ref)]
-        if peers.empty:
-            raise DataError(f"{panel.file}: no units are left once the reference units are set aside")
-        attrs = panel.attrs.reindex(peers.index)
-
-        imputed_rows: list[pd.DataFrame] = []
-        pool_imp = spec.steps.impute.pool or DEFAULT_POOL["impute"]
-
-        def impute(code: str, m: Method, p: dict[str, Any], x: pd.Series) -> pd.Series:
-            pool = "all" if m.name in IMPUTE_ACROSS_YEARS else pool_imp
-            parts = _pooled(x, pool, lambda g: m.func(g, attrs.loc[g.index], **p))
-            y = pd.concat([r for _, r in parts]).reindex(x.index)
-            filled = x.isna() & y.notna()
-            if filled.any():
-                idx = x.index[filled.to_numpy()]
-                imputed_rows.append(
-                    pd.DataFrame(
-                        {
-                            "unit": idx.get_level_values("unit"),
-                            "year": idx.get_level_values("year"),
-                            "indicator": code,
-                            "method": m.name,
-                            "value": y[filled].to_numpy(),
-                        }
-                    )
-                )
-            return y
-
-        tables["imputed"] = _per_indicator(spec, panel, "impute", peers, impute, log)
-        lap("impute")
-
-        # screen
-        method, params, path = resolve(spec, "screen", spec.tree.code)
-        pool_scr = spec.steps.screen.pool or DEFAULT_POOL["screen"]
-        imp = tables["imputed"]
-        if pool_scr == "all":
-            keep = method.func(imp, **params)
-        else:
-            keep = pd.concat([method.func(g, **params) for _, g in imp.groupby(level="year", sort=True)])
-        keep = keep.reindex(imp.index).fillna(False).astype(bool)
-        dropped = imp.index[~keep.to_numpy()]
-        screened = imp[keep.to_numpy()]
-        if screened.empty:
-            raise BuildError(f"screen.{method.name} dropped every unit ({path}.params)")
-        note = [f"dropped {list_rows(list(dropped))}"] if len(dropped) else []
-        key = (method.name, _freeze(params), path)
-        log.add("screen", {key: ["*"]}, {key: int(len(dropped))}, {key: note})
-        tables["screened"] = screened
-        lap("screen")
-
-        treat_rows: list[pd.DataFrame] = []
-        pool_tr = spec.steps.treat.pool or DEFAULT_POOL["treat"]
-
-        def treat(code: str, m: Method, p: dict[str, Any], x: pd.Series) -> pd.Series:
-            parts = _pooled(x, pool_tr, lambda g: m.func(g, **p))
-            y = pd.concat([r[0] for _, r in parts]).reindex(x.index)
-            lab = pd.concat([r[1] for _, r in parts]).reindex(x.index)
-            hit = (lab != "").to_numpy() & lab.notna().to_numpy()
-            if hit.any():
-                idx = x.index[hit]
-                treat_rows.append(
-                    pd.DataFrame(
-                        {
-                            "unit": idx.get_level_values("unit"),
-                            "year": idx.get_level_values("year"),
-                            "indicator": code,
-                            "treatment": lab[hit].to_numpy(),
-                            "before": x[hit].to_numpy(),
-                            "after": y[hit].to_numpy(),
-                        }
-                    )
-                )
-            return y
-
-        tables["treated"] = _per_indicator(spec, panel, "treat", screened, treat, log)
-        lap("treat")
-
-        fitted: list[dict[str, Any]] = []
-        pool_norm = spec.steps.normalize.pool or DEFAULT_POOL["normalize"]
-
-        def normalize(code: str, m: Method, p: dict[str, Any], x: pd.Series) -> pd.Series:
-            d = spec.nodes[code].direction
-            xd = x * d
-            pool = "all" if m.name in NORMALIZE_ACROSS_YEARS else pool_norm
-            parts = _pooled(xd, pool, lambda g: m.func(g, **p))
-            for g, r in parts:
-                fit = r.attrs.get("fitted")
-                if fit:
-                    yr = "all" if pool == "all" else int(g.index.get_level_values("year")[0])
-                    fitted.append({"indicator": code, "pool": yr, **fit})
-            return pd.concat([r for _, r in parts]).reindex(x.index)
-
-        tables["normalized"] = _per_indicator(spec, panel, "normalize", tables["treated"], normalize, log)
-        lap("normalize")
-
-        weights, scores, contributions = _aggregate(spec, panel, tables["normalized"], log)
-        lap("aggregate")
-
+        weights, scores, contributions = _aggregate(spec, panel, stages["normalize"].table, log)
         ranks = rank_scores(scores)
         change = change_on_previous_year(scores)
-        lap("results")
-    for w in caught:
+    caught_all += list(caught)
+    timings["aggregate"] = round(time.perf_counter() - t0 - timings["upstream"], 6)
+    warns = []
+    for w in caught_all:
         warns.append(f"{w.category.__name__}: {w.message}")
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-
     return Build(
         spec=spec,
         panel=panel,
-        tables=tables,
+        tables={STAGE_TABLE[k]: v.table for k, v in stages.items()},
         scores=scores,
         ranks=ranks,
         change=change,
         weights=weights,
         contributions=contributions,
-        imputed=_concat(imputed_rows, ["unit", "year", "indicator", "method", "value"]),
-        treatment=_concat(treat_rows, ["unit", "year", "indicator", "treatment", "before", "after"]),
-        dropped=tuple(dropped),
-        fitted=pd.DataFrame(fitted),
+        imputed=stages["impute"].records["imputed"],
+        treatment=stages["treat"].records["treatment"],
+        dropped=stages["screen"].records["dropped"],
+        fitted=stages["normalize"].records["fitted"],
         log=tuple(log.steps),
         warnings=tuple(warns),
         version=__version__,
