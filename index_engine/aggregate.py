@@ -13,12 +13,14 @@ it (strict <).
 
 from __future__ import annotations
 
-from typing import Annotated
+import warnings
+from typing import Annotated, Literal
 
 import numpy as np
+import pandas as pd
 from pydantic import Field
 
-from .errors import BuildError
+from .errors import BuildError, DataError
 from .registry import Registry
 
 AGGREGATE = Registry("aggregate", "Combining children into their parent's score.")
@@ -161,3 +163,144 @@ def copeland(X: np.ndarray, W: np.ndarray, *, min_coverage: Coverage = 0.0) -> n
 
 CROSS_ROWS = {"copeland"}
 """Aggregation methods that compare units, so they run one year at a time."""
+
+
+Normalisation = Literal["vector", "minmax"]
+
+
+def _topsis_distances(X: np.ndarray, W: np.ndarray, normalisation: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(D⁺, D⁻) as samples × rows, and the normalised best and worst value of each child.
+
+    Normalisation, ideal and anti-ideal are taken per child over the rows given (ignoring
+    missing values); distances sum over the children present in each row.
+    """
+    if normalisation not in ("vector", "minmax"):
+        raise BuildError(f"topsis normalisation must be 'vector' or 'minmax'. Got {normalisation!r} instead")
+    present = ~np.isnan(X)
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-missing children: nan-reductions of empty slices
+        if normalisation == "vector":
+            norm = np.sqrt(np.nansum(X**2, axis=-2, keepdims=True))
+            R = np.where(norm > 0, X / np.where(norm > 0, norm, 1.0), 0.0)
+        else:
+            lo = np.nanmin(X, axis=-2, keepdims=True)
+            rng = np.nanmax(X, axis=-2, keepdims=True) - lo
+            R = np.where(rng > 0, (X - lo) / np.where(rng > 0, rng, 1.0), 0.0)
+        R = np.where(present, R, np.nan)
+        best = np.nanmax(R, axis=-2, keepdims=True)  # w >= 0, so V⁺ = w·max r and V⁻ = w·min r
+        worst = np.nanmin(R, axis=-2, keepdims=True)
+    W2 = W**2
+    dp = np.sqrt(wsum(W2, np.where(present, (R - best) ** 2, 0.0)))
+    dm = np.sqrt(wsum(W2, np.where(present, (R - worst) ** 2, 0.0)))
+    return dp, dm, best, worst
+
+
+@AGGREGATE.register("topsis")
+def topsis_scores(
+    X: np.ndarray,
+    W: np.ndarray,
+    *,
+    normalisation: Normalisation = "vector",
+    scale: Annotated[float, Field(gt=0)] = 1.0,
+    min_coverage: Coverage = 0.0,
+) -> np.ndarray:
+    """TOPSIS closeness C = D⁻/(D⁺ + D⁻) ∈ [0, 1] (× ``scale``) to the ideal point (Hwang & Yoon 1981).
+
+    Each child is normalised over the rows (``vector``: x/√Σx²; ``minmax``: (x − min)/(max − min)),
+    weighted, and compared with the best (ideal) and worst (anti-ideal) row value of each child.
+    **The ideal points are pooled over the rows given**: in a build that is every unit and year
+    together (aggregation runs over all rows at once), so a unit's score is its closeness to the
+    best value seen anywhere in the panel, which keeps years comparable. Missing children are
+    dropped per row (the distances sum over the children present); a row with no child present,
+    or below ``min_coverage``, is missing. A row at both the ideal and the anti-ideal (every row
+    ties on every child) gets C = 0.5. Reference: Hwang, C.-L. & Yoon, K. (1981), Multiple
+    Attribute Decision Making, Springer, doi:10.1007/978-3-642-48318-9.
+    """
+    present, den, low = _prepare(X, W, min_coverage)
+    dp, dm, _, _ = _topsis_distances(X, W, normalisation)
+    tot = dp + dm
+    with np.errstate(invalid="ignore", divide="ignore"):
+        C = np.where(tot > 0, dm / np.where(tot > 0, tot, 1.0), 0.5)
+    out = C * scale
+    out[low | (den == 0)] = np.nan
+    return out
+
+
+def topsis(
+    data: pd.DataFrame,
+    weights: pd.Series | np.ndarray | list[float],
+    *,
+    normalisation: Normalisation = "vector",
+    scale: float = 1.0,
+) -> pd.Series:
+    """TOPSIS scores of the rows of ``data``: closeness to the ideal point, C = D⁻/(D⁺ + D⁻).
+
+    Parameters
+    ----------
+    data : DataFrame, rows = units or unit-years, columns = indicators (direction applied, so
+        larger is better for every column)
+    weights : Series indexed by column (or array in column order)
+        Non-negative; only their ratios matter.
+    normalisation : {"vector", "minmax"}, default="vector"
+        r = x/√Σx² (Hwang & Yoon) or r = (x − min)/(max − min) (METHODOLOGY §E2); a constant
+        column normalises to 0 and adds nothing to either distance.
+    scale : float, default=1.0
+        Multiplies C (e.g. 100 for a 0–100 score).
+
+    Returns
+    -------
+    Series indexed like ``data``, values in [0, ``scale``]
+        ``attrs`` (plain dicts, so pandas can combine results): ``d_plus`` and ``d_minus`` (by row
+        label), ``ideal`` and ``anti_ideal`` (weighted normalised values per column),
+        ``normalisation``, ``weights``.
+
+    Notes
+    -----
+    Ideal and anti-ideal points are pooled over **the rows given**: pass one year to compare
+    units within that year, or the whole panel for scores comparable over time. Missing values
+    are dropped per row; a row with every value missing is missing.
+
+    References
+    ----------
+    Hwang, C.-L. & Yoon, K. (1981). Multiple Attribute Decision Making, pp. 128–134. Springer.
+    doi:10.1007/978-3-642-48318-9. METHODOLOGY.md §E2.
+
+    Examples
+    --------
+    >>> X = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [3.0, 2.0, 1.0]}, index=["x", "y", "z"])
+    >>> topsis(X, pd.Series({"a": 0.5, "b": 0.5})).round(3).tolist()
+    [0.5, 0.5, 0.5]
+    >>> topsis(X, pd.Series({"a": 0.75, "b": 0.25}), normalisation="minmax").round(3).tolist()
+    [0.25, 0.5, 0.75]
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(f"topsis needs a DataFrame (rows = units, columns = indicators); got {type(data).__name__}")
+    if isinstance(weights, pd.Series):
+        missing = [c for c in data.columns if c not in weights.index]
+        if missing:
+            raise DataError(f"topsis: no weight for column(s) {', '.join(map(str, missing))}")
+        w = weights.reindex(data.columns).to_numpy(dtype=float)
+    else:
+        w = np.asarray(weights, dtype=float)
+        if w.shape != (data.shape[1],):
+            raise DataError(f"topsis: {w.size} weights for {data.shape[1]} columns")
+    if (w < 0).any() or not np.isfinite(w).all() or w.sum() <= 0:
+        raise DataError(f"topsis: weights must be finite, >= 0 and not all 0. Got {w.tolist()} instead")
+    if not scale > 0:
+        raise DataError(f"topsis: scale must be > 0. Got {scale!r} instead")
+    X = data.to_numpy(dtype=float)
+    W = w[None, :]
+    C = topsis_scores(X, W, normalisation=normalisation, scale=scale)[0]
+    dp, dm, best, worst = _topsis_distances(X, W, normalisation)
+    out = pd.Series(C, index=data.index, name="topsis")
+    out.attrs.update(
+        {
+            "normalisation": normalisation,
+            "weights": dict(zip(data.columns, w.tolist())),
+            "d_plus": dict(zip(data.index, dp[0].tolist())),
+            "d_minus": dict(zip(data.index, dm[0].tolist())),
+            "ideal": dict(zip(data.columns, (w * best[0]).tolist())),
+            "anti_ideal": dict(zip(data.columns, (w * worst[0]).tolist())),
+        }
+    )
+    return out
