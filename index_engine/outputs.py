@@ -96,6 +96,10 @@ def output_tables(b: Build) -> dict[str, pd.DataFrame]:
     w = b.weights[["node", "parent", "level", "nominal_weight", "weight", "effective_weight"]]
     names = b.panel.unit_names()
     units = pd.DataFrame({"unit": list(names), "unit_name": list(names.values())})
+    extra = b.panel.attrs.drop(columns=["unit_name"], errors="ignore")
+    if not extra.empty:  # text attributes of each unit (English names, groups), first value per unit
+        first = extra.groupby(level="unit", sort=False).first()
+        units = units.join(first, on="unit")
     units["reference"] = units["unit"].isin(spec.reference_units)
     units["dropped_years"] = units["unit"].map(
         lambda u: ";".join(str(y) for (uu, y) in b.dropped if uu == u and y != NO_YEAR)
