@@ -18,7 +18,7 @@ from typing import Any, Callable, Sequence
 import yaml
 
 from . import __version__
-from .errors import IndexEngineError, SpecError
+from .errors import IndexEngineError, OutputExistsError, SpecError
 
 EXIT_OK, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -59,7 +59,6 @@ def default_out(spec_id: str) -> Path:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from .errors import OutputExistsError
     from .pipeline import build
 
     if args.out is not None and Path(args.out).exists() and not args.force:
@@ -93,7 +92,6 @@ def _print_summary(b) -> None:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     from .audit import audit
-    from .errors import OutputExistsError
     from .pipeline import build
 
     if args.out is not None and Path(args.out).exists() and not args.force:
@@ -107,6 +105,48 @@ def cmd_audit(args: argparse.Namespace) -> int:
     for k, v in summary.items():
         print(f"  {k}: {v}")
     print(f"wrote {out}")
+    return EXIT_OK
+
+
+def cmd_targets(args: argparse.Namespace) -> int:
+    from .targets import track_targets
+
+    spec, panel = load_inputs(args)
+    if spec.tracking is None:
+        raise SpecError(f"{args.spec}: tracking: the spec names no tracked unit (add tracking: {{unit: CODE}})")
+    table = track_targets(spec, panel)
+    if table.empty:
+        raise SpecError(f"{args.spec}: no indicator has a target")
+    if args.out:
+        out = Path(args.out)
+        if out.exists() and not args.force:
+            raise OutputExistsError(f"{out}: the file exists already; pass --force to replace it")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(out, index=False, float_format="%.10g")
+    unit = spec.tracking.unit
+    print(f"{spec.index.id}: targets of {unit}")
+    for _, r in table.iterrows():
+        att = "" if r["attainment"] != r["attainment"] else f"{r['attainment']:.0%}"
+        print(f"  {r['indicator']:<6} {r['status']:<10} latest {r['latest_value']:g} ({r['latest_date']}) target {r['target_value']:g} {att}")
+    if args.out:
+        print(f"wrote {args.out}")
+    return EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from .diff import diff_builds
+
+    d = diff_builds(args.old, args.new)
+    print(f"{args.old} -> {args.new}")
+    for k, v in d.summary().items():
+        print(f"  {k}: {v:g}" if isinstance(v, float) else f"  {k}: {v}")
+    top = d.scores.reindex(d.scores["change"].abs().sort_values(ascending=False).index).head(args.top)
+    for _, r in top.iterrows():
+        print(f"  {r['unit']} {r['year']} {r['node']}: {r['score_old']:.4g} -> {r['score_new']:.4g} ({r['change']:+.4g})")
+    for _, r in d.spec.head(args.top).iterrows():
+        print(f"  spec {r['path']}: {r['old']!r} -> {r['new']!r}")
+    if args.out:
+        print(f"wrote {d.write(args.out, force=args.force)}")
     return EXIT_OK
 
 
@@ -178,6 +218,20 @@ def make_parser() -> argparse.ArgumentParser:
     a.add_argument("--out", help="output folder (default outputs/<index-id>/<timestamp>/audit/)")
     a.add_argument("--force", action="store_true", help="replace audit files in --out")
     a.set_defaults(func=cmd_audit)
+
+    t = sub.add_parser("targets", parents=[debug], help="progress toward the spec's policy targets")
+    common(t)
+    t.add_argument("--out", help="write the table to this CSV file")
+    t.add_argument("--force", action="store_true", help="replace --out if it exists")
+    t.set_defaults(func=cmd_targets)
+
+    df = sub.add_parser("diff", parents=[debug], help="what changed between two build folders")
+    df.add_argument("old", help="the earlier build folder")
+    df.add_argument("new", help="the later build folder")
+    df.add_argument("--out", help="write the differences (CSV per kind) into this folder")
+    df.add_argument("--top", type=int, default=10, help="how many of the largest changes to print (default 10)")
+    df.add_argument("--force", action="store_true", help="replace --out if it exists")
+    df.set_defaults(func=cmd_diff)
 
     v = sub.add_parser("validate", parents=[debug], help="check a spec (and its data) without building")
     common(v)

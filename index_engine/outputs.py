@@ -105,7 +105,7 @@ def output_tables(b: Build) -> dict[str, pd.DataFrame]:
         lambda u: ";".join(str(y) for (uu, y) in b.dropped if uu == u and y != NO_YEAR)
         or ("all" if any(uu == u for uu, _ in b.dropped) else "")
     )
-    return {
+    out = {
         "scores": scores,
         "contributions": contrib,
         "weights": w,
@@ -114,6 +114,9 @@ def output_tables(b: Build) -> dict[str, pd.DataFrame]:
         "fitted": b.fitted,
         "units": units,
     }
+    if not b.targets.empty:
+        out["targets"] = b.targets
+    return out
 
 
 def write_build(

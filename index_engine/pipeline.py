@@ -7,6 +7,8 @@ to the log with the resolved method and parameters and the number of cells it ch
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 import warnings
 from collections import defaultdict
@@ -26,7 +28,8 @@ from .normalize import ACROSS_YEARS as NORMALIZE_ACROSS_YEARS
 from .panel import Panel
 from .registry import Method
 from .result import Build, Step
-from .spec import Node, Spec, step_choice
+from .spec import Spec, step_choice
+from .targets import track_targets
 
 DEFAULT_POOL = {"impute": "year", "screen": "year", "treat": "year", "normalize": "all"}
 
@@ -174,14 +177,15 @@ def _stage_inputs(spec: Spec, stage: str) -> Any:
         return [steps, spec.reference_units]
     if stage == "normalize":
         nodes = [spec.nodes[c].model_dump(mode="json", include={"direction", "target", "goalposts"}) for c in inds]
-        return [steps, nodes]
+        frozen = None
+        if spec.freeze_normalization:
+            frozen = hashlib.sha1(_frozen_file(spec).read_bytes()).hexdigest()
+        return [steps, nodes, frozen]
     return steps
 
 
 def stage_keys(spec: Spec) -> dict[str, str]:
     """A key per upstream stage that changes exactly when the stage or one before it would."""
-    import hashlib
-    import json
 
     keys, prev = {}, ""
     for stage in UPSTREAM:
@@ -329,11 +333,59 @@ def _treat(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
     return StageResult(out, log.steps, {"treatment": _concat(rows, cols)})
 
 
+FREEZABLE = {"minmax": {"min": "xmin", "max": "xmax"}, "zscore": {"mean": "xmean", "sd": "xsd"}}
+"""Fitted statistics a later build can take from a reference build (fitted.csv column -> parameter)."""
+
+
+def _frozen_file(spec: Spec):
+    from pathlib import Path
+
+    treat = spec.steps.treat
+    if (treat.pool or DEFAULT_POOL["treat"]) == "all" and (treat.method != "none" or treat.by_indicator):
+        raise SpecError(
+            f"{spec.source}: freeze_normalization: outlier treatment pooled over all years (steps.treat.pool: all) "
+            "changes earlier years when a year is added; treat year by year (pool: year) or not at all"
+        )
+
+    d = Path(spec.freeze_normalization or "")
+    d = d if d.is_absolute() else spec.base_dir / d
+    f = d / "fitted.csv"
+    if not f.exists():
+        raise SpecError(f"{spec.source}: freeze_normalization: no fitted.csv in the reference build {d}")
+    return f
+
+
+def frozen_parameters(spec: Spec) -> dict[str, dict[str, float]]:
+    """Per indicator, the normalisation statistics of the reference build named by
+    ``freeze_normalization`` (pooled over all years), as fixed parameters (e.g. xmin, xmax)."""
+    if not spec.freeze_normalization:
+        return {}
+    f = _frozen_file(spec)
+    fitted = pd.read_csv(f)
+    out: dict[str, dict[str, float]] = {}
+    for code in spec.indicators:
+        method, params, path = resolve(spec, "normalize", code)
+        names = FREEZABLE.get(method.name)
+        if not names:
+            continue
+        rows = fitted[(fitted["indicator"] == code) & (fitted["pool"].astype(str) == "all")]
+        if rows.empty:
+            raise SpecError(
+                f"{spec.source}: freeze_normalization: {f} has no pooled ('all') {method.name} statistics for {code}"
+            )
+        r = rows.iloc[0]
+        out[code] = {param: float(r[col]) for col, param in names.items() if col in r and pd.notna(r[col])}
+    return out
+
+
 def _normalize(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
     fitted: list[dict[str, Any]] = []
     pool_norm = spec.steps.normalize.pool or DEFAULT_POOL["normalize"]
+    frozen = frozen_parameters(spec)
 
     def apply(code: str, m: Method, p: dict[str, Any], x: pd.Series) -> pd.Series:
+        if code in frozen:
+            p = {**p, **{k: v for k, v in frozen[code].items() if p.get(k) is None}}
         xd = x * spec.nodes[code].direction
         pool = "all" if m.name in NORMALIZE_ACROSS_YEARS else pool_norm
         parts = _pooled(xd, pool, lambda g: m.func(g, **p))
@@ -412,6 +464,7 @@ def build(spec: Spec, panel: Panel, *, cache: dict | None = None) -> Build:
         log=tuple(log.steps),
         warnings=tuple(warns),
         version=__version__,
+        targets=track_targets(spec, panel),
         timings=timings,
     )
 

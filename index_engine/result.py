@@ -82,12 +82,13 @@ class Build:
     log: tuple[Step, ...]
     warnings: tuple[str, ...]
     version: str
+    targets: pd.DataFrame = field(default_factory=pd.DataFrame)
     timings: dict[str, float] = field(default_factory=dict, compare=False)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Build):
             return NotImplemented
-        frames = ("scores", "ranks", "change", "weights", "contributions", "imputed", "treatment", "fitted")
+        frames = ("scores", "ranks", "change", "weights", "contributions", "imputed", "treatment", "fitted", "targets")
         return (
             self.spec == other.spec
             and self.panel == other.panel

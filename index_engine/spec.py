@@ -155,6 +155,14 @@ class DataRef(_Model):
     sheet: str | None = None
 
 
+class Tracking(_Model):
+    """Target tracking: whose targets the indicators' ``target`` entries are, and how to project."""
+
+    unit: str
+    model: Literal["loglinear", "ets"] = "loglinear"
+    level: float = Field(0.9, gt=0, lt=1)
+
+
 class IndexMeta(_Model):
     id: str = Field(min_length=1)
     name_zh: str = ""
@@ -173,6 +181,8 @@ class Spec(_Model):
     steps: Steps = Steps()
     units: tuple[str, ...] | None = None
     reference_units: tuple[str, ...] = ()
+    tracking: Tracking | None = None
+    freeze_normalization: str | None = None
     data: DataRef | None = None
 
     _source: str = PrivateAttr(default="<spec>")
