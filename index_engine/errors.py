@@ -45,6 +45,10 @@ class WeightsNotNormalizedWarning(IndexEngineWarning):
     """Weights were rescaled because they did not sum to one."""
 
 
+class InconsistentJudgementsWarning(IndexEngineWarning):
+    """An AHP comparison matrix has a consistency ratio CR >= 0.10 and the spec accepts it."""
+
+
 class SmallSampleWarning(IndexEngineWarning):
     """A statistic was computed on fewer points than it needs to be reliable."""
 

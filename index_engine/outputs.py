@@ -93,7 +93,7 @@ def output_tables(b: Build) -> dict[str, pd.DataFrame]:
     spec = b.spec
     scores = b.scores_long()
     contrib = b.contributions
-    w = b.weights[["node", "parent", "level", "nominal_weight", "weight", "effective_weight"]]
+    w = b.weights
     names = b.panel.unit_names()
     units = pd.DataFrame({"unit": list(names), "unit_name": list(names.values())})
     extra = b.panel.attrs.drop(columns=["unit_name"], errors="ignore")

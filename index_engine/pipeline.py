@@ -21,13 +21,16 @@ import pandas as pd
 from . import __version__
 from ._checks import list_rows
 from .aggregate import CROSS_ROWS, DomainError
+
+ADDITIVE = {"arithmetic", "geometric", "harmonic", "generalised", "median"}
+"""Aggregation methods whose result is a weighted mean, so children's contributions are reported."""
 from .errors import BuildError, DataError, IndexEngineError, SpecError
 from .families import FAMILIES
 from .impute import ACROSS_YEARS as IMPUTE_ACROSS_YEARS
 from .normalize import ACROSS_YEARS as NORMALIZE_ACROSS_YEARS
 from .panel import Panel
 from .registry import Method
-from .result import Build, Step
+from .result import Build, Step, _jsonable
 from .spec import Spec, step_choice
 from .targets import track_targets
 
@@ -492,11 +495,12 @@ def _aggregate(
     years = normalized.index.get_level_values("year").to_numpy()
     contrib_parts = []
     weights: dict[str, pd.Series] = {}
+    diagnostics: dict[str, dict[str, Any]] = {}
     for code in spec.aggregates:
         node = spec.nodes[code]
         kids = [c.code for c in node.children]
         # weights are resolved level by level, so data-driven methods see the children's scores
-        weights.update(node_weights_for(spec, code, scores))
+        weights[code], diagnostics[code] = node_weights_for(spec, code, scores)
         w = weights[code].reindex(kids).to_numpy()[None, :]
         w = w / w.max()  # same means; equal weights become exact 1s, so 100s average to exactly 100
         method, params, path = resolve(spec, "aggregate", code)
@@ -516,6 +520,8 @@ def _aggregate(
             ) from None
         scores[code] = y
         groups[(method.name, _freeze(params), path)].append(code)
+        if method.name not in ADDITIVE:
+            continue  # a share of w·x means nothing for ranking methods such as TOPSIS or Copeland
         # contribution of each child: parent · w·x / Σ w·x over the children present
         present = ~np.isnan(X)
         wx = np.where(present, X * w, 0.0)
@@ -527,23 +533,32 @@ def _aggregate(
         c.columns = ["unit", "year", "child", "contribution"]
         c.insert(2, "parent", code)
         contrib_parts.append(c)
-    log.add("weights", _weight_groups(spec), {})
+    wgroups = _weight_groups(spec)
+    notes = {
+        key: [f"{c}: {json.dumps(_jsonable(diagnostics[c]), ensure_ascii=False)}" for c in codes if diagnostics.get(c)]
+        for key, codes in wgroups.items()
+    }
+    log.add("weights", wgroups, {}, notes)
     log.add("aggregate", groups, {})
-    wt = weight_table(spec, weights)
+    wt = weight_table(spec, weights, diagnostics)
     contributions = pd.concat(contrib_parts, ignore_index=True) if contrib_parts else pd.DataFrame()
     return wt, scores, contributions
 
 
-def node_weights_for(spec: Spec, code: str, scores: pd.DataFrame) -> dict[str, pd.Series]:
+def node_weights_for(spec: Spec, code: str, scores: pd.DataFrame) -> tuple[pd.Series, dict[str, Any]]:
+    """The weights of ``code``'s children (summing to 1) and the method's diagnostics (CR, KMO, ...)."""
     node = spec.nodes[code]
     method, params, path = resolve(spec, "weights", code)
     nominal = pd.Series({c.code: c.weight for c in node.children}, dtype=float)
     kids = scores[list(nominal.index)]
-    w = method.func(kids, nominal, **params)
-    w = pd.Series(np.asarray(w, dtype=float), index=nominal.index)
+    try:
+        raw = method.func(kids, nominal, **params)
+    except IndexEngineError as exc:
+        raise type(exc)(f"{spec.source}: {path}: node {code}: {exc}") from None
+    w = pd.Series(np.asarray(raw, dtype=float), index=nominal.index)
     if (w < 0).any() or not np.isclose(w.sum(), 1.0):
-        raise BuildError(f"{path}: weights.{method.name} for {code} gave weights that are negative or do not sum to 1")
-    return {code: w}
+        raise BuildError(f"{spec.source}: {path}: weights.{method.name} for {code} gave weights that are negative or do not sum to 1")
+    return w, dict(getattr(raw, "attrs", {}) or {})
 
 
 def _weight_groups(spec: Spec) -> dict[tuple, list[str]]:
@@ -554,12 +569,17 @@ def _weight_groups(spec: Spec) -> dict[tuple, list[str]]:
     return groups
 
 
-def weight_table(spec: Spec, weights: dict[str, pd.Series]) -> pd.DataFrame:
-    """``node, parent, level, weight, effective_weight`` for every node below the index."""
+def weight_table(
+    spec: Spec, weights: dict[str, pd.Series], diagnostics: dict[str, dict[str, Any]] | None = None
+) -> pd.DataFrame:
+    """``node, parent, level, nominal_weight, weight, effective_weight`` for every node, and for
+    each aggregate the weighting method of its children and that method's diagnostics (JSON)."""
     eff = effective_weights(spec, weights)
+    diagnostics = diagnostics or {}
     rows = []
     for code in spec.nodes:
         parent = spec.parents[code]
+        is_agg = not spec.nodes[code].is_indicator
         rows.append(
             {
                 "node": code,
@@ -568,6 +588,10 @@ def weight_table(spec: Spec, weights: dict[str, pd.Series]) -> pd.DataFrame:
                 "nominal_weight": spec.nodes[code].weight,
                 "weight": float(weights[parent][code]) if parent else 1.0,
                 "effective_weight": float(eff.get(code, np.nan)),
+                "children_weights": resolve(spec, "weights", code)[0].name if is_agg else "",
+                "diagnostics": json.dumps(_jsonable(diagnostics.get(code) or {}), ensure_ascii=False)
+                if is_agg and diagnostics.get(code)
+                else "",
             }
         )
     return pd.DataFrame(rows)

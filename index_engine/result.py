@@ -40,6 +40,13 @@ class Step:
 
 
 def _jsonable(v: Any) -> Any:
+    """Plain JSON data from params and diagnostics (numpy scalars, arrays, Series, NaN -> null)."""
+    if isinstance(v, pd.Series):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, pd.DataFrame):
+        return _jsonable(v.to_dict(orient="list"))
+    if isinstance(v, np.ndarray):
+        return _jsonable(v.tolist())
     if isinstance(v, dict):
         return {str(k): _jsonable(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):

@@ -624,6 +624,8 @@ def _check_steps(spec: Spec, label: str) -> None:
         reg = FAMILIES[step]
         base = f"{label}: steps.{step}"
         reg.get(s.method, where=f"{base}.method").validate(s.params, f"{base}.params")
+        if s.pool is not None and step not in ("impute", "screen", "treat", "normalize"):
+            raise SpecError(f"{base}.pool: only impute, screen, treat and normalize take a pool")
         for code, choice in s.by_indicator.items():
             if step not in INDICATOR_STEPS:
                 raise SpecError(f"{base}.by_indicator: {step} is set per node or level (by_node, by_level)")

@@ -45,7 +45,7 @@ from .errors import (
     DataError,
     DegenerateIndicatorWarning,
     IndexEngineError,
-    IndexEngineWarning,
+    InconsistentJudgementsWarning,
     SmallSampleWarning,
     SpecError,
     WeightsNotNormalizedWarning,
@@ -53,10 +53,6 @@ from .errors import (
 from .registry import Registry
 
 WEIGHTS = Registry("weights", "Weights of the children of each aggregate node.")
-
-
-class InconsistentJudgementsWarning(IndexEngineWarning):
-    """An AHP comparison matrix has a consistency ratio CR >= 0.10 and ``on_inconsistent='warn'``."""
 
 
 @WEIGHTS.register("fixed")

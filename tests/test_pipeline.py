@@ -258,3 +258,29 @@ def test_one_period_index_writes_an_empty_year(tmp_path):
     out = b.write(tmp_path / "hdi")
     scores = pd.read_csv(out / "scores.csv")
     assert scores["year"].isna().all()
+
+
+def test_weight_diagnostics_are_written(tiny_spec, tiny_panel, tmp_path):
+    """AHP's CR and entropy's diagnostics reach weights.csv and the log."""
+    s = tiny_spec.replace("steps.weights.by_node", {"D2": {"method": "entropy"}})
+    s = s.replace("steps.weights.by_level", {3: {"method": "ahp", "params": {"matrix": [[1, 2], [0.5, 1]]}}})
+    b = ie.build(s, tiny_panel)
+    w = b.weights.set_index("node")
+    assert w.loc["IDX", "children_weights"] == "ahp" and '"cr": 0.0' in w.loc["IDX", "diagnostics"]
+    assert w.loc["IDX", "weight"] == 1.0
+    assert w.loc["D1", "weight"] == pytest.approx(2 / 3)
+    assert w.loc["D2", "children_weights"] == "entropy" and w.loc["D2", "diagnostics"]
+    notes = [n for st in b.log if st.step == "weights" for n in st.notes]
+    assert any(n.startswith("IDX:") for n in notes)
+    out = b.write(tmp_path / "w", excel=False)
+    assert "diagnostics" in pd.read_csv(out / "weights.csv").columns
+
+
+def test_pool_on_a_step_that_has_none(tiny_spec):
+    with pytest.raises(ie.SpecError, match="steps.aggregate.pool: only impute, screen, treat and normalize take a pool"):
+        tiny_spec.replace("steps.aggregate.pool", "year")
+
+
+def test_no_contributions_for_ranking_aggregations(tiny_spec, tiny_panel):
+    b = ie.build(tiny_spec.replace("steps.aggregate.by_level", {3: {"method": "topsis"}}), tiny_panel)
+    assert set(b.contributions.parent) == {"D1", "D2"}
