@@ -150,6 +150,25 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_weights(args: argparse.Namespace) -> int:
+    from .pipeline import build
+    from .weights import weight_set_yaml
+
+    spec, panel = load_inputs(args)
+    b = build(spec, panel)
+    text = weight_set_yaml(b, Path(args.out) if args.out else None)
+    if args.out:
+        out = Path(args.out)
+        if out.exists() and not args.force:
+            raise OutputExistsError(f"{out}: the file exists already; pass --force to replace it")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+        print(f"wrote {out}")
+    else:
+        print(text, end="")
+    return EXIT_OK
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from .spec import load_spec
 
@@ -182,6 +201,14 @@ def cmd_import_coinr(args: argparse.Namespace) -> int:
         data["data"] = {"file": str(rel)}
     write_spec_yaml(data, out)
     print(f"wrote {out}")
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import render_report
+
+    out = render_report(args.build_dir, args.out, lang=args.lang, force=args.force)
+    print(f"wrote {out / 'index.html'}")
     return EXIT_OK
 
 
@@ -232,6 +259,19 @@ def make_parser() -> argparse.ArgumentParser:
     df.add_argument("--top", type=int, default=10, help="how many of the largest changes to print (default 10)")
     df.add_argument("--force", action="store_true", help="replace --out if it exists")
     df.set_defaults(func=cmd_diff)
+
+    w = sub.add_parser("weights", parents=[debug], help="estimate the spec's weights and save them as a weight-set YAML")
+    common(w)
+    w.add_argument("--out", help="the weight-set YAML to write (default: print it)")
+    w.add_argument("--force", action="store_true", help="replace --out if it exists")
+    w.set_defaults(func=cmd_weights)
+
+    rp = sub.add_parser("report", parents=[debug], help="write the report pages (HTML) of a finished build folder")
+    rp.add_argument("build_dir", metavar="BUILD_DIR", help="a folder written by index-engine build")
+    rp.add_argument("--lang", choices=["zh", "en"], help="language of the pages (default: zh when the index has a Chinese name)")
+    rp.add_argument("--out", help="report folder (default BUILD_DIR/report/); must not exist")
+    rp.add_argument("--force", action="store_true", help="replace --out if it exists")
+    rp.set_defaults(func=cmd_report)
 
     v = sub.add_parser("validate", parents=[debug], help="check a spec (and its data) without building")
     common(v)

@@ -10,6 +10,7 @@ a reference build's goalposts instead of refitting them.
 
 from __future__ import annotations
 
+import json
 import warnings
 from typing import Annotated, Literal
 
@@ -200,18 +201,24 @@ def base_index(
     base_year: int,
     base: Annotated[float, Field(gt=0)] = 100.0,
     direction: Literal[1, -1] = 1,
+    base_values: dict[str, float] | None = None,
 ) -> pd.Series:
     """Fixed-base index: base·x_t / x_base, per unit (中关村指数, NBS 中国创新指数 style, METHODOLOGY §E1).
 
     Needs a positive base-year value for every unit with data (an error names the units
     that lack one). ``x`` arrives multiplied by the direction; for a lower-is-better indicator
     (direction −1, from the spec) the index is base·x_base / x_t, so a fall raises it.
+    ``base_values`` (unit → base-year value, on the data's own scale) fixes the base, e.g. frozen
+    from a reference build, so a revision of the base-year data does not rewrite the series.
     """
     years = x.index.get_level_values("year")
-    if base_year not in set(years):
-        raise DataError(f"{x.name}: normalize.base_index: the base year {base_year} is not in the data")
     units = x.index.get_level_values("unit")
-    b = x[years == base_year].droplevel("year")
+    if base_values is not None:
+        b = pd.Series(base_values, dtype=float) * direction
+    else:
+        if base_year not in set(years):
+            raise DataError(f"{x.name}: normalize.base_index: the base year {base_year} is not in the data")
+        b = x[years == base_year].droplevel("year")
     b_row = pd.Series(b.reindex(units).to_numpy(), index=x.index) * direction
     v = x * direction
     bad = ~(b_row > 0) & v.notna()
@@ -222,7 +229,9 @@ def base_index(
             f"missing or not positive for {', '.join(units_bad[:5])}"
         )
     out = base * v / b_row if direction == 1 else base * b_row / v
-    return _fitted(out, base_year=float(base_year))
+    out = _fitted(out, base_year=float(base_year))
+    out.attrs["fitted"]["base_values"] = json.dumps({str(u): float(v) for u, v in (b * direction).dropna().items()})
+    return out
 
 
 @NORMALIZE.register("base_diff")

@@ -336,7 +336,11 @@ def _treat(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
     return StageResult(out, log.steps, {"treatment": _concat(rows, cols)})
 
 
-FREEZABLE = {"minmax": {"min": "xmin", "max": "xmax"}, "zscore": {"mean": "xmean", "sd": "xsd"}}
+FREEZABLE = {
+    "minmax": {"min": "xmin", "max": "xmax"},
+    "zscore": {"mean": "xmean", "sd": "xsd"},
+    "base_index": {"base_values": "base_values"},
+}
 """Fitted statistics a later build can take from a reference build (fitted.csv column -> parameter)."""
 
 
@@ -377,7 +381,11 @@ def frozen_parameters(spec: Spec) -> dict[str, dict[str, float]]:
                 f"{spec.source}: freeze_normalization: {f} has no pooled ('all') {method.name} statistics for {code}"
             )
         r = rows.iloc[0]
-        out[code] = {param: float(r[col]) for col, param in names.items() if col in r and pd.notna(r[col])}
+        out[code] = {
+            param: json.loads(r[col]) if col == "base_values" else float(r[col])
+            for col, param in names.items()
+            if col in r and pd.notna(r[col])
+        }
     return out
 
 

@@ -105,3 +105,65 @@ def test_missing_spec_file():
 def test_no_command_prints_help():
     r = cli()
     assert r.returncode == 2 and "usage" in r.stdout
+
+
+GOOD_SPEC = """index: {id: T}
+tree:
+  code: T
+  children:
+    - code: D
+      children:
+        - {code: a}
+        - {code: b}
+"""
+GOOD_DATA = "unit,year,a,b\nU1,2020,1,5\nU2,2020,2,3\nU3,2020,4,1\n"
+
+BAD_INPUTS = [
+    ("misspelt key", GOOD_SPEC.replace("{code: a}", "{code: a, wieght: 1}"), GOOD_DATA,
+     "tree.D.children[0].wieght: unknown key 'wieght' (did you mean 'weight'?)"),
+    ("unknown method", GOOD_SPEC + "steps: {normalize: {method: min-max}}\n", GOOD_DATA,
+     "steps.normalize.method: Unknown normalize method 'min-max'"),
+    ("missing parent", "index: {id: T}\ntree:\n  - {code: T}\n  - {code: a, parent: X}\n", GOOD_DATA,
+     "tree[1].parent: 'a' names a parent 'X' that does not exist"),
+    ("cycle", "index: {id: T}\ntree:\n  - {code: T}\n  - {code: a, parent: T}\n  - {code: p, parent: q}\n  - {code: q, parent: p}\n",
+     GOOD_DATA, "the parents form a cycle"),
+    ("negative weight", GOOD_SPEC.replace("{code: b}", "{code: b, weight: -1}"), GOOD_DATA,
+     "tree.D.children[1].weight: must be a non-negative number, got -1"),
+    ("non-numeric weight", GOOD_SPEC.replace("{code: b}", "{code: b, weight: heavy}"), GOOD_DATA,
+     "tree.D.children[1].weight: must be a non-negative number, got 'heavy'"),
+    ("duplicated code", GOOD_SPEC.replace("{code: b}", "{code: a}"), GOOD_DATA,
+     "tree.D.children[1].code: duplicated code 'a'"),
+    ("duplicated row", GOOD_SPEC, GOOD_DATA + "U1,2020,3,3\n", "duplicated unit and year at row 2 (U1 2020), row 5 (U1 2020)"),
+    ("non-numeric cell", GOOD_SPEC, GOOD_DATA.replace("U2,2020,2,3", "U2,2020,two,3"), "column 'a': not a number at row 3 ('two')"),
+    ("indicator missing", GOOD_SPEC, "unit,year,a\nU1,2020,1\n", "names indicators the data lacks: b"),
+    ("unit with no data", GOOD_SPEC, GOOD_DATA + "U4,2020,,\n", "these units have no data for any indicator of the spec: U4"),
+    ("empty file", GOOD_SPEC, "", "the file is empty"),
+    ("log of a negative", GOOD_SPEC + "steps: {transform: {method: log}}\n", GOOD_DATA.replace("U3,2020,4,1", "U3,2020,-4,1"),
+     "indicator a: transform.log: log needs values > 0; these are not: U3 2020 (-4)"),
+    ("geometric of zero", GOOD_SPEC + "steps: {aggregate: {method: geometric}}\n", GOOD_DATA,
+     "node D: a geometric mean needs values > 0"),
+    ("GBK is fine, bad YAML is not", "index: {id: T\n", GOOD_DATA, "not valid YAML"),
+]
+
+
+@pytest.mark.parametrize("name,spec_text,data_text,message", BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
+def test_bad_input_exits_2_with_a_clear_message(tmp_path, name, spec_text, data_text, message):
+    spec = tmp_path / "x.yaml"
+    spec.write_text(spec_text, encoding="utf-8")
+    data = tmp_path / "d.csv"
+    data.write_text(data_text, encoding="utf-8")
+    r = cli("build", str(spec), "--data", str(data), "--out", str(tmp_path / "out"))
+    assert r.returncode == 2, r.stderr
+    assert message in r.stderr
+    assert "Traceback" not in r.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_gbk_data_builds(tmp_path):
+    spec = tmp_path / "x.yaml"
+    spec.write_text(GOOD_SPEC, encoding="utf-8")
+    data = tmp_path / "d.csv"
+    data.write_bytes("unit,unit_name,year,a,b\nU1,北京,2020,1,5\nU2,上海,2020,2,3\nU3,广东,2020,4,1\n".encode("gbk"))
+    r = cli("build", str(spec), "--data", str(data), "--out", str(tmp_path / "out"))
+    assert r.returncode == 0, r.stderr
+    assert "北京" in (tmp_path / "out" / "units.csv").read_text(encoding="utf-8")

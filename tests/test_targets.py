@@ -189,3 +189,19 @@ def test_diff_lists_changes(beijing, tmp_path):
     assert r.returncode == 0 and (tmp_path / "d" / "scores.csv").exists()
     r = subprocess.run([sys.executable, "-m", "index_engine", "diff", str(a), str(tmp_path)], capture_output=True, text=True)
     assert r.returncode == 2 and "not a build folder" in r.stderr
+
+
+def test_frozen_base_values_keep_the_time_series(tmp_path):
+    """A fixed-base series frozen on a reference build keeps its base when base-year data is revised."""
+    spec = ie.load_spec(ROOT / "weights/beijing_tfdi_timeseries.yaml")
+    panel = ie.load_panel(spec.base_dir / spec.data.file, spec)
+    ref = ie.build(spec, panel).write(tmp_path / "ref", excel=False)
+    v = panel.values.copy()
+    v.loc[("BJ", 2019), "CR1"] *= 1.05  # a revision of the base year
+    revised = ie.Panel(v, panel.attrs, panel.observations, panel.sources, "revised", "", True)
+    moved = ie.build(spec, revised)
+    frozen = ie.build(spec.replace("freeze_normalization", str(ref)), revised)
+    base = ie.build(spec, panel)
+    assert moved.scores.loc[("BJ", 2025), "CR1"] != pytest.approx(base.scores.loc[("BJ", 2025), "CR1"])
+    assert frozen.scores.loc[("BJ", 2025), "CR1"] == pytest.approx(base.scores.loc[("BJ", 2025), "CR1"])
+    assert frozen.scores.loc[("BJ", 2019), "CR1"] == pytest.approx(105.0)

@@ -838,3 +838,40 @@ def test_results_can_be_concatenated():
     assert pd.concat([topsis(X, [1, 1]), topsis(2 * X, [1, 1])]).shape == (6,)
     assert pd.concat([bod(X), bod(X)]).shape == (6, 2)
     assert pd.concat([entropy(X), critic(X), pca(X), call("bod", panel_children())]).shape == (10,)
+
+
+def test_derived_weight_set_reproduces_the_build(tmp_path):
+    """`index-engine weights` saves estimated weights as a fixed weight set that rebuilds the same scores."""
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    out = tmp_path / "derived.yaml"
+    r = subprocess.run(
+        [sys.executable, "-m", "index_engine", "weights", str(ROOT / "weights/examples/asem.yaml"),
+         "--set", "steps.weights.method=entropy", "--out", str(out)],
+        capture_output=True, text=True,
+    )
+    assert r.returncode == 0, r.stderr
+    spec = ie.load_spec(ROOT / "weights/examples/asem.yaml", overrides={"steps.weights.method": "entropy"})
+    panel = ie.load_panel(ROOT / "inputs/examples/asem/ASEM_iData.csv", spec)
+    derived = ie.load_spec(out)
+    assert derived.steps.weights.method == "fixed"
+    a, b = ie.build(spec, panel), ie.build(derived, panel)
+    np.testing.assert_allclose(a.scores.to_numpy(), b.scores.to_numpy(), atol=1e-9)
+
+
+@pytest.mark.parametrize("method", ["equal", "entropy", "critic", "cv", "std", "pca", "bod"])
+def test_every_method_runs_on_the_beijing_spec(method):
+    """Each data-driven method runs from YAML at every level of the Beijing spec."""
+    from .conftest import ROOT
+
+    spec = ie.load_spec(ROOT / "weights/beijing_tfdi.yaml", overrides={"steps.weights.method": method})
+    panel = ie.load_panel(spec.base_dir / spec.data.file, spec)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        b = ie.build(spec, panel)
+    sums = b.weights[b.weights.parent != ""].groupby("parent")["weight"].sum()
+    np.testing.assert_allclose(sums, 1.0)
+    assert b.scores["BJ_TFDI"].notna().all()
