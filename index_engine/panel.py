@@ -57,11 +57,18 @@ class Panel:
 
     values: pd.DataFrame
     attrs: pd.DataFrame
-    observations: pd.DataFrame = field(repr=False)
+    _observations: pd.DataFrame | None = field(repr=False)
     sources: pd.DataFrame = field(repr=False)
     file: str = "<memory>"
     sha256: str = ""
     has_years: bool = True
+
+    @property
+    def observations(self) -> pd.DataFrame:
+        """Every dated value: ``unit, period, date, year, indicator, value`` (made on first use for wide data)."""
+        if self._observations is None:
+            object.__setattr__(self, "_observations", _dated(self.values, self.has_years))
+        return self._observations
 
     @property
     def units(self) -> list[str]:
@@ -77,7 +84,7 @@ class Panel:
         return (
             self.values.equals(other.values)
             and self.attrs.equals(other.attrs)
-            and self.observations.equals(other.observations)
+            and (self._observations is None or other._observations is None or self.observations.equals(other.observations))
             and self.has_years == other.has_years
         )
 
@@ -280,7 +287,7 @@ def load_panel(path: str | Path, spec: Spec | None = None, sheet: str | int | No
     else:
         panel = _from_wide(df, name, spec)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    panel = Panel(panel.values, panel.attrs, panel.observations, panel.sources, name, digest, panel.has_years)
+    panel = Panel(panel.values, panel.attrs, panel._observations, panel.sources, name, digest, panel.has_years)
     if spec is not None:
         panel.check_against(spec)
     return panel
@@ -350,10 +357,13 @@ def _from_long(df: pd.DataFrame, name: str, spec: Spec | None) -> Panel:
 
 
 def _order(wide: pd.DataFrame, unit_col: pd.Series) -> pd.DataFrame:
-    order = {u: i for i, u in enumerate(dict.fromkeys(unit_col))}
+    """Rows in the file's order of first appearance of each unit, years ascending."""
     idx = wide.index
-    keys = np.array([order[u] for u in idx.get_level_values("unit")])
+    first = pd.unique(unit_col.to_numpy())
+    keys = pd.Categorical(idx.get_level_values("unit"), categories=first).codes
     pos = np.lexsort((idx.get_level_values("year").to_numpy(), keys))
+    if (np.diff(pos) == 1).all():
+        return wide
     return wide.iloc[pos]
 
 
@@ -418,13 +428,19 @@ def _from_wide(df: pd.DataFrame, name: str, spec: Spec | None) -> Panel:
     wide = _order(wide, df[ucol]) if has_years else wide
     attrs = pd.DataFrame({("unit_name" if c == ncol else c): df[c].astype(str).to_numpy() for c in text}, index=index)
     attrs = attrs.reindex(wide.index)
-    obs = wide.stack(future_stack=True).rename("value").reset_index()
-    obs = obs.rename(columns={"level_2": "indicator"})
-    obs.insert(1, "period", obs["year"].astype(str) if has_years else "")
-    obs.insert(2, "date", [pd.Timestamp(int(y), 12, 31) if has_years else pd.NaT for y in obs["year"]])
-    obs = obs[["unit", "period", "date", "year", "indicator", "value"]]
     sources = pd.DataFrame(columns=["unit", "year", "period", "indicator"])
-    return Panel(wide.astype(float), attrs, obs, sources, name, "", has_years)
+    return Panel(wide.astype(float), attrs, None, sources, name, "", has_years)
+
+
+def _dated(values: pd.DataFrame, has_years: bool) -> pd.DataFrame:
+    """The long table of dated values of a wide panel (each annual value dated 31 December)."""
+    obs = values.stack(future_stack=True).rename("value").reset_index()
+    obs.columns = ["unit", "year", "indicator", "value"]
+    years = obs["year"].to_numpy()
+    obs.insert(1, "period", obs["year"].astype(str) if has_years else "")
+    dates = pd.to_datetime(pd.DataFrame({"year": years, "month": 12, "day": 31})) if has_years else pd.NaT
+    obs.insert(2, "date", dates)
+    return obs[["unit", "period", "date", "year", "indicator", "value"]]
 
 
 def _mostly_numeric(col: pd.Series) -> bool:

@@ -138,7 +138,8 @@ def _per_indicator(
         y = pd.Series(np.asarray(y, dtype=float), index=x.index, name=code)
         key = (method.name, _freeze(params), path)
         groups[key].append(code)
-        changed[key] += int((~(np.isclose(x, y, rtol=0, atol=0, equal_nan=True))).sum())
+        xv, yv = x.to_numpy(dtype=float), y.to_numpy()
+        changed[key] += int(((xv != yv) & ~(np.isnan(xv) & np.isnan(yv))).sum())
         out[code] = y
     log.add(step, groups, changed)
     return pd.DataFrame(out, index=table.index)
@@ -450,7 +451,7 @@ def build(spec: Spec, panel: Panel, *, cache: dict | None = None) -> Build:
     caught_all = [w for res in stages.values() for w in res.warnings]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        weights, scores, contributions = _aggregate(spec, panel, stages["normalize"].table, log)
+        weights, scores = _aggregate(spec, panel, stages["normalize"].table, log)
         ranks = rank_scores(scores)
         change = change_on_previous_year(scores)
     caught_all += list(caught)
@@ -467,7 +468,6 @@ def build(spec: Spec, panel: Panel, *, cache: dict | None = None) -> Build:
         ranks=ranks,
         change=change,
         weights=weights,
-        contributions=contributions,
         imputed=stages["impute"].records["imputed"],
         treatment=stages["treat"].records["treatment"],
         dropped=stages["screen"].records["dropped"],
@@ -497,22 +497,23 @@ def effective_weights(spec: Spec, weights: dict[str, pd.Series]) -> pd.Series:
 
 def _aggregate(
     spec: Spec, panel: Panel, normalized: pd.DataFrame, log: _Log
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    scores = normalized.copy()
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Weights and scores of every aggregate, lowest level first (arrays, one column at a time)."""
+    cols: dict[str, np.ndarray] = {c: normalized[c].to_numpy(dtype=float) for c in normalized.columns}
     groups: dict[tuple, list[str]] = defaultdict(list)
     years = normalized.index.get_level_values("year").to_numpy()
-    contrib_parts = []
     weights: dict[str, pd.Series] = {}
     diagnostics: dict[str, dict[str, Any]] = {}
     for code in spec.aggregates:
         node = spec.nodes[code]
         kids = [c.code for c in node.children]
+        X = np.column_stack([cols[k] for k in kids])
         # weights are resolved level by level, so data-driven methods see the children's scores
-        weights[code], diagnostics[code] = node_weights_for(spec, code, scores)
+        kid_frame = pd.DataFrame(X, index=normalized.index, columns=kids)
+        weights[code], diagnostics[code] = node_weights_for(spec, code, kid_frame)
         w = weights[code].reindex(kids).to_numpy()[None, :]
         w = w / w.max()  # same means; equal weights become exact 1s, so 100s average to exactly 100
         method, params, path = resolve(spec, "aggregate", code)
-        X = scores[kids].to_numpy(dtype=float)
         try:
             if method.name in CROSS_ROWS:
                 y = np.full(X.shape[0], np.nan)
@@ -526,21 +527,8 @@ def _aggregate(
             raise BuildError(
                 f"{spec.source}: {path}: node {code}: {exc} — for {list_rows(list(rows))}"
             ) from None
-        scores[code] = y
+        cols[code] = y
         groups[(method.name, _freeze(params), path)].append(code)
-        if method.name not in ADDITIVE:
-            continue  # a share of w·x means nothing for ranking methods such as TOPSIS or Copeland
-        # contribution of each child: parent · w·x / Σ w·x over the children present
-        present = ~np.isnan(X)
-        wx = np.where(present, X * w, 0.0)
-        tot = wx.sum(axis=1, keepdims=True)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            share = np.where(present, wx / tot, np.nan)
-        c = pd.DataFrame(share * y[:, None], index=scores.index, columns=kids)
-        c = c.stack(future_stack=True).rename("contribution").reset_index()
-        c.columns = ["unit", "year", "child", "contribution"]
-        c.insert(2, "parent", code)
-        contrib_parts.append(c)
     wgroups = _weight_groups(spec)
     notes = {
         key: [f"{c}: {json.dumps(_jsonable(diagnostics[c]), ensure_ascii=False)}" for c in codes if diagnostics.get(c)]
@@ -548,9 +536,38 @@ def _aggregate(
     }
     log.add("weights", wgroups, {}, notes)
     log.add("aggregate", groups, {})
-    wt = weight_table(spec, weights, diagnostics)
-    contributions = pd.concat(contrib_parts, ignore_index=True) if contrib_parts else pd.DataFrame()
-    return wt, scores, contributions
+    scores = pd.DataFrame(cols, index=normalized.index)
+    return weight_table(spec, weights, diagnostics), scores
+
+
+def contributions(spec: Spec, scores: pd.DataFrame, weights: pd.DataFrame) -> pd.DataFrame:
+    """``unit, year, parent, child, contribution``: parent · w·x / Σ w·x over the children present.
+
+    For the arithmetic mean this is (w/Σw)·x, and the children's contributions add up to the
+    parent's score. Only for the means (ADDITIVE); ranking methods such as TOPSIS have none.
+    """
+    wt = weights.set_index("node")["weight"]
+    parts = []
+    for code in spec.aggregates:
+        method, _, _ = resolve(spec, "aggregate", code)
+        if method.name not in ADDITIVE:
+            continue
+        kids = [c.code for c in spec.nodes[code].children]
+        X = scores[kids].to_numpy(dtype=float)
+        w = wt.reindex(kids).to_numpy()[None, :]
+        present = ~np.isnan(X)
+        wx = np.where(present, X * w, 0.0)
+        tot = wx.sum(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(present, wx / tot, np.nan)
+        c = pd.DataFrame(share * scores[code].to_numpy()[:, None], index=scores.index, columns=kids)
+        c = c.stack(future_stack=True).rename("contribution").reset_index()
+        c.columns = ["unit", "year", "child", "contribution"]
+        c.insert(2, "parent", code)
+        parts.append(c)
+    if not parts:
+        return pd.DataFrame(columns=["unit", "year", "parent", "child", "contribution"])
+    return pd.concat(parts, ignore_index=True)
 
 
 def node_weights_for(spec: Spec, code: str, scores: pd.DataFrame) -> tuple[pd.Series, dict[str, Any]]:
@@ -605,14 +622,60 @@ def weight_table(
     return pd.DataFrame(rows)
 
 
+def rank_desc_min(values: np.ndarray) -> np.ndarray:
+    """Ranks of the rows of each column, 1 = largest, ties 'min', NaN kept: rank(-x, ties = "min").
+
+    Works on a rows × columns (or rows × columns × ...) array along axis 0 with one sort per column:
+    the rank of x is 1 + the number of values strictly greater than x (the position of the first
+    of its ties in descending order).
+    """
+    x = np.asarray(values, dtype=float)
+    out = np.full(x.shape, np.nan)
+    flat = x.reshape(x.shape[0], -1)
+    res = out.reshape(x.shape[0], -1)
+
+    def one(j: int) -> None:
+        col = flat[:, j]
+        ok = np.flatnonzero(~np.isnan(col))
+        v = -col[ok]
+        order = np.argsort(v, kind="stable")
+        sv = v[order]
+        pos = np.arange(1, sv.size + 1, dtype=float)
+        start = np.empty(sv.size, bool)
+        start[:1] = True
+        start[1:] = sv[1:] != sv[:-1]
+        ranks_sorted = np.maximum.accumulate(np.where(start, pos, 0.0))
+        r = np.empty(sv.size)
+        r[order] = ranks_sorted
+        res[ok, j] = r
+
+    if flat.shape[0] * flat.shape[1] > 200_000:  # numpy's sort releases the GIL: use every core
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor() as pool:
+            list(pool.map(one, range(flat.shape[1])))
+    else:
+        for j in range(flat.shape[1]):
+            one(j)
+    return out
+
+
 def rank_scores(scores: pd.DataFrame) -> pd.DataFrame:
     """Rank 1 = best within each year, ties 'min', missing stays missing (COINr §H.3)."""
-    return scores.groupby(level="year", sort=False).rank(ascending=False, method="min", na_option="keep")
+    years = scores.index.get_level_values("year").to_numpy()
+    values = scores.to_numpy(dtype=float)
+    ranks = np.full(values.shape, np.nan)
+    for yr in np.unique(years):
+        sel = years == yr
+        ranks[sel] = rank_desc_min(values[sel])
+    return pd.DataFrame(ranks, index=scores.index, columns=scores.columns)
 
 
 def change_on_previous_year(scores: pd.DataFrame) -> pd.DataFrame:
     """Score minus the same unit's score in the previous year of the panel (missing in the first)."""
     years = sorted(set(scores.index.get_level_values("year")))
+    if len(years) == 1:
+        return pd.DataFrame(np.full(scores.shape, np.nan), index=scores.index, columns=scores.columns)
     prev = {y: p for p, y in zip(years, years[1:])}
     idx = scores.index
     prev_idx = pd.MultiIndex.from_arrays(

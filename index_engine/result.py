@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +82,6 @@ class Build:
     ranks: pd.DataFrame
     change: pd.DataFrame
     weights: pd.DataFrame
-    contributions: pd.DataFrame
     imputed: pd.DataFrame
     treatment: pd.DataFrame
     dropped: tuple
@@ -95,7 +95,7 @@ class Build:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Build):
             return NotImplemented
-        frames = ("scores", "ranks", "change", "weights", "contributions", "imputed", "treatment", "fitted", "targets")
+        frames = ("scores", "ranks", "change", "weights", "imputed", "treatment", "fitted", "targets")
         return (
             self.spec == other.spec
             and self.panel == other.panel
@@ -110,6 +110,13 @@ class Build:
     __hash__ = None  # type: ignore[assignment]
 
     # ---- views ------------------------------------------------------------------------
+    @cached_property
+    def contributions(self) -> pd.DataFrame:
+        """``unit, year, parent, child, contribution`` (see :func:`index_engine.pipeline.contributions`)."""
+        from .pipeline import contributions
+
+        return contributions(self.spec, self.scores, self.weights)
+
     def table(self, stage: str) -> pd.DataFrame:
         """The wide table of ``stage`` (one of STAGES, or 'scores')."""
         if stage == "scores":
