@@ -161,6 +161,18 @@ def copeland(X: np.ndarray, W: np.ndarray, *, min_coverage: Coverage = 0.0) -> n
     return out
 
 
+@AGGREGATE.register("sum")
+def total(X: np.ndarray, W: np.ndarray, *, min_coverage: Coverage = 0.0) -> np.ndarray:
+    """Weighted sum Σ w·x with the weights rescaled to add up to the number of children, so equal
+    weights give the plain sum (points scales, 企业创新积分制). A missing child counts 0."""
+    present, den, low = _prepare(X, W, min_coverage)
+    k = X.shape[-1]
+    Wk = W * (k / W.sum(axis=1, keepdims=True))
+    out = wsum(Wk, np.where(present, X, 0.0))
+    out[low | (den == 0)] = np.nan
+    return out
+
+
 CROSS_ROWS = {"copeland"}
 """Aggregation methods that compare units, so they run one year at a time."""
 

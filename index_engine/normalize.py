@@ -259,6 +259,40 @@ def base_diff(
 ACROSS_YEARS.add("base_diff")
 
 
+def _points_check(p: dict) -> str | None:
+    t, pts = list(p["thresholds"]), list(p["points"])
+    if len(pts) != len(t) + 1:
+        return f"'points' needs one more entry than 'thresholds' (bands below, between and above). Got {len(t)} thresholds and {len(pts)} points"
+    if any(b <= a for a, b in zip(t, t[1:])):
+        return f"'thresholds' must increase. Got {t}"
+    return None
+
+
+@NORMALIZE.register("points", check=_points_check, node_defaults={"direction": "direction"})
+def points(
+    x: pd.Series,
+    *,
+    thresholds: list[float],
+    points: list[float],
+    missing: float | None = None,
+    direction: Literal[1, -1] = 1,
+) -> pd.Series:
+    """Score bands: a value below ``thresholds[0]`` gets ``points[0]``, from ``thresholds[i-1]`` up
+    to (not including) ``thresholds[i]`` gets ``points[i]``, from the last threshold up the last
+    points (企业创新积分制 style, e.g. invention patents 0 / 1–2 / 3–9 / 10+ → 0 / 5 / 12 / 20 with
+    thresholds [1, 3, 10]). A yes/no qualification is thresholds [1], points [0, p].
+
+    Thresholds are in the indicator's own units (the direction is undone first); a missing value
+    stays missing unless ``missing`` gives its points.
+    """
+    v = (x * direction).to_numpy(dtype=float)
+    band = np.digitize(v, np.asarray(thresholds, dtype=float), right=False)
+    out = np.asarray(points, dtype=float)[np.minimum(band, len(points) - 1)]
+    nan = np.isnan(v)
+    out[nan] = np.nan if missing is None else missing
+    return pd.Series(out, index=x.index, name=x.name)
+
+
 @NORMALIZE.register("none")
 def none(x: pd.Series) -> pd.Series:
     """Leave the values as they are (direction still applied)."""

@@ -1,0 +1,52 @@
+"""Firm scoring: the 中关村领航积分 points model on the 1,000-firm illustrative sample."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import index_engine as ie
+from index_engine.aggregate import total
+from index_engine.normalize import points
+
+from .conftest import ROOT
+
+SPEC = ROOT / "weights/examples/zgc_pilot_score.yaml"
+
+
+def test_points_bands_by_hand():
+    """Invention patents 0 / 1–2 / 3–9 / 10+ → 0 / 5 / 12 / 20 points (the issue's example)."""
+    x = pd.Series([0, 1, 2, 3, 9, 10, 250, np.nan], dtype=float)
+    got = points(x, thresholds=[1, 3, 10], points=[0, 5, 12, 20])
+    assert got.iloc[:7].tolist() == [0, 5, 5, 12, 12, 20, 20] and np.isnan(got.iloc[7])
+    assert points(x, thresholds=[1], points=[0, 8], missing=0).tolist() == [0, 8, 8, 8, 8, 8, 8, 0]
+
+
+def test_points_parameters_are_checked():
+    with pytest.raises(ie.SpecError, match="'points' needs one more entry than 'thresholds'"):
+        ie.load_spec(SPEC, overrides={"steps.normalize.params": {"thresholds": [1, 2], "points": [0, 1]}})
+    with pytest.raises(ie.SpecError, match="'thresholds' must increase"):
+        ie.load_spec(SPEC, overrides={"steps.normalize.params": {"thresholds": [3, 1], "points": [0, 1, 2]}})
+
+
+def test_sum_aggregation():
+    X = np.array([[1.0, 2.0, np.nan], [4.0, 5.0, 6.0]])
+    np.testing.assert_allclose(total(X, np.array([[1.0, 1.0, 1.0]])), [[3.0, 15.0]])
+    np.testing.assert_allclose(total(X, np.array([[2.0, 1.0, 0.0]])), [[1 * 2 + 2 * 1, 4 * 2 + 5]])
+
+
+def test_firm_scores_equal_the_points_added_up_by_hand():
+    spec = ie.load_spec(SPEC)
+    df = pd.read_csv(ROOT / "inputs/zgc/zgc_firms_sample.csv")
+    assert df["unit"].nunique() == 1000
+    b = ie.build(spec, ie.load_panel(ROOT / "inputs/zgc/zgc_firms_sample.csv", spec))
+    total_points = pd.Series(0.0, index=df.index)
+    for code, choice in spec.steps.normalize.by_indicator.items():
+        t, p = choice.params["thresholds"], choice.params["points"]
+        v = df[code]
+        band = sum((v >= th).astype(int) for th in t)
+        total_points += np.where(v.isna(), 0, np.asarray(p)[band])
+    got = b.scores["ZGC"].reindex(pd.MultiIndex.from_frame(df[["unit", "year"]])).to_numpy()
+    np.testing.assert_allclose(got, total_points.to_numpy())
+    assert b.scores["ZGC"].max() <= 100 and b.scores["ZGC"].min() >= 0
