@@ -145,8 +145,69 @@ def write_build(
     return out_dir
 
 
+LARGE_ROWS = 100_000
+"""Above this many unit-years, per-unit tables are written wide as Parquet only, and results.xlsx
+holds summaries (score distribution, the top units, weights, log)."""
+
+
+def _wide_frame(wide: pd.DataFrame, has_years: bool) -> pd.DataFrame:
+    out = wide.reset_index()
+    if not has_years:
+        out = out.drop(columns="year")
+    return out
+
+
+def _write_large(b: Build, d: Path, excel: bool | None) -> dict[str, int]:
+    """Parquet (wide) per-unit tables and an Excel workbook of summaries, for firm-level builds."""
+    hy = b.panel.has_years
+    counts: dict[str, int] = {}
+    (d / "tables").mkdir()
+    frames = {"scores": b.scores, "ranks": b.ranks}
+    if hy and len(b.panel.years) > 1:
+        frames["change"] = b.change
+    for stem, wide in frames.items():
+        _wide_frame(wide, hy).to_parquet(d / f"{stem}.parquet", index=False)
+        counts[f"{stem}.parquet"] = len(wide)
+    for stage, wide in b.tables.items():
+        _wide_frame(wide, hy).to_parquet(d / "tables" / f"{stage}.parquet", index=False)
+        counts[f"tables/{stage}.parquet"] = len(wide)
+    for stem in ("treatment", "imputed"):
+        df = getattr(b, stem)
+        df.to_parquet(d / f"{stem}.parquet", index=False)
+        counts[f"{stem}.parquet"] = len(df)
+    for stem, df in (("weights", b.weights), ("fitted", b.fitted)):
+        counts[f"{stem}.csv"] = _write_csv(df, d / f"{stem}.csv", hy)
+    if not b.targets.empty:
+        counts["targets.csv"] = _write_csv(b.targets, d / "targets.csv", hy)
+    if excel is not False:
+        _write_excel(summary_sheets(b), d / "results.xlsx")
+    return counts
+
+
+def summary_sheets(b: Build) -> dict[str, pd.DataFrame | str]:
+    """Sheets for a build too large for a row per unit: distribution by year, top 100, weights, log."""
+    idx = b.spec.tree.code
+    s = b.scores[idx]
+    dist = s.groupby(level="year").describe(percentiles=[0.05, 0.25, 0.5, 0.75, 0.95]).reset_index()
+    last = max(b.panel.years)
+    top = s.xs(last, level="year").sort_values(ascending=False).head(100).rename("score").reset_index()
+    top.insert(0, "rank", range(1, len(top) + 1))
+    log = pd.DataFrame([st.as_dict() for st in b.log]).astype(str)
+    return {
+        "distribution": dist,
+        f"top100_{last}": top,
+        "weights": b.weights,
+        "log": log,
+        "note": f"{len(b.scores)} unit-years: per-unit tables are in scores.parquet, ranks.parquet and tables/*.parquet",
+    }
+
+
 def _write_into(b: Build, d: Path, excel: bool | None, extras: tuple[str, ...]) -> None:
     hy = b.panel.has_years
+    if len(b.scores) > LARGE_ROWS:
+        counts = _write_large(b, d, excel)
+        _finish(b, d, counts)
+        return
     counts: dict[str, int] = {}
     tables = output_tables(b)
     extra_sheets: dict[str, pd.DataFrame] = {}
@@ -167,10 +228,6 @@ def _write_into(b: Build, d: Path, excel: bool | None, extras: tuple[str, ...]) 
         lt = long_table(wide)
         stage_long[stage] = lt
         counts[f"tables/{stage}.csv"] = _write_csv(lt, d / "tables" / f"{stage}.csv", hy)
-    (d / "spec.yaml").write_text(b.spec.to_yaml(), encoding="utf-8")
-    (d / "log.json").write_text(
-        json.dumps([s.as_dict() for s in b.log], ensure_ascii=False, indent=1), encoding="utf-8"
-    )
     write_excel = excel if excel is not None else True
     if write_excel:
         sheets: dict[str, pd.DataFrame | str] = {}
@@ -183,6 +240,14 @@ def _write_into(b: Build, d: Path, excel: bool | None, extras: tuple[str, ...]) 
         for name, df in extra_sheets.items():
             sheets[name] = df if len(df) <= EXCEL_MAX_ROWS else f"{len(df)} rows: see the CSV"
         _write_excel(sheets, d / "results.xlsx")
+    _finish(b, d, counts)
+
+
+def _finish(b: Build, d: Path, counts: dict[str, int]) -> None:
+    """spec.yaml, log.json and manifest.json (with every file's SHA-256), written last."""
+    hy = b.panel.has_years
+    (d / "spec.yaml").write_text(b.spec.to_yaml(), encoding="utf-8")
+    (d / "log.json").write_text(json.dumps([s.as_dict() for s in b.log], ensure_ascii=False, indent=1), encoding="utf-8")
     manifest: dict[str, Any] = {
         "index": b.spec.index.id,
         "name_en": b.spec.index.name_en,
@@ -197,6 +262,7 @@ def _write_into(b: Build, d: Path, excel: bool | None, extras: tuple[str, ...]) 
         "indicators": len(b.spec.indicators),
         "timings_s": b.timings,
         "rows": counts,
+        "layout": "wide parquet (large build)" if len(b.scores) > LARGE_ROWS else "long csv",
         "warnings": list(b.warnings),
         "files": {},
     }

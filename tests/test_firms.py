@@ -50,3 +50,25 @@ def test_firm_scores_equal_the_points_added_up_by_hand():
     got = b.scores["ZGC"].reindex(pd.MultiIndex.from_frame(df[["unit", "year"]])).to_numpy()
     np.testing.assert_allclose(got, total_points.to_numpy())
     assert b.scores["ZGC"].max() <= 100 and b.scores["ZGC"].min() >= 0
+
+
+def test_a_large_build_writes_parquet_and_summaries(tmp_path, monkeypatch):
+    """Above LARGE_ROWS unit-years, per-unit tables are wide Parquet and results.xlsx holds summaries."""
+    import index_engine.outputs as outputs
+
+    monkeypatch.setattr(outputs, "LARGE_ROWS", 1000)
+    spec = ie.load_spec(SPEC)
+    b = ie.build(spec, ie.load_panel(ROOT / "inputs/zgc/zgc_firms_sample.csv", spec))
+    out = b.write(tmp_path / "big")
+    scores = pd.read_parquet(out / "scores.parquet")
+    assert len(scores) == len(b.scores) and "ZGC" in scores.columns
+    assert not (out / "scores.csv").exists()
+    assert (out / "tables" / "normalized.parquet").exists()
+    xl = pd.ExcelFile(out / "results.xlsx")
+    assert "distribution" in xl.sheet_names and any(n.startswith("top100_") for n in xl.sheet_names)
+    top = pd.read_excel(out / "results.xlsx", sheet_name=[n for n in xl.sheet_names if n.startswith("top100_")][0])
+    assert top["score"].is_monotonic_decreasing
+    import json
+
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["layout"].startswith("wide parquet") and "scores.parquet" in man["files"]
