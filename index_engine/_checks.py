@@ -11,11 +11,12 @@ import pandas as pd
 from .errors import DataError
 
 
-def list_rows(labels: Iterable[Any], limit: int = 5) -> str:
-    """At most ``limit`` offending rows, then '...'."""
+def list_rows(labels: Iterable[Any], limit: int = 5, total: int | None = None) -> str:
+    """At most ``limit`` offending rows, then '...' and how many there are (``total`` if given)."""
     labels = list(labels)
+    n = len(labels) if total is None else total
     shown = ", ".join(_fmt_label(x) for x in labels[:limit])
-    return shown + (f", ... ({len(labels)} in all)" if len(labels) > limit else "")
+    return shown + (f", ... ({n} in all)" if n > limit else "")
 
 
 def _fmt_label(x: Any) -> str:

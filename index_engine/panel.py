@@ -199,14 +199,16 @@ def _parse_numbers(
         num[bad] = pd.to_numeric(fixed, errors="coerce")
         bad = num.isna() & ~missing
     if bad.any():
-        where = [f"row {rows[i]} ({s.iloc[i]!r})" for i in np.flatnonzero(bad.to_numpy())]
+        idx = np.flatnonzero(bad.to_numpy())
+        where = [f"row {rows[i]} ({s.iloc[i]!r})" for i in idx[:6]]
         hint = " (a trailing % is read only for indicators whose unit is %)" if s[bad].str.endswith("%").any() else ""
-        raise DataError(f"{name}: column {column!r}{what}: not a number at {list_rows(where)}{hint}")
+        raise DataError(f"{name}: column {column!r}{what}: not a number at {list_rows(where, total=idx.size)}{hint}")
     arr = num.to_numpy(dtype=float)
     inf = np.isinf(arr)
     if inf.any():
-        where = [f"row {rows[i]}" for i in np.flatnonzero(inf)]
-        raise DataError(f"{name}: column {column!r}{what}: infinite value at {list_rows(where)}")
+        idx = np.flatnonzero(inf)
+        where = [f"row {rows[i]}" for i in idx[:6]]
+        raise DataError(f"{name}: column {column!r}{what}: infinite value at {list_rows(where, total=idx.size)}")
     return arr
 
 
@@ -416,6 +418,9 @@ def _from_wide(df: pd.DataFrame, name: str, spec: Spec | None) -> Panel:
             continue
         if pd.api.types.is_numeric_dtype(col):
             numeric[c] = col.to_numpy(dtype=float)
+            continue
+        if not _mostly_numeric(col.head(1000)):
+            text.append(c)
             continue
         try:
             numeric[c] = _parse_numbers(col, name, c, False)
