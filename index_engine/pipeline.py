@@ -452,8 +452,6 @@ def build(spec: Spec, panel: Panel, *, cache: dict | None = None) -> Build:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         weights, scores = _aggregate(spec, panel, stages["normalize"].table, log)
-        ranks = rank_scores(scores)
-        change = change_on_previous_year(scores)
     caught_all += list(caught)
     timings["aggregate"] = round(time.perf_counter() - t0 - timings["upstream"], 6)
     warns = []
@@ -465,8 +463,6 @@ def build(spec: Spec, panel: Panel, *, cache: dict | None = None) -> Build:
         panel=panel,
         tables={STAGE_TABLE[k]: v.table for k, v in stages.items()},
         scores=scores,
-        ranks=ranks,
-        change=change,
         weights=weights,
         imputed=stages["impute"].records["imputed"],
         treatment=stages["treat"].records["treatment"],
@@ -638,7 +634,7 @@ def rank_desc_min(values: np.ndarray) -> np.ndarray:
         col = flat[:, j]
         ok = np.flatnonzero(~np.isnan(col))
         v = -col[ok]
-        order = np.argsort(v, kind="stable")
+        order = np.argsort(v)  # ties all get the first position, so the sort need not be stable
         sv = v[order]
         pos = np.arange(1, sv.size + 1, dtype=float)
         start = np.empty(sv.size, bool)

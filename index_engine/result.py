@@ -69,7 +69,7 @@ class Build:
         ``raw``, ``transformed``, ``denominated``, ``imputed``, ``screened``, ``treated``, ``normalized``.
     scores : DataFrame, rows (unit, year), one column per node
         Indicators (normalised) and every aggregate up to the index.
-    ranks, change : DataFrame like ``scores``
+    ranks, change : DataFrame like ``scores`` (properties, computed on first use)
         Rank within the year (1 = best, ties 'min') and score minus the previous year's.
     weights : DataFrame
         ``node, parent, level, nominal_weight, weight, effective_weight``.
@@ -79,8 +79,6 @@ class Build:
     panel: Panel
     tables: dict[str, pd.DataFrame]
     scores: pd.DataFrame
-    ranks: pd.DataFrame
-    change: pd.DataFrame
     weights: pd.DataFrame
     imputed: pd.DataFrame
     treatment: pd.DataFrame
@@ -95,7 +93,7 @@ class Build:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Build):
             return NotImplemented
-        frames = ("scores", "ranks", "change", "weights", "imputed", "treatment", "fitted", "targets")
+        frames = ("scores", "weights", "imputed", "treatment", "fitted", "targets")
         return (
             self.spec == other.spec
             and self.panel == other.panel
@@ -110,6 +108,20 @@ class Build:
     __hash__ = None  # type: ignore[assignment]
 
     # ---- views ------------------------------------------------------------------------
+    @cached_property
+    def ranks(self) -> pd.DataFrame:
+        """Rank within the year, 1 = best, ties 'min', like ``scores`` (computed on first use)."""
+        from .pipeline import rank_scores
+
+        return rank_scores(self.scores)
+
+    @cached_property
+    def change(self) -> pd.DataFrame:
+        """Score minus the unit's score in the previous year, like ``scores`` (computed on first use)."""
+        from .pipeline import change_on_previous_year
+
+        return change_on_previous_year(self.scores)
+
     @cached_property
     def contributions(self) -> pd.DataFrame:
         """``unit, year, parent, child, contribution`` (see :func:`index_engine.pipeline.contributions`)."""
