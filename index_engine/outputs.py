@@ -127,6 +127,8 @@ def output_tables(b: Build) -> dict[str, pd.DataFrame]:
     }
     if not b.targets.empty:
         out["targets"] = b.targets
+    if b.spec.grades is not None:
+        out["grades"] = b.grades
     return out
 
 
@@ -182,7 +184,7 @@ def _write_large(b: Build, d: Path, excel: bool | None) -> dict[str, int]:
     for stage, wide in b.tables.items():
         _wide_frame(wide, hy).to_parquet(d / "tables" / f"{stage}.parquet", index=False)
         counts[f"tables/{stage}.parquet"] = len(wide)
-    for stem in ("treatment", "imputed"):
+    for stem in ("treatment", "imputed") + (("grades",) if b.spec.grades is not None else ()):
         df = getattr(b, stem)
         df.to_parquet(d / f"{stem}.parquet", index=False)
         counts[f"{stem}.parquet"] = len(df)
@@ -204,7 +206,16 @@ def summary_sheets(b: Build) -> dict[str, pd.DataFrame | str]:
     top = s.xs(last, level="year").sort_values(ascending=False).head(100).rename("score").reset_index()
     top.insert(0, "rank", range(1, len(top) + 1))
     log = pd.DataFrame([st.as_dict() for st in b.log]).astype(str)
+    extra: dict[str, pd.DataFrame] = {}
+    if b.spec.grades is not None:
+        g = b.grades
+        by = [g["year"]]
+        seg_col = b.spec.segments.column if b.spec.segments else None
+        if seg_col and seg_col in b.panel.attrs.columns:
+            by.append(pd.Series(b.panel.attrs[seg_col].reindex(b.scores.index).to_numpy(), name=seg_col))
+        extra["grades_by_segment"] = g.groupby(by + [g["grade"]]).size().unstack(fill_value=0).reset_index()
     return {
+        **extra,
         "distribution": dist,
         f"top100_{last}": top,
         "weights": b.weights,

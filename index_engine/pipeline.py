@@ -491,6 +491,18 @@ def effective_weights(spec: Spec, weights: dict[str, pd.Series]) -> pd.Series:
     return pd.Series(eff)
 
 
+def _segment_rows(spec: Spec, panel: Panel, index: pd.Index) -> dict[str, np.ndarray]:
+    """Row masks of each segment that has its own weight set (spec ``segments``)."""
+    if spec.segments is None:
+        return {}
+    col = spec.segments.column
+    if col not in panel.attrs.columns:
+        avail = ", ".join(repr(c) for c in panel.attrs.columns) or "none"
+        raise DataError(f"{panel.file}: segments.column {col!r} is not a text column of the data (text columns: {avail})")
+    seg = panel.attrs[col].reindex(index).to_numpy()
+    return {name: seg == name for name in spec.segments.weight_sets if (seg == name).any()}
+
+
 def _aggregate(
     spec: Spec, panel: Panel, normalized: pd.DataFrame, log: _Log
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -500,6 +512,8 @@ def _aggregate(
     years = normalized.index.get_level_values("year").to_numpy()
     weights: dict[str, pd.Series] = {}
     diagnostics: dict[str, dict[str, Any]] = {}
+    segments = _segment_rows(spec, panel, normalized.index)
+    seg_weights: dict[str, dict[str, pd.Series]] = {name: {} for name in segments}
     for code in spec.aggregates:
         node = spec.nodes[code]
         kids = [c.code for c in node.children]
@@ -507,22 +521,29 @@ def _aggregate(
         # weights are resolved level by level, so data-driven methods see the children's scores
         kid_frame = pd.DataFrame(X, index=normalized.index, columns=kids)
         weights[code], diagnostics[code] = node_weights_for(spec, code, kid_frame)
-        w = weights[code].reindex(kids).to_numpy()[None, :]
-        w = w / w.max()  # same means; equal weights become exact 1s, so 100s average to exactly 100
         method, params, path = resolve(spec, "aggregate", code)
-        try:
-            if method.name in CROSS_ROWS:
-                y = np.full(X.shape[0], np.nan)
-                for yr in np.unique(years):
-                    sel = years == yr
-                    y[sel] = method.func(X[sel], w, **params)[0]
-            else:
-                y = method.func(X, w, **params)[0]
-        except DomainError as exc:
-            rows = normalized.index[exc.rows]
-            raise BuildError(
-                f"{spec.source}: {path}: node {code}: {exc} — for {list_rows(list(rows))}"
-            ) from None
+        parts = [(np.ones(X.shape[0], bool), weights[code])]
+        for name, rows in segments.items():
+            ws = spec.segments.weight_sets[name]
+            if not any(k in ws for k in kids):
+                continue
+            nominal = pd.Series({c.code: ws.get(c.code, c.weight) for c in node.children}, dtype=float)
+            seg_weights[name][code], _ = node_weights_for(spec, code, kid_frame[rows], nominal)
+            parts.append((rows, seg_weights[name][code]))
+        y = np.full(X.shape[0], np.nan)
+        for rows, wser in parts:  # the default weights first, then each segment's over its rows
+            w = wser.reindex(kids).to_numpy()[None, :]
+            w = w / w.max()  # same means; equal weights become exact 1s, so 100s average to exactly 100
+            try:
+                if method.name in CROSS_ROWS:
+                    for yr in np.unique(years[rows]):
+                        sel = rows & (years == yr)
+                        y[sel] = method.func(X[sel], w, **params)[0]
+                else:
+                    y[rows] = method.func(X[rows], w, **params)[0]
+            except DomainError as exc:
+                bad = normalized.index[np.flatnonzero(rows)[exc.rows]]
+                raise BuildError(f"{spec.source}: {path}: node {code}: {exc} — for {list_rows(list(bad))}") from None
         cols[code] = y
         groups[(method.name, _freeze(params), path)].append(code)
     wgroups = _weight_groups(spec)
@@ -533,7 +554,38 @@ def _aggregate(
     log.add("weights", wgroups, {}, notes)
     log.add("aggregate", groups, {})
     scores = pd.DataFrame(cols, index=normalized.index)
-    return weight_table(spec, weights, diagnostics), scores
+    table = weight_table(spec, weights, diagnostics)
+    for name, ws in seg_weights.items():
+        seg_table = weight_table(spec, {**weights, **ws}, {})
+        seg_table.insert(0, "segment", name)
+        table = pd.concat([table.assign(segment=table.get("segment", "")), seg_table], ignore_index=True)
+    if seg_weights:
+        table = table[["segment"] + [c for c in table.columns if c != "segment"]]
+    return table, scores
+
+
+def grade_table(spec: Spec, scores: pd.DataFrame) -> pd.DataFrame:
+    """``unit, year, node, score, grade`` from the spec's ``grades`` (empty without them)."""
+    g = spec.grades
+    if g is None:
+        return pd.DataFrame(columns=["unit", "year", "node", "score", "grade"])
+    node = g.node or spec.tree.code
+    score = scores[node]
+    labels = np.asarray(g.labels, dtype=object)
+    if g.basis == "score":
+        thresholds = np.broadcast_to(np.asarray(g.cutoffs, dtype=float), (len(score), len(g.cutoffs)))
+    else:  # cut-offs are shares from the top, turned into score quantiles within each year
+        qs = [1 - c for c in g.cutoffs]
+        per_year = score.groupby(level="year").quantile(qs).unstack()
+        years = score.index.get_level_values("year")
+        thresholds = per_year.reindex(years).to_numpy()
+    v = score.to_numpy()
+    band = (v[:, None] < thresholds).sum(axis=1)  # how many cut-offs the score falls below
+    grade = np.where(np.isnan(v), None, labels[band])
+    idx = score.index
+    return pd.DataFrame(
+        {"unit": idx.get_level_values("unit"), "year": idx.get_level_values("year"), "node": node, "score": v, "grade": grade}
+    )
 
 
 def contributions(spec: Spec, scores: pd.DataFrame, weights: pd.DataFrame) -> pd.DataFrame:
@@ -542,6 +594,8 @@ def contributions(spec: Spec, scores: pd.DataFrame, weights: pd.DataFrame) -> pd
     For the arithmetic mean this is (w/Σw)·x, and the children's contributions add up to the
     parent's score. Only for the means (ADDITIVE); ranking methods such as TOPSIS have none.
     """
+    if "segment" in weights.columns:  # contributions use the default weights
+        weights = weights[weights["segment"] == ""]
     wt = weights.set_index("node")["weight"]
     parts = []
     for code in spec.aggregates:
@@ -566,11 +620,16 @@ def contributions(spec: Spec, scores: pd.DataFrame, weights: pd.DataFrame) -> pd
     return pd.concat(parts, ignore_index=True)
 
 
-def node_weights_for(spec: Spec, code: str, scores: pd.DataFrame) -> tuple[pd.Series, dict[str, Any]]:
-    """The weights of ``code``'s children (summing to 1) and the method's diagnostics (CR, KMO, ...)."""
+def node_weights_for(
+    spec: Spec, code: str, scores: pd.DataFrame, nominal: pd.Series | None = None
+) -> tuple[pd.Series, dict[str, Any]]:
+    """The weights of ``code``'s children (summing to 1) and the method's diagnostics (CR, KMO, ...).
+
+    ``nominal`` replaces the tree's weights (a segment's weight set)."""
     node = spec.nodes[code]
     method, params, path = resolve(spec, "weights", code)
-    nominal = pd.Series({c.code: c.weight for c in node.children}, dtype=float)
+    if nominal is None:
+        nominal = pd.Series({c.code: c.weight for c in node.children}, dtype=float)
     kids = scores[list(nominal.index)]
     try:
         raw = method.func(kids, nominal, **params)

@@ -123,6 +123,13 @@ class Build:
         return change_on_previous_year(self.scores)
 
     @cached_property
+    def grades(self) -> pd.DataFrame:
+        """``unit, year, node, score, grade`` from the spec's ``grades`` (empty without them)."""
+        from .pipeline import grade_table
+
+        return grade_table(self.spec, self.scores)
+
+    @cached_property
     def contributions(self) -> pd.DataFrame:
         """``unit, year, parent, child, contribution`` (see :func:`index_engine.pipeline.contributions`)."""
         from .pipeline import contributions
@@ -161,7 +168,10 @@ class Build:
         return df[["unit", "score", "rank", "change"]].reset_index(drop=True)
 
     def effective_weights(self) -> pd.Series:
-        return self.weights.set_index("node")["effective_weight"]
+        w = self.weights
+        if "segment" in w.columns:
+            w = w[w["segment"] == ""]
+        return w.set_index("node")["effective_weight"]
 
     # ---- writing ----------------------------------------------------------------------
     def write(

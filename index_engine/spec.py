@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from .errors import SpecError
 
@@ -163,6 +163,80 @@ class Tracking(_Model):
     level: float = Field(0.9, gt=0, lt=1)
 
 
+class UncertainFactor(_Model):
+    """One uncertain input of the ``uncertainty:`` section (see :mod:`index_engine.sensitivity`).
+
+    ``type: weights`` multiplies the weights of the nodes at ``levels`` by 1 + u·``noise``,
+    u ~ U(−1, 1), renormalised within each parent (COINr ``get_noisy_weights``). ``type: choice``
+    picks one of ``values`` with equal probability and puts it at the spec ``path``; without a
+    ``path``, each value maps spec paths to values (several changes at once). ``group`` joins
+    factors into one Sobol group.
+    """
+
+    type: Literal["weights", "choice"]
+    levels: tuple[int, ...] = ()
+    noise: float = Field(0.25, gt=0, le=1)
+    path: str | None = None
+    values: tuple[Any, ...] = ()
+    group: str | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "UncertainFactor":
+        if self.type == "weights":
+            if not self.levels:
+                raise ValueError("a weights factor needs 'levels', the tree levels whose weights vary (e.g. [2, 3])")
+            if any(lvl < 1 for lvl in self.levels):
+                raise ValueError(f"levels are 1 (indicators) or more, got {list(self.levels)}")
+            if self.path is not None or self.values:
+                raise ValueError("a weights factor takes 'levels' and 'noise', not 'path' or 'values'")
+        else:
+            if not self.values:
+                raise ValueError("a choice factor needs 'values', the alternatives to choose among")
+            if self.levels:
+                raise ValueError("a choice factor takes 'path' and 'values', not 'levels'")
+            if self.path is None and not all(isinstance(v, dict) and v for v in self.values):
+                raise ValueError("without 'path', each value of a choice factor must map spec paths to values")
+        return self
+
+
+class Grades(_Model):
+    """Grades from a node's score: ``labels`` best first, ``cutoffs`` one fewer, descending.
+
+    ``basis: score``: a score >= cutoffs[i] (and below the cut-offs before it) gets labels[i],
+    below the last cut-off the last label. ``basis: quantile``: cutoffs are shares of units from
+    the top within each year (e.g. [0.1, 0.4, 0.7]: the best 10% get A, the next 30% B, ...).
+    """
+
+    node: str | None = None
+    labels: tuple[str, ...] = ("A", "B", "C", "D")
+    cutoffs: tuple[float, ...]
+    basis: Literal["score", "quantile"] = "score"
+
+    @model_validator(mode="after")
+    def _check(self) -> "Grades":
+        if len(self.cutoffs) != len(self.labels) - 1:
+            raise ValueError(
+                f"needs one cut-off fewer than labels ({len(self.labels)} labels, {len(self.cutoffs)} cut-offs)"
+            )
+        c = list(self.cutoffs)
+        if self.basis == "score" and any(b >= a for a, b in zip(c, c[1:])):
+            raise ValueError(f"score cut-offs must decrease, got {c}")
+        if self.basis == "quantile" and (any(b <= a for a, b in zip(c, c[1:])) or not all(0 < x < 1 for x in c)):
+            raise ValueError(f"quantile cut-offs are increasing shares between 0 and 1, got {c}")
+        return self
+
+
+class Segments(_Model):
+    """Weights that differ by a unit's segment (e.g. start-up / growth / mature firms).
+
+    ``column`` is a text column of the data; ``weight_sets`` maps each segment to node weights
+    that replace the tree's for the units in it. Units of another segment use the tree's weights.
+    """
+
+    column: str
+    weight_sets: dict[str, dict[str, float]]
+
+
 class IndexMeta(_Model):
     id: str = Field(min_length=1)
     name_zh: str = ""
@@ -183,7 +257,10 @@ class Spec(_Model):
     reference_units: tuple[str, ...] = ()
     tracking: Tracking | None = None
     freeze_normalization: str | None = None
+    grades: Grades | None = None
+    segments: Segments | None = None
     data: DataRef | None = None
+    uncertainty: dict[str, UncertainFactor] = {}
 
     _source: str = PrivateAttr(default="<spec>")
     _base_dir: str = PrivateAttr(default=".")
@@ -613,6 +690,15 @@ def _check_tree(spec: Spec, label: str) -> None:
     walk(spec.tree, "tree", None)
     if not spec.tree.children:
         raise SpecError(f"{label}: tree.children: the index needs at least one indicator")
+    if spec.grades is not None and spec.grades.node is not None and spec.grades.node not in spec.nodes:
+        raise SpecError(f"{label}: grades.node: no node with code {spec.grades.node!r}")
+    if spec.segments is not None:
+        for seg, ws in spec.segments.weight_sets.items():
+            for code, w in ws.items():
+                if code not in spec.nodes or spec.parents[code] is None:
+                    raise SpecError(f"{label}: segments.weight_sets.{seg}.{code}: no node below the index with code {code!r}")
+                if not (isinstance(w, (int, float)) and w >= 0):
+                    raise SpecError(f"{label}: segments.weight_sets.{seg}.{code}: must be a non-negative number, got {w!r}")
 
 
 def _check_steps(spec: Spec, label: str) -> None:

@@ -41,15 +41,25 @@ def test_firm_scores_equal_the_points_added_up_by_hand():
     df = pd.read_csv(ROOT / "inputs/zgc/zgc_firms_sample.csv")
     assert df["unit"].nunique() == 1000
     b = ie.build(spec, ie.load_panel(ROOT / "inputs/zgc/zgc_firms_sample.csv", spec))
-    total_points = pd.Series(0.0, index=df.index)
+    pts = {}
     for code, choice in spec.steps.normalize.by_indicator.items():
         t, p = choice.params["thresholds"], choice.params["points"]
         v = df[code]
         band = sum((v >= th).astype(int) for th in t)
-        total_points += np.where(v.isna(), 0, np.asarray(p)[band])
+        pts[code] = np.where(v.isna(), 0, np.asarray(p)[band])
+    dims = {d.code: sum(pts[c.code] for c in d.children) for d in spec.tree.children}
+    sets = {"startup": {"GROWTH": 1.5, "FINANCE": 1.5, "QUAL": 0.5}, "mature": {"OUTPUT": 1.5, "GROWTH": 0.5}}
+    expected = np.zeros(len(df))
+    for i, stage in enumerate(df["stage"]):
+        w = {d: sets.get(stage, {}).get(d, 1.0) for d in dims}
+        k = len(w) / sum(w.values())  # sum aggregation: weights rescaled to add up to the number of children
+        expected[i] = sum(w[d] * k * dims[d][i] for d in dims)
     got = b.scores["ZGC"].reindex(pd.MultiIndex.from_frame(df[["unit", "year"]])).to_numpy()
-    np.testing.assert_allclose(got, total_points.to_numpy())
+    np.testing.assert_allclose(got, expected)
     assert b.scores["ZGC"].max() <= 100 and b.scores["ZGC"].min() >= 0
+    grades = b.grades.set_index(["unit", "year"])["grade"]
+    s = b.scores["ZGC"]
+    assert (grades[s >= 70] == "A").all() and (grades[(s < 55) & (s >= 40)] == "C").all() and (grades[s < 40] == "D").all()
 
 
 def test_a_large_build_writes_parquet_and_summaries(tmp_path, monkeypatch):
@@ -72,3 +82,23 @@ def test_a_large_build_writes_parquet_and_summaries(tmp_path, monkeypatch):
 
     man = json.loads((out / "manifest.json").read_text())
     assert man["layout"].startswith("wide parquet") and "scores.parquet" in man["files"]
+
+
+def test_quantile_grades():
+    spec = ie.load_spec(SPEC, overrides={"grades": {"labels": ["A", "B", "C"], "cutoffs": [0.1, 0.5], "basis": "quantile"}})
+    b = ie.build(spec, ie.load_panel(ROOT / "inputs/zgc/zgc_firms_sample.csv", spec))
+    g = b.grades
+    for yr, part in g.groupby("year"):
+        share_a = (part.grade == "A").mean()
+        assert 0.05 <= share_a <= 0.2  # ties at the cut-off can move the share a little
+        assert part.loc[part.grade == "A", "score"].min() >= part.loc[part.grade == "B", "score"].max()
+
+
+def test_grade_and_segment_errors(tmp_path):
+    with pytest.raises(ie.SpecError, match="grades: needs one cut-off fewer than labels"):
+        ie.load_spec(SPEC, overrides={"grades.cutoffs": [1, 2, 3, 4]})
+    with pytest.raises(ie.SpecError, match="segments.weight_sets.startup.NOPE: no node below the index"):
+        ie.load_spec(SPEC, overrides={"segments.weight_sets.startup.NOPE": 1})
+    spec = ie.load_spec(SPEC, overrides={"segments.column": "size_class"})
+    with pytest.raises(ie.DataError, match="segments.column 'size_class' is not a text column of the data"):
+        ie.build(spec, ie.load_panel(ROOT / "inputs/zgc/zgc_firms_sample.csv", spec))
