@@ -64,7 +64,12 @@ def cmd_build(args: argparse.Namespace) -> int:
     if args.out is not None and Path(args.out).exists() and not args.force:
         raise OutputExistsError(f"{args.out}: the folder exists already; choose another --out or pass --force")
     spec, panel = load_inputs(args)
-    b = build(spec, panel)
+    if args.backend == "dask":
+        from .dask_backend import build_dask
+
+        b = build_dask(spec, panel, scheduler=args.scheduler, partitions=args.partitions)
+    else:
+        b = build(spec, panel)
     out = Path(args.out) if args.out else default_out(spec.index.id)
     extras = []
     if args.audit:
@@ -238,6 +243,10 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--force", action="store_true", help="replace --out if it exists")
     b.add_argument("--audit", action="store_true", help="also write the statistical audit into audit/")
     b.add_argument("--no-excel", action="store_true", help="skip results.xlsx")
+    b.add_argument("--backend", choices=("local", "dask"), default="local",
+                   help="local (default) or dask: partitions of units run as Dask tasks")
+    b.add_argument("--scheduler", help="with --backend dask: a dask.distributed scheduler address (default: a LocalCluster)")
+    b.add_argument("--partitions", type=int, help="with --backend dask: how many pieces to cut the units into")
     b.set_defaults(func=cmd_build)
 
     a = sub.add_parser("audit", parents=[debug], help="statistical audit: coverage, outliers, correlations, Cronbach, PCA")

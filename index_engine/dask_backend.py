@@ -1,0 +1,235 @@
+"""Builds that outgrow one machine: the panel split by unit into partitions, run as Dask tasks.
+
+Every step that works row by row or unit by unit (transforms, denominators, carrying and
+interpolating within a unit, screening, points and goalposts, fixed-base indices, aggregation)
+runs on each partition with the in-process code. Statistics pooled over units are computed as
+reductions over the partitions: per indicator (and year, when the normalisation is per year) the
+count, minimum, maximum, mean and sum of squared deviations, combined exactly with Chan's parallel
+formula (Chan, Golub and LeVeque 1983, The American Statistician 37(3):242–247,
+doi:10.1080/00031305.1983.10483115); the normalisation then runs on each partition with those
+statistics fixed (``xmin``/``xmax``, ``xmean``/``xsd``). Ranks come from one global sort of the
+gathered scores. The result is the same Build the in-process engine gives, to rounding.
+
+Methods that need every unit at once inside a step (the JRC outlier rule, rank-based
+normalisation, data-driven weights, TOPSIS, Copeland) are refused with a clear error rather than
+approximated. Install with ``pip install 'index_engine[dask]'``; ``scheduler`` is the address of a
+running ``dask.distributed`` scheduler (e.g. ``tcp://10.0.0.5:8786``), or None for a LocalCluster.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import BuildError, SpecError
+from .panel import Panel
+from .spec import Spec, step_choice
+
+ROW_WISE = {
+    "transform": {"none", "log", "log1p", "sqrt", "boxcox", "cap", "rolling_sum"},
+    "denominate": {"none", "divide"},
+    "impute": {"none", "carry_forward", "carry_back", "carry", "interpolate"},
+    "screen": {"none", "availability"},
+    "treat": {"none"},
+    "normalize": {"minmax", "zscore", "goalposts", "points", "base_index", "base_diff", "none"},
+    "weights": {"fixed", "equal"},
+    "aggregate": {"arithmetic", "geometric", "harmonic", "generalised", "median", "sum"},
+}
+"""Methods the Dask backend runs: row- or unit-wise, or (normalize) made so by pooled statistics."""
+
+
+def check_supported(spec: Spec) -> None:
+    """A SpecError naming the first step method the Dask backend cannot run exactly."""
+    for step, allowed in ROW_WISE.items():
+        s = getattr(spec.steps, step)
+        choices = [(f"steps.{step}", s.method)]
+        choices += [(f"steps.{step}.by_indicator.{k}", c.method) for k, c in s.by_indicator.items()]
+        choices += [(f"steps.{step}.by_node.{k}", c.method) for k, c in s.by_node.items()]
+        choices += [(f"steps.{step}.by_level.{k}", c.method) for k, c in s.by_level.items()]
+        for path, method in choices:
+            if method not in allowed:
+                raise SpecError(
+                    f"{spec.source}: {path}.method: the dask backend cannot run {step}.{method} exactly "
+                    f"(it needs every unit at once); supported: {', '.join(sorted(allowed))}"
+                )
+
+
+def split_panel(panel: Panel, partitions: int) -> list[Panel]:
+    """The panel cut into ``partitions`` pieces by unit (each unit's years stay together)."""
+    units = np.asarray(panel.units, dtype=object)
+    chunks = [c for c in np.array_split(units, max(1, min(partitions, len(units)))) if len(c)]
+    out = []
+    unit_level = panel.values.index.get_level_values("unit")
+    for chunk in chunks:
+        rows = unit_level.isin(set(chunk))
+        out.append(Panel(panel.values[rows], panel.attrs[rows], None, panel.sources, panel.file, panel.sha256, panel.has_years))
+    return out
+
+
+def _treated(spec: Spec, part: Panel) -> pd.DataFrame:
+    from .pipeline import upstream
+
+    return upstream(spec, part)["treat"].table
+
+
+def _moments(spec: Spec, treated: pd.DataFrame) -> dict[tuple[str, Any], tuple[float, float, float, float, float]]:
+    """Per indicator (and year for per-year pools): count, min, max, mean, M2 of the values the
+    normalisation sees (direction applied)."""
+    from .pipeline import DEFAULT_POOL
+
+    out = {}
+    pool = spec.steps.normalize.pool or DEFAULT_POOL["normalize"]
+    years = treated.index.get_level_values("year").to_numpy()
+    for code in spec.indicators:
+        x = treated[code].to_numpy(dtype=float) * spec.nodes[code].direction
+        keys = [("all", np.ones(len(x), bool))] if pool == "all" else [(int(y), years == y) for y in np.unique(years)]
+        for key, sel in keys:
+            v = x[sel]
+            v = v[~np.isnan(v)]
+            if v.size == 0:
+                out[(code, key)] = (0.0, np.nan, np.nan, np.nan, 0.0)
+                continue
+            m = float(v.mean())
+            out[(code, key)] = (float(v.size), float(v.min()), float(v.max()), m, float(((v - m) ** 2).sum()))
+    return out
+
+
+def combine_moments(parts: list[dict]) -> dict:
+    """Chan's parallel combination of (count, min, max, mean, M2) from each partition."""
+    total: dict = {}
+    for part in parts:
+        for key, (n, lo, hi, mean, m2) in part.items():
+            if key not in total:
+                total[key] = (n, lo, hi, mean, m2)
+                continue
+            n0, lo0, hi0, mean0, m20 = total[key]
+            if n == 0:
+                continue
+            if n0 == 0:
+                total[key] = (n, lo, hi, mean, m2)
+                continue
+            nn = n0 + n
+            delta = mean - mean0
+            total[key] = (nn, min(lo0, lo), max(hi0, hi), mean0 + delta * n / nn, m20 + m2 + delta**2 * n0 * n / nn)
+    return total
+
+
+def fixed_spec(spec: Spec, stats: dict) -> Spec:
+    """The spec with each indicator's pooled normalisation statistics written in as parameters."""
+    from .pipeline import DEFAULT_POOL
+
+    pool = spec.steps.normalize.pool or DEFAULT_POOL["normalize"]
+    if pool != "all":
+        return spec  # per-year statistics are applied by _normalize_per_year
+    overrides = {}
+    for code in spec.indicators:
+        choice, _ = step_choice(spec, "normalize", code)
+        n, lo, hi, mean, m2 = stats[(code, "all")]
+        params = dict(choice.params)
+        if choice.method == "minmax":
+            params.setdefault("xmin", lo)
+            params.setdefault("xmax", hi)
+        elif choice.method == "zscore":
+            params.setdefault("xmean", mean)
+            if n > 1 and m2 > 0:
+                params.setdefault("xsd", float(np.sqrt(m2 / (n - 1))))
+        else:
+            continue
+        overrides[code] = {"method": choice.method, "params": params}
+    if not overrides:
+        return spec
+    by = {k: v.model_dump() for k, v in spec.steps.normalize.by_indicator.items()}
+    by.update(overrides)
+    return spec.replace("steps.normalize.by_indicator", by, origin="dask backend")
+
+
+def _finish(spec: Spec, part: Panel):
+    from .pipeline import build
+
+    return build(spec, part)
+
+
+def build_dask(
+    spec: Spec, panel: Panel, *, scheduler: str | None = None, partitions: int | None = None, client: Any = None
+):
+    """Build ``spec`` on ``panel`` as Dask tasks over partitions of units; returns a Build.
+
+    Parameters
+    ----------
+    scheduler : str, optional
+        Address of a dask.distributed scheduler; None starts a LocalCluster on this machine.
+    partitions : int, optional
+        How many pieces to cut the units into (default: 2 per worker thread, at least 2).
+    client : distributed.Client, optional
+        An existing client (overrides ``scheduler``).
+    """
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise BuildError("the dask backend needs dask.distributed: pip install 'index_engine[dask]'") from None
+    check_supported(spec)
+    if (spec.steps.normalize.pool or "all") != "all":
+        raise SpecError(
+            f"{spec.source}: steps.normalize.pool: the dask backend pools normalisation statistics over all years; "
+            "set pool: all (or build in-process)"
+        )
+    t0 = time.perf_counter()
+    own: list[Any] = []
+    if client is None:
+        if scheduler:
+            client = Client(scheduler)
+        else:
+            cluster = LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None)
+            client = Client(cluster)
+            own.append(cluster)
+        own.insert(0, client)
+    try:
+        n_threads = sum(client.nthreads().values()) or 1
+        parts = split_panel(panel, partitions or max(2, 2 * n_threads))
+        inner = spec.replace_many({"tracking": None, "grades": None}, origin="dask backend")
+        futures = client.map(_treated, [inner] * len(parts), parts, pure=False)
+        moments = client.gather(client.map(_moments, [inner] * len(parts), futures, pure=False))
+        stats = combine_moments(moments)
+        fixed = fixed_spec(inner, stats)
+        builds = client.gather(client.map(_finish, [fixed] * len(parts), parts, pure=False))
+    finally:
+        for obj in own:
+            obj.close()
+    return _assemble(spec, panel, fixed, builds, time.perf_counter() - t0, len(parts))
+
+
+def _assemble(spec: Spec, panel: Panel, fixed: Spec, builds: list, seconds: float, n_parts: int):
+    """One Build from the partitions' builds, in the panel's row order (ranks are recomputed)."""
+    from . import __version__
+    from .result import Build, Step
+    from .targets import track_targets
+
+    order = panel.values.index
+
+    def cat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+        return pd.concat(frames).reindex(order[order.isin(pd.concat(frames).index)])
+
+    first = builds[0]
+    tables = {k: cat([b.tables[k] for b in builds]) for k in first.tables}
+    scores = cat([b.scores for b in builds])
+    note = Step("backend", "dask", {"partitions": n_parts}, ("*",), "", 0, (f"{seconds:.2f} s on the cluster",))
+    log = tuple(s for s in first.log if s.step != "normalize") + tuple(s for s in first.log if s.step == "normalize") + (note,)
+    return Build(
+        spec=spec,
+        panel=panel,
+        tables=tables,
+        scores=scores,
+        weights=first.weights,
+        imputed=pd.concat([b.imputed for b in builds], ignore_index=True),
+        treatment=pd.concat([b.treatment for b in builds], ignore_index=True),
+        dropped=tuple(x for b in builds for x in b.dropped),
+        fitted=first.fitted,
+        log=log,
+        warnings=tuple(w for b in builds for w in b.warnings),
+        version=__version__,
+        targets=track_targets(spec, panel),
+        timings={"dask": round(seconds, 6)},
+    )
