@@ -75,6 +75,10 @@ def cmd_build(args: argparse.Namespace) -> int:
     if args.audit:
         extras.append("audit")
     written = b.write(out, force=args.force, excel=not args.no_excel, extras=tuple(extras))
+    if not args.no_report:
+        from .report import render_report
+
+        render_report(written)  # last, so it shows audit/, targets.csv and sensitivity/ when present
     _print_summary(b)
     print(f"wrote {written}")
     return EXIT_OK
@@ -243,6 +247,7 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--force", action="store_true", help="replace --out if it exists")
     b.add_argument("--audit", action="store_true", help="also write the statistical audit into audit/")
     b.add_argument("--no-excel", action="store_true", help="skip results.xlsx")
+    b.add_argument("--no-report", action="store_true", help="skip the report pages (report/)")
     b.add_argument("--backend", choices=("local", "dask"), default="local",
                    help="local (default) or dask: partitions of units run as Dask tasks")
     b.add_argument("--scheduler", help="with --backend dask: a dask.distributed scheduler address (default: a LocalCluster)")

@@ -242,6 +242,7 @@ class IndexMeta(_Model):
     name_zh: str = ""
     name_en: str = ""
     description: str = ""
+    description_zh: str = ""
     version: str = "1"
     notice_zh: str | None = None
     notice_en: str | None = None

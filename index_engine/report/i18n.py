@@ -1,0 +1,491 @@
+"""Interface strings (zh/en) and number formatting for the report pages.
+
+Names of the index, its nodes and its units come from the build (spec.yaml, units.csv); every
+other word on a page comes from :data:`STRINGS`, so a page in one language never shows the other
+language's interface words. Numbers follow the locale's style:
+
+* amounts in 亿元 (亿美元, 万元) stay in the unit the spec gives: in Chinese ``2,246亿元`` and, from
+  10,000 亿元 up, ``4.52万亿元``; in English the same amount in billions, ``CNY 224.6 bn``, and from
+  1,000 bn up ``CNY 4.52 trn`` (1 亿 = 0.1 bn, so nothing is rounded away but digits);
+* shares given as fractions (attainment, growth rates) as percentages, ``10.3%``;
+* ranks as ``第3位`` / ``rank 3`` where the unit is a rank (位次);
+* a missing value as an en dash.
+
+>>> fmt_qty(45200, "亿元", "zh")
+'4.52万亿元'
+>>> fmt_qty(2246, "亿元", "zh")
+'2,246亿元'
+>>> fmt_qty(2246, "亿元", "en")
+'CNY 224.6 bn'
+>>> fmt_qty(45200, "亿元", "en")
+'CNY 4.52 trn'
+>>> fmt_pct(0.10297, "en")
+'10.3%'
+>>> fmt_signed(-1.234)
+'-1.2'
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+LANGS = ("zh", "en")
+MISSING = "–"
+
+#: Interface strings: key -> {"zh": ..., "en": ...}. Every key has both languages (a test checks it).
+STRINGS: dict[str, dict[str, str]] = {
+    # navigation and page titles
+    "overview": {"zh": "总览", "en": "Overview"},
+    "units": {"zh": "地区与单位", "en": "Units"},
+    "framework": {"zh": "指标体系", "en": "Framework"},
+    "targets": {"zh": "目标进展", "en": "Targets"},
+    "methodology": {"zh": "编制方法", "en": "Methodology"},
+    "robustness": {"zh": "稳健性", "en": "Robustness"},
+    "unit_profile": {"zh": "单位概况", "en": "Unit profile"},
+    "dimension": {"zh": "维度", "en": "Dimension"},
+    "dimensions": {"zh": "维度", "en": "Dimensions"},
+    "indicator": {"zh": "指标", "en": "Indicator"},
+    "indicators": {"zh": "指标", "en": "Indicators"},
+    "skip_to_content": {"zh": "跳到正文", "en": "Skip to content"},
+    "main_nav": {"zh": "主导航", "en": "Main navigation"},
+    "breadcrumb": {"zh": "位置", "en": "Breadcrumb"},
+    "on_this_page": {"zh": "本页内容", "en": "On this page"},
+    # headline and tables
+    "headline": {"zh": "核心结果", "en": "Headline"},
+    "results_for": {"zh": "{year}年指数结果", "en": "Results for {year}"},
+    "results": {"zh": "指数结果", "en": "Results"},
+    "index_score": {"zh": "指数得分", "en": "Index score"},
+    "score": {"zh": "得分", "en": "Score"},
+    "rank": {"zh": "排名", "en": "Rank"},
+    "rank_of": {"zh": "共{n}个单位中排第{r}位", "en": "rank {r} of {n}"},
+    "change": {"zh": "较上年变化", "en": "Change on previous year"},
+    "change_short": {"zh": "变化", "en": "Change"},
+    "rank_change": {"zh": "位次变化", "en": "Rank change"},
+    "previous_year": {"zh": "上年", "en": "Previous year"},
+    "peer_median": {"zh": "同组中位数", "en": "Peer median"},
+    "vs_median": {"zh": "与中位数之差", "en": "Difference from median"},
+    "range": {"zh": "区间", "en": "Range"},
+    "min": {"zh": "最低", "en": "Lowest"},
+    "max": {"zh": "最高", "en": "Highest"},
+    "n_units": {"zh": "参评单位数", "en": "Units ranked"},
+    "unit": {"zh": "单位", "en": "Unit"},
+    "unit_of_measure": {"zh": "计量单位", "en": "Unit of measure"},
+    "code": {"zh": "代码", "en": "Code"},
+    "name": {"zh": "名称", "en": "Name"},
+    "year": {"zh": "年份", "en": "Year"},
+    "value": {"zh": "数值", "en": "Value"},
+    "raw_value": {"zh": "原始值", "en": "Raw value"},
+    "normalized_score": {"zh": "标准化得分", "en": "Normalized score"},
+    "ranking": {"zh": "排名", "en": "Ranking"},
+    "ranking_in": {"zh": "{year}年排名", "en": "Ranking, {year}"},
+    "ranking_note": {"zh": "点击列标题可排序。排名1为最优，并列取最小名次。", "en": "Click a column heading to sort. Rank 1 is best; ties share the lowest rank."},
+    "heat_table": {"zh": "维度得分热力表", "en": "Dimension scores by unit"},
+    "heat_note": {"zh": "颜色越深得分越高。", "en": "Darker cells score higher."},
+    "index_over_time": {"zh": "指数走势", "en": "The index over time"},
+    "composition": {"zh": "指数得分构成（各维度贡献）", "en": "Composition of the index score (contribution of each dimension)"},
+    "contribution": {"zh": "贡献", "en": "Contribution"},
+    "data_table": {"zh": "图表数据", "en": "Chart data"},
+    "all_units": {"zh": "全部单位", "en": "All units"},
+    "reference_unit": {"zh": "参照单位（不参与排名）", "en": "Reference unit (not ranked)"},
+    "focus_unit": {"zh": "重点单位", "en": "Focus unit"},
+    "latest_year": {"zh": "最新年份", "en": "Latest year"},
+    "no_data": {"zh": "无数据", "en": "no data"},
+    # unit profile
+    "by_dimension": {"zh": "分维度得分与排名", "en": "Score and rank by dimension"},
+    "vs_peers": {"zh": "与同组中位数比较", "en": "Against the peer median"},
+    "strengths": {"zh": "优势指标", "en": "Strengths"},
+    "weaknesses": {"zh": "短板指标", "en": "Weaknesses"},
+    "strengths_note": {"zh": "按指标排名选出的最优与最弱指标（仅计入权重大于零的指标）。", "en": "Its best and worst indicators by rank (indicators with a weight above zero)."},
+    "trends": {"zh": "历年走势", "en": "Trends"},
+    "contrib_change": {"zh": "各维度对指数变化的贡献（{prev}→{year}）", "en": "Contribution of each dimension to the change, {prev} to {year}"},
+    "contrib_change_note": {"zh": "各维度贡献之和等于指数得分的年度变化。", "en": "The contributions add up to the change in the index score."},
+    "scorecard": {"zh": "全部指标", "en": "All indicators"},
+    "total": {"zh": "合计", "en": "Total"},
+    # dimension and indicator pages
+    "children": {"zh": "下级指标", "en": "Components"},
+    "weight": {"zh": "权重", "en": "Weight"},
+    "nominal_weight": {"zh": "名义权重", "en": "Nominal weight"},
+    "weight_in_parent": {"zh": "在上级中的权重", "en": "Weight within parent"},
+    "effective_weight": {"zh": "有效权重（占总指数）", "en": "Effective weight (in the index)"},
+    "coverage": {"zh": "数据覆盖率", "en": "Coverage"},
+    "coverage_note": {"zh": "{year}年有原始数据的指标占比。", "en": "Share of indicators with raw data in {year}."},
+    "indicator_coverage_note": {"zh": "各年份有原始数据的单位占比。", "en": "Share of units with raw data in each year."},
+    "available": {"zh": "有数据", "en": "Available"},
+    "processing": {"zh": "数据处理", "en": "Data treatment"},
+    "treated_points": {"zh": "离群值处理点数", "en": "Treated points"},
+    "imputed_cells": {"zh": "插补单元格数", "en": "Imputed cells"},
+    "treated_list": {"zh": "离群值处理记录", "en": "Outlier treatment"},
+    "imputed_list": {"zh": "缺失值插补记录", "en": "Imputed values"},
+    "before": {"zh": "处理前", "en": "Before"},
+    "after": {"zh": "处理后", "en": "After"},
+    "rule": {"zh": "规则", "en": "Rule"},
+    "method": {"zh": "方法", "en": "Method"},
+    "params": {"zh": "参数", "en": "Parameters"},
+    "steps_applied": {"zh": "适用的处理步骤", "en": "Steps applied"},
+    "nothing_touched": {"zh": "未经离群值处理或插补。", "en": "No value was treated or imputed."},
+    "direction": {"zh": "方向", "en": "Direction"},
+    "positive": {"zh": "正向（越高越好）", "en": "positive (higher is better)"},
+    "negative": {"zh": "逆向（越低越好）", "en": "negative (lower is better)"},
+    "type": {"zh": "类型", "en": "Type"},
+    "denominator": {"zh": "分母", "en": "Denominator"},
+    "source": {"zh": "数据来源", "en": "Source"},
+    "sources": {"zh": "数据来源", "en": "Data sources"},
+    "description": {"zh": "说明", "en": "Description"},
+    "goalposts": {"zh": "目标值区间（goalposts）", "en": "Goalposts"},
+    "parent": {"zh": "上级", "en": "Parent"},
+    "raw_values": {"zh": "原始数据", "en": "Raw values"},
+    "raw_over_time": {"zh": "原始数据走势", "en": "Raw values over time"},
+    "scores_over_time": {"zh": "得分走势", "en": "Scores over time"},
+    "latest_values": {"zh": "{year}年数值、得分与排名", "en": "Values, scores and ranks, {year}"},
+    "fitted": {"zh": "标准化参数", "en": "Normalization parameters"},
+    "audit_stats": {"zh": "审计统计", "en": "Audit statistics"},
+    "stat_data": {"zh": "数据阶段", "en": "Data"},
+    "stat_n_available": {"zh": "有数据单位数", "en": "Units with data"},
+    "stat_availability": {"zh": "可得率", "en": "Availability"},
+    "stat_min": {"zh": "最小值", "en": "Min"},
+    "stat_median": {"zh": "中位数", "en": "Median"},
+    "stat_max": {"zh": "最大值", "en": "Max"},
+    "stat_skew": {"zh": "偏度", "en": "Skewness"},
+    "stat_kurtosis": {"zh": "峰度", "en": "Kurtosis"},
+    "stat_flag_outlier": {"zh": "离群标记", "en": "Outlier flag"},
+    "fit_pool": {"zh": "统计口径", "en": "Pool"},
+    "fit_min": {"zh": "最小值", "en": "Min"},
+    "fit_max": {"zh": "最大值", "en": "Max"},
+    "fit_lower": {"zh": "下限", "en": "Lower"},
+    "fit_upper": {"zh": "上限", "en": "Upper"},
+    "fit_mean": {"zh": "均值", "en": "Mean"},
+    "fit_sd": {"zh": "标准差", "en": "SD"},
+    "fit_base_year": {"zh": "基年", "en": "Base year"},
+    "type_stock": {"zh": "存量", "en": "stock"},
+    "type_flow": {"zh": "流量", "en": "flow"},
+    "type_ratio": {"zh": "比率", "en": "ratio"},
+    "type_rank": {"zh": "位次", "en": "rank"},
+    "type_binary": {"zh": "二值", "en": "binary"},
+    "type_count": {"zh": "计数", "en": "count"},
+    "has_target": {"zh": "本指标设有政策目标，见", "en": "This indicator has a policy target: see"},
+    "dimension_verdict": {"zh": "统计一致性结论", "en": "Statistical coherence"},
+    "weight_zero_note": {"zh": "权重为零：列示但不计入指数。", "en": "Weight zero: shown, but not counted in the index."},
+    "types": {"zh": "类型", "en": "Type"},
+    # targets
+    "targets_intro": {"zh": "{unit}各项政策目标的进展：达成度、所需与实际增速、目标年份预测及其区间。", "en": "Progress of {unit} toward each policy target: attainment, required against achieved growth, the projection for the target year with its interval."},
+    "target": {"zh": "目标值", "en": "Target"},
+    "target_year": {"zh": "目标年份", "en": "Target year"},
+    "baseline": {"zh": "基期值", "en": "Baseline"},
+    "latest": {"zh": "最新值", "en": "Latest"},
+    "attainment": {"zh": "达成度", "en": "Attainment"},
+    "required_growth": {"zh": "所需年均增速", "en": "Required annual growth"},
+    "required_from_baseline": {"zh": "所需年均增速（自基期）", "en": "Required growth from baseline"},
+    "required_from_latest": {"zh": "所需年均增速（自最新值）", "en": "Required growth from latest"},
+    "from_baseline_latest": {"zh": "自基期 / 自最新值", "en": "from baseline / from latest"},
+    "achieved_growth": {"zh": "实际年均增速", "en": "Achieved annual growth"},
+    "projection": {"zh": "目标年预测", "en": "Projection"},
+    "interval": {"zh": "预测区间", "en": "Interval"},
+    "model": {"zh": "模型", "en": "Model"},
+    "status": {"zh": "状态", "en": "Status"},
+    "basis": {"zh": "口径", "en": "Basis"},
+    "status_achieved": {"zh": "已达成", "en": "achieved"},
+    "status_on_track": {"zh": "进展顺利", "en": "on track"},
+    "status_at_risk": {"zh": "存在风险", "en": "at risk"},
+    "status_off_track": {"zh": "进度滞后", "en": "off track"},
+    "progress_chart": {"zh": "目标达成度", "en": "Attainment of each target"},
+    "growth_chart": {"zh": "所需与实际年均增速", "en": "Required against achieved annual growth"},
+    "projection_chart": {"zh": "目标年预测值占目标值的比例（含预测区间）", "en": "Projection for the target year as a share of the target (with its interval)"},
+    "share_of_target": {"zh": "占目标值比例", "en": "Share of target"},
+    "basis_year_end_stock": {"zh": "年末存量", "en": "year-end stock"},
+    "basis_annual_flow": {"zh": "年度流量", "en": "annual flow"},
+    "basis_cumulative": {"zh": "累计", "en": "cumulative"},
+    "basis_rank": {"zh": "全国排名", "en": "national rank"},
+    "basis_growth_gap": {"zh": "增速差", "en": "growth gap"},
+    "basis_level": {"zh": "水平值", "en": "level"},
+    "status_counts": {"zh": "目标状态汇总", "en": "Targets by status"},
+    # methodology
+    "notice": {"zh": "数据说明", "en": "About the data"},
+    "about_index": {"zh": "关于本指数", "en": "About the index"},
+    "framework_tree": {"zh": "指标体系与权重", "en": "Framework and weights"},
+    "weights_chart": {"zh": "有效权重分布", "en": "Effective weights"},
+    "level": {"zh": "层级", "en": "Level"},
+    "steps": {"zh": "计算步骤", "en": "Steps of the build"},
+    "steps_note": {"zh": "以下内容直接取自本次计算的日志（log.json），按执行顺序排列。", "en": "Taken from this build's log (log.json), in the order the steps ran."},
+    "step": {"zh": "步骤", "en": "Step"},
+    "applies_to": {"zh": "适用对象", "en": "Applies to"},
+    "cells_changed": {"zh": "变动单元格", "en": "Cells changed"},
+    "notes": {"zh": "备注", "en": "Notes"},
+    "pool": {"zh": "统计口径", "en": "Pool"},
+    "pool_all": {"zh": "全部单位与年份", "en": "all units and years"},
+    "pool_year": {"zh": "逐年", "en": "year by year"},
+    "provenance": {"zh": "可追溯信息", "en": "Provenance"},
+    "package_version": {"zh": "程序版本", "en": "Package version"},
+    "spec_file": {"zh": "方案文件", "en": "Spec file"},
+    "data_file": {"zh": "数据文件", "en": "Data file"},
+    "years": {"zh": "年份", "en": "Years"},
+    "warnings": {"zh": "警告", "en": "Warnings"},
+    "none": {"zh": "无", "en": "none"},
+    "reference": {"zh": "参照", "en": "Reference"},
+    "dropped_years": {"zh": "剔除年份", "en": "Dropped years"},
+    "yes": {"zh": "是", "en": "yes"},
+    "no": {"zh": "否", "en": "no"},
+    "spec_path": {"zh": "方案路径", "en": "Spec path"},
+    "all_indicators": {"zh": "全部指标", "en": "all indicators"},
+    "n_items": {"zh": "{n}项", "en": "{n}"},
+    "aggregation_note": {"zh": "各层级按权重逐级合成：指标→维度→总指数。", "en": "Each level is aggregated with its weights: indicators → dimensions → index."},
+    "version": {"zh": "版本", "en": "Version"},
+    "generated": {"zh": "生成自", "en": "Generated from"},
+    "step_transform": {"zh": "变换", "en": "Transform"},
+    "step_denominate": {"zh": "分母调整", "en": "Denominate"},
+    "step_impute": {"zh": "缺失值插补", "en": "Impute"},
+    "step_screen": {"zh": "样本筛选", "en": "Screen"},
+    "step_treat": {"zh": "离群值处理", "en": "Treat outliers"},
+    "step_normalize": {"zh": "无量纲化", "en": "Normalize"},
+    "step_weights": {"zh": "权重", "en": "Weights"},
+    "step_aggregate": {"zh": "合成", "en": "Aggregate"},
+    # robustness
+    "robustness_intro": {"zh": "统计审计与不确定性分析的结果。", "en": "Results of the statistical audit and the uncertainty analysis."},
+    "audit": {"zh": "统计审计", "en": "Statistical audit"},
+    "flags_by_check": {"zh": "审计标记（按检查项）", "en": "Audit flags by check"},
+    "check": {"zh": "检查项", "en": "Check"},
+    "count": {"zh": "数量", "en": "Count"},
+    "message": {"zh": "说明", "en": "Message"},
+    "flags_latest": {"zh": "{year}年审计标记", "en": "Audit flags, {year}"},
+    "correlation_heatmap": {"zh": "指标与维度的相关系数（{year}年，Pearson）", "en": "Correlation of indicators with dimensions ({year}, Pearson)"},
+    "verdicts": {"zh": "维度统计一致性", "en": "Statistical coherence of each dimension"},
+    "verdict": {"zh": "结论", "en": "Verdict"},
+    "verdict_coherent": {"zh": "一致", "en": "coherent"},
+    "verdict_check": {"zh": "需核查", "en": "check"},
+    "verdict_incoherent": {"zh": "不一致", "en": "incoherent"},
+    "reason": {"zh": "依据", "en": "Reason"},
+    "cronbach": {"zh": "Cronbach α", "en": "Cronbach's alpha"},
+    "importance": {"zh": "权重与重要性", "en": "Weights against importance"},
+    "rank_intervals": {"zh": "名义排名与不确定性区间（{year}年）", "en": "Nominal ranks against rank intervals ({year})"},
+    "rank_intervals_note": {"zh": "圆点为名义排名，横线为5%–95%分位区间，菱形为中位排名。", "en": "Dots: nominal rank; bars: 5th–95th percentile; diamonds: median rank."},
+    "nominal_rank": {"zh": "名义排名", "en": "Nominal rank"},
+    "median_rank": {"zh": "中位排名", "en": "Median rank"},
+    "mean_rank": {"zh": "平均排名", "en": "Mean rank"},
+    "rank_interval": {"zh": "排名区间（5%–95%）", "en": "Rank interval (5%–95%)"},
+    "score_interval": {"zh": "得分区间（5%–95%）", "en": "Score interval (5%–95%)"},
+    "nominal_score": {"zh": "名义得分", "en": "Nominal score"},
+    "sobol": {"zh": "Sobol 敏感性指数", "en": "Sobol sensitivity indices"},
+    "sobol_note": {"zh": "S1为一阶指数，ST为总效应指数，误差线为置信区间。", "en": "S1: first-order index; ST: total-order index; bars show confidence intervals."},
+    "factor": {"zh": "不确定因素", "en": "Factor"},
+    "sensitivity_importance": {"zh": "有效权重与解释力（敏感性分析）", "en": "Effective weight against explained variance (sensitivity analysis)"},
+    "flag": {"zh": "标记", "en": "Flag"},
+    "node": {"zh": "节点", "en": "Node"},
+    "remove_one": {"zh": "逐一剔除指标或维度的影响", "en": "Leaving out one indicator or dimension at a time"},
+    "removed": {"zh": "剔除对象", "en": "Left out"},
+    "mean_abs_rank_change": {"zh": "平均绝对位次变化", "en": "Mean absolute rank change"},
+    "max_abs_rank_change": {"zh": "最大绝对位次变化", "en": "Largest absolute rank change"},
+    "n_dims_inds": {"zh": "{d}个维度 · {i}项指标", "en": "{d} dimensions · {i} indicators"},
+    "scores_in": {"zh": "{year}年得分", "en": "Scores, {year}"},
+    "sensitivity": {"zh": "不确定性与敏感性分析", "en": "Uncertainty and sensitivity analysis"},
+    "check_collinear": {"zh": "维度内高度共线", "en": "collinear within a dimension"},
+    "check_outlier": {"zh": "离群值", "en": "outlier"},
+    "check_denominator_correlation": {"zh": "与分母高度相关", "en": "correlated with its denominator"},
+    "check_importance_gap": {"zh": "权重与重要性不符", "en": "weight and importance differ"},
+    "check_stronger_with_other_dimension": {"zh": "与其他维度相关更强", "en": "stronger with another dimension"},
+    "check_low_availability": {"zh": "数据可得性低", "en": "low availability"},
+    "check_unit_coverage": {"zh": "单位覆盖不足", "en": "unit coverage"},
+    "check_many_zeros": {"zh": "零值过多", "en": "many zeros"},
+    "check_insignificant_with_parent": {"zh": "与上级相关不显著", "en": "insignificant with its parent"},
+    "check_few_unique": {"zh": "不同取值过少", "en": "few unique values"},
+    "r2": {"zh": "R²（与指数）", "en": "r² with the index"},
+    "eta2": {"zh": "η²", "en": "η²"},
+    "show_all": {"zh": "展开全部{n}条", "en": "Show all {n}"},
+    # footer
+    "footer_built": {"zh": "由 index_engine {version} 根据 {build} 的计算结果生成。", "en": "Generated by index_engine {version} from a build of {build}."},
+    "illustrative": {"zh": "示例数据", "en": "Illustrative data"},
+    "page_of_report": {"zh": "报告", "en": "Report"},
+}
+
+#: English for unit words a spec may give in Chinese (anything else is shown as given).
+UNIT_EN: dict[str, str] = {
+    "家": "firms",
+    "户": "entities",
+    "个": "",
+    "人": "persons",
+    "万人": "10,000 persons",
+    "项": "items",
+    "件": "items",
+    "笔": "transactions",
+    "元": "yuan",
+    "年": "years",
+    "百分点": "pp",
+    "个百分点": "pp",
+    "基点": "bp",
+}
+
+#: Units of counted things: whole numbers are shown without decimals.
+COUNT_UNITS = {"家", "户", "个", "人", "项", "件", "笔", "次", "count", "number"}
+
+_CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
+_PAREN = re.compile(r"^(?P<a>[^()（）]+?)\s*[(（](?P<b>[^()（）]+)[)）]$")
+
+# amount units: unit -> (zh big unit, factor to it, en currency, factor to billions)
+_AMOUNTS: dict[str, tuple[str, float, str, float]] = {
+    "亿元": ("万亿元", 1e4, "CNY", 0.1),
+    "亿美元": ("万亿美元", 1e4, "USD", 0.1),
+    "万元": ("亿元", 1e4, "CNY", 1e-5),
+}
+
+
+def t(key: str, lang: str, **kw: Any) -> str:
+    """The interface string ``key`` in ``lang``, with ``{name}`` fields filled from ``kw``.
+
+    >>> t("rank_of", "en", r=2, n=13)
+    'rank 2 of 13'
+    """
+    try:
+        s = STRINGS[key][lang]
+    except KeyError:
+        raise KeyError(f"no interface string {key!r} for language {lang!r}") from None
+    return s.format(**kw) if kw else s
+
+
+def is_missing(v: Any) -> bool:
+    if v is None:
+        return True
+    try:
+        return bool(isinstance(v, float) and math.isnan(v)) or (v != v)  # noqa: PLR0124 - NaN, pd.NA
+    except TypeError:  # pd.NA
+        return True
+
+
+def auto_digits(v: float) -> int:
+    a = abs(v)
+    return 0 if a >= 1000 else 1 if a >= 10 else 2
+
+
+def fmt_num(v: Any, digits: int | None = None) -> str:
+    """``1,234.5``: thousands separators, ``digits`` decimals (default: by magnitude)."""
+    if is_missing(v):
+        return MISSING
+    v = float(v)
+    if v == 0 and digits is None:
+        return "0"
+    d = auto_digits(v) if digits is None else digits
+    s = f"{v:,.{d}f}"
+    if s.startswith("-") and float(s[1:].replace(",", "")) == 0:
+        s = s[1:]  # no "-0.0"
+    return s
+
+
+def fmt_signed(v: Any, digits: int = 1) -> str:
+    """A change: ``+1.2``, ``-0.4``, ``0.0``."""
+    if is_missing(v):
+        return MISSING
+    v = float(v)
+    if round(v, digits) == 0:
+        return f"{0:.{digits}f}"
+    return f"{v:+,.{digits}f}"
+
+
+def fmt_int_signed(v: Any) -> str:
+    """A rank change, as places gained (``+2``) or lost (``-1``)."""
+    if is_missing(v):
+        return MISSING
+    v = int(round(float(v)))
+    return f"{v:+d}" if v else "0"
+
+
+def fmt_pct(v: Any, lang: str = "en", digits: int = 1) -> str:
+    """A fraction as a percentage: 0.103 -> ``10.3%``."""
+    if is_missing(v):
+        return MISSING
+    return f"{float(v) * 100:,.{digits}f}%"
+
+
+def fmt_rank(v: Any) -> str:
+    if is_missing(v):
+        return MISSING
+    return str(int(round(float(v))))
+
+
+def is_rank_unit(unit: str | None) -> bool:
+    u = (unit or "").strip().lower()
+    return u.startswith("位次") or u.startswith("排名") or u == "rank" or u.startswith("rank ")
+
+
+def unit_label(unit: str | None, lang: str) -> str:
+    """The unit of measure as a column heading shows it."""
+    if not unit:
+        return ""
+    unit = str(unit).strip()
+    if lang == "zh":
+        return unit
+    if unit in _AMOUNTS:
+        cur = _AMOUNTS[unit][2]
+        return f"{cur} bn"
+    if unit in UNIT_EN:
+        return UNIT_EN[unit]
+    m = _PAREN.match(unit)
+    if m and _CJK.search(m.group("a")) and not _CJK.search(m.group("b")):
+        return m.group("b")
+    return unit
+
+
+def axis_unit(unit: str | None, lang: str) -> str:
+    """The unit as a chart axis shows it: the values there are as the data gives them (e.g. in 亿元)."""
+    if not unit:
+        return ""
+    unit = str(unit).strip()
+    if lang == "en" and unit in _AMOUNTS:
+        cur, to_bn = _AMOUNTS[unit][2], _AMOUNTS[unit][3]
+        size = {0.1: "100 mn", 1e-5: "10,000"}.get(to_bn, "")
+        return f"{cur} {size} ({unit})".replace("  ", " ")
+    return unit_label(unit, lang)
+
+
+def fmt_qty(v: Any, unit: str | None, lang: str, digits: int | None = None) -> str:
+    """A value with its unit of measure, in the locale's style (see the module docstring)."""
+    if is_missing(v):
+        return MISSING
+    v = float(v)
+    unit = (unit or "").strip()
+    if not unit:
+        return fmt_num(v, digits)
+    if unit in _AMOUNTS:
+        big, to_big, cur, to_bn = _AMOUNTS[unit]
+        if lang == "zh":
+            if abs(v) >= to_big or abs(round(v, auto_digits(v) if digits is None else digits)) >= to_big:
+                return f"{fmt_num(v / to_big, 2 if digits is None else digits)}{big}"
+            return f"{fmt_num(v, digits)}{unit}"
+        bn = v * to_bn
+        if abs(bn) >= 1000 or abs(round(bn, auto_digits(bn) if digits is None else digits)) >= 1000:
+            return f"{cur} {fmt_num(bn / 1000, 2 if digits is None else digits)} trn"
+        if abs(bn) < 0.1 and bn != 0:
+            return f"{cur} {fmt_num(bn * 1000, digits)} mn"
+        return f"{cur} {fmt_num(bn, digits)} bn"
+    if unit == "%":
+        return f"{fmt_num(v, 1 if digits is None else digits)}%"
+    if is_rank_unit(unit):
+        r = fmt_rank(v)
+        return f"第{r}位" if lang == "zh" else f"rank {r}"
+    label = unit_label(unit, lang)
+    if digits is None and unit in COUNT_UNITS and float(v).is_integer():
+        digits = 0
+    num = fmt_num(v, digits)
+    if not label:
+        return num
+    if lang == "zh" and _CJK.search(label[:1]):
+        m = _PAREN.match(label)
+        return f"{num}{m.group('a') if m else label}"
+    return f"{num} {label}"
+
+
+def pick_name(obj: Any, lang: str, fallback: str = "") -> str:
+    """``name_zh``/``name_en`` of a mapping or object in ``lang``, else the other, else ``fallback``."""
+    get = obj.get if isinstance(obj, dict) else lambda k, d=None: getattr(obj, k, d)
+    first, second = ("name_zh", "name_en") if lang == "zh" else ("name_en", "name_zh")
+    for key in (first, second):
+        v = get(key, None)
+        if isinstance(v, str) and v.strip():
+            return v
+    return fallback or str(get("code", "") or "")
+
+
+def other_name(obj: Any, lang: str) -> str:
+    """The name in the other language, when it differs from the one shown."""
+    get = obj.get if isinstance(obj, dict) else lambda k, d=None: getattr(obj, k, d)
+    shown = pick_name(obj, lang)
+    v = get("name_en" if lang == "zh" else "name_zh", None)
+    return v if isinstance(v, str) and v.strip() and v != shown else ""

@@ -1,0 +1,761 @@
+"""Render a build folder's report pages: report model → page contexts → jinja2 (autoescape on).
+
+Stage three of three. :func:`render_report` reads a finished build folder into a
+:class:`~index_engine.report.model.ReportModel`, builds each page's context (plain rows of codes
+and numbers, plus :class:`~index_engine.report.charts.Chart` objects) and renders the templates
+under ``templates/`` with the format filters of :mod:`index_engine.report.i18n` registered. The
+pages, ``report.css``, ``report.js`` and ``plotly.min.js`` (from the installed plotly package) go
+into one folder that opens from disk or any static web server with no network.
+
+Pages: ``index.html`` (overview), ``units.html``, ``framework.html``, ``unit-<code>.html`` per unit,
+``dim-<code>.html`` per aggregate below the index, ``ind-<code>.html`` per indicator,
+``methodology.html``, ``targets.html`` (when the build has ``targets.csv``) and
+``robustness.html`` (when it has ``audit/`` or ``sensitivity/``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import jinja2
+
+from .. import __version__
+from ..errors import OutputExistsError
+from . import charts as ch
+from . import i18n
+from .model import ReportModel, load_model, records
+
+HERE = Path(__file__).resolve().parent
+STATUS_ORDER = ("achieved", "on_track", "at_risk", "off_track")
+VERDICTS = ("coherent", "check", "incoherent")
+
+
+@dataclass
+class Page:
+    """One page to write: its file name, template and context."""
+
+    file: str
+    template: str
+    context: dict[str, Any]
+    charts: list[ch.Chart] = field(default_factory=list)
+
+
+def make_env(lang: str, m: ReportModel) -> jinja2.Environment:
+    """The jinja2 environment: autoescape on, strict undefined, the format filters registered."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(HERE / "templates")),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    f = Formatter(m, lang)
+    env.filters.update(
+        num=f.num,
+        score=f.score,
+        signed=f.signed,
+        pct=f.pct,
+        qty=f.qty,
+        rank=i18n.fmt_rank,
+        rankchg=i18n.fmt_int_signed,
+        nname=f.node_name,
+        uname=f.unit_name,
+        other_nname=f.other_node_name,
+        other_uname=f.other_unit_name,
+        npage=lambda c: m.nodes[c].page if c in m.nodes else "",
+        upage=lambda u: m.units[u].page if u in m.units else "",
+        ulabel=f.unit_label,
+        status=f.status,
+        stepname=lambda s: f.keyed("step_", s),
+        checkname=lambda s: f.keyed("check_", s),
+        basis=lambda s: f.keyed("basis_", s),
+        statname=lambda s: f.keyed("stat_", s),
+        typename=lambda s: f.keyed("type_", s),
+        fitname=lambda s: f.keyed("fit_", s),
+        yesno=lambda v: f.t("yes") if v in (True, "True", "true") else f.t("no") if v in (False, "False", "false") else v,
+        weight=f.weight,
+        params=f.params,
+        heat=f.heat,
+    )
+    env.globals.update(t=f.t, lang=lang, m=m, fmt=f, version=__version__)
+    return env
+
+
+class Formatter:
+    """Names and numbers in one language (the filters the templates use)."""
+
+    def __init__(self, m: ReportModel, lang: str):
+        self.m, self.lang = m, lang
+        self.digits = m.score_digits
+        self.lo, self.hi = m.score_range() or (0.0, 100.0)
+
+    def t(self, key: str, **kw: Any) -> str:
+        return i18n.t(key, self.lang, **kw)
+
+    def num(self, v: Any, digits: int | None = None) -> str:
+        return i18n.fmt_num(v, digits)
+
+    def score(self, v: Any) -> str:
+        return i18n.fmt_num(v, self.digits)
+
+    def signed(self, v: Any, digits: int | None = None) -> str:
+        return i18n.fmt_signed(v, self.digits if digits is None else digits)
+
+    def pct(self, v: Any, digits: int = 1) -> str:
+        return i18n.fmt_pct(v, self.lang, digits)
+
+    def qty(self, v: Any, unit: str | None = None) -> str:
+        return i18n.fmt_qty(v, unit, self.lang)
+
+    def weight(self, v: Any) -> str:
+        if i18n.is_missing(v):
+            return i18n.MISSING
+        v = float(v)
+        return "0" if v == 0 else f"{v:.4f}".rstrip("0").rstrip(".") if v >= 0.001 else f"{v:.2g}"
+
+    def node_name(self, code: str) -> str:
+        n = self.m.nodes.get(code)
+        return i18n.pick_name(n, self.lang, code) if n else str(code)
+
+    def other_node_name(self, code: str) -> str:
+        n = self.m.nodes.get(code)
+        return i18n.other_name(n, self.lang) if n else ""
+
+    def unit_name(self, code: str) -> str:
+        u = self.m.units.get(code)
+        return i18n.pick_name(u, self.lang, code) if u else str(code)
+
+    def other_unit_name(self, code: str) -> str:
+        u = self.m.units.get(code)
+        return i18n.other_name(u, self.lang) if u else ""
+
+    def unit_label(self, unit: str | None) -> str:
+        return i18n.unit_label(unit, self.lang)
+
+    def status(self, s: Any) -> str:
+        key = f"status_{s}"
+        return self.t(key) if key in i18n.STRINGS else str(s or i18n.MISSING)
+
+    def keyed(self, prefix: str, key: Any) -> str:
+        """The interface string ``prefix + key``, or ``key`` itself when there is none."""
+        k = f"{prefix}{key}"
+        return self.t(k) if k in i18n.STRINGS else ("" if key is None else str(key))
+
+    def params(self, p: Any) -> str:
+        if not p:
+            return i18n.MISSING
+        if isinstance(p, dict):
+            return ", ".join(f"{k} = {self._pv(v)}" for k, v in p.items())
+        return str(p)
+
+    @staticmethod
+    def _pv(v: Any) -> str:
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        if isinstance(v, dict):
+            return "{" + ", ".join(f"{k}: {Formatter._pv(x)}" for k, x in v.items()) + "}"
+        return "null" if v is None else str(v)
+
+    def heat(self, v: Any, lo: float | None = None, hi: float | None = None) -> str:
+        """A CSS background for a heat-table cell (blue scale, light text on dark cells)."""
+        if i18n.is_missing(v):
+            return "background:#f1f3f5;color:#6b7785"
+        lo = self.lo if lo is None else lo
+        hi = self.hi if hi is None else hi
+        x = 0.5 if hi <= lo else min(1.0, max(0.0, (float(v) - lo) / (hi - lo)))
+        stops = [(0.0, (244, 248, 251)), (0.5, (127, 168, 207)), (1.0, (22, 64, 107))]
+        for (x0, c0), (x1, c1) in zip(stops, stops[1:]):
+            if x <= x1:
+                f = (x - x0) / (x1 - x0)
+                rgb = tuple(round(a + (b - a) * f) for a, b in zip(c0, c1))
+                break
+        text = "#ffffff" if x > 0.62 else "#1b2733"
+        return f"background:#{rgb[0]:02x}{rgb[1]:02x}{rgb[2]:02x};color:{text}"
+
+
+class PageBuilder:
+    """Builds every page's context from the model, in one language."""
+
+    def __init__(self, m: ReportModel, lang: str):
+        self.m, self.lang = m, lang
+        self.f = Formatter(m, lang)
+        self._ids = 0
+
+    # ---- helpers ----------------------------------------------------------------------
+    def t(self, key: str, **kw: Any) -> str:
+        return i18n.t(key, self.lang, **kw)
+
+    def cid(self) -> str:
+        self._ids += 1
+        return f"chart-{self._ids}"
+
+    def year_label(self, y: int | None) -> str:
+        return "" if y is None or not self.m.has_years else str(y)
+
+    def qfmt(self, unit: str | None) -> Callable[[Any], str]:
+        return lambda v: i18n.fmt_qty(v, unit, self.lang)
+
+    @property
+    def sfmt(self) -> Callable[[Any], str]:
+        return self.f.score
+
+    def base(self, file: str, title: str, active: str, **kw: Any) -> dict[str, Any]:
+        m = self.m
+        nav = [("index.html", "overview"), ("units.html", "units"), ("framework.html", "framework")]
+        if m.targets is not None:
+            nav.append(("targets.html", "targets"))
+        nav.append(("methodology.html", "methodology"))
+        if m.audit is not None or m.sensitivity is not None:
+            nav.append(("robustness.html", "robustness"))
+        notice = m.index.get(f"notice_{self.lang}") or m.index.get("notice_en" if self.lang == "zh" else "notice_zh")
+        return {
+            "file": file,
+            "title": title,
+            "active": active,
+            "nav": nav,
+            "index_name": i18n.pick_name(m.index, self.lang, str(m.index.get("id", ""))),
+            "index_description": (m.index.get("description_zh") if self.lang == "zh" else None)
+            or m.index.get("description")
+            or "",
+            "index_other_name": i18n.other_name(m.index, self.lang),
+            "notice": notice or "",
+            "year": self.year_label(m.latest),
+            "crumbs": kw.pop("crumbs", []),
+            "charts": kw.pop("charts", []),
+            **kw,
+        }
+
+    # ---- pages ------------------------------------------------------------------------
+    def pages(self) -> list[Page]:
+        m = self.m
+        out = [self.overview(), self.units_page(), self.framework_page()]
+        out += [self.unit_page(u) for u in m.ranked_units]
+        out += [self.node_page(c) for c in m.aggregates]
+        out += [self.indicator_page(c) for c in m.indicators]
+        if m.targets is not None:
+            out.append(self.targets_page())
+        out.append(self.methodology_page())
+        if m.audit is not None or m.sensitivity is not None:
+            out.append(self.robustness_page())
+        return out
+
+    def ranking_rows(self, year: int, node: str | None = None) -> list[dict[str, Any]]:
+        m = self.m
+        node = node or m.root
+        prev = m.years[m.years.index(year) - 1] if m.years.index(year) > 0 else None
+        rows = []
+        for u in m.ranking(year, node):
+            r, pr = m.rank(u, year, node), m.rank(u, prev, node)
+            rows.append({
+                "unit": u,
+                "score": m.score(u, year, node),
+                "rank": r,
+                "change": m.change(u, year, node),
+                "prev_rank": pr,
+                "rank_change": None if r is None or pr is None else pr - r,
+                "dims": {d: m.score(u, year, d) for d in m.nodes[node].children},
+            })
+        return rows
+
+    def overview(self) -> Page:
+        m, y = self.m, self.m.latest
+        rows = self.ranking_rows(y)
+        charts: list[ch.Chart] = []
+        headline = None
+        if m.focus:
+            u = m.focus
+            headline = {
+                "unit": u,
+                "score": m.score(u, y, m.root),
+                "change": m.change(u, y, m.root),
+                "rank": m.rank(u, y, m.root),
+                "n": len(rows),
+                "rank_change": next((r["rank_change"] for r in rows if r["unit"] == u), None),
+                "median": m.peer_median(y, m.root),
+                "median_prev": m.peer_median(m.previous, m.root) if m.previous is not None else None,
+            }
+        dims = list(m.dimensions)
+        vals = [r["dims"][d] for r in rows for d in dims if r["dims"][d] is not None]
+        heat_lo, heat_hi = (min(vals), max(vals)) if vals else (0, 100)
+        if m.has_years and len(m.years) > 1:
+            series = [
+                {"name": self.f.unit_name(u), "y": [s for _, s in m.series(u, m.root)], "focus": u == m.focus}
+                for u in m.ranked_units
+            ]
+            charts.append(ch.line_chart(
+                self.cid(), self.t("index_over_time"), [str(v) for v in m.years], series,
+                fmt=self.sfmt, y_title=self.t("index_score"), x_label=self.t("year"), height=420,
+            ))
+        if not m.contributions.empty and dims:
+            units = m.ranked_units
+            groups = [
+                {"name": self.f.node_name(d), "values": [m.contribution(u, y, d) for u in units]}
+                for d in dims
+            ]
+            if any(v is not None for g in groups for v in g["values"]):
+                charts.append(ch.bar_chart(
+                    self.cid(), self.t("composition") + (f" ({y})" if m.has_years else ""),
+                    [self.f.unit_name(u) for u in units], groups, fmt=self.sfmt, barmode="stack",
+                    value_title=self.t("index_score"), category_title=self.t("unit"),
+                    total=[m.score(u, y, m.root) for u in units], total_label=self.t("index_score"),
+                ))
+        ctx = self.base("index.html", self.t("overview"), "index.html", headline=headline, rows=rows,
+                        dims=dims, heat_lo=heat_lo, heat_hi=heat_hi, charts=charts,
+                        prev_year=self.year_label(m.previous))
+        return Page("index.html", "overview.html.j2", ctx, charts)
+
+    def units_page(self) -> Page:
+        m, y = self.m, self.m.latest
+        rows = []
+        for u in m.ranked_units:
+            n, tot = m.coverage(y, u, m.root)
+            rows.append({"unit": u, "score": m.score(u, y, m.root), "rank": m.rank(u, y, m.root),
+                         "change": m.change(u, y, m.root), "available": n, "total": tot})
+        others = [u for u in m.units if u not in set(m.ranked_units)]
+        ctx = self.base("units.html", self.t("units"), "units.html", rows=rows, others=others)
+        return Page("units.html", "units.html.j2", ctx)
+
+    def framework_page(self) -> Page:
+        m = self.m
+        rows = [n for c, n in m.nodes.items() if c != m.root]
+        ctx = self.base("framework.html", self.t("framework"), "framework.html", rows=rows)
+        return Page("framework.html", "framework.html.j2", ctx)
+
+    def unit_page(self, u: str) -> Page:
+        m, y, prev = self.m, self.m.latest, self.m.previous
+        info = m.units[u]
+        n_ranked = len(m.ranking(y))
+        dims = []
+        for d in m.dimensions:
+            s, med = m.score(u, y, d), m.peer_median(y, d)
+            dims.append({
+                "code": d, "score": s, "rank": m.rank(u, y, d), "n": len(m.ranking(y, d)), "median": med,
+                "diff": None if s is None or med is None else s - med, "change": m.change(u, y, d),
+            })
+        charts = [ch.bar_chart(
+            self.cid(), self.t("vs_peers") + (f" ({y})" if m.has_years else ""),
+            [self.f.node_name(d["code"]) for d in dims],
+            [{"name": self.f.unit_name(u), "values": [d["score"] for d in dims], "color": ch.FOCUS},
+             {"name": self.t("peer_median"), "values": [d["median"] for d in dims], "color": ch.MUTED}],
+            fmt=self.sfmt, value_title=self.t("score"), category_title=self.t("dimension"),
+        )]
+        # indicators: strengths and weaknesses by rank, and the full scorecard
+        inds = []
+        for i in m.indicators:
+            node = m.nodes[i]
+            inds.append({
+                "code": i, "dim": m.dimension_of(i), "unit": node.unit, "raw": m.raw_value(u, y, i),
+                "score": m.score(u, y, i), "rank": m.rank(u, y, i), "n": len(m.ranking(y, i)),
+                "change": m.change(u, y, i), "counted": (node.effective_weight or 0) > 0,
+            })
+        ranked = [r for r in inds if r["rank"] is not None and r["counted"]]
+        ranked.sort(key=lambda r: (r["rank"] / max(r["n"], 1), -(r["score"] or 0)))
+        k = 5 if len(ranked) >= 12 else max(1, len(ranked) // 3) if ranked else 0
+        strengths = ranked[:k]
+        weaknesses = [r for r in reversed(ranked[-k:]) if r not in strengths] if k else []
+        if m.has_years and len(m.years) > 1:
+            series = [{"name": self.f.node_name(m.root), "y": [s for _, s in m.series(u, m.root)], "focus": True}]
+            series += [{"name": self.f.node_name(d), "y": [s for _, s in m.series(u, d)]} for d in m.dimensions]
+            charts.append(ch.line_chart(
+                self.cid(), self.t("trends"), [str(v) for v in m.years], series, fmt=self.sfmt,
+                y_title=self.t("score"), x_label=self.t("year"), height=400,
+            ))
+        contrib = None
+        if prev is not None and not m.contributions.empty:
+            deltas = []
+            for d in m.dimensions:
+                a, b = m.contribution(u, y, d), m.contribution(u, prev, d)
+                deltas.append(None if a is None or b is None else a - b)
+            if any(v is not None for v in deltas):
+                colors = [ch.NAVY if (v or 0) >= 0 else ch.FOCUS for v in deltas]
+                title = self.t("contrib_change", prev=prev, year=y)
+                charts.append(ch.bar_chart(
+                    self.cid(), title, [self.f.node_name(d) for d in m.dimensions],
+                    [{"name": self.t("contribution"), "values": deltas, "colors": colors}],
+                    fmt=self.f.signed, value_title=self.t("change_short"), category_title=self.t("dimension"),
+                ))
+                contrib = {"total": sum(v for v in deltas if v is not None), "change": m.change(u, y, m.root)}
+        ctx = self.base(
+            info.page, self.f.unit_name(u), "units.html", unit=u, info=info,
+            score=m.score(u, y, m.root), rank=m.rank(u, y, m.root), n=n_ranked,
+            change=m.change(u, y, m.root), prev_rank=m.rank(u, prev, m.root) if prev is not None else None,
+            median=m.peer_median(y, m.root), dims=dims, strengths=strengths, weaknesses=weaknesses,
+            inds=inds, charts=charts, contrib=contrib,
+            crumbs=[("units.html", self.t("units"))],
+        )
+        return Page(info.page, "unit.html.j2", ctx, charts)
+
+    def node_page(self, code: str) -> Page:
+        m, y = self.m, self.m.latest
+        node = m.nodes[code]
+        kids = []
+        for c in node.children:
+            kn = m.nodes[c]
+            avail = sum(1 for u in m.ranked_units if m.raw_value(u, y, c) is not None) if kn.is_indicator else None
+            kids.append({"node": kn, "available": avail, "units": len(m.ranked_units),
+                         "median": m.peer_median(y, c)})
+        rows = self.ranking_rows(y, code)
+        for r in rows:
+            r["available"], r["total"] = m.coverage(y, r["unit"], code)
+        charts: list[ch.Chart] = []
+        if m.has_years and len(m.years) > 1:
+            series = [{"name": self.f.unit_name(u), "y": [s for _, s in m.series(u, code)], "focus": u == m.focus}
+                      for u in m.ranking(y, code)]
+            charts.append(ch.line_chart(
+                self.cid(), self.t("scores_over_time"), [str(v) for v in m.years], series, fmt=self.sfmt,
+                y_title=self.t("score"), x_label=self.t("year"),
+            ))
+        vals = [r["dims"][c] for r in rows for c in node.children if r["dims"][c] is not None]
+        processing = []
+        for i in m.indicators_under(code):
+            nt = len(m.rows_for(m.treatment, i))
+            ni = len(m.rows_for(m.imputed, i))
+            processing.append({"code": i, "treated": nt, "imputed": ni})
+        verdict = None
+        if m.audit is not None and "verdicts" in m.audit:
+            v = m.audit["verdicts"]
+            v = v[(v["node"] == code) & (v["year"] == y)]
+            verdict = records(v)[0] if len(v) else None
+        inds = [c for c in node.children if m.nodes[c].is_indicator]
+        raw_rows = [{"unit": r["unit"], "values": {i: m.raw_value(r["unit"], y, i) for i in inds}} for r in rows]
+        sources = [(i, m.nodes[i].source) for i in m.indicators_under(code) if m.nodes[i].source]
+        parent = node.parent
+        crumbs = [("framework.html", self.t("framework"))]
+        crumbs += [(m.nodes[c].page, self.f.node_name(c)) for c in m.path_to(code)[1:-1]]
+        ctx = self.base(
+            node.page, self.f.node_name(code), "framework.html", node=node, kids=kids, rows=rows,
+            heat_lo=min(vals) if vals else 0, heat_hi=max(vals) if vals else 100, charts=charts,
+            processing=processing, verdict=verdict, parent=parent, crumbs=crumbs, inds=inds,
+            raw_rows=raw_rows, sources=sources,
+        )
+        return Page(node.page, "node.html.j2", ctx, charts)
+
+    def indicator_page(self, code: str) -> Page:
+        m, y = self.m, self.m.latest
+        node = m.nodes[code]
+        unit = node.unit
+        rows = []
+        for u in m.ranked_units:
+            rows.append({"unit": u, "raw": m.raw_value(u, y, code), "norm": m.norm_value(u, y, code),
+                         "score": m.score(u, y, code), "rank": m.rank(u, y, code), "change": m.change(u, y, code)})
+        rows.sort(key=lambda r: (r["rank"] is None, r["rank"] or 0, -(r["score"] or 0)))
+        charts: list[ch.Chart] = []
+        if m.has_years and len(m.years) > 1:
+            series = [{"name": self.f.unit_name(u), "y": [v for _, v in m.raw_series(u, code)], "focus": u == m.focus}
+                      for u in m.ranked_units]
+            series = [s for s in series if any(v is not None for v in s["y"])]
+            if series:
+                charts.append(ch.line_chart(
+                    self.cid(), self.t("raw_over_time"), [str(v) for v in m.years], series, fmt=self.qfmt(unit),
+                    y_title=i18n.axis_unit(unit, self.lang), x_label=self.t("year"),
+                ))
+        bar_units = [r for r in rows if r["score"] is not None]
+        if bar_units:
+            charts.append(ch.bar_chart(
+                self.cid(), self.t("scores_in", year=y) if m.has_years else self.t("score"),
+                [self.f.unit_name(r["unit"]) for r in bar_units],
+                [{"name": self.t("score"), "values": [r["score"] for r in bar_units],
+                  "colors": [ch.FOCUS if r["unit"] == m.focus else ch.NAVY for r in bar_units]}],
+                fmt=self.sfmt, value_title=self.t("score"), category_title=self.t("unit"),
+            ))
+        stats = None
+        if m.audit is not None and "indicator_stats" in m.audit:
+            s = m.audit["indicator_stats"]
+            s = s[(s["indicator"] == code) & (s["year"] == y)]
+            stats = records(s)
+        target_row = None
+        if m.targets is not None:
+            tr = m.targets[m.targets["indicator"] == code]
+            target_row = records(tr)[0] if len(tr) else None
+        ctx = self.base(
+            node.page, self.f.node_name(code), "framework.html", node=node, rows=rows, charts=charts,
+            coverage=m.indicator_coverage(code), steps=m.steps_for(code),
+            treated=m.rows_for(m.treatment, code), imputed=m.rows_for(m.imputed, code),
+            fitted=m.rows_for(m.fitted, code), stats=stats, target_row=target_row,
+            crumbs=[("framework.html", self.t("framework"))]
+            + [(m.nodes[c].page, self.f.node_name(c)) for c in m.path_to(code)[1:-1]],
+        )
+        return Page(node.page, "indicator.html.j2", ctx, charts)
+
+    def targets_page(self) -> Page:
+        m = self.m
+        rows = records(m.targets)
+        for r in rows:
+            r["in_tree"] = r.get("indicator") in m.nodes
+            r["name"] = (r.get(f"name_{self.lang}") or r.get("name_en") or r.get("name_zh")
+                         or (self.f.node_name(r["indicator"]) if r["in_tree"] else r.get("indicator")))
+        counts = Counter(str(r.get("status") or "") for r in rows)
+        unit = next((str(r.get("tracked_unit")) for r in rows if r.get("tracked_unit")), m.focus)
+        charts: list[ch.Chart] = []
+        labels = [f"{r['indicator']} {r['name']}" if len(str(r["name"])) <= 18 else f"{r['indicator']} {str(r['name'])[:17]}…"
+                  for r in rows]
+        att = [(lab, r) for lab, r in zip(labels, rows) if r.get("attainment") is not None]
+        if att:
+            charts.append(ch.bar_chart(
+                self.cid(), self.t("progress_chart"), [a for a, _ in att],
+                [{"name": self.t("attainment"), "values": [r["attainment"] for _, r in att],
+                  "colors": [ch.STATUS_COLORS.get(str(r.get("status")), ch.NAVY) for _, r in att]}],
+                fmt=lambda v: i18n.fmt_pct(v, self.lang), value_title=self.t("attainment"),
+                category_title=self.t("indicator"), ref_line=1.0, tickformat=".0%",
+            ))
+        gr = [(lab, r) for lab, r in zip(labels, rows)
+              if r.get("achieved_cagr") is not None or r.get("required_cagr_from_latest") is not None]
+        if gr:
+            charts.append(ch.bar_chart(
+                self.cid(), self.t("growth_chart"), [a for a, _ in gr],
+                [{"name": self.t("required_from_latest"), "values": [r.get("required_cagr_from_latest") for _, r in gr],
+                  "color": ch.MUTED},
+                 {"name": self.t("achieved_growth"), "values": [r.get("achieved_cagr") for _, r in gr], "color": ch.NAVY}],
+                fmt=lambda v: i18n.fmt_pct(v, self.lang), value_title=self.t("required_growth"),
+                category_title=self.t("indicator"), tickformat=".0%",
+            ))
+        pj = [(lab, r) for lab, r in zip(labels, rows)
+              if r.get("projection") is not None and r.get("target_value") not in (None, 0)]
+        if pj:
+            charts.append(ch.interval_chart(
+                self.cid(), self.t("projection_chart"), [a for a, _ in pj],
+                [r["projection"] / r["target_value"] for _, r in pj],
+                [r.get("projection_lo", r["projection"]) / r["target_value"] if r.get("projection_lo") is not None else None for _, r in pj],
+                [r.get("projection_hi", r["projection"]) / r["target_value"] if r.get("projection_hi") is not None else None for _, r in pj],
+                fmt=lambda v: i18n.fmt_pct(v, self.lang), point_name=self.t("projection"),
+                interval_name=self.t("interval"), value_title=self.t("share_of_target"),
+                label_title=self.t("indicator"), ref_line=1.0, tickformat=".0%",
+                colors=[ch.STATUS_COLORS.get(str(r.get("status")), ch.FOCUS) for _, r in pj],
+                log=all(v > 0 for _, r in pj for v in (r["projection"] / r["target_value"], r.get("projection_lo") or 1.0)),
+            ))
+        ctx = self.base("targets.html", self.t("targets"), "targets.html", rows=rows, counts=counts,
+                        statuses=STATUS_ORDER, tracked=unit, charts=charts)
+        return Page("targets.html", "targets.html.j2", ctx, charts)
+
+    def methodology_page(self) -> Page:
+        m = self.m
+        nodes = list(m.nodes.values())
+        charts: list[ch.Chart] = []
+        if any((n.effective_weight or 0) > 0 for n in nodes if n.is_indicator):
+            ids = [n.code for n in nodes]
+            labels = [self.f.node_name(n.code) if not n.is_indicator else n.code for n in nodes]
+            parents = [n.parent or "" for n in nodes]
+            values = [n.effective_weight if n.is_indicator else 0.0 for n in nodes]
+            charts.append(ch.sunburst(
+                self.cid(), self.t("weights_chart"), ids, labels, parents, values,
+                fmt=lambda v: i18n.fmt_pct(v, self.lang, 2),
+                columns=[self.t("node"), self.t("effective_weight")],
+            ))
+        steps = []
+        spec_steps = m.spec.get("steps") or {}
+        for s in m.log:
+            name = str(s.get("step", ""))
+            summary = _method_summary(name, str(s.get("method", "")))
+            pool = (spec_steps.get(name) or {}).get("pool") if isinstance(spec_steps.get(name), dict) else None
+            steps.append({**s, "summary": summary, "pool": pool})
+        sources = [(n.code, n.source) for n in nodes if n.is_indicator and n.source]
+        ctx = self.base(
+            "methodology.html", self.t("methodology"), "methodology.html", nodes=nodes, steps=steps,
+            sources=sources, manifest=m.manifest, charts=charts, units=list(m.units.values()),
+            description=(m.index.get("description_zh") if self.lang == "zh" else None) or m.index.get("description") or "",
+            index_version=m.index.get("version") or "",
+        )
+        return Page("methodology.html", "methodology.html.j2", ctx, charts)
+
+    def robustness_page(self) -> Page:
+        m, y = self.m, self.m.latest
+        charts: list[ch.Chart] = []
+        audit: dict[str, Any] | None = None
+        if m.audit is not None:
+            a = m.audit
+            flags = a.get("flags")
+            by_check: list[tuple[str, int, int]] = []
+            latest_flags: list[dict[str, Any]] = []
+            if flags is not None and not flags.empty and "check" in flags.columns:
+                allc = Counter(flags["check"])
+                lat = flags[flags["year"] == y] if "year" in flags.columns else flags
+                latc = Counter(lat["check"])
+                by_check = sorted(((c, latc.get(c, 0), n) for c, n in allc.items()), key=lambda x: -x[2])
+                latest_flags = records(lat)
+            verdicts = []
+            if "verdicts" in a and not a["verdicts"].empty:
+                v = a["verdicts"]
+                verdicts = records(v[v["year"] == y] if "year" in v.columns else v)
+            cron = []
+            if "cronbach" in a and not a["cronbach"].empty:
+                c = a["cronbach"]
+                cron = records(c[c["year"] == y] if "year" in c.columns else c)
+            importance = []
+            if "importance" in a and not a["importance"].empty:
+                imp = a["importance"]
+                importance = records(imp[imp["year"] == y] if "year" in imp.columns else imp)
+            corr = a.get("correlations")
+            if corr is not None and not corr.empty and {"relation", "x", "y", "pearson"} <= set(corr.columns):
+                cc = corr[(corr["year"] == y) & (corr["relation"] == "dimension")]
+                if "data" in cc.columns:
+                    cc = cc[cc["data"] == "scores"]
+                if not cc.empty:
+                    dims = [d for d in m.dimensions if d in set(cc["y"])]
+                    inds = [i for i in m.indicators if i in set(cc["x"])]
+                    look = {(r["x"], r["y"]): r["pearson"] for r in records(cc)}
+                    z = [[look.get((i, d)) for d in dims] for i in inds]
+                    charts.append(ch.heatmap(
+                        self.cid(), self.t("correlation_heatmap", year=y),
+                        [self.f.node_name(d) if len(self.f.node_name(d)) <= 8 else d for d in dims],
+                        [i for i in inds], z, fmt=lambda v: i18n.fmt_num(v, 2), zmin=-1, zmax=1,
+                        diverging=True, corner=self.t("indicator"),
+                    ))
+                    charts[-1].kind = "corr"
+            audit = {"by_check": by_check, "flags": latest_flags, "verdicts": verdicts, "cronbach": cron,
+                     "importance": importance, "thresholds": (m.audit_json or {}).get("thresholds", {}),
+                     "rules": (m.audit_json or {}).get("rules", {})}
+        sens: dict[str, Any] | None = None
+        if m.sensitivity is not None:
+            s = m.sensitivity
+            sens = {"rank_stats": [], "sobol": [], "importance": [], "remove_one": []}
+            rs = s.get("rank_stats")
+            if rs is not None and not rs.empty:
+                if "year" in rs.columns:
+                    ry = y if (rs["year"] == y).any() else int(rs["year"].max())
+                    rs = rs[rs["year"] == ry]
+                else:
+                    ry = y
+                rows = records(rs.sort_values("nominal_rank") if "nominal_rank" in rs.columns else rs)
+                sens["rank_stats"] = rows
+                sens["rank_year"] = ry
+                charts.append(ch.interval_chart(
+                    self.cid(), self.t("rank_intervals", year=ry), [self.f.unit_name(r["unit"]) for r in rows],
+                    [r.get("nominal_rank") for r in rows], [r.get("q05_rank") for r in rows],
+                    [r.get("q95_rank") for r in rows], fmt=_rank_fmt,
+                    point_name=self.t("nominal_rank"), interval_name=self.t("rank_interval"),
+                    extra=[r.get("median_rank") for r in rows], extra_name=self.t("median_rank"),
+                    value_title=self.t("rank"), label_title=self.t("unit"),
+                ))
+                charts[-1].kind = "ranks"
+            sb = s.get("sobol")
+            if sb is not None and not sb.empty:
+                rows = records(sb)
+                sens["sobol"] = rows
+                charts.append(ch.bar_chart(
+                    self.cid(), self.t("sobol"), [str(r["factor"]) for r in rows],
+                    [{"name": "S1", "values": [r.get("S1") for r in rows], "lo": [r.get("S1_lo") for r in rows],
+                      "hi": [r.get("S1_hi") for r in rows], "color": ch.NAVY},
+                     {"name": "ST", "values": [r.get("ST") for r in rows], "lo": [r.get("ST_lo") for r in rows],
+                      "hi": [r.get("ST_hi") for r in rows], "color": "#d98b2b"}],
+                    fmt=lambda v: i18n.fmt_num(v, 3), errors=True, value_title=self.t("sobol"),
+                    category_title=self.t("factor"),
+                ))
+                charts[-1].kind = "sobol"
+            for name in ("importance", "remove_one"):
+                df = s.get(name)
+                if df is not None and not df.empty:
+                    sens[name] = records(df)
+        ctx = self.base("robustness.html", self.t("robustness"), "robustness.html", audit=audit, sens=sens,
+                        charts=charts)
+        return Page("robustness.html", "robustness.html.j2", ctx, charts)
+
+
+def _rank_fmt(v: Any) -> str:
+    """A rank, or a mean/median rank with one decimal when it is not whole."""
+    if i18n.is_missing(v):
+        return i18n.MISSING
+    return i18n.fmt_rank(v) if float(v).is_integer() else i18n.fmt_num(v, 1)
+
+
+def _method_summary(step: str, method: str) -> str:
+    """The registry's one-line summary of a method (English), or '' when it is not registered here."""
+    try:
+        from ..families import FAMILIES
+
+        return FAMILIES[step].get(method).summary.replace("``", "")
+    except Exception:  # noqa: BLE001 - a plugin method or an old build: the page just omits it
+        return ""
+
+
+def _check_out(out_dir: Path, force: bool) -> None:
+    if not out_dir.exists():
+        return
+    if not force:
+        raise OutputExistsError(f"{out_dir}: the folder exists already; choose another --out or pass --force")
+    if not out_dir.is_dir():
+        raise OutputExistsError(f"{out_dir}: exists and is not a folder")
+    if any(out_dir.iterdir()) and not (out_dir / "index.html").is_file():
+        raise OutputExistsError(
+            f"{out_dir}: the folder is not empty and holds no report (index.html); refusing to replace it"
+        )
+
+
+def render_report(
+    build_dir: str | Path, out_dir: str | Path | None = None, lang: str | None = None, *, force: bool = False
+) -> Path:
+    """Write the report pages of a finished build folder and return the report folder.
+
+    Parameters
+    ----------
+    build_dir : path of a folder written by ``index-engine build`` (or ``Build.write``)
+    out_dir : path, default ``build_dir / "report"``
+        Written into a temporary folder and renamed at the end, so a failure leaves nothing behind.
+    lang : {"zh", "en"} or None, default None
+        None: ``zh`` when the spec's index has a ``name_zh``, else ``en``.
+    force : bool, default False
+        Replace ``out_dir`` if it exists (only if it is empty or holds a report).
+
+    Returns
+    -------
+    Path of the report folder; open ``index.html``.
+
+    Raises
+    ------
+    DataError
+        ``build_dir`` is not a finished build folder.
+    OutputExistsError
+        ``out_dir`` exists and ``force`` is False.
+    ValueError
+        ``lang`` is not "zh" or "en".
+    """
+    build_dir = Path(build_dir)
+    if lang is not None and lang not in i18n.LANGS:
+        raise ValueError(f"lang must be one of {', '.join(map(repr, i18n.LANGS))}; got {lang!r}")
+    out_dir = Path(out_dir) if out_dir is not None else build_dir / "report"
+    _check_out(out_dir, force)
+    m = load_model(build_dir)
+    lang = lang or m.default_lang
+    env = make_env(lang, m)
+    pages = PageBuilder(m, lang).pages()
+
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
+    try:
+        for p in pages:
+            html = env.get_template(p.template).render(**p.context)
+            (tmp / p.file).write_text(html, encoding="utf-8")
+        for name in ("report.css", "report.js"):
+            shutil.copyfile(HERE / "static" / name, tmp / name)
+        write_plotlyjs(tmp / "plotly.min.js")
+        if out_dir.exists():
+            old = out_dir.with_name(f".{out_dir.name}.old")
+            if old.exists():
+                shutil.rmtree(old)
+            os.replace(out_dir, old)
+            os.replace(tmp, out_dir)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir
+
+
+_PLOTLYJS: str | None = None
+
+
+def write_plotlyjs(path: Path) -> None:
+    """plotly.js as the installed plotly package ships it (no network)."""
+    global _PLOTLYJS
+    if _PLOTLYJS is None:
+        from plotly.offline import get_plotlyjs
+
+        _PLOTLYJS = get_plotlyjs()
+    path.write_text(_PLOTLYJS, encoding="utf-8")

@@ -1,0 +1,64 @@
+/* index_engine report pages: sortable tables (click or Enter/Space on a column heading; a cell's
+   data-sort attribute, when present, is the value sorted on; empty values go last), and charts
+   redrawn at the printed page's width when the page is printed or saved as PDF. */
+(function () {
+  "use strict";
+  function key(row, i) {
+    var cell = row.cells[i];
+    if (!cell) return "";
+    var v = cell.hasAttribute("data-sort") ? cell.getAttribute("data-sort") : cell.textContent.trim();
+    var n = Number(v);
+    return v === "" || v === "–" ? null : (isNaN(n) ? v : n);
+  }
+  function compare(a, b) {
+    if (a === null && b === null) return 0;
+    if (a === null) return 1;
+    if (b === null) return -1;
+    if (typeof a === "number" && typeof b === "number") return a - b;
+    return String(a).localeCompare(String(b), document.documentElement.lang || undefined);
+  }
+  function sortBy(table, th, i) {
+    var asc = th.getAttribute("aria-sort") !== "ascending";
+    var heads = table.tHead.rows[0].cells;
+    for (var j = 0; j < heads.length; j++) heads[j].setAttribute("aria-sort", "none");
+    th.setAttribute("aria-sort", asc ? "ascending" : "descending");
+    var body = table.tBodies[0];
+    var rows = Array.prototype.slice.call(body.rows);
+    rows.sort(function (ra, rb) {
+      var ka = key(ra, i), kb = key(rb, i);
+      if (ka === null || kb === null) return compare(ka, kb);  // empty last either way
+      var c = compare(ka, kb);
+      return asc ? c : -c;
+    });
+    rows.forEach(function (r) { body.appendChild(r); });
+  }
+  var tables = document.querySelectorAll("table.sortable");
+  Array.prototype.forEach.call(tables, function (table) {
+    if (!table.tHead || !table.tBodies.length) return;
+    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, i) {
+      th.tabIndex = 0;
+      th.setAttribute("aria-sort", "none");
+      th.addEventListener("click", function (e) {
+        if (e.target.closest("a")) return;  // a link in a heading still navigates
+        sortBy(table, th, i);
+      });
+      th.addEventListener("keydown", function (e) {
+        if (e.key === "Enter" || e.key === " ") { e.preventDefault(); sortBy(table, th, i); }
+      });
+    });
+  });
+  // print: redraw charts at the A4 text width (182 mm), then back to the window's width
+  function charts() { return document.querySelectorAll("div.chart.js-plotly-plot"); }
+  function printWidth() {
+    if (!window.Plotly) return;
+    Array.prototype.forEach.call(charts(), function (d) { window.Plotly.relayout(d, {width: 680}); });
+  }
+  function screenWidth() {
+    if (!window.Plotly) return;
+    Array.prototype.forEach.call(charts(), function (d) {
+      window.Plotly.relayout(d, {width: null, autosize: true}).then(function () { window.Plotly.Plots.resize(d); });
+    });
+  }
+  window.addEventListener("beforeprint", printWidth);
+  window.addEventListener("afterprint", screenWidth);
+})();

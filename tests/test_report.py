@@ -1,0 +1,537 @@
+"""The report pages (index_engine.report): model, pages, escaping, number formats, CLI.
+
+The browser checks (pages load from file:// with no console error, charts draw, links resolve)
+are in test_report_browser.py; these run without a browser.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import shutil
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pandas as pd
+import pytest
+
+import index_engine as ie
+from index_engine.errors import DataError, OutputExistsError
+from index_engine.report import i18n, load_model, render_report
+from index_engine.report.render import PageBuilder
+
+from .conftest import ROOT, TINY_SPEC, tiny_frame
+
+BEIJING = ROOT / "weights/beijing_tfdi.yaml"
+_CACHE: dict[str, Path] = {}
+
+
+# ---- shared builds (also used by test_report_browser.py) ------------------------------------
+def beijing_build(tmp_path_factory) -> Path:
+    """The Beijing build with its audit, written once per test session (no targets/sensitivity added)."""
+    if "bj" not in _CACHE:
+        spec = ie.load_spec(BEIJING)
+        panel = ie.load_panel(ROOT / "inputs/beijing/beijing_tfdi_panel.csv", spec)
+        d = tmp_path_factory.mktemp("bj") / "build"
+        ie.build(spec, panel).write(d, excel=False, extras=("audit",))
+        _CACHE["bj"] = d
+    return _CACHE["bj"]
+
+
+TARGET_COLUMNS = [
+    "indicator", "name_zh", "name_en", "unit", "basis", "baseline_value", "baseline_date", "latest_value",
+    "latest_date", "target_value", "target_year", "attainment", "required_cagr_from_baseline",
+    "required_cagr_from_latest", "achieved_cagr", "projection", "projection_lo", "projection_hi", "model",
+    "status", "rule",
+]
+
+
+def write_fake_targets(d: Path) -> None:
+    """A small targets.csv in the documented columns, one row per status."""
+    rows = [
+        ["CR1", "科技贷款余额", "Tech-related loan balance", "亿元", "year_end_stock", 42000, "2025Q1", 45200, "2025",
+         55000, 2027, 0.246, 0.103, 0.1032, 0.1024, 56750, 54460, 59130, "OLS ln(value) = a + b·t", "on_track",
+         "projection for the target year meets the target"],
+        ["VC1", "科技领域在京新设基金规模", "New tech-oriented funds", "亿元", "cumulative", 0, "2025", 2246, "2025",
+         10000, 2027, 0.2246, "", "", "", 6803, 5212, 9249, "loglinear flows, summed", "off_track",
+         "even the better end of the prediction interval misses the target"],
+        ["VC5", "AIC股权投资试点基金规模", "AIC pilot funds", "亿元", "year_end_stock", 0, "2019", 318, "2025", 500, 2027,
+         0.636, "", 0.254, 0.35, 470, 380, 560, "OLS ln(value) = a + b·t", "at_risk",
+         "the projection misses the target but the interval reaches it"],
+        ["CM3", "全国IPO规模排名", "National rank in IPO proceeds", "位次 (1 = best of 31 provinces)", "rank", "", "",
+         1, "2025", 3, 2027, 1, "", "", "", "", "", "", "", "achieved", "national rank <= 3"],
+    ]
+    with open(d / "targets.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(TARGET_COLUMNS)
+        w.writerows(rows)
+
+
+def write_fake_sensitivity(d: Path) -> None:
+    """sensitivity/ with rank_stats.csv (from scores.csv), sobol.csv and importance.csv."""
+    s = pd.read_csv(d / "scores.csv", dtype={"unit": str})
+    root = s.loc[s["level"] == s["level"].max(), "node"].iloc[0]
+    last = s[(s["node"] == root) & (s["year"] == s["year"].max())].sort_values("rank")
+    out = d / "sensitivity"
+    out.mkdir(exist_ok=True)
+    n = len(last)
+    rs = pd.DataFrame({
+        "unit": last["unit"], "year": last["year"], "nominal_rank": last["rank"],
+        "mean_rank": last["rank"] + 0.3, "median_rank": last["rank"],
+        "q05_rank": (last["rank"] - 1).clip(lower=1), "q95_rank": (last["rank"] + 2).clip(upper=n),
+        "nominal_score": last["score"], "q05_score": last["score"] - 3, "q95_score": last["score"] + 2,
+    })
+    rs.to_csv(out / "rank_stats.csv", index=False)
+    pd.DataFrame({
+        "factor": ["steps.normalize.method", "weights", "steps.aggregate.method"],
+        "S1": [0.42, 0.21, 0.05], "S1_lo": [0.35, 0.12, 0.0], "S1_hi": [0.5, 0.3, 0.1],
+        "ST": [0.6, 0.33, 0.09], "ST_lo": [0.52, 0.25, 0.03], "ST_hi": [0.7, 0.41, 0.15],
+    }).to_csv(out / "sobol.csv", index=False)
+    pd.DataFrame({
+        "node": ["VC", "CR"], "parent": [root, root], "effective_weight": [0.125, 0.125],
+        "r2": [0.93, 0.7], "eta2": [0.91, 0.66], "flag": ["", "importance below weight"],
+    }).to_csv(out / "importance.csv", index=False)
+
+
+@pytest.fixture(scope="module")
+def bj(tmp_path_factory) -> Path:
+    return beijing_build(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def bj_plain(bj, tmp_path_factory) -> Path:
+    """The Beijing build without targets, sensitivity or audit."""
+    d = tmp_path_factory.mktemp("bj_plain") / "build"
+    shutil.copytree(bj, d)
+    (d / "targets.csv").unlink(missing_ok=True)
+    shutil.rmtree(d / "audit", ignore_errors=True)
+    shutil.rmtree(d / "report", ignore_errors=True)
+    return d
+
+
+@pytest.fixture(scope="module")
+def bj_full(bj, tmp_path_factory) -> Path:
+    """The Beijing build with audit, fake targets.csv and fake sensitivity/."""
+    d = tmp_path_factory.mktemp("bj_full") / "build"
+    shutil.copytree(bj, d)
+    shutil.rmtree(d / "report", ignore_errors=True)
+    write_fake_targets(d)
+    write_fake_sensitivity(d)
+    return d
+
+
+@pytest.fixture(scope="module")
+def full_zh(bj_full, tmp_path_factory) -> Path:
+    return render_report(bj_full, tmp_path_factory.mktemp("rzh") / "report")
+
+
+@pytest.fixture(scope="module")
+def full_en(bj_full, tmp_path_factory) -> Path:
+    return render_report(bj_full, tmp_path_factory.mktemp("ren") / "report", lang="en")
+
+
+def read(p: Path) -> str:
+    return p.read_text(encoding="utf-8")
+
+
+class Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.refs: list[str] = []
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag, attrs):  # noqa: ANN001
+        a = dict(attrs)
+        if a.get("id"):
+            self.ids.add(a["id"])
+        for key in ("href", "src"):
+            if a.get(key):
+                self.refs.append(a[key])
+
+
+# ---- pages --------------------------------------------------------------------------------
+def test_every_page_is_written(full_zh, bj_full):
+    m = load_model(bj_full)
+    names = {p.name for p in full_zh.iterdir()}
+    expected = {"index.html", "units.html", "framework.html", "methodology.html", "targets.html",
+                "robustness.html", "plotly.min.js", "report.css", "report.js"}
+    expected |= {m.units[u].page for u in m.ranked_units}
+    expected |= {m.nodes[c].page for c in m.aggregates + m.indicators}
+    assert expected <= names
+    assert len(m.ranked_units) == 13 and len(m.indicators) == 37 and len(m.aggregates) == 8
+    from plotly.offline import get_plotlyjs
+
+    assert read(full_zh / "plotly.min.js") == get_plotlyjs()
+
+
+def test_chinese_by_default_english_on_request(full_zh, full_en):
+    zh, en = read(full_zh / "index.html"), read(full_en / "index.html")
+    assert '<html lang="zh-Hans">' in zh and '<html lang="en">' in en
+    assert "北京市科技金融发展指数" in zh and "总览" in zh and "北京" in zh
+    assert "Beijing Tech-Finance Development Index" in en and "Overview" in en and "Beijing" in en
+    # interface words come from one language only
+    assert "总览" not in en and "编制方法" not in en
+    assert ">Overview<" not in zh and ">Methodology<" not in zh
+
+
+def test_default_language_follows_the_index_name(tmp_path):
+    spec_dict = json.loads(json.dumps(TINY_SPEC))
+    del spec_dict["index"]["name_zh"]
+    spec = ie.spec_from_dict(spec_dict, label="tiny.yaml")
+    b = ie.build(spec, ie.panel_from_frame(tiny_frame(), spec))
+    b.write(tmp_path / "b", excel=False)
+    out = render_report(tmp_path / "b")
+    assert out == tmp_path / "b" / "report"
+    assert '<html lang="en">' in read(out / "index.html")
+
+
+def test_pages_reference_only_local_files(full_zh, full_en):
+    for folder in (full_zh, full_en):
+        for page in folder.glob("*.html"):
+            p = Links()
+            p.feed(read(page))
+            for ref in p.refs:
+                parts = urlsplit(ref)
+                assert parts.scheme in ("", "data"), f"{page.name}: {ref}"
+                assert not ref.startswith("//"), f"{page.name}: {ref}"
+                if parts.scheme == "data":
+                    continue
+                if parts.path:
+                    assert (folder / unquote(parts.path)).is_file(), f"{page.name}: {ref}"
+                if parts.fragment and not parts.path:
+                    assert parts.fragment in p.ids, f"{page.name}: #{parts.fragment}"
+
+
+def test_every_chart_is_a_valid_plotly_figure_with_a_table(bj_full):
+    go = pytest.importorskip("plotly.graph_objects")
+    m = load_model(bj_full)
+    n = 0
+    for lang in ("zh", "en"):
+        for page in PageBuilder(m, lang).pages():
+            for c in page.charts:
+                go.Figure(c.figure)  # raises on any invalid property
+                assert c.table.rows and all(len(r) == len(c.table.columns) for r in c.table.rows), c.title
+                n += 1
+    assert n > 100
+
+
+def test_overview_numbers_match_scores_csv(full_zh, bj_full):
+    s = pd.read_csv(bj_full / "scores.csv")
+    last = s[(s["node"] == "BJ_TFDI") & (s["year"] == s["year"].max())].set_index("unit")
+    html = read(full_zh / "index.html")
+    rows = re.findall(r'<tr[^>]*>\s*<td class="num" data-sort="(\d+)">.*?href="unit-(\w+)\.html".*?data-sort="([-0-9.e]+)"', html, re.S)
+    assert len(rows) >= 13
+    for rank, unit, score in rows[:13]:
+        assert int(rank) == int(last.loc[unit, "rank"])
+        assert float(score) == pytest.approx(float(last.loc[unit, "score"]))
+    assert f"{last.loc['BJ', 'score']:.1f}" in html
+
+
+def test_unit_profile_contributions_add_up_to_the_change(bj_full):
+    m = load_model(bj_full)
+    y, prev = m.latest, m.previous
+    for u in m.ranked_units:
+        total = sum(m.contribution(u, y, d) - m.contribution(u, prev, d) for d in m.dimensions)
+        assert total == pytest.approx(m.change(u, y, m.root), abs=1e-9)
+
+
+def test_unit_profile_shows_dimensions_strengths_and_trends(full_zh, full_en):
+    zh = read(full_zh / "unit-BJ.html")
+    assert "北京" in zh and "同组中位数" in zh and "优势指标" in zh and "短板指标" in zh and "历年走势" in zh
+    assert "各维度对指数变化的贡献（2024→2025）" in zh
+    en = read(full_en / "unit-SH.html")
+    assert "Shanghai" in en and "Strengths" in en and "Against the peer median" in en
+
+
+def test_indicator_page_shows_units_sources_and_treatment(full_zh, full_en, bj_full):
+    zh = read(full_zh / "ind-CR1.html")
+    assert "科技贷款余额" in zh and "万亿元" in zh and "中国人民银行北京市分行" in zh
+    en = read(full_en / "ind-CR1.html")
+    assert "CNY" in en and " trn" in en and "Tech-related loan balance" in en
+    treated = pd.read_csv(bj_full / "treatment.csv")
+    ind = treated["indicator"].iloc[0]
+    page = read(full_en / load_model(bj_full).nodes[ind].page)
+    assert "Outlier treatment" in page and treated["treatment"].iloc[0] in page
+    assert "No value was treated or imputed." in read(full_en / "ind-CR1.html")
+
+
+def test_dimension_page_lists_children_coverage_and_verdict(full_en):
+    html = read(full_en / "dim-VC.html")
+    for code in ("VC1", "VC2", "VC3", "VC4", "VC5"):
+        assert f"ind-{code}.html" in html
+    assert "Coverage" in html and "Statistical coherence" in html and "Weight zero" in html
+
+
+def test_methodology_is_generated_from_spec_log_weights_and_manifest(full_zh, full_en, bj_full):
+    spec = ie.spec_from_dict(__import__("yaml").safe_load(read(bj_full / "spec.yaml")))
+    log = json.loads(read(bj_full / "log.json"))
+    manifest = json.loads(read(bj_full / "manifest.json"))
+    zh, en = read(full_zh / "methodology.html"), read(full_en / "methodology.html")
+    assert spec.index.notice_zh in zh and spec.index.notice_en in en
+    for step in log:
+        assert step["spec_path"] in en
+    assert manifest["spec_sha256"] in en and manifest["data_sha256"] in en
+    assert "12.50%" in en  # a dimension's effective weight (1/8)
+    for code in spec.indicators:
+        assert f'href="ind-{code}.html"' in en
+    assert "The JRC outlier rule" in en  # the method's summary from the registry
+
+
+def test_notice_is_on_every_page(full_zh):
+    notice = ie.load_spec(BEIJING).index.notice_zh
+    for page in full_zh.glob("*.html"):
+        assert notice in read(page), page.name
+
+
+def test_targets_page(full_zh, full_en):
+    zh, en = read(full_zh / "targets.html"), read(full_en / "targets.html")
+    for s in ("已达成", "进展顺利", "存在风险", "进度滞后"):
+        assert s in zh
+    for s in ("achieved", "on track", "at risk", "off track"):
+        assert s in en
+    assert "5.50万亿元" in zh and "CNY 5.50 trn" in en  # target 55,000 亿元
+    assert "10.3%" in en and "第1位" in zh and "rank 1" in en
+    assert 'href="targets.html"' in read(full_en / "index.html")
+    assert "targets.html" in read(full_en / "ind-CR1.html")
+
+
+def test_robustness_page(full_zh, full_en):
+    en = read(full_en / "robustness.html")
+    assert "Statistical audit" in en and "Correlation of indicators with dimensions" in en
+    assert "Nominal ranks against rank intervals" in en and "steps.normalize.method" in en
+    assert "importance below weight" in en
+    assert "稳健性" in read(full_zh / "robustness.html")
+
+
+def test_pages_without_targets_sensitivity_or_audit(bj_plain, tmp_path):
+    out = render_report(bj_plain, tmp_path / "r")
+    names = {p.name for p in out.iterdir()}
+    assert "index.html" in names and "methodology.html" in names
+    assert "targets.html" not in names and "robustness.html" not in names
+    html = read(out / "index.html")
+    assert "targets.html" not in html and "robustness.html" not in html
+
+
+def test_robustness_from_sensitivity_alone(bj_plain, tmp_path):
+    d = tmp_path / "b"
+    shutil.copytree(bj_plain, d)
+    write_fake_sensitivity(d)
+    out = render_report(d, tmp_path / "r", lang="en")
+    html = read(out / "robustness.html")
+    assert "Sobol" in html and "Statistical audit" not in html
+
+
+def test_one_period_build(tmp_path):
+    spec = ie.load_spec(ROOT / "weights/examples/hdi.yaml")
+    b = ie.build(spec, ie.load_panel(ROOT / "inputs/examples/hdi/hdi_2021.csv", spec))
+    b.write(tmp_path / "hdi", excel=False)
+    out = render_report(tmp_path / "hdi", lang="en")
+    html = read(out / "index.html")
+    assert "Switzerland" in html and "0.962" in html
+    assert "The index over time" not in html
+
+
+# ---- escaping ------------------------------------------------------------------------------
+EVIL = '<script>alert("x")</script>'
+
+
+def test_names_with_script_and_quotes_render_as_text(tmp_path):
+    spec_dict = json.loads(json.dumps(TINY_SPEC))
+    spec_dict["index"]["name_en"] = f'Index {EVIL} "quoted" \'single\''
+    spec_dict["index"]["name_zh"] = f"指数{EVIL}"
+    spec_dict["index"]["notice_en"] = f"notice {EVIL}"
+    spec_dict["tree"]["children"][0]["name_en"] = f'Dim "one" {EVIL}'
+    spec_dict["tree"]["children"][0]["children"][0]["name_en"] = "</script><img src=x onerror=alert(1)>"
+    spec_dict["tree"]["children"][0]["children"][0]["unit"] = '<b>"%"</b>'
+    spec_dict["tree"]["children"][0]["children"][0]["source"] = f"src {EVIL}"
+    spec = ie.spec_from_dict(spec_dict, label="evil.yaml")
+    frame = tiny_frame()
+    frame["unit_name"] = frame["unit"].map({"U1": f'U1 {EVIL}', "U2": 'U2 "q" &amp;', "U3": "U3 <i>"})
+    b = ie.build(spec, ie.panel_from_frame(frame, spec))
+    b.write(tmp_path / "b", excel=False)
+    for lang in ("zh", "en"):
+        out = render_report(b_dir := tmp_path / "b", tmp_path / f"r_{lang}", lang=lang)
+        assert b_dir.exists()
+        for page in out.glob("*.html"):
+            html = read(page)
+            assert EVIL not in html, page.name
+            assert "<img src=x" not in html and "<i>" not in html and '<b>"%"</b>' not in html, page.name
+            # every <script> is ours: plotly.min.js, report.js or a Plotly.newPlot call
+            for script in re.findall(r"<script[^>]*>(.*?)</script>", html, re.S):
+                assert script == "" or script.startswith("Plotly.newPlot("), script[:80]
+        html = read(out / "index.html")
+        assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
+        if lang == "en":
+            assert "&#34;quoted&#34;" in html and "&#39;single&#39;" in html
+            # chart JSON: plotly gets the name HTML-escaped, and the JSON has no raw "<"
+            scripts = "".join(re.findall(r"<script>(Plotly.newPlot.*?)</script>", read(out / "dim-D1.html"), re.S))
+            assert "<" not in scripts and "\\u0026lt;" in scripts
+
+
+def test_odd_codes_get_safe_unique_file_names(tmp_path):
+    spec_dict = json.loads(json.dumps(TINY_SPEC))
+    spec_dict["tree"]["children"][0]["children"][0]["code"] = "a/b"
+    spec_dict["tree"]["children"][0]["children"][1]["code"] = "A/B"
+    spec = ie.spec_from_dict(spec_dict, label="odd.yaml")
+    frame = tiny_frame().rename(columns={"a": "a/b", "b": "A/B"})
+    b = ie.build(spec, ie.panel_from_frame(frame, spec))
+    b.write(tmp_path / "b", excel=False)
+    out = render_report(tmp_path / "b", lang="en")
+    m = load_model(tmp_path / "b")
+    pages = [m.nodes[c].page for c in ("a/b", "A/B")]
+    assert len({p.lower() for p in pages}) == 2 and all("/" not in p for p in pages)
+    assert all((out / p).is_file() for p in pages)
+
+
+# ---- output folder and errors --------------------------------------------------------------
+def test_existing_report_is_refused_unless_force(bj_plain, tmp_path):
+    out = render_report(bj_plain, tmp_path / "r")
+    with pytest.raises(OutputExistsError, match="the folder exists already"):
+        render_report(bj_plain, out)
+    (out / "index.html").write_text("old", encoding="utf-8")
+    render_report(bj_plain, out, lang="en", force=True)
+    assert '<html lang="en">' in read(out / "index.html")
+    assert not list(tmp_path.glob(".r.*"))  # no temporary folder left behind
+
+
+def test_force_does_not_replace_a_folder_that_is_not_a_report(bj_plain, tmp_path):
+    other = tmp_path / "notes"
+    other.mkdir()
+    (other / "keep.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(OutputExistsError, match="holds no report"):
+        render_report(bj_plain, other, force=True)
+    assert (other / "keep.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_output_path_that_is_a_file(bj_plain, tmp_path):
+    f = tmp_path / "report"
+    f.write_text("x", encoding="utf-8")
+    with pytest.raises(OutputExistsError, match="exists and is not a folder"):
+        render_report(bj_plain, f, force=True)
+
+
+def test_unreadable_csv(bj_plain, tmp_path):
+    d = tmp_path / "b"
+    shutil.copytree(bj_plain, d)
+    (d / "scores.csv").write_bytes(b"unit,year\n\xff\xfe\x00bad\n")
+    with pytest.raises(DataError, match="scores.csv: cannot read it as a CSV file"):
+        render_report(d)
+
+
+def test_bad_language_and_bad_build_folder(bj_plain, tmp_path):
+    with pytest.raises(ValueError, match="lang must be one of 'zh', 'en'; got 'fr'"):
+        render_report(bj_plain, tmp_path / "r", lang="fr")
+    with pytest.raises(DataError, match="no such build folder"):
+        render_report(tmp_path / "missing")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(DataError, match="not a finished build folder: scores.csv, weights.csv, units.csv, spec.yaml missing"):
+        render_report(empty)
+    broken = tmp_path / "broken"
+    shutil.copytree(bj_plain, broken)
+    (broken / "spec.yaml").write_text("tree: [", encoding="utf-8")
+    with pytest.raises(DataError, match="spec.yaml: not valid YAML"):
+        render_report(broken)
+    (broken / "spec.yaml").write_text("index: {id: X}\n", encoding="utf-8")
+    with pytest.raises(DataError, match="no framework tree"):
+        render_report(broken)
+    shutil.copyfile(bj_plain / "spec.yaml", broken / "spec.yaml")
+    (broken / "log.json").write_text("{", encoding="utf-8")
+    with pytest.raises(DataError, match="log.json: not valid JSON"):
+        render_report(broken)
+    (broken / "log.json").unlink()
+    (broken / "scores.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(DataError, match="scores.csv: column 'unit' missing"):
+        render_report(broken)
+    assert not (tmp_path / "r").exists()
+
+
+# ---- i18n ----------------------------------------------------------------------------------
+def test_every_interface_string_has_both_languages():
+    for key, d in i18n.STRINGS.items():
+        assert set(d) == {"zh", "en"}, key
+        assert d["zh"].strip() and d["en"].strip(), key
+        assert set(re.findall(r"{(\w+)}", d["zh"])) == set(re.findall(r"{(\w+)}", d["en"])), key
+    with pytest.raises(KeyError, match="no interface string 'nope'"):
+        i18n.t("nope", "zh")
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "lang", "expected"),
+    [
+        (45200, "亿元", "zh", "4.52万亿元"),
+        (2246, "亿元", "zh", "2,246亿元"),
+        (318, "亿元", "zh", "318.0亿元"),
+        (9999.9, "亿元", "zh", "1.00万亿元"),
+        (2246, "亿元", "en", "CNY 224.6 bn"),
+        (45200, "亿元", "en", "CNY 4.52 trn"),
+        (0.5, "亿元", "en", "CNY 50.0 mn"),
+        (69, "亿美元", "en", "USD 6.90 bn"),
+        (69, "亿美元", "zh", "69.0亿美元"),
+        (12, "家", "zh", "12家"),
+        (12, "家", "en", "12 firms"),
+        (3977, "户", "zh", "3,977户"),
+        (29.5, "%", "en", "29.5%"),
+        (2.07, "百分点 (pp)", "zh", "2.07百分点"),
+        (2.07, "百分点 (pp)", "en", "2.07 pp"),
+        (1, "位次 (1 = best of 31 provinces)", "zh", "第1位"),
+        (5, "位次 (1 = best of 31 provinces)", "en", "rank 5"),
+        (21.5, "bp", "en", "21.5 bp"),
+        (0.962, None, "en", "0.96"),
+        (None, "亿元", "zh", "–"),
+        (float("nan"), "%", "en", "–"),
+    ],
+)
+def test_quantities_in_the_locale_style(value, unit, lang, expected):
+    assert i18n.fmt_qty(value, unit, lang) == expected
+
+
+def test_number_helpers():
+    assert i18n.fmt_num(-0.04, 1) == "0.0"
+    assert i18n.fmt_num(1234567.891) == "1,234,568"
+    assert i18n.fmt_signed(0.04) == "0.0" and i18n.fmt_signed(2.345) == "+2.3"
+    assert i18n.fmt_int_signed(2) == "+2" and i18n.fmt_int_signed(0) == "0" and i18n.fmt_int_signed(None) == "–"
+    assert i18n.fmt_pct(0.10296) == "10.3%" and i18n.fmt_pct(None) == "–"
+    assert i18n.unit_label("亿元", "en") == "CNY bn" and i18n.unit_label("亿元", "zh") == "亿元"
+    assert i18n.axis_unit("亿元", "en") == "CNY 100 mn (亿元)"
+    assert i18n.pick_name({"name_zh": "", "name_en": "X"}, "zh") == "X"
+    assert i18n.pick_name({"code": "C"}, "en") == "C"
+
+
+# ---- command line --------------------------------------------------------------------------
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "index_engine", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_cli_report(bj_plain, tmp_path):
+    b = tmp_path / "b"
+    shutil.copytree(bj_plain, b)
+    r = cli("report", str(b))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == f"wrote {b / 'report' / 'index.html'}"
+    assert '<html lang="zh-Hans">' in read(b / "report" / "index.html")
+    r = cli("report", str(b))
+    assert r.returncode == 2 and "the folder exists already" in r.stderr and "Traceback" not in r.stderr
+    r = cli("report", str(b), "--force", "--lang", "en")
+    assert r.returncode == 0, r.stderr
+    assert '<html lang="en">' in read(b / "report" / "index.html")
+    r = cli("report", str(b), "--lang", "zh", "--out", str(tmp_path / "elsewhere"))
+    assert r.returncode == 0 and '<html lang="zh-Hans">' in read(tmp_path / "elsewhere" / "index.html")
+    r = cli("report", str(b), "--lang", "fr")
+    assert r.returncode == 2 and "invalid choice: 'fr'" in r.stderr
+
+
+def test_cli_report_bad_folder_and_debug(tmp_path):
+    r = cli("report", str(tmp_path / "nope"))
+    assert r.returncode == 2 and "no such build folder" in r.stderr and "Traceback" not in r.stderr
+    r = cli("report", str(tmp_path / "nope"), "--debug")
+    assert r.returncode == 2 and "Traceback" in r.stderr
+
+
+def test_cli_report_help():
+    r = cli("report", "--help")
+    assert r.returncode == 0 and "usage: index-engine report" in r.stdout and "--lang" in r.stdout
