@@ -26,6 +26,8 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/build.py
+	$(PY) bench/report.py
+	$(PY) bench/scale.py
 
 clean:
 	rm -rf $(VENV) outputs .pytest_cache
