@@ -184,6 +184,9 @@ def _write_large(b: Build, d: Path, excel: bool | None) -> dict[str, int]:
     for stage, wide in b.tables.items():
         _wide_frame(wide, hy).to_parquet(d / "tables" / f"{stage}.parquet", index=False)
         counts[f"tables/{stage}.parquet"] = len(wide)
+    units = b.panel.attrs.groupby(level="unit", sort=False).first().reset_index()
+    units.to_parquet(d / "units.parquet", index=False)
+    counts["units.parquet"] = len(units)
     for stem in ("treatment", "imputed") + (("grades",) if b.spec.grades is not None else ()):
         df = getattr(b, stem)
         df.to_parquet(d / f"{stem}.parquet", index=False)
