@@ -19,7 +19,7 @@ $(STAMP): $(VENV)/bin/python pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/index-engine build $(SPEC) --audit
+	$(VENV)/bin/index-engine build $(SPEC) --audit --uncertainty 1000
 
 test: $(STAMP)
 	$(PY) -m pytest

@@ -63,18 +63,26 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     if args.out is not None and Path(args.out).exists() and not args.force:
         raise OutputExistsError(f"{args.out}: the folder exists already; choose another --out or pass --force")
+    if args.uncertainty is not None and args.uncertainty < 1:
+        raise SpecError(f"--uncertainty must be at least 1. Got {args.uncertainty} instead")
     spec, panel = load_inputs(args)
+    cache: dict = {}
     if args.backend == "dask":
         from .dask_backend import build_dask
 
         b = build_dask(spec, panel, scheduler=args.scheduler, partitions=args.partitions)
     else:
-        b = build(spec, panel)
+        b = build(spec, panel, cache=cache)
     out = Path(args.out) if args.out else default_out(spec.index.id)
     extras = []
     if args.audit:
         extras.append("audit")
     written = b.write(out, force=args.force, excel=not args.no_excel, extras=tuple(extras))
+    if args.uncertainty:
+        from . import sensitivity as sa
+
+        res = sa.uncertainty(spec, panel, n=args.uncertainty, seed=0, cache=cache)
+        sa.with_importance(res, b).write(written / "sensitivity")
     if not args.no_report:
         from .report import render_report
 
@@ -221,6 +229,73 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    import json
+    import time
+
+    from . import sensitivity as sa
+    from .pipeline import build
+
+    if args.build is not None and args.out is not None:
+        raise SpecError("--build adds sensitivity/ to an existing build folder and --out makes a new one; give one of them")
+    for flag, v in (("--n", args.n), ("--jobs", args.jobs)):
+        if v < 1:
+            raise SpecError(f"{flag} must be at least 1. Got {v} instead")
+    if args.build is not None:
+        folder = Path(args.build)
+        man = folder / "manifest.json"
+        if not man.is_file():
+            raise SpecError(f"{folder}: not a build folder (no manifest.json); run index-engine build first or use --out")
+        target = folder / "sensitivity"
+        if target.exists() and not args.force:
+            raise OutputExistsError(f"{target}: the folder exists already; pass --force to replace it")
+    elif args.out is not None and Path(args.out).exists() and not args.force:
+        raise OutputExistsError(f"{args.out}: the folder exists already; choose another --out or pass --force")
+    spec, panel = load_inputs(args)
+    if args.build is not None:
+        made = json.loads(man.read_text(encoding="utf-8"))
+        if made.get("spec_sha256") != spec.hash() or made.get("data_sha256") != panel.sha256:
+            raise SpecError(f"{folder}: that build was made from another spec or data file than {args.spec}; build again or use --out")
+    else:
+        folder = Path(args.out) if args.out else default_out(spec.index.id)
+        target = folder / "sensitivity"
+    cache: dict = {}
+    t0 = time.perf_counter()
+    b = build(spec, panel, cache=cache)
+    if args.mode == "uncertainty":
+        res = sa.uncertainty(spec, panel, n=args.n, seed=args.seed, jobs=args.jobs, cache=cache)
+    elif args.mode == "sobol":
+        res = sa.sobol(spec, panel, n=args.n, seed=args.seed, jobs=args.jobs, cache=cache)
+    else:
+        res = sa.remove_one(spec, panel, cache=cache)
+    res = sa.with_importance(res, b)
+    seconds = time.perf_counter() - t0
+    if args.build is None:
+        b.write(folder, force=args.force)
+    res.write(target, force=args.force)
+    if (folder / "report").exists() or args.build is None:  # the report shows the new robustness results
+        from .report import render_report
+
+        render_report(folder, force=True)
+    m = res.manifest
+    print(f"{spec.index.id}: {args.mode}, {m['builds']} builds in {seconds:.2f} s")
+    if res.sobol is not None:
+        print(res.sobol.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    elif res.remove_one is not None:
+        top = res.remove_one.sort_values("mean_abs_rank_change", ascending=False).head(10)
+        print(top.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    if res.rank_stats is not None:
+        rs = res.rank_stats
+        last = rs[rs["year"] == rs["year"].max()].head(10)
+        print("  rank  median  5-95%     unit")
+        for _, r in last.iterrows():
+            print(f"  {r['nominal_rank']:>4.0f}  {r['median_rank']:>6.1f}  {r['q05_rank']:>3.0f}-{r['q95_rank']:<4.0f}  {r['unit']}")
+    for w in m.get("warnings", [])[:5]:
+        print(f"warning: {w}", file=sys.stderr)
+    print(f"wrote {target}")
+    return EXIT_OK
+
+
 def make_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="index-engine",
@@ -248,6 +323,8 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--audit", action="store_true", help="also write the statistical audit into audit/")
     b.add_argument("--no-excel", action="store_true", help="skip results.xlsx")
     b.add_argument("--no-report", action="store_true", help="skip the report pages (report/)")
+    b.add_argument("--uncertainty", type=int, metavar="N",
+                   help="also run an N-sample uncertainty analysis of the spec's uncertainty: factors into sensitivity/")
     b.add_argument("--backend", choices=("local", "dask"), default="local",
                    help="local (default) or dask: partitions of units run as Dask tasks")
     b.add_argument("--scheduler", help="with --backend dask: a dask.distributed scheduler address (default: a LocalCluster)")
@@ -286,6 +363,23 @@ def make_parser() -> argparse.ArgumentParser:
     rp.add_argument("--out", help="report folder (default BUILD_DIR/report/); must not exist")
     rp.add_argument("--force", action="store_true", help="replace --out if it exists")
     rp.set_defaults(func=cmd_report)
+
+    se = sub.add_parser(
+        "sensitivity", parents=[debug], help="uncertainty and sensitivity analysis: rank intervals, Sobol indices, remove-one"
+    )
+    common(se)
+    se.add_argument(
+        "--mode", choices=("uncertainty", "sobol", "remove"), default="uncertainty",
+        help="uncertainty: N random builds and rank intervals; sobol: Saltelli design, N(d+2) builds; "
+        "remove: each indicator and dimension left out (default: uncertainty)",
+    )
+    se.add_argument("--n", type=int, default=1000, help="builds (uncertainty) or base sample size N (sobol); default 1000")
+    se.add_argument("--seed", type=int, default=0, help="random seed (default 0); the same seed gives the same numbers")
+    se.add_argument("--jobs", type=int, default=1, help="processes for the distinct upstream builds (default 1)")
+    se.add_argument("--out", help="new build folder to write, with sensitivity/ inside (default outputs/<index-id>/<timestamp>/)")
+    se.add_argument("--build", metavar="DIR", help="add sensitivity/ to this existing build folder of the same spec and data")
+    se.add_argument("--force", action="store_true", help="replace --out, or the sensitivity/ folder of --build, if it exists")
+    se.set_defaults(func=cmd_sensitivity)
 
     v = sub.add_parser("validate", parents=[debug], help="check a spec (and its data) without building")
     common(v)

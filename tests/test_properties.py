@@ -20,6 +20,7 @@ def series(values) -> pd.Series:
     return pd.Series(values, index=idx, name="x", dtype=float)
 
 
+@settings(deadline=None)
 @given(st.lists(finite, min_size=2, max_size=40), st.floats(-100, 100), st.floats(0.5, 200))
 def test_minmax_stays_within_bounds(values, lower, width):
     x = series(values)
@@ -72,6 +73,7 @@ def test_permuting_units_permutes_results(data, rnd):
     pd.testing.assert_frame_equal(one.ranks.sort_index(), two.ranks.sort_index())
 
 
+@settings(deadline=None)
 @given(
     st.sampled_from(["arithmetic", "geometric", "harmonic", "generalised", "median"]),
     arrays(np.float64, st.integers(1, 20), elements=st.floats(0.01, 1000)),
@@ -84,6 +86,7 @@ def test_identical_children_aggregate_to_themselves(method, x, k, w):
     np.testing.assert_allclose(out[0], x, rtol=1e-9)
 
 
+@settings(deadline=None)
 @given(arrays(np.float64, (5, 4), elements=st.floats(0.1, 100)), arrays(np.float64, (3, 4), elements=st.floats(0.01, 5)))
 def test_batched_weights_equal_one_at_a_time(X, W):
     """A batch of weight samples gives the same scores as each sample on its own."""
