@@ -693,10 +693,13 @@ class _Auditor:
         return p if p is not None else code
 
     def _indicators_beneath(self, code: str) -> list[str]:
+        """Indicators under ``code`` that count in the index: one weighing 0 (a rank kept only for
+        a target, a programme only one unit has) is not part of the dimension's scale."""
         out: list[str] = []
+        eff = self.b.effective_weights()
 
         def walk(n: Any) -> None:
-            if n.is_indicator:
+            if n.is_indicator and float(eff.get(n.code, 1.0)) > 0:
                 out.append(n.code)
             for c in n.children:
                 walk(c)
