@@ -7,6 +7,7 @@ traceback; ``--debug`` shows one); 1 anything else.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as _dt
 import os
 import sys
@@ -229,6 +230,26 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@contextlib.contextmanager
+def _dask_client(backend: str, scheduler: str | None):
+    """A dask.distributed client for --backend dask (a LocalCluster without --scheduler), else None."""
+    if backend != "dask":
+        yield None
+        return
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise SpecError("--backend dask needs dask.distributed: pip install 'index_engine[dask]'") from None
+    cluster = None if scheduler else LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None)
+    client = Client(scheduler or cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     import json
     import time
@@ -262,12 +283,13 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     cache: dict = {}
     t0 = time.perf_counter()
     b = build(spec, panel, cache=cache)
-    if args.mode == "uncertainty":
-        res = sa.uncertainty(spec, panel, n=args.n, seed=args.seed, jobs=args.jobs, cache=cache)
-    elif args.mode == "sobol":
-        res = sa.sobol(spec, panel, n=args.n, seed=args.seed, jobs=args.jobs, cache=cache)
-    else:
-        res = sa.remove_one(spec, panel, cache=cache)
+    with _dask_client(args.backend, args.scheduler) as client:
+        if args.mode == "uncertainty":
+            res = sa.uncertainty(spec, panel, n=args.n, seed=args.seed, jobs=args.jobs, cache=cache, client=client)
+        elif args.mode == "sobol":
+            res = sa.sobol(spec, panel, n=args.n, seed=args.seed, jobs=args.jobs, cache=cache, client=client)
+        else:
+            res = sa.remove_one(spec, panel, cache=cache)
     res = sa.with_importance(res, b)
     seconds = time.perf_counter() - t0
     if args.build is None:
@@ -376,6 +398,9 @@ def make_parser() -> argparse.ArgumentParser:
     se.add_argument("--n", type=int, default=1000, help="builds (uncertainty) or base sample size N (sobol); default 1000")
     se.add_argument("--seed", type=int, default=0, help="random seed (default 0); the same seed gives the same numbers")
     se.add_argument("--jobs", type=int, default=1, help="processes for the distinct upstream builds (default 1)")
+    se.add_argument("--backend", choices=("local", "dask"), default="local",
+                    help="dask: run the distinct upstream builds as Dask tasks (same numbers)")
+    se.add_argument("--scheduler", help="with --backend dask: a dask.distributed scheduler address (default: a LocalCluster)")
     se.add_argument("--out", help="new build folder to write, with sensitivity/ inside (default outputs/<index-id>/<timestamp>/)")
     se.add_argument("--build", metavar="DIR", help="add sensitivity/ to this existing build folder of the same spec and data")
     se.add_argument("--force", action="store_true", help="replace --out, or the sensitivity/ folder of --build, if it exists")

@@ -737,6 +737,12 @@ def _upstream_job(specs: list[Spec]) -> list[tuple[str, pd.DataFrame, list[str]]
     return out
 
 
+def _upstream_remote(panel: Panel, specs: list[Spec]) -> list[tuple[str, pd.DataFrame, list[str]]]:
+    """A bundle of upstream builds as one Dask task (its own cache, shared within the bundle)."""
+    _init_worker({"panel": panel, "cache": {}})
+    return _upstream_job(specs)
+
+
 def _pool(jobs: int, state: dict[str, Any]):
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
@@ -767,7 +773,7 @@ class _Sim:
     timings: dict[str, float]
 
 
-def _simulate(eng: _Engine, U: np.ndarray, *, jobs: int, progress: bool | None, desc: str) -> _Sim:
+def _simulate(eng: _Engine, U: np.ndarray, *, jobs: int, progress: bool | None, desc: str, client: Any = None) -> _Sim:
     t0 = time.perf_counter()
     plan = eng.plan
     n = U.shape[0]
@@ -794,11 +800,12 @@ def _simulate(eng: _Engine, U: np.ndarray, *, jobs: int, progress: bool | None, 
         nk = eng.stage_key(s, "normalize")
         if nk not in eng.normalized:
             todo.setdefault(nk, s)
-    if jobs > 1 and len(todo) > 1:
+    if (jobs > 1 or client is not None) and len(todo) > 1:
         by_treat: dict[str, list[Spec]] = defaultdict(list)
         for s in todo.values():
             by_treat[eng.stage_key(s, "treat")].append(s)
-        bundles: list[list[Spec]] = [[] for _ in range(min(jobs, len(by_treat)))]
+        width = len(by_treat) if client is not None else min(jobs, len(by_treat))
+        bundles: list[list[Spec]] = [[] for _ in range(width)]
         load = [0.0] * len(bundles)
         for _, ss in sorted(by_treat.items(), key=lambda kv: (-len(kv[1]), kv[0])):
             i = int(np.argmin(load))
@@ -806,10 +813,15 @@ def _simulate(eng: _Engine, U: np.ndarray, *, jobs: int, progress: bool | None, 
             load[i] += 1.5 + len(ss)
         if bar is not None:
             bar.set_description(f"{desc}: {len(todo)} upstream builds")
-        with _pool(len(bundles), {"panel": eng.panel, "cache": eng.cache}) as ex:
-            for res in ex.map(_upstream_job, bundles):
-                for nk, table, msgs in res:
-                    eng.normalized[nk] = (table, msgs)
+        if client is not None:  # Dask: one task per bundle of upstream builds that share a treated table
+            panel_f = client.scatter(eng.panel, broadcast=True)
+            results = client.gather(client.map(_upstream_remote, [panel_f] * len(bundles), bundles, pure=False))
+        else:
+            with _pool(len(bundles), {"panel": eng.panel, "cache": eng.cache}) as ex:
+                results = list(ex.map(_upstream_job, bundles))
+        for res in results:
+            for nk, table, msgs in res:
+                eng.normalized[nk] = (table, msgs)
     prepared = {}
     for k, (s, c) in first_spec.items():
         prepared[k] = eng.prepare(s, c)
@@ -1200,6 +1212,7 @@ def evaluate_design(
     node: str | None = None,
     cache: dict | None = None,
     progress: bool | None = None,
+    client: Any = None,
 ) -> SensitivityResult:
     """The builds of an explicit design: one row of uniforms in [0, 1) per build.
 
@@ -1218,7 +1231,7 @@ def evaluate_design(
         raise DataError("evaluate_design: every value of U must lie in [0, 1]")
     eng = _Engine(spec, panel, plan, node, cache)
     s0, r0 = _nominal(eng)
-    sim = _simulate(eng, np.minimum(U, np.nextafter(1.0, 0)), jobs=jobs, progress=progress, desc="design")
+    sim = _simulate(eng, np.minimum(U, np.nextafter(1.0, 0)), jobs=jobs, progress=progress, desc="design", client=client)
     scores, ranks = _frames(eng, sim.scores, sim.ranks)
     manifest = _manifest(
         "design", spec, panel, eng, builds=int(U.shape[0]), jobs=jobs, factors=plan.manifest(), columns=_columns(plan),
@@ -1251,6 +1264,7 @@ def uncertainty(
     node: str | None = None,
     cache: dict | None = None,
     progress: bool | None = None,
+    client: Any = None,
 ) -> SensitivityResult:
     """Uncertainty analysis: ``n`` random builds, and each unit's rank and score intervals.
 
@@ -1272,6 +1286,8 @@ def uncertainty(
         Upstream cache shared with other calls on the same panel (see :func:`index_engine.pipeline.upstream`).
     progress : bool, optional
         A tqdm progress bar on stderr; default: only when stderr is a terminal.
+    client : distributed.Client, optional
+        Run the distinct upstream builds as Dask tasks on this client's cluster (same numbers).
 
     Returns
     -------
@@ -1290,7 +1306,7 @@ def uncertainty(
     eng = _Engine(spec, panel, plan, node, cache)
     s0, r0 = _nominal(eng)
     U = monte_carlo_design(n, plan.D, seed)
-    sim = _simulate(eng, U, jobs=jobs, progress=progress, desc="uncertainty")
+    sim = _simulate(eng, U, jobs=jobs, progress=progress, desc="uncertainty", client=client)
     scores, ranks = _frames(eng, sim.scores, sim.ranks)
     manifest = _manifest(
         "uncertainty", spec, panel, eng, design="Monte Carlo: independent U[0, 1) per factor column (numpy PCG64)",
@@ -1316,6 +1332,7 @@ def sobol(
     node: str | None = None,
     cache: dict | None = None,
     progress: bool | None = None,
+    client: Any = None,
 ) -> SensitivityResult:
     """Variance-based sensitivity analysis: Saltelli design, first-order and total Sobol indices.
 
@@ -1362,7 +1379,7 @@ def sobol(
     labels = list(plan.groups)
     col_groups = [[c for key in plan.groups[g] for c in plan.cols[key]] for g in labels]
     U, blocks = saltelli_design(n, col_groups, seed)
-    sim = _simulate(eng, U, jobs=jobs, progress=progress, desc="sobol")
+    sim = _simulate(eng, U, jobs=jobs, progress=progress, desc="sobol", client=client)
     y = fy(sim.scores, sim.ranks)
     if np.isnan(y).any():
         bad = np.flatnonzero(np.isnan(y))[:5].tolist()
