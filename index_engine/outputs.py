@@ -175,15 +175,25 @@ def _write_large(b: Build, d: Path, excel: bool | None) -> dict[str, int]:
     hy = b.panel.has_years
     counts: dict[str, int] = {}
     (d / "tables").mkdir()
-    frames = {"scores": b.scores, "ranks": b.ranks}
+    # ranks of the aggregates only: indicator ranks of a million firms are rarely wanted and cost
+    # a sort each (Build.ranks has them all)
+    frames = {"scores": b.scores, "ranks": b.ranks_of(list(b.spec.aggregates))}
     if hy and len(b.panel.years) > 1:
         frames["change"] = b.change
     for stem, wide in frames.items():
         _wide_frame(wide, hy).to_parquet(d / f"{stem}.parquet", index=False)
         counts[f"{stem}.parquet"] = len(wide)
+    previous: tuple[str, pd.DataFrame] | None = None
+    same_as: dict[str, str] = {}
     for stage, wide in b.tables.items():
+        if previous is not None and wide is previous[1]:  # a step that changed nothing
+            same_as[stage] = same_as.get(previous[0], previous[0])
+            continue
         _wide_frame(wide, hy).to_parquet(d / "tables" / f"{stage}.parquet", index=False)
         counts[f"tables/{stage}.parquet"] = len(wide)
+        previous = (stage, wide)
+    if same_as:
+        (d / "tables" / "same_as.json").write_text(json.dumps(same_as, indent=1), encoding="utf-8")
     units = b.panel.attrs.groupby(level="unit", sort=False).first().reset_index()
     units.to_parquet(d / "units.parquet", index=False)
     counts["units.parquet"] = len(units)

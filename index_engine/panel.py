@@ -19,6 +19,7 @@ import hashlib
 import io
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -70,13 +71,14 @@ class Panel:
             object.__setattr__(self, "_observations", _dated(self.values, self.has_years))
         return self._observations
 
-    @property
+    @cached_property
     def units(self) -> list[str]:
-        return list(dict.fromkeys(self.values.index.get_level_values("unit")))
+        """Unit codes in the order of the file."""
+        return list(pd.unique(self.values.index.get_level_values("unit")))
 
-    @property
+    @cached_property
     def years(self) -> list[int]:
-        return sorted(set(self.values.index.get_level_values("year")))
+        return sorted(int(y) for y in pd.unique(self.values.index.get_level_values("year")))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Panel):
@@ -109,8 +111,10 @@ class Panel:
             if lacking:
                 raise DataError(f"{self.file}: denominator columns the spec names are missing: {list_rows(lacking)}")
         ind = self.values[list(spec.indicators)]
-        by_unit = ind.notna().groupby(level="unit", sort=False).any().any(axis=1)
-        empty = list(by_unit.index[~by_unit.to_numpy()])
+        has = ind.notna().to_numpy().any(axis=1)
+        codes, uniq = pd.factorize(ind.index.get_level_values("unit"), sort=False)
+        any_data = np.bincount(codes, weights=has, minlength=len(uniq)) > 0
+        empty = list(np.asarray(uniq)[~any_data])
         if empty:
             raise DataError(f"{self.file}: these units have no data for any indicator of the spec: {list_rows(empty)}")
 
@@ -240,23 +244,25 @@ def _period_end(label: str) -> pd.Timestamp:
 
 
 def _periods(col: pd.Series, name: str, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    uniq = pd.unique(col.astype(str))
-    table: dict[str, tuple[int, str, bool]] = {}
+    """(year, period label, is annual) for every row, parsing each distinct value once."""
+    codes, uniq = pd.factorize(col.astype(str) if col.dtype != object else col.map(str), sort=False)
+    parsed: list[tuple[int, str, bool]] = []
     bad = []
     for u in uniq:
         try:
-            table[u] = parse_period(u)
+            parsed.append(parse_period(u))
         except ValueError:
             bad.append(u)
+            parsed.append((0, "", False))
     if bad:
-        rows = [f"row {i + 2} ({v!r})" for i, v in enumerate(col.astype(str)) if v in set(bad)]
+        badset = set(bad)
+        rows = [f"row {i + 2} ({uniq[c]!r})" for i, c in enumerate(codes) if uniq[c] in badset]
         raise DataError(
             f"{name}: column {column!r}: not a period (use 2025, 2025Q1 or 2025-03) at {list_rows(rows)}"
         )
-    s = col.astype(str)
-    years = s.map(lambda v: table[v][0]).to_numpy(dtype=int)
-    labels = s.map(lambda v: table[v][1]).to_numpy(dtype=object)
-    annual = s.map(lambda v: table[v][2]).to_numpy(dtype=bool)
+    years = np.array([p[0] for p in parsed], dtype=int)[codes]
+    labels = np.array([p[1] for p in parsed], dtype=object)[codes]
+    annual = np.array([p[2] for p in parsed], dtype=bool)[codes]
     return years, labels, annual
 
 

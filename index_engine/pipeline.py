@@ -142,6 +142,8 @@ def _per_indicator(
         changed[key] += int(((xv != yv) & ~(np.isnan(xv) & np.isnan(yv))).sum())
         out[code] = y
     log.add(step, groups, changed)
+    if sum(changed.values()) == 0 and list(table.columns) == list(out):
+        return table  # nothing changed: the same table, not a copy (large builds write it once)
     return pd.DataFrame(out, index=table.index)
 
 
@@ -693,6 +695,14 @@ def rank_desc_min(values: np.ndarray) -> np.ndarray:
         col = flat[:, j]
         ok = np.flatnonzero(~np.isnan(col))
         v = -col[ok]
+        codes, uniq = pd.factorize(v, sort=False)
+        if len(uniq) <= 4096:  # few distinct values (points, counts): rank the values, not the rows
+            counts = np.bincount(codes, minlength=len(uniq))
+            order_u = np.argsort(uniq)
+            first = np.empty(len(uniq))
+            first[order_u] = np.cumsum(counts[order_u]) - counts[order_u] + 1
+            res[ok, j] = first[codes]
+            return
         order = np.argsort(v)  # ties all get the first position, so the sort need not be stable
         sv = v[order]
         pos = np.arange(1, sv.size + 1, dtype=float)
