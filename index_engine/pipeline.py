@@ -34,6 +34,9 @@ from .result import Build, Step, _jsonable
 from .spec import Spec, step_choice
 from .targets import track_targets
 
+PASS_THROUGH = {"transform", "denominate", "impute", "treat"}
+"""Steps whose ``none`` method leaves a column as it is (normalize's ``none`` still applies the direction)."""
+
 DEFAULT_POOL = {"impute": "year", "screen": "year", "treat": "year", "normalize": "all"}
 
 
@@ -108,10 +111,14 @@ def _call(step: str, code: str, method: Method, fn: Callable[[], Any], panel: Pa
 
 def _pooled(x: pd.Series, pool: str, fn: Callable[[pd.Series], Any]) -> list[tuple[pd.Series, Any]]:
     """``fn`` over all rows (pool 'all', or a single year) or over each year's rows."""
-    years = x.index.get_level_values("year")
-    if pool == "all" or years.nunique() == 1:
+    if pool == "all" or _one_year(x.index):
         return [(x, fn(x))]
     return [(g, fn(g)) for _, g in x.groupby(level="year", sort=True)]
+
+
+def _one_year(index: pd.MultiIndex) -> bool:
+    level = index.levels[index.names.index("year")]
+    return len(level) == 1 or index.get_level_values("year").nunique() == 1
 
 
 def _joined(parts: list[pd.Series], index: pd.Index) -> pd.Series:
@@ -134,6 +141,10 @@ def _per_indicator(
     for code in spec.indicators:
         method, params, path = resolve(spec, step, code)
         x = table[code].rename(code)
+        if method.name == "none" and step in PASS_THROUGH:
+            groups[(method.name, _freeze(params), path)].append(code)
+            out[code] = x
+            continue
         y = _call(step, code, method, lambda: apply(code, method, params, x), panel)
         y = pd.Series(np.asarray(y, dtype=float), index=x.index, name=code)
         key = (method.name, _freeze(params), path)
@@ -256,8 +267,11 @@ def _denominate(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
 
 def _impute(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
     # reference units (e.g. the national series) stay out of pools, ranks and peer statistics
-    units = table.index.get_level_values("unit")
-    peers = table[~units.isin(set(spec.reference_units))]
+    if spec.reference_units:
+        units = table.index.get_level_values("unit")
+        peers = table[~units.isin(set(spec.reference_units))]
+    else:
+        peers = table
     if peers.empty:
         raise DataError(f"{panel.file}: no units are left once the reference units are set aside")
     attrs = panel.attrs.reindex(peers.index)
