@@ -8,7 +8,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -51,7 +51,7 @@ def long_table(wide: pd.DataFrame, value: str = "value") -> pd.DataFrame:
     return out
 
 
-def _write_csv(df: pd.DataFrame, path: Path, has_years: bool) -> int:
+def write_csv(df: pd.DataFrame, path: Path, has_years: bool) -> int:
     """UTF-8 CSV; floats in their shortest exact form (they read back as the same doubles)."""
     df = safe_text(_blank_year(df, has_years))
     if len(df) > 50_000:  # Arrow's writer is about ten times faster than pandas'
@@ -132,17 +132,17 @@ def output_tables(b: Build) -> dict[str, pd.DataFrame]:
     return out
 
 
-def write_build(
-    b: Build, out_dir: Path, *, force: bool = False, excel: bool | None = None, extras: tuple[str, ...] = ()
-) -> Path:
-    """Write ``b`` into ``out_dir`` (see :meth:`Build.write`)."""
+def write_folder(out_dir: Path, fill: Callable[[Path], None], *, force: bool = False) -> Path:
+    """Fill a temporary folder beside ``out_dir`` and rename it into place at the end, so a failure
+    leaves nothing half-written; an existing ``out_dir`` is refused unless ``force`` (then replaced
+    only once the new one is complete)."""
     out_dir = Path(out_dir)
     if out_dir.exists() and not force:
         raise OutputExistsError(f"{out_dir}: the folder exists already; choose another --out or pass --force")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
     try:
-        _write_into(b, tmp, excel, extras)
+        fill(tmp)
         if out_dir.exists():
             old = out_dir.with_name(f".{out_dir.name}.old")
             if old.exists():
@@ -156,6 +156,13 @@ def write_build(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out_dir
+
+
+def write_build(
+    b: Build, out_dir: Path, *, force: bool = False, excel: bool | None = None, extras: tuple[str, ...] = ()
+) -> Path:
+    """Write ``b`` into ``out_dir`` (see :meth:`Build.write`)."""
+    return write_folder(Path(out_dir), lambda tmp: _write_into(b, tmp, excel, extras), force=force)
 
 
 LARGE_ROWS = 50_000
@@ -202,9 +209,9 @@ def _write_large(b: Build, d: Path, excel: bool | None) -> dict[str, int]:
         df.to_parquet(d / f"{stem}.parquet", index=False)
         counts[f"{stem}.parquet"] = len(df)
     for stem, df in (("weights", b.weights), ("fitted", b.fitted)):
-        counts[f"{stem}.csv"] = _write_csv(df, d / f"{stem}.csv", hy)
+        counts[f"{stem}.csv"] = write_csv(df, d / f"{stem}.csv", hy)
     if not b.targets.empty:
-        counts["targets.csv"] = _write_csv(b.targets, d / "targets.csv", hy)
+        counts["targets.csv"] = write_csv(b.targets, d / "targets.csv", hy)
     if excel is not False:
         _write_excel(summary_sheets(b), d / "results.xlsx")
     return counts
@@ -256,13 +263,13 @@ def _write_into(b: Build, d: Path, excel: bool | None, extras: tuple[str, ...]) 
         else:
             raise ValueError(f"unknown extra output {name!r}")
     for stem, df in tables.items():
-        counts[f"{stem}.csv"] = _write_csv(df, d / f"{stem}.csv", hy)
+        counts[f"{stem}.csv"] = write_csv(df, d / f"{stem}.csv", hy)
     (d / "tables").mkdir()
     stage_long: dict[str, pd.DataFrame] = {}
     for stage, wide in b.tables.items():
         lt = long_table(wide)
         stage_long[stage] = lt
-        counts[f"tables/{stage}.csv"] = _write_csv(lt, d / "tables" / f"{stage}.csv", hy)
+        counts[f"tables/{stage}.csv"] = write_csv(lt, d / "tables" / f"{stage}.csv", hy)
     write_excel = excel if excel is not None else True
     if write_excel:
         sheets: dict[str, pd.DataFrame | str] = {}

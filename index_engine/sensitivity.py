@@ -51,10 +51,7 @@ Examples
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import sys
-import tempfile
 import time
 import warnings
 from collections import defaultdict
@@ -67,9 +64,10 @@ import pandas as pd
 import yaml
 
 from . import __version__
-from ._checks import NO_YEAR, list_rows
+from ._checks import list_rows
 from .aggregate import CROSS_ROWS, DomainError
-from .errors import BuildError, DataError, OutputExistsError, SpecError
+from .errors import BuildError, DataError, SpecError
+from .outputs import write_csv, write_folder
 from .panel import Panel
 from .spec import Spec, UncertainFactor
 
@@ -956,10 +954,10 @@ class SensitivityResult:
 
         def fill(d: Path) -> None:
             for name, df in tables.items():
-                _write_csv(df, d / name, self.has_years)
+                write_csv(df, d / name, self.has_years)
             (d / "manifest.json").write_text(json.dumps(_jsonable(manifest), ensure_ascii=False, indent=1), encoding="utf-8")
 
-        return _atomic_dir(Path(out_dir), fill, force)
+        return write_folder(Path(out_dir), fill, force=force)
 
     def sample_spec(self, i: int) -> Spec:
         """The Spec of build ``i`` (a normal build of it gives that build's scores)."""
@@ -1050,36 +1048,6 @@ def _read_cell(v: Any) -> Any:
     if isinstance(v, np.generic):
         return v.item()
     return v
-
-
-def _write_csv(df: pd.DataFrame, path: Path, has_years: bool) -> None:
-    from .outputs import safe_text
-
-    if "year" in df.columns and not has_years:
-        df = df.assign(year=df["year"].map(lambda y: "" if y == NO_YEAR else y))
-    safe_text(df).to_csv(path, index=False, encoding="utf-8", float_format="%.17g", lineterminator="\n")
-
-
-def _atomic_dir(out_dir: Path, fill, force: bool) -> Path:
-    if out_dir.exists() and not force:
-        raise OutputExistsError(f"{out_dir}: the folder exists already; choose another folder or pass --force")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
-    try:
-        fill(tmp)
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old")
-            if old.exists():
-                shutil.rmtree(old)
-            os.replace(out_dir, old)
-            os.replace(tmp, out_dir)
-            shutil.rmtree(old)
-        else:
-            os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1487,7 +1455,7 @@ class Importance:
         """Write ``importance.csv`` into ``out_dir`` (created if needed)."""
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
-        _write_csv(self.table, out_dir / "importance.csv", self.has_years)
+        write_csv(self.table, out_dir / "importance.csv", self.has_years)
         return out_dir / "importance.csv"
 
 

@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import DataError, SpecError
+from .errors import DataError
 from .panel import Panel
 from .spec import Node, Spec
 
