@@ -43,6 +43,20 @@ def wsum(W: np.ndarray, A: np.ndarray) -> np.ndarray:
     return np.einsum("sc,src->sr", W, A, optimize=True)
 
 
+def _complete(X: np.ndarray) -> bool:
+    """No child missing anywhere (then the weights present are all the weights)."""
+    return not np.isnan(X.sum())
+
+
+def _full_mean(num: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """num / Σ w for samples × rows when no child is missing (all weights 0: missing)."""
+    den = W.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = num / den
+    out[np.broadcast_to(den == 0, out.shape)] = np.nan
+    return out
+
+
 def _prepare(X: np.ndarray, W: np.ndarray, min_coverage: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     present = ~np.isnan(X)
     den = wsum(W, present.astype(float))  # samples × rows: weight of the children present
@@ -76,6 +90,8 @@ def _require_positive(X: np.ndarray, what: str) -> None:
 @AGGREGATE.register("arithmetic")
 def arithmetic(X: np.ndarray, W: np.ndarray, *, min_coverage: Coverage = 0.0) -> np.ndarray:
     """Weighted arithmetic mean Σ w·x / Σ w over the children present (COINr ``a_amean``)."""
+    if _complete(X):  # every child present: Σ w over the children is the same for every row
+        return _full_mean(wsum(W, X), W)
     present, den, low = _prepare(X, W, min_coverage)
     return _finish(wsum(W, np.where(present, X, 0.0)), den, low)
 
@@ -87,6 +103,8 @@ def geometric(X: np.ndarray, W: np.ndarray, *, min_coverage: Coverage = 0.0) -> 
     A value <= 0 is an error naming the unit and node.
     """
     _require_positive(X, "geometric mean")
+    if _complete(X):
+        return np.exp(_full_mean(wsum(W, np.log(X)), W))
     present, den, low = _prepare(X, W, min_coverage)
     with np.errstate(divide="ignore"):
         logs = np.where(present, np.log(np.where(present, X, 1.0)), 0.0)

@@ -19,7 +19,7 @@ from .errors import OutputExistsError
 if TYPE_CHECKING:
     from .result import Build
 
-EXCEL_MAX_ROWS = 50_000
+EXCEL_MAX_ROWS = 20_000
 """Tables longer than this get a sheet naming their CSV instead (Excel's own limit is 1,048,576 rows,
 but a workbook of millions of cells is slow to write and to open)."""
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -170,10 +170,17 @@ class Build:
     def summary(self) -> pd.DataFrame:
         """The index's score and rank for every unit in the latest year, best first."""
         idx = self.spec.tree.code
-        last = max(self.panel.years)
-        df = self.scores_long()
-        df = df[(df.node == idx) & (df.year == last)].sort_values("rank")
-        return df[["unit", "score", "rank", "change"]].reset_index(drop=True)
+        years = self.scores.index.get_level_values("year")
+        last = years.max()
+        sel = np.asarray(years == last)
+        score = self.scores[idx][sel]
+        rank = self.ranks_of([idx])[idx][sel]
+        change = self.change[idx][sel] if len(self.panel.years) > 1 else pd.Series(np.nan, index=score.index)
+        df = pd.DataFrame(
+            {"unit": score.index.get_level_values("unit"), "score": score.to_numpy(),
+             "rank": pd.array(rank.to_numpy(), dtype="Int64"), "change": change.to_numpy()}
+        )
+        return df.sort_values(["rank", "unit"], na_position="last", kind="stable").reset_index(drop=True)
 
     def effective_weights(self) -> pd.Series:
         w = self.weights

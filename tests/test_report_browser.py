@@ -3,7 +3,8 @@
 For the Beijing build in both languages: every page loads from file:// with no console error and
 no request to anything but local files; every chart container holds a rendered SVG; every
 internal link resolves to an existing file; the Chinese names appear as text; a screenshot of the
-overview is not blank. Skipped when chromium or playwright is absent (``.ci/run`` installs
+overview is not blank. The summary report of a firm-level build (the 1,000-firm sample written as a
+large Parquet build) loads the same way. Skipped when chromium or playwright is absent (``.ci/run`` installs
 chromium and fonts-noto-cjk; ``pip install -e .[test]`` installs playwright). Playwright's own
 browser downloads are never used: the system chromium is the executable.
 """
@@ -21,6 +22,7 @@ import pytest
 from index_engine.report import load_model, render_report
 
 from .test_report import beijing_build, write_fake_sensitivity, write_fake_targets
+from .test_report_firms import SUMMARY_PAGES, firm_build
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[test])")
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else None)
@@ -234,5 +236,29 @@ def test_print_stylesheet_hides_navigation(browser, reports):
         v.page.emulate_media(media="print")
         pdf = v.page.pdf(format="A4")
         assert pdf[:4] == b"%PDF" and len(pdf) > 20_000
+    finally:
+        v.close()
+
+
+@pytest.fixture(scope="module")
+def summary_report(tmp_path_factory) -> Path:
+    """The summary report of the firm-level sample written as a large (Parquet) build, in Chinese."""
+    build = firm_build(tmp_path_factory, "parquet")
+    return render_report(build, tmp_path_factory.mktemp("browser_firms") / "report", lang="zh")
+
+
+def test_summary_report_loads_cleanly(browser, summary_report):
+    """The overview of a firm-level summary: no console error, every chart an SVG, every link resolves."""
+    pages = {p.name for p in summary_report.glob("*.html")}
+    assert pages == SUMMARY_PAGES and not [p for p in pages if p.startswith("unit-")]
+    v = Visit(browser)
+    try:
+        check_page(v, summary_report, "index.html")
+        assert v.page.eval_on_selector_all("div.chart svg.main-svg", "els => els.length") >= 2
+        assert v.page.eval_on_selector_all("#grade-shares tbody tr", "els => els.length") == 3
+        text = v.page.inner_text("body")
+        assert "中关村领航积分（示例）" in text and "得分分布" in text
+        for name in sorted(pages - {"index.html"}):
+            check_page(v, summary_report, name)
     finally:
         v.close()

@@ -346,24 +346,8 @@ def _lookup(df: pd.DataFrame, key: list[str], cols: list[str]) -> dict:
     return {tuple(v[: len(key)]): tuple(_float(x) for x in v[len(key):]) for v in vals}
 
 
-def load_model(build_dir: str | Path) -> ReportModel:
-    """Read a finished build folder into a :class:`ReportModel`.
-
-    Parameters
-    ----------
-    build_dir : path of a folder written by ``index-engine build`` (or ``Build.write``)
-
-    Raises
-    ------
-    DataError
-        When the folder does not exist or lacks one of scores.csv, weights.csv, units.csv, spec.yaml.
-    """
-    d = Path(build_dir)
-    if not d.is_dir():
-        raise DataError(f"{d}: no such build folder")
-    missing = [f for f in REQUIRED if not (d / f).is_file()]
-    if missing:
-        raise DataError(f"{d}: not a finished build folder: {', '.join(missing)} missing")
+def read_spec(d: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The build's spec.yaml as a dict, and its ``index`` block (with ``id`` defaulting to the root's code)."""
     try:
         spec = yaml.safe_load((d / "spec.yaml").read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
@@ -372,19 +356,40 @@ def load_model(build_dir: str | Path) -> ReportModel:
         raise DataError(f"{d / 'spec.yaml'}: no framework tree (a 'tree' with a 'code')")
     index = dict(spec.get("index") or {})
     index.setdefault("id", spec["tree"]["code"])
+    return spec, index
 
-    weights = _read(d / "weights.csv", ["level", "nominal_weight", "weight", "effective_weight"])
+
+def read_weights(d: Path) -> pd.DataFrame:
+    return _read(d / "weights.csv", ["level", "nominal_weight", "weight", "effective_weight"])
+
+
+def default_weights(weights: pd.DataFrame) -> pd.DataFrame:
+    """The rows of weights.csv for the default weights (a segmented build adds a set per segment)."""
+    if weights.empty or "segment" not in weights.columns:
+        return weights
+    return weights[weights["segment"] == ""]
+
+
+def build_nodes(
+    spec: dict[str, Any], weights: pd.DataFrame, pages: dict[str, str] | None = None, taken: set[str] | None = None
+) -> tuple[str, dict[str, NodeInfo]]:
+    """The root's code and every node of the spec's tree (tree order) with its weights.
+
+    ``pages`` gives each node's page; by default ``dim-<code>.html`` for an aggregate below the
+    root and ``ind-<code>.html`` for an indicator (unique, none of the names in ``taken``).
+    """
+    weights = default_weights(weights)
     wmap = {r["node"]: r for r in records(weights)} if not weights.empty else {}
-
     flat: list[tuple[dict, str | None, int]] = []
     _walk(spec["tree"], None, 0, flat)
     levels: dict[str, int] = {}
     _levels(spec["tree"], levels)
     codes = [n["code"] for n, _, _ in flat]
-    taken: set[str] = {"index", "units", "framework", "targets", "methodology", "robustness"}
-    is_ind = {n["code"]: not (n.get("children") or ()) for n, _, _ in flat}
-    pages = _unique_pages([c for c in codes[1:] if not is_ind[c]], "dim", taken)
-    pages.update(_unique_pages([c for c in codes if is_ind[c]], "ind", taken))
+    if pages is None:
+        taken = taken if taken is not None else set()
+        is_ind = {n["code"]: not (n.get("children") or ()) for n, _, _ in flat}
+        pages = _unique_pages([c for c in codes[1:] if not is_ind[c]], "dim", taken)
+        pages.update(_unique_pages([c for c in codes if is_ind[c]], "ind", taken))
     nodes: dict[str, NodeInfo] = {}
     for n, parent, depth in flat:
         w = wmap.get(n["code"], {})
@@ -410,57 +415,22 @@ def load_model(build_dir: str | Path) -> ReportModel:
             effective_weight=_float(w.get("effective_weight")),
             page="index.html" if parent is None else pages[code],
         )
-    root = codes[0]
+    return codes[0], nodes
 
-    units_df = _read(d / "units.csv")
-    scores = _years(_read(d / "scores.csv", ["level", "score", "rank", "change"]))
-    for c in ("unit", "node"):
-        if c not in scores.columns:
-            raise DataError(f"{d / 'scores.csv'}: column {c!r} missing")
-    unit_codes = list(units_df["unit"]) if "unit" in units_df.columns else []
-    for u in scores["unit"].unique():  # a unit scored but not listed still gets a page
-        if u not in unit_codes:
-            unit_codes.append(u)
-    upages = _unique_pages(unit_codes, "unit", taken)
-    units: dict[str, UnitInfo] = {}
-    urows = {r["unit"]: r for r in records(units_df)} if "unit" in units_df.columns else {}
-    for u in unit_codes:
-        r = urows.get(u, {})
-        name = str(r.get("unit_name") or "")
-        name_en = str(r.get("unit_name_en") or "")
-        units[u] = UnitInfo(
-            code=u,
-            name_zh=name if name != name_en else "",
-            name_en=name_en or ("" if re.search(r"[\u3000-\u9fff]", name) else name),
-            reference=_bool(r.get("reference", False)),
-            dropped_years=str(r.get("dropped_years") or ""),
-            page=upages[u],
-        )
 
-    years = tuple(sorted(int(y) for y in scores["year"].unique())) if "year" in scores.columns else (NO_YEAR,)
-    if "year" not in scores.columns:
-        scores["year"] = NO_YEAR
-    years = years or (NO_YEAR,)
+def load_json(p: Path) -> Any:
+    if not p.is_file():
+        return None
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{p}: not valid JSON ({exc})") from None
 
-    def opt(name: str, numeric: Iterable[str]) -> pd.DataFrame:
-        p = d / name
-        return _years(_read(p, numeric)) if p.is_file() else pd.DataFrame()
 
-    contributions = opt("contributions.csv", ["contribution"])
-    raw = opt("tables/raw.csv", ["value"])
-    normalized = opt("tables/normalized.csv", ["value"])
-    treatment = opt("treatment.csv", ["before", "after"])
-    imputed = opt("imputed.csv", ["value"])
+def read_extras(d: Path) -> dict[str, Any]:
+    """What every report reads besides the per-unit tables: fitted.csv, log.json, manifest.json,
+    and, when present, audit/, targets.csv and sensitivity/ (as keyword arguments of ReportModel)."""
     fitted = _auto_numeric(_read(d / "fitted.csv"), ("indicator", "pool")) if (d / "fitted.csv").is_file() else pd.DataFrame()
-
-    def load_json(p: Path) -> Any:
-        if not p.is_file():
-            return None
-        try:
-            return json.loads(p.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{p}: not valid JSON ({exc})") from None
-
     log = load_json(d / "log.json") or []
     manifest = load_json(d / "manifest.json") or {}
 
@@ -503,13 +473,80 @@ def load_model(build_dir: str | Path) -> ReportModel:
                 if not df.empty:
                     sensitivity[stem] = df
         sensitivity = sensitivity or None
+    return {
+        "fitted": fitted, "log": log if isinstance(log, list) else [],
+        "manifest": manifest if isinstance(manifest, dict) else {}, "audit": audit, "audit_json": audit_json,
+        "targets": targets, "sensitivity": sensitivity,
+    }
+
+
+def load_model(build_dir: str | Path) -> ReportModel:
+    """Read a finished build folder into a :class:`ReportModel`.
+
+    Parameters
+    ----------
+    build_dir : path of a folder written by ``index-engine build`` (or ``Build.write``)
+
+    Raises
+    ------
+    DataError
+        When the folder does not exist or lacks one of scores.csv, weights.csv, units.csv, spec.yaml.
+    """
+    d = Path(build_dir)
+    if not d.is_dir():
+        raise DataError(f"{d}: no such build folder")
+    missing = [f for f in REQUIRED if not (d / f).is_file()]
+    if missing:
+        raise DataError(f"{d}: not a finished build folder: {', '.join(missing)} missing")
+    spec, index = read_spec(d)
+    weights = read_weights(d)
+    taken: set[str] = {"index", "units", "framework", "targets", "methodology", "robustness"}
+    root, nodes = build_nodes(spec, weights, taken=taken)
+
+    units_df = _read(d / "units.csv")
+    scores = _years(_read(d / "scores.csv", ["level", "score", "rank", "change"]))
+    for c in ("unit", "node"):
+        if c not in scores.columns:
+            raise DataError(f"{d / 'scores.csv'}: column {c!r} missing")
+    unit_codes = list(units_df["unit"]) if "unit" in units_df.columns else []
+    for u in scores["unit"].unique():  # a unit scored but not listed still gets a page
+        if u not in unit_codes:
+            unit_codes.append(u)
+    upages = _unique_pages(unit_codes, "unit", taken)
+    units: dict[str, UnitInfo] = {}
+    urows = {r["unit"]: r for r in records(units_df)} if "unit" in units_df.columns else {}
+    for u in unit_codes:
+        r = urows.get(u, {})
+        name = str(r.get("unit_name") or "")
+        name_en = str(r.get("unit_name_en") or "")
+        units[u] = UnitInfo(
+            code=u,
+            name_zh=name if name != name_en else "",
+            name_en=name_en or ("" if re.search(r"[\u3000-\u9fff]", name) else name),
+            reference=_bool(r.get("reference", False)),
+            dropped_years=str(r.get("dropped_years") or ""),
+            page=upages[u],
+        )
+
+    years = tuple(sorted(int(y) for y in scores["year"].unique())) if "year" in scores.columns else (NO_YEAR,)
+    if "year" not in scores.columns:
+        scores["year"] = NO_YEAR
+    years = years or (NO_YEAR,)
+
+    def opt(name: str, numeric: Iterable[str]) -> pd.DataFrame:
+        p = d / name
+        return _years(_read(p, numeric)) if p.is_file() else pd.DataFrame()
+
+    contributions = opt("contributions.csv", ["contribution"])
+    raw = opt("tables/raw.csv", ["value"])
+    normalized = opt("tables/normalized.csv", ["value"])
+    treatment = opt("treatment.csv", ["before", "after"])
+    imputed = opt("imputed.csv", ["value"])
 
     m = ReportModel(
         build_dir=d, spec=spec, index=index, root=root, nodes=nodes, units=units, years=years,
         scores=scores, contributions=contributions, weights=weights, raw=raw, normalized=normalized,
-        treatment=treatment, imputed=imputed, fitted=fitted, log=log if isinstance(log, list) else [],
-        manifest=manifest if isinstance(manifest, dict) else {}, audit=audit, audit_json=audit_json,
-        targets=targets, sensitivity=sensitivity,
+        treatment=treatment, imputed=imputed, **read_extras(d),
     )
     m._score = _lookup(scores, ["unit", "year", "node"], ["score", "rank", "change"])
     m._score = {k: v for k, v in m._score.items() if v[0] is not None}

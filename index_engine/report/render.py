@@ -11,6 +11,12 @@ Pages: ``index.html`` (overview), ``units.html``, ``framework.html``, ``unit-<co
 ``dim-<code>.html`` per aggregate below the index, ``ind-<code>.html`` per indicator,
 ``methodology.html``, ``targets.html`` (when the build has ``targets.csv``) and
 ``robustness.html`` (when it has ``audit/`` or ``sensitivity/``).
+
+A firm-level build (a large build written as Parquet, or more than
+:data:`~index_engine.report.firms.SUMMARY_UNITS` units) gets summary pages instead, with no page per
+unit: ``index.html``, ``distribution.html``, ``grades.html``, ``firms.html`` (the top firms),
+``indicators.html`` (what separates the grades), ``methodology.html`` and, as above,
+``targets.html`` and ``robustness.html`` (see :mod:`index_engine.report.firms`).
 """
 
 from __future__ import annotations
@@ -205,7 +211,8 @@ class PageBuilder:
     def sfmt(self) -> Callable[[Any], str]:
         return self.f.score
 
-    def base(self, file: str, title: str, active: str, **kw: Any) -> dict[str, Any]:
+    def nav(self) -> list[tuple[str, str]]:
+        """(page, interface-string key) of each entry of the navigation bar."""
         m = self.m
         nav = [("index.html", "overview"), ("units.html", "units"), ("framework.html", "framework")]
         if m.targets is not None:
@@ -213,6 +220,11 @@ class PageBuilder:
         nav.append(("methodology.html", "methodology"))
         if m.audit is not None or m.sensitivity is not None:
             nav.append(("robustness.html", "robustness"))
+        return nav
+
+    def base(self, file: str, title: str, active: str, **kw: Any) -> dict[str, Any]:
+        m = self.m
+        nav = self.nav()
         notice = m.index.get(f"notice_{self.lang}") or m.index.get("notice_en" if self.lang == "zh" else "notice_zh")
         return {
             "file": file,
@@ -555,13 +567,31 @@ class PageBuilder:
             pool = (spec_steps.get(name) or {}).get("pool") if isinstance(spec_steps.get(name), dict) else None
             steps.append({**s, "summary": summary, "pool": pool})
         sources = [(n.code, n.source) for n in nodes if n.is_indicator and n.source]
+        seg_sets, seg_rows = self.segment_weights()
         ctx = self.base(
             "methodology.html", self.t("methodology"), "methodology.html", nodes=nodes, steps=steps,
             sources=sources, manifest=m.manifest, charts=charts, units=list(m.units.values()),
             description=(m.index.get("description_zh") if self.lang == "zh" else None) or m.index.get("description") or "",
-            index_version=m.index.get("version") or "",
+            index_version=m.index.get("version") or "", seg_sets=seg_sets, seg_rows=seg_rows,
+            segment_column=str((m.spec.get("segments") or {}).get("column") or ""), segment_counts=[],
+            segment_total=0,
         )
         return Page("methodology.html", "methodology.html.j2", ctx, charts)
+
+    def segment_weights(self) -> tuple[list[str], list[dict[str, Any]]]:
+        """The segments with their own weight set (weights.csv's ``segment`` column) and, per node,
+        ``{"node", "sets": {segment: (weight within parent, effective weight)}}`` ('' is the default set);
+        empty without segments."""
+        w = self.m.weights
+        if w is None or w.empty or "segment" not in w.columns or "node" not in w.columns:
+            return [], []
+        sets = [s for s in dict.fromkeys(w["segment"]) if s != ""]
+        if not sets:
+            return [], []
+        look = {(r["segment"], r["node"]): (r.get("weight"), r.get("effective_weight")) for r in records(w)}
+        rows = [{"node": c, "sets": {s: look.get((s, c), (None, None)) for s in [""] + sets}}
+                for c in self.m.nodes if c != self.m.root]
+        return sets, rows
 
     def robustness_page(self) -> Page:
         m, y = self.m, self.m.latest
@@ -719,10 +749,17 @@ def render_report(
         raise ValueError(f"lang must be one of {', '.join(map(repr, i18n.LANGS))}; got {lang!r}")
     out_dir = Path(out_dir) if out_dir is not None else build_dir / "report"
     _check_out(out_dir, force)
-    m = load_model(build_dir)
-    lang = lang or m.default_lang
+    from .firms import FirmPageBuilder, is_summary_build, load_firm_model
+
+    if is_summary_build(build_dir):  # many units (a firm-level build): summary pages, none per unit
+        m: ReportModel = load_firm_model(build_dir)
+        builder: PageBuilder = FirmPageBuilder(m, lang or m.default_lang)
+    else:
+        m = load_model(build_dir)
+        builder = PageBuilder(m, lang or m.default_lang)
+    lang = builder.lang
     env = make_env(lang, m)
-    pages = PageBuilder(m, lang).pages()
+    pages = builder.pages()
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
