@@ -689,7 +689,7 @@ class FirmPageBuilder(PageBuilder):
         return Page("index.html", "firms_overview.html.j2", ctx, charts)
 
     def distribution_page(self) -> Page:
-        m, sm = self.m, self.sm
+        sm = self.sm
         charts = [self.histogram(list(sm.years), self.t("histogram") if len(sm.years) > 1 else self.t("distribution"))]
         ctx = self.base("distribution.html", self.t("distribution"), "distribution.html", sm=sm, charts=charts,
                         quantiles=QUANTILES, seg_name=self.seg_name)
