@@ -21,9 +21,7 @@ unit: ``index.html``, ``distribution.html``, ``grades.html``, ``firms.html`` (th
 
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +31,7 @@ import jinja2
 
 from .. import __version__
 from ..errors import OutputExistsError
+from ..outputs import write_folder
 from . import charts as ch
 from . import i18n
 from .model import ReportModel, load_model, records
@@ -761,28 +760,15 @@ def render_report(
     env = make_env(lang, m)
     pages = builder.pages()
 
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
-    try:
+    def fill(tmp: Path) -> None:
         for p in pages:
             html = env.get_template(p.template).render(**p.context)
             (tmp / p.file).write_text(html, encoding="utf-8")
         for name in ("report.css", "report.js"):
             shutil.copyfile(HERE / "static" / name, tmp / name)
         write_plotlyjs(tmp / "plotly.min.js")
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old")
-            if old.exists():
-                shutil.rmtree(old)
-            os.replace(out_dir, old)
-            os.replace(tmp, out_dir)
-            shutil.rmtree(old)
-        else:
-            os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir
+
+    return write_folder(out_dir, fill, force=True)  # _check_out has refused what must not be replaced
 
 
 _PLOTLYJS: str | None = None
