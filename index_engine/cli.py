@@ -198,7 +198,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     spec, panel = load_inputs(args)
     print(
         f"{args.spec}: spec OK ({len(spec.indicators)} indicators, {len(spec.aggregates)} aggregates); "
-        f"{panel.file}: data OK ({len(panel.units)} units, {len(panel.years)} years)"
+        f"{panel.file}: data OK ({panel.n_units} units, {len(panel.years)} years)"
     )
     return EXIT_OK
 

@@ -299,7 +299,7 @@ def _finish(b: Build, d: Path, counts: dict[str, int]) -> None:
         "spec_sha256": b.spec.hash(),
         "data_file": b.panel.file,
         "data_sha256": b.panel.sha256,
-        "units": len(b.panel.units),
+        "units": b.panel.n_units,
         "years": [int(y) for y in b.panel.years] if hy else [],
         "indicators": len(b.spec.indicators),
         "timings_s": b.timings,

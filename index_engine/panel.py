@@ -73,8 +73,18 @@ class Panel:
 
     @cached_property
     def units(self) -> list[str]:
-        """Unit codes in the order of the file."""
-        return list(pd.unique(self.values.index.get_level_values("unit")))
+        """Unit codes in the order of the file (found from the index's integer codes)."""
+        idx = self.values.index
+        k = idx.names.index("unit")
+        codes = np.asarray(idx.codes[k])
+        _, first = np.unique(codes, return_index=True)
+        return list(idx.levels[k][codes[np.sort(first)]])
+
+    @cached_property
+    def n_units(self) -> int:
+        """How many units (without listing them)."""
+        idx = self.values.index
+        return int(np.unique(np.asarray(idx.codes[idx.names.index("unit")])).size)
 
     @cached_property
     def years(self) -> list[int]:
