@@ -63,6 +63,7 @@ class Panel:
     file: str = "<memory>"
     sha256: str = ""
     has_years: bool = True
+    _checked: set = field(default_factory=set, compare=False, repr=False)
 
     @property
     def observations(self) -> pd.DataFrame:
@@ -109,7 +110,18 @@ class Panel:
         return {u: (names.get(u) if isinstance(names.get(u), str) and names.get(u) else u) for u in self.units}
 
     def check_against(self, spec: Spec) -> None:
-        """Every spec indicator and denominator is in the data, and every unit has some data."""
+        """Every spec indicator and denominator is in the data, and every unit has some data.
+
+        A panel remembers what it passed, so a build after ``load_panel(path, spec)`` does not
+        check the same indicators twice."""
+        dens = tuple(sorted({n.denominator for n in spec.nodes.values() if n.denominator}))
+        key = (spec.indicators, dens if spec.steps.denominate.method != "none" else ())
+        if key in self._checked:
+            return
+        self._check(spec)
+        self._checked.add(key)
+
+    def _check(self, spec: Spec) -> None:
         missing = [c for c in spec.indicators if c not in self.values.columns]
         if missing:
             raise DataError(

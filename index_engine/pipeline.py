@@ -34,6 +34,9 @@ from .result import Build, Step, _jsonable
 from .spec import Spec, step_choice
 from .targets import track_targets
 
+DATA_FREE_WEIGHTS = {"fixed", "equal"}
+"""Weighting methods that read only the spec's weights, so the children's scores are not gathered."""
+
 PASS_THROUGH = {"transform", "denominate", "impute", "treat"}
 """Steps whose ``none`` method leaves a column as it is (normalize's ``none`` still applies the direction)."""
 
@@ -535,7 +538,10 @@ def _aggregate(
         kids = [c.code for c in node.children]
         X = np.column_stack([cols[k] for k in kids])
         # weights are resolved level by level, so data-driven methods see the children's scores
-        kid_frame = pd.DataFrame(X, index=normalized.index, columns=kids)
+        if resolve(spec, "weights", code)[0].name in DATA_FREE_WEIGHTS:
+            kid_frame = pd.DataFrame(columns=kids)  # the method reads only the spec's weights
+        else:
+            kid_frame = pd.DataFrame(X, index=normalized.index, columns=kids)
         weights[code], diagnostics[code] = node_weights_for(spec, code, kid_frame)
         method, params, path = resolve(spec, "aggregate", code)
         parts = [(np.ones(X.shape[0], bool), weights[code])]
@@ -544,7 +550,8 @@ def _aggregate(
             if not any(k in ws for k in kids):
                 continue
             nominal = pd.Series({c.code: ws.get(c.code, c.weight) for c in node.children}, dtype=float)
-            seg_weights[name][code], _ = node_weights_for(spec, code, kid_frame[rows], nominal)
+            seg_kids = kid_frame[rows] if len(kid_frame) else kid_frame
+            seg_weights[name][code], _ = node_weights_for(spec, code, seg_kids, nominal)
             parts.append((rows, seg_weights[name][code]))
         y = np.full(X.shape[0], np.nan)
         for rows, wser in parts:  # the default weights first, then each segment's over its rows
