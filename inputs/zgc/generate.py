@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 SEED = 20251016
+LABEL = "示例数据，非官方统计 (illustrative, not official statistics): inputs/zgc/generate.py"
 STAGES = np.array(["startup", "growth", "mature"])
 
 
@@ -93,7 +94,8 @@ def main() -> None:
     out = Path(a.out)
     if out.suffix == ".parquet":
         df.to_parquet(out, index=False)
-    else:
+    else:  # the CSV says on every row what it is
+        df.insert(3, "source", LABEL)
         df.to_csv(out, index=False, lineterminator="\n")
     print(f"wrote {out}: {len(df)} rows, {df['unit'].nunique()} firms")
 
