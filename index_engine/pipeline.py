@@ -268,6 +268,13 @@ def _denominate(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
     return StageResult(_per_indicator(spec, panel, "denominate", table, apply, log), log.steps)
 
 
+def _cell_records(idx: pd.MultiIndex, code: str, **columns: Any) -> pd.DataFrame:
+    """One row per touched cell: ``unit, year, indicator`` and the given columns."""
+    return pd.DataFrame(
+        {"unit": idx.get_level_values("unit"), "year": idx.get_level_values("year"), "indicator": code, **columns}
+    )
+
+
 def _impute(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
     # reference units (e.g. the national series) stay out of pools, ranks and peer statistics
     if spec.reference_units:
@@ -287,18 +294,7 @@ def _impute(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
         y = _joined([r for _, r in parts], x.index)
         filled = (x.isna() & y.notna()).to_numpy()
         if filled.any():
-            idx = x.index[filled]
-            rows.append(
-                pd.DataFrame(
-                    {
-                        "unit": idx.get_level_values("unit"),
-                        "year": idx.get_level_values("year"),
-                        "indicator": code,
-                        "method": m.name,
-                        "value": y[filled].to_numpy(),
-                    }
-                )
-            )
+            rows.append(_cell_records(x.index[filled], code, method=m.name, value=y[filled].to_numpy()))
         return y
 
     log = _Log()
@@ -335,17 +331,9 @@ def _treat(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
         lab = _joined([r[1] for _, r in parts], x.index)
         hit = (lab != "").to_numpy() & lab.notna().to_numpy()
         if hit.any():
-            idx = x.index[hit]
             rows.append(
-                pd.DataFrame(
-                    {
-                        "unit": idx.get_level_values("unit"),
-                        "year": idx.get_level_values("year"),
-                        "indicator": code,
-                        "treatment": lab[hit].to_numpy(),
-                        "before": x[hit].to_numpy(),
-                        "after": y[hit].to_numpy(),
-                    }
+                _cell_records(
+                    x.index[hit], code, treatment=lab[hit].to_numpy(), before=x[hit].to_numpy(), after=y[hit].to_numpy()
                 )
             )
         return y
