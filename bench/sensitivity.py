@@ -10,10 +10,13 @@ Prints, each the median of 5 runs from a cold upstream cache (every run rebuilds
   weights @ indicators × rows) and one argsort per batch, from the same normalised tables.
 
 The engine's time is split into ``prepare`` (spec per distinct choice, upstream tables, node
-models) and ``evaluate`` (weights, nested means and ranks for every sample: the part the floor
-does); ``evaluate / floor`` is the ratio the issue targets (within 5×). The floor is a linear
-arithmetic kernel: it ignores the geometric mean, missing values and the nested renormalisation
-the engine computes exactly, so it is a lower bound, not the same computation.
+models) and ``evaluate`` (weights, nested means and ranks for every sample, written back in design
+order: the part the floor does); ``evaluate / floor`` is the ratio the targets name (within 5×).
+The floor is a linear arithmetic kernel: it skips the geometric mean's logarithms and
+exponentials, the checks for missing and out-of-domain values, the nodes computed once per spec,
+tied ranks and the reordering, so it is a lower bound, not the same computation. The ``jobs = 2``
+row's ratio is for information: its evaluate step is the same code, run right after the process
+pool that built the upstream tables, and measures about 30% slower than with ``jobs = 1``.
 
 Targets on a 2-core machine: Sobol N = 500 under 2 s; uncertainty N = 10,000 under 5 s; evaluate
 within 5× of the floor. COINr rebuilds the whole coin per sample (~0.13 s a run: ~390 s for 3,000).
@@ -163,8 +166,9 @@ def main() -> None:
         print(f"{label:<32} total {total:7.3f} s  ({builds / total:8.0f} builds/s; COINr ~{builds * COINR_SECONDS_PER_RUN:5.0f} s){ok}")
         print(f"{'':<32}   prepare {prep:6.3f} s: {r.manifest['distinct_specs']} distinct specs, "
               f"{r.manifest['upstream_builds']} upstream builds")
+        verdict = "for information" if target is None else ("within" if ev / floor <= 5 else "NOT within") + " 5×"
         print(f"{'':<32}   evaluate {ev:6.4f} s  vs floor {floor:6.4f} s ({len(batches)} batches): "
-              f"{ev / floor:4.1f}× the floor ({'within' if ev / floor <= 5 else 'NOT within'} 5×)")
+              f"{ev / floor:4.1f}× the floor ({verdict})")
         rows.append((label, total, ev, floor))
 
 

@@ -14,7 +14,8 @@ it (strict <).
 from __future__ import annotations
 
 import warnings
-from typing import Annotated, Literal
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -40,7 +41,20 @@ def wsum(W: np.ndarray, A: np.ndarray) -> np.ndarray:
     """Σ_c W[s, c]·A[..., r, c] as samples × rows: one matrix product for a 2-D ``A``."""
     if A.ndim == 2:
         return W @ A.T
-    return np.einsum("sc,src->sr", W, A, optimize=True)
+    return np.matmul(A, W[:, :, None])[..., 0]  # one small product per sample (as einsum's bmm path, without its planning)
+
+
+def row_sum(W: np.ndarray) -> np.ndarray:
+    """Σ_c W[s, c] as samples × 1: a product with ones (a reduction along a short axis is slow)."""
+    return (W @ np.ones(W.shape[1]))[:, None]
+
+
+def row_max(W: np.ndarray) -> np.ndarray:
+    """max_c W[s, c] as samples × 1, one column at a time (a reduction along a short axis is slow)."""
+    m = W[:, 0].copy()
+    for j in range(1, W.shape[1]):
+        np.maximum(m, W[:, j], out=m)
+    return m[:, None]
 
 
 def _complete(X: np.ndarray) -> bool:
@@ -49,12 +63,14 @@ def _complete(X: np.ndarray) -> bool:
 
 
 def _full_mean(num: np.ndarray, W: np.ndarray) -> np.ndarray:
-    """num / Σ w for samples × rows when no child is missing (all weights 0: missing)."""
-    den = W.sum(axis=1, keepdims=True)
+    """num / Σ w for samples × rows when no child is missing (all weights 0: missing), in place."""
+    den = row_sum(W)
     with np.errstate(invalid="ignore", divide="ignore"):
-        out = num / den
-    out[np.broadcast_to(den == 0, out.shape)] = np.nan
-    return out
+        num /= den
+    zero = den[:, 0] == 0
+    if zero.any():
+        num[zero] = np.nan
+    return num
 
 
 def _prepare(X: np.ndarray, W: np.ndarray, min_coverage: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -67,10 +83,13 @@ def _prepare(X: np.ndarray, W: np.ndarray, min_coverage: float) -> tuple[np.ndar
     return present, den, low
 
 
-def _finish(num: np.ndarray, den: np.ndarray, low: np.ndarray) -> np.ndarray:
+def _finish(num: np.ndarray, den: np.ndarray, low: np.ndarray | None) -> np.ndarray:
+    """num / den, missing where no weight is present (den = 0) or coverage is ``low``."""
     with np.errstate(invalid="ignore", divide="ignore"):
         out = num / den
-    out[low | (den == 0)] = np.nan
+    bad = den == 0 if low is None else low | (den == 0)
+    if bad.any():
+        out[np.broadcast_to(bad, out.shape)] = np.nan
     return out
 
 
@@ -81,19 +100,90 @@ def _per_sample(X: np.ndarray, S: int):
 
 
 def _require_positive(X: np.ndarray, what: str) -> None:
-    bad = (X <= 0) & ~np.isnan(X)
+    bad = X <= 0  # NaN compares False: missing values pass
     if bad.any():
         rows = np.flatnonzero(bad.any(axis=-1).reshape(-1, bad.shape[-2]).any(axis=0))
         raise DomainError(f"a {what} needs values > 0 (min-max 1–100 is the usual choice); values are never shifted silently", rows)
 
 
+@dataclass(frozen=True)
+class QuasiArithmetic:
+    """A weighted quasi-arithmetic (Kolmogorov–Nagumo) mean M = φ⁻¹(Σ w·φ(x) / Σ w).
+
+    φ(x) = x^p for p ≠ 0 and ln x for p = 0: p = 1 is the arithmetic mean, 0 the geometric, −1
+    the harmonic (Hardy, Littlewood & Pólya 1934, Inequalities, §3.1–3.2). Written this way every
+    such mean is a linear combination of φ(x), so a batch of weight samples is one matrix product.
+    """
+
+    p: float
+    positive: str | None = None  # the mean's name when it needs values > 0
+    complete: bool = False  # missing if any child is missing (else: drop them and renormalise)
+
+    def phi(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """φ(x); ``x`` itself for the arithmetic mean unless ``out`` is given."""
+        if self.p == 1:
+            if out is None:
+                return x
+            out[...] = x
+            return out
+        if self.p == 0:
+            return np.log(x, out=out)
+        if self.p == -1:
+            return np.reciprocal(x, out=out)
+        return np.power(x, self.p, out=out)
+
+    def inverse(self, y: np.ndarray) -> np.ndarray:
+        """φ⁻¹(y), in place."""
+        if self.p == 1:
+            return y
+        if self.p == 0:
+            return np.exp(y, out=y)
+        if self.p == -1:
+            return np.reciprocal(y, out=y)
+        return np.power(y, 1.0 / self.p, out=y)
+
+    def check(self, X: np.ndarray) -> None:
+        if self.positive:
+            _require_positive(X, self.positive)
+
+
+_IDENTITY = QuasiArithmetic(1.0)
+
+
+def quasi_arithmetic(method: str, params: Mapping[str, Any]) -> QuasiArithmetic | None:
+    """The φ form of a registered mean (arithmetic, geometric, harmonic, generalised), else None."""
+    if method == "arithmetic":
+        return _IDENTITY
+    if method == "geometric":
+        return QuasiArithmetic(0.0, "geometric mean")
+    if method == "harmonic":
+        return QuasiArithmetic(-1.0, "harmonic mean")
+    if method == "generalised":
+        p = float(params.get("p", 1.0))
+        if p == 0:
+            return QuasiArithmetic(0.0, "geometric mean", complete=True)
+        positive = f"generalised mean with p = {p:g}" if p < 0 or p != int(p) else None
+        return QuasiArithmetic(p, positive, complete=True)
+    return None
+
+
+def _quasi_mean(X: np.ndarray, W: np.ndarray, form: QuasiArithmetic, min_coverage: float) -> np.ndarray:
+    """φ⁻¹(Σ w·φ(x) / Σ w) over the children present, for X rows × children or samples × rows × children."""
+    form.check(X)
+    if _complete(X):  # every child present: Σ w over the children is the same for every row
+        return form.inverse(_full_mean(wsum(W, form.phi(X)), W))
+    present, den, low = _prepare(X, W, min_coverage)
+    if form.complete:
+        low = low | np.broadcast_to(~present.all(axis=-1), den.shape)
+    with np.errstate(divide="ignore"):
+        vals = np.where(present, form.phi(np.where(present, X, 1.0)), 0.0)
+    return form.inverse(_finish(wsum(W, vals), den, low))
+
+
 @AGGREGATE.register("arithmetic")
 def arithmetic(X: np.ndarray, W: np.ndarray, *, min_coverage: Coverage = 0.0) -> np.ndarray:
     """Weighted arithmetic mean Σ w·x / Σ w over the children present (COINr ``a_amean``)."""
-    if _complete(X):  # every child present: Σ w over the children is the same for every row
-        return _full_mean(wsum(W, X), W)
-    present, den, low = _prepare(X, W, min_coverage)
-    return _finish(wsum(W, np.where(present, X, 0.0)), den, low)
+    return _quasi_mean(X, W, _IDENTITY, min_coverage)
 
 
 @AGGREGATE.register("geometric")
@@ -102,22 +192,13 @@ def geometric(X: np.ndarray, W: np.ndarray, *, min_coverage: Coverage = 0.0) -> 
 
     A value <= 0 is an error naming the unit and node.
     """
-    _require_positive(X, "geometric mean")
-    if _complete(X):
-        return np.exp(_full_mean(wsum(W, np.log(X)), W))
-    present, den, low = _prepare(X, W, min_coverage)
-    with np.errstate(divide="ignore"):
-        logs = np.where(present, np.log(np.where(present, X, 1.0)), 0.0)
-    return np.exp(_finish(wsum(W, logs), den, low))
+    return _quasi_mean(X, W, quasi_arithmetic("geometric", {}), min_coverage)
 
 
 @AGGREGATE.register("harmonic")
 def harmonic(X: np.ndarray, W: np.ndarray, *, min_coverage: Coverage = 0.0) -> np.ndarray:
     """Weighted harmonic mean Σ w / Σ (w / x) over the children present (COINr ``a_hmean``)."""
-    _require_positive(X, "harmonic mean")
-    present, den, low = _prepare(X, W, min_coverage)
-    inv = np.where(present, 1.0 / np.where(present, X, 1.0), 0.0)
-    return 1.0 / _finish(wsum(W, inv), den, low)
+    return _quasi_mean(X, W, quasi_arithmetic("harmonic", {}), min_coverage)
 
 
 @AGGREGATE.register("generalised")
@@ -126,15 +207,58 @@ def generalised(X: np.ndarray, W: np.ndarray, *, p: float = 1.0, min_coverage: C
 
     Missing if any child is missing. p <= 0 or a non-integer p needs values > 0.
     """
-    incomplete = np.isnan(X).any(axis=-1, keepdims=True)
-    if p == 0:
-        return geometric(np.where(incomplete, np.nan, X), W, min_coverage=min_coverage)
-    if p < 0 or p != int(p):
-        _require_positive(X, f"generalised mean with p = {p:g}")
-    Xz = np.where(np.isnan(X), 0.0, X)
-    out = (wsum(W, Xz**p) / W.sum(axis=1, keepdims=True)) ** (1.0 / p)
-    out[np.broadcast_to(incomplete[..., 0], out.shape)] = np.nan
-    return out
+    return _quasi_mean(X, W, quasi_arithmetic("generalised", {"p": p}), min_coverage)
+
+
+def quasi_mean_by_block(
+    form: QuasiArithmetic, X: np.ndarray, W: np.ndarray, bounds: np.ndarray, min_coverage: float = 0.0
+) -> np.ndarray:
+    """The mean for blocks of samples that share their children: samples × rows.
+
+    ``X`` is blocks × rows × children, ``W`` samples × children, and samples ``bounds[g]`` to
+    ``bounds[g + 1]`` use block g. φ is applied once per block; each block is one matrix product.
+    """
+    form.check(X)
+    S, R = W.shape[0], X.shape[1]
+    present = ~np.isnan(X)
+    num = np.empty((S, R))
+    if present.all():
+        Phi = form.phi(X)
+        for g in range(X.shape[0]):
+            num[bounds[g] : bounds[g + 1]] = W[bounds[g] : bounds[g + 1]] @ Phi[g].T
+        return form.inverse(_full_mean(num, W))
+    with np.errstate(divide="ignore"):
+        Phi = np.where(present, form.phi(np.where(present, X, 1.0)), 0.0)
+    den = np.empty((S, R))
+    low = np.empty((S, R), bool)
+    for g in range(X.shape[0]):
+        sl = slice(bounds[g], bounds[g + 1])
+        num[sl] = W[sl] @ Phi[g].T
+        den[sl] = W[sl] @ present[g].T
+        cover = present[g].mean(axis=1)
+        low[sl] = (cover < min_coverage) | (form.complete & (cover < 1))
+    return form.inverse(_finish(num, den, low))
+
+
+def quasi_mean_by_child(
+    form: QuasiArithmetic, children: Sequence[np.ndarray], W: np.ndarray, min_coverage: float = 0.0
+) -> np.ndarray:
+    """The mean when every child is its own samples × rows array (children that vary by sample).
+
+    Accumulates Σ_c w_c·φ(x_c) child by child in one scratch array, without a samples × rows ×
+    children array.
+    """
+    for x in children:
+        form.check(x)
+    if not all(_complete(x) for x in children):
+        return _quasi_mean(np.stack(children, axis=-1), W, form, min_coverage)
+    num = np.zeros(children[0].shape)
+    tmp = np.empty_like(num)
+    for c, x in enumerate(children):
+        form.phi(x, out=tmp)
+        tmp *= W[:, c : c + 1]
+        num += tmp
+    return form.inverse(_full_mean(num, W))
 
 
 @AGGREGATE.register("median")
@@ -185,7 +309,7 @@ def total(X: np.ndarray, W: np.ndarray, *, min_coverage: Coverage = 0.0) -> np.n
     weights give the plain sum (points scales, 企业创新积分制). A missing child counts 0."""
     present, den, low = _prepare(X, W, min_coverage)
     k = X.shape[-1]
-    Wk = W * (k / W.sum(axis=1, keepdims=True))
+    Wk = W * (k / row_sum(W))
     out = wsum(Wk, np.where(present, X, 0.0))
     out[low | (den == 0)] = np.nan
     return out

@@ -17,12 +17,19 @@ grouped by the spec their choices give; the upstream tables (impute … normaliz
 per distinct spec through :func:`index_engine.pipeline.upstream` with one shared cache, so a sample
 that only changes the normalisation reuses the treated table, and a sample that only changes the
 aggregation or the weights reuses everything. Weights and aggregation are then evaluated for whole
-batches with the registered aggregation functions, which take ``samples × rows × children``
-arrays: a node whose children do not vary within a group is computed once per group, weight noise
-becomes a ``samples × children`` weight array, and children that vary by sample become
-``samples × rows × children`` arrays. Batches are fixed chunks of the design (never the number of
-processes), so the same seed gives the same numbers whatever ``jobs`` is; with ``jobs > 1`` the
-distinct upstream builds run in a process pool.
+batches of samples:
+
+* a node whose children and weights no sample changes is computed once per spec and kept;
+* weight noise becomes a ``samples × children`` weight array;
+* a subtree of quasi-arithmetic means with one φ (arithmetic, geometric, harmonic, power;
+  :class:`~index_engine.aggregate.QuasiArithmetic`) over complete children is one such mean of its
+  leaves with effective weights, so a batch is one matrix product per spec (see :class:`_Linear`);
+* anything else (missing children, data-driven weights, medians, TOPSIS ...) goes node by node
+  through the registered aggregation functions, with ``samples × rows × children`` arrays.
+
+Batches are chunks of the design sized by :data:`EVAL_CELLS` (never by the number of processes),
+so the same seed gives the same numbers whatever ``jobs`` is; with ``jobs > 1`` the distinct
+upstream builds run in a process pool.
 
 Results: :func:`uncertainty` (N random builds, rank and score intervals), :func:`sobol` (Saltelli
 design, first-order and total Sobol indices with bootstrap intervals), :func:`remove_one` (each
@@ -57,7 +64,7 @@ import warnings
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -65,14 +72,16 @@ import yaml
 
 from . import __version__
 from ._checks import list_rows
-from .aggregate import CROSS_ROWS, DomainError
+from .aggregate import CROSS_ROWS, DomainError, QuasiArithmetic, quasi_arithmetic, quasi_mean_by_block, quasi_mean_by_child, row_max, row_sum
 from .errors import BuildError, DataError, SpecError
 from .outputs import write_csv, write_folder
 from .panel import Panel
 from .spec import Spec, UncertainFactor
 
-CHUNK = 1024
-"""Samples per evaluation batch. Fixed (never derived from ``jobs``), so results do not depend on it."""
+EVAL_CELLS = 1 << 21
+"""Samples × rows × children per evaluation batch (at most 4 MB a float array, so a batch's arrays stay in cache): a batch holds
+``max(1, EVAL_CELLS // (rows · widest node))`` samples. Derived from the data and the tree, never
+from ``jobs``, so the number of processes changes no number."""
 
 STATIC_WEIGHTS = frozenset({"fixed", "equal"})
 """Weight methods that read only the spec, so they are resolved once per distinct spec."""
@@ -396,13 +405,17 @@ def sobol_indices(
 
 
 _RANK_BLOCK = 512
+"""Samples ranked per argsort: blocks that stay in cache, with one reused buffer."""
 
 
-def rank_desc(scores: np.ndarray, year_groups: Sequence[np.ndarray]) -> np.ndarray:
+def rank_desc(
+    scores: np.ndarray, year_groups: Sequence[np.ndarray], out: np.ndarray | None = None, rows: np.ndarray | None = None
+) -> np.ndarray:
     """Ranks (1 = best, ties 'min', NaN kept) of every row of ``scores`` (samples × rows), within each year.
 
     The same ranks as :func:`index_engine.pipeline.rank_scores`, for many samples at once: one
-    argsort per year.
+    argsort per block of samples and year. With ``out`` (C-contiguous) and ``rows``, row i's
+    ranks are written to ``out[rows[i]]``, and ``out`` is returned.
 
     Examples
     --------
@@ -410,38 +423,57 @@ def rank_desc(scores: np.ndarray, year_groups: Sequence[np.ndarray]) -> np.ndarr
     [[1.0, 3.0, 1.0, nan]]
     """
     scores = np.atleast_2d(scores)
-    if scores.shape[0] > _RANK_BLOCK:  # blocks that stay in cache: about twice as fast
-        return np.concatenate(
-            [rank_desc(scores[i : i + _RANK_BLOCK], year_groups) for i in range(0, scores.shape[0], _RANK_BLOCK)]
-        )
-    out = np.empty(scores.shape)
+    n, width = scores.shape
+    if out is None:
+        out, rows = np.empty(scores.shape), np.arange(n)
+    elif not out.flags.c_contiguous:
+        raise ValueError("rank_desc: out must be C-contiguous")
+    whole = len(year_groups) == 1 and len(year_groups[0]) == width
     for sel in year_groups:
-        s = scores[:, sel] if len(year_groups) > 1 else scores
+        m, B = len(sel), min(_RANK_BLOCK, n)
+        # scratch reused by every block (argsort of a freshly allocated array is much slower)
+        work = _RankWork(np.empty((B, m)), (np.arange(B) * m)[:, None], np.tile(np.arange(1.0, m + 1.0), B))
+        block = None if whole else np.empty((B, m))
+        for i in range(0, n, B):
+            k = min(B, n - i)
+            if whole:
+                work.rank(scores[i : i + k], out, rows[i : i + k])
+            else:
+                work.rank(scores[i : i + k, sel], block, np.arange(k))
+                out[np.ix_(rows[i : i + k], sel)] = block[:k]
+    return out
+
+
+@dataclass
+class _RankWork:
+    neg: np.ndarray  # block × m scratch
+    offsets: np.ndarray  # block × 1: the flat position of each row's first cell
+    positions: np.ndarray  # 1, 2, ..., m repeated for every row of a block
+
+    def rank(self, s: np.ndarray, out: np.ndarray, rows: np.ndarray) -> None:
+        """Descending 'min' ranks of each row i of ``s`` into ``out[rows[i]]``."""
         S, m = s.shape
-        neg = -s
+        neg = np.negative(s, out=self.neg[:S])
         order = np.argsort(neg, axis=1)  # ties get the first position of their run, whatever their order
-        flat = order + (np.arange(S) * m)[:, None]  # flat positions: faster than 2-D fancy indexing
-        sv = neg.ravel()[flat]
-        vals = np.broadcast_to(np.arange(1.0, m + 1.0), sv.shape)
-        tie = sv[:, 1:] == sv[:, :-1]
+        sv = neg.ravel()[(order + self.offsets[:S]).ravel()]  # flat positions: faster than 2-D fancy indexing
+        tie = sv[1:] == sv[:-1]
+        tie[m - 1 :: m] = False  # the last cell of a row and the first of the next
+        vals = self.positions[: S * m]
         if tie.any():
+            tie = np.r_[tie, False].reshape(S, m)  # [r, j]: cell j + 1 of row r ties with cell j
             t_rows = np.flatnonzero(tie.any(axis=1))
             new = np.ones((len(t_rows), m), dtype=bool)
-            new[:, 1:] = ~tie[t_rows]
+            new[:, 1:] = ~tie[t_rows, : m - 1]
             first = np.maximum.accumulate(np.where(new, np.arange(m), 0), axis=1)
-            vals = vals.copy()
+            vals = vals.reshape(S, m).copy()
             vals[t_rows] = first + 1.0
-        r = np.empty(S * m)
-        r[flat.ravel()] = vals.ravel()
-        r = r.reshape(S, m)
+            vals = vals.ravel()
+        order += (rows * out.shape[1])[:, None]
+        out.reshape(-1)[order.ravel()] = vals  # out is C-contiguous: reshape is a view
         missing = np.isnan(s)
         if missing.any():
-            r[missing] = np.nan
-        if len(year_groups) > 1:
-            out[:, sel] = r
-        else:
-            out = r
-    return out
+            r, c = np.nonzero(missing)
+            out[rows[r], c] = np.nan
 
 
 # ---------------------------------------------------------------------------------------------
@@ -458,6 +490,7 @@ class _NodeModel:
     path: str
     wmethod: str
     w: np.ndarray | None  # resolved static weights (sum 1), None for data-driven methods
+    form: QuasiArithmetic | None  # the mean as φ⁻¹(Σ w·φ(x) / Σ w), when it is one
 
 
 @dataclass
@@ -470,6 +503,103 @@ class _Prepared:
     nodes: list[_NodeModel]
     signature: str
     label: str  # the choices that gave it, for messages
+    fixed: dict[str, np.ndarray] = field(default_factory=dict)  # node -> scores that no sample changes
+    column: dict[str, int] = field(default_factory=dict)  # indicator -> column of X
+    _clean: dict[tuple[str, bool], Any] = field(default_factory=dict)
+    _leaves: dict[tuple[float, tuple[str, ...]], np.ndarray] = field(default_factory=dict)
+
+    def values(self, code: str) -> np.ndarray:
+        """The scores (rows) of an indicator or of a node that no sample changes."""
+        return self.X[:, self.column[code]] if code in self.column else self.fixed[code]
+
+    def clean(self, code: str, form: QuasiArithmetic) -> bool:
+        """No value of ``code`` missing, nor outside the domain of ``form``'s φ (kept per spec)."""
+        positive = bool(form.positive)
+        if code in self.column:
+            return bool(self.clean_indicators(positive)[self.column[code]])
+        if (code, positive) not in self._clean:
+            v = self.fixed[code]
+            self._clean[code, positive] = not np.isnan(v).any() and not (positive and (v <= 0).any())
+        return self._clean[code, positive]
+
+    def note_clean(self, code: str, complete: bool, positive: bool) -> None:
+        """Record what :meth:`clean` would find for a node's scores, from a check over many specs at once."""
+        self._clean[code, False], self._clean[code, True] = complete, positive
+
+    def clean_indicators(self, positive: bool) -> np.ndarray:
+        """Per indicator: no value missing (nor <= 0 when ``positive``)."""
+        if ("", positive) not in self._clean:
+            ok = ~np.isnan(self.X).any(axis=0)
+            self._clean["", positive] = ok & ~(self.X <= 0).any(axis=0) if positive else ok
+        return self._clean["", positive]
+
+    def leaf_matrix(self, form: QuasiArithmetic, leaves: tuple[str, ...]) -> np.ndarray:
+        """rows × leaves: φ of the leaves' scores (kept per spec; X itself for φ(x) = x on all indicators)."""
+        key = (form.p, leaves)
+        if key not in self._leaves:
+            if leaves == tuple(self.column):  # every indicator, in order: X itself
+                self._leaves[key] = self.X if form.p == 1 else form.phi(self.X)
+            else:
+                self._leaves[key] = form.phi(np.column_stack([self.values(c) for c in leaves]))
+        return self._leaves[key]
+
+
+@dataclass
+class _Linear:
+    """Scores φ⁻¹(Σ_j E[s, j]·φ(x_j)) of a subtree of quasi-arithmetic means with one φ, kept unevaluated.
+
+    A mean of such means with the same φ and complete children is again one: φ(parent) =
+    Σ_c a_c·φ(child_c) with a = w / Σ w, so a whole subtree is one mean of its leaves (indicators,
+    or nodes that no sample changes) with effective weights E, the products of the normalised
+    weights down the tree. A batch is then one matrix product per spec, E (samples × leaves) @
+    φ(leaves) (leaves × rows), as a linear index is. This is exact algebra, not an approximation:
+    the scores differ from node-by-node evaluation by rounding only.
+    """
+
+    form: QuasiArithmetic
+    A: np.ndarray  # samples × children: the node's own normalised weights
+    E: np.ndarray  # samples × leaves: effective weights, each row summing to 1
+    leaves: tuple[str, ...]
+
+    @classmethod
+    def of(
+        cls, nd: _NodeModel, kinds: list[str], lins: list["_Linear | None"], M: np.ndarray | None, S: int,
+        leaf_ok: Callable[[str, QuasiArithmetic], bool],
+    ) -> "_Linear | None":
+        """The node as a linear form, or None when it is not one (or need not be: nothing varies by sample).
+
+        Its children must be linear forms with the same φ, or ``"g"`` children (fixed per spec)
+        that ``leaf_ok`` accepts: none missing (weights would renormalise row by row) and none
+        outside φ's domain (the node's own function then raises the error, naming the sample).
+        """
+        form = nd.form
+        if form is None or nd.cross_rows or nd.w is None:
+            return None
+        if M is None and "lin" not in kinds:
+            return None
+        if "s" in kinds or any(lin is not None and lin.form.p != form.p for lin in lins):
+            return None
+        if not all(leaf_ok(c, form) for c, kind in zip(nd.kids, kinds) if kind == "g"):
+            return None
+        Wraw = nd.w[None, :] * M if M is not None else np.broadcast_to(nd.w[None, :], (S, len(nd.kids)))
+        total = row_sum(Wraw)
+        if not (total > 0).all():
+            return None
+        A = Wraw / total
+        if "lin" not in kinds:  # every child is a leaf
+            return cls(form, A, A, tuple(nd.kids))
+        E, leaves = [], []
+        for c, (code, lin) in enumerate(zip(nd.kids, lins)):
+            E.append(A[:, c : c + 1] if lin is None else lin.E * A[:, c : c + 1])
+            leaves.extend((code,) if lin is None else lin.leaves)
+        return cls(form, A, np.concatenate(E, axis=1), tuple(leaves))
+
+    def scores(self, preps: list[_Prepared], bounds: np.ndarray) -> np.ndarray:
+        """samples × rows: one product per spec, then φ⁻¹."""
+        out = np.empty((self.E.shape[0], preps[0].X.shape[0]))
+        for g, p in enumerate(preps):
+            out[bounds[g] : bounds[g + 1]] = self.E[bounds[g] : bounds[g + 1]] @ p.leaf_matrix(self.form, self.leaves).T
+        return self.form.inverse(out)
 
 
 class _Engine:
@@ -491,6 +621,9 @@ class _Engine:
         panel.check_against(spec)
         stages = upstream(spec, panel, self.cache)
         self.master = stages["impute"].table.index
+        self.R = len(self.master)
+        widest = max(len(spec.nodes[c].children) for c in spec.aggregates)
+        self.chunk = max(1, EVAL_CELLS // (self.R * widest))
         years = np.asarray(self.master.get_level_values("year"))
         self.year_groups = [np.flatnonzero(years == y) for y in np.unique(years)]
         self.indicators = list(spec.indicators)
@@ -566,10 +699,13 @@ class _Engine:
                 if wkey not in self.static_weights:
                     self.static_weights[wkey] = _node_weights(spec_g, code, pd.DataFrame(columns=list(kids)))
                 w = self.static_weights[wkey]
-            nodes.append(_NodeModel(code, kids, method.func, params, method.name, method.name in CROSS_ROWS, path, wmethod.name, w))
+            form = quasi_arithmetic(method.name, params)
+            nodes.append(
+                _NodeModel(code, kids, method.func, params, method.name, method.name in CROSS_ROWS, path, wmethod.name, w, form)
+            )
             sig.append([code, kids, method.name, params, wmethod.name, wparams, None if w is None else w.tolist()])
         signature = json.dumps(sig, sort_keys=True, default=str)
-        p = _Prepared(key, spec_g, X, nodes, signature, label)
+        p = _Prepared(key, spec_g, X, nodes, signature, label, column={c: j for j, c in enumerate(self.indicators)})
         self.prepared[key] = p
         return p
 
@@ -589,6 +725,10 @@ class _Engine:
         ``members`` lists the distinct specs of the batch with their sample counts, in order;
         ``mult`` gives, per aggregate, weight multipliers (samples × children). ``record`` names
         the aggregates whose realised weights (renormalised to sum 1) are returned.
+
+        Each node's scores are one of: the same for every sample of a spec (``"g"``: computed
+        once per spec and kept in ``_Prepared.fixed``), a :class:`_Linear` form, or samples ×
+        rows (``"s"``).
         """
         G = len(members)
         counts = np.array([c for _, c in members])
@@ -596,57 +736,105 @@ class _Engine:
         bounds = np.concatenate([[0], np.cumsum(counts)])
         gid = np.repeat(np.arange(G), counts)
         preps = [p for p, _ in members]
-        R = len(self.master)
-        XT = np.stack([p.X.T for p in preps], axis=1)  # indicators × G × R
-        vals: dict[str, tuple[str, np.ndarray]] = {c: ("g", XT[j]) for j, c in enumerate(self.indicators)}
+        R = self.R
+        kinds: dict[str, str] = {}  # indicators are "g"
+        per_sample: dict[str, np.ndarray] = {}
+        lins: dict[str, _Linear] = {}
+        stacked: dict[str, np.ndarray] = {}
+
+        leaf_checked: dict[tuple[str, bool], bool] = {}
+        indicators_ok: dict[bool, np.ndarray] = {}
+
+        def leaf_ok(code: str, form: QuasiArithmetic) -> bool:
+            """A "g" child can be a leaf of a linear form: no value missing or outside φ's domain.
+
+            (Expanding a "g" node into its own children instead would save computing it once per
+            spec but make every sample's product longer: dearer once a spec has a few samples.)
+            """
+            positive = bool(form.positive)
+            if (code, positive) not in leaf_checked:
+                if code in preps[0].column:
+                    if positive not in indicators_ok:  # every indicator, every spec, at once
+                        indicators_ok[positive] = np.logical_and.reduce([p.clean_indicators(positive) for p in preps])
+                    leaf_checked[code, positive] = bool(indicators_ok[positive][preps[0].column[code]])
+                else:
+                    leaf_checked[code, positive] = all(p.clean(code, form) for p in preps)
+            return leaf_checked[code, positive]
+
+        def fixed(code: str) -> np.ndarray:
+            """specs × rows for a "g" node or indicator."""
+            if code not in stacked:
+                if code in preps[0].column:  # every indicator at once
+                    XT = np.stack([p.X.T for p in preps], axis=1)  # indicators × G × R
+                    stacked.update((c, XT[j]) for c, j in preps[0].column.items())
+                else:
+                    stacked[code] = np.stack([p.fixed[code] for p in preps])
+            return stacked[code]
+
+        def samples(code: str) -> np.ndarray:
+            """samples × rows for an "s" or "lin" node."""
+            if code not in per_sample:
+                per_sample[code] = lins.pop(code).scores(preps, bounds)
+                kinds[code] = "s"
+            return per_sample[code]
+
         record = set(record)
         realised: dict[str, np.ndarray] = {}
         for ni, nd0 in enumerate(preps[0].nodes):
             k = len(nd0.kids)
-            kids = [vals[c] for c in nd0.kids]
             M = mult.get(nd0.code)
-            per_sample = any(sp == "s" for sp, _ in kids)
-            if not per_sample:
-                Xg = np.stack([a for _, a in kids], axis=-1)  # G × R × k, each spec's block laid out as np.column_stack
-            if not per_sample and M is None:
-                # children and weights fixed within each spec: one row of scores per spec
-                if nd0.w is not None and (G == 1 or nd0.method in ROWWISE):
-                    # every spec's rows stacked into one call (these means treat rows one by one)
-                    w = (nd0.w / nd0.w.max())[None, :]
-                    y = self._call(preps, ni, Xg.reshape(G * R, k), w, None if G > 1 else 0).reshape(G, R)
-                else:
-                    y = np.empty((G, R))
-                    for g, p in enumerate(preps):
-                        wg = p.nodes[ni].w if p.nodes[ni].w is not None else self._data_weights(p, p.nodes[ni], Xg[g])
-                        y[g] = self._call(preps, ni, Xg[g], _by_max(wg), g)[0]
-                vals[nd0.code] = ("g", y)
+            kid_kinds = [kinds.get(c, "g") for c in nd0.kids]
+            if M is None and set(kid_kinds) == {"g"}:
+                # children and weights fixed within each spec: one row of scores per spec, kept
+                todo = [g for g, p in enumerate(preps) if nd0.code not in p.fixed]
+                if todo:
+                    Xg = np.stack([fixed(c)[todo] for c in nd0.kids], axis=-1)  # as np.column_stack per spec
+                    Y = self._fixed_scores([preps[g] for g in todo], ni, Xg)
+                    complete, positive = ~np.isnan(Y).any(axis=1), ~(Y <= 0).any(axis=1)
+                    for i, g in enumerate(todo):
+                        preps[g].fixed[nd0.code] = Y[i]
+                        preps[g].note_clean(nd0.code, bool(complete[i]), bool(complete[i] and positive[i]))
                 if nd0.code in record:
+                    Xg = np.stack([fixed(c) for c in nd0.kids], axis=-1)
                     raw = np.stack([
                         p.nodes[ni].w if p.nodes[ni].w is not None else self._data_weights(p, p.nodes[ni], Xg[g])
                         for g, p in enumerate(preps)
                     ])
-                    realised[nd0.code] = (raw / raw.sum(axis=1, keepdims=True))[gid]
+                    realised[nd0.code] = (raw / row_sum(raw))[gid]
                 continue
-            if not per_sample:
+            lin = _Linear.of(nd0, kid_kinds, [lins.get(c) for c in nd0.kids], M, S, leaf_ok)
+            if lin is not None:  # one quasi-arithmetic mean of the leaves below, evaluated only when needed
+                kinds[nd0.code] = "lin"
+                lins[nd0.code] = lin
+                if nd0.code in record:
+                    realised[nd0.code] = lin.A
+                continue
+            kinds[nd0.code] = "s"
+            if set(kid_kinds) == {"g"}:
                 # children fixed within each spec, weights per sample: one matrix product per spec
+                Xg = np.stack([fixed(c) for c in nd0.kids], axis=-1)
                 if nd0.w is not None:
                     Wraw = nd0.w[None, :] * M
                 else:
                     Wraw = M * np.stack([self._data_weights(p, p.nodes[ni], Xg[g]) for g, p in enumerate(preps)])[gid]
                 Wn = _by_max(Wraw)
-                y = np.empty((S, R))
-                for g in range(G):
-                    sl = slice(bounds[g], bounds[g + 1])
-                    y[sl] = self._call(preps, ni, Xg[g], Wn[sl], g)
-                vals[nd0.code] = ("s", y)
+                y = self._quasi(nd0, quasi_mean_by_block, Xg, Wn, bounds)
+                if y is None:  # not a quasi-arithmetic mean, or a value outside its domain: the node's own function
+                    y = np.empty((S, R))
+                    for g in range(G):
+                        sl = slice(bounds[g], bounds[g + 1])
+                        y[sl] = self._call(preps, ni, Xg[g], Wn[sl], g)
+                per_sample[nd0.code] = y
                 if nd0.code in record:
-                    realised[nd0.code] = Wraw / Wraw.sum(axis=1, keepdims=True)
+                    realised[nd0.code] = Wraw / row_sum(Wraw)
                 continue
             # children that vary by sample: samples × rows × children
-            X = np.stack([a if sp == "s" else a[gid] for sp, a in kids], axis=-1)
+            kids = [fixed(c)[gid] if kind == "g" else samples(c) for c, kind in zip(nd0.kids, kid_kinds)]
+            X = None
             if nd0.w is not None:  # static weights: the same in every spec of the batch (same signature)
                 Wraw = np.broadcast_to(nd0.w[None, :], (S, k))
             else:
+                X = np.stack(kids, axis=-1)
                 Wraw = np.stack([
                     preps[gid[s]].nodes[ni].w if preps[gid[s]].nodes[ni].w is not None
                     else self._data_weights(preps[gid[s]], preps[gid[s]].nodes[ni], X[s])
@@ -654,12 +842,48 @@ class _Engine:
                 ])
             if M is not None:
                 Wraw = Wraw * M
-            y = self._call(preps, ni, X, _by_max(Wraw), gid)
-            vals[nd0.code] = ("s", y)
+            Wn = _by_max(Wraw)
+            y = self._quasi(nd0, quasi_mean_by_child, kids, Wn)
+            if y is None:
+                y = self._call(preps, ni, np.stack(kids, axis=-1) if X is None else X, Wn, gid)
+            per_sample[nd0.code] = y
             if nd0.code in record:
-                realised[nd0.code] = Wraw / Wraw.sum(axis=1, keepdims=True)
-        sp, out = vals[self.node]
-        return (out[gid] if sp == "g" else out), realised
+                realised[nd0.code] = Wraw / row_sum(Wraw)
+        kind = kinds.get(self.node, "g")
+        if kind == "g":
+            return fixed(self.node)[gid], realised
+        out = samples(self.node)
+        if mult:  # a sample at its spec's nominal weights is that spec's build, to the last bit
+            nominal = np.logical_and.reduce([(m == 1.0).all(axis=1) for m in mult.values()])
+            for g in np.unique(gid[nominal]):
+                out[(gid == g) & nominal] = self.evaluate([(preps[g], 1)], {})[0][0]
+        return out, realised
+
+    def _fixed_scores(self, preps: list[_Prepared], ni: int, Xg: np.ndarray) -> np.ndarray:
+        """Scores (specs × rows) of node ``ni`` whose children and weights no sample changes."""
+        nd0 = preps[0].nodes[ni]
+        G, R, k = Xg.shape
+        if nd0.w is not None and (G == 1 or nd0.method in ROWWISE):
+            # every spec's rows stacked into one call (these means treat rows one by one)
+            w = (nd0.w / nd0.w.max())[None, :]
+            return self._call(preps, ni, Xg.reshape(G * R, k), w, None if G > 1 else 0).reshape(G, R)
+        y = np.empty((G, R))
+        for g, p in enumerate(preps):
+            wg = p.nodes[ni].w if p.nodes[ni].w is not None else self._data_weights(p, p.nodes[ni], Xg[g])
+            y[g] = self._call(preps, ni, Xg[g], _by_max(wg), g)[0]
+        return y
+
+    @staticmethod
+    def _quasi(nd: _NodeModel, how: Any, *args: Any) -> np.ndarray | None:
+        """A quasi-arithmetic node by ``quasi_mean_by_block`` or ``quasi_mean_by_child``; None when the
+        node is another kind of mean or a value is outside its domain (its own function then runs,
+        and its error names the sample)."""
+        if nd.form is None or nd.cross_rows:
+            return None
+        try:
+            return how(nd.form, *args, min_coverage=nd.params.get("min_coverage", 0.0))
+        except DomainError:
+            return None
 
     def _call(self, preps: list[_Prepared], ni: int, X: np.ndarray, W: np.ndarray, owner: Any) -> np.ndarray:
         """The node's aggregation over a batch.
@@ -669,7 +893,7 @@ class _Engine:
         rows of several specs stacked (a row's spec is then row // R).
         """
         nd = preps[0].nodes[ni]
-        R = len(self.master)
+        R = self.R
         try:
             if nd.cross_rows:
                 y = np.full((W.shape[0], X.shape[-2]), np.nan)
@@ -710,8 +934,9 @@ def _node_weights(spec: Spec, code: str, children: pd.DataFrame) -> np.ndarray:
 def _by_max(W: np.ndarray) -> np.ndarray:
     """Weights divided by their largest (as the pipeline does, so equal weights are exact 1s)."""
     W = np.atleast_2d(W)
-    m = W.max(axis=1, keepdims=True)
-    m[m <= 0] = 1.0  # every child removed: the parent is missing
+    m = row_max(W)
+    if not (m > 0).all():
+        m[m <= 0] = 1.0  # every child removed: the parent is missing
     return W / m
 
 
@@ -835,16 +1060,18 @@ def _simulate(eng: _Engine, U: np.ndarray, *, jobs: int, progress: bool | None, 
     order_all = np.lexsort((np.arange(n), sample_key, key_sig[sample_key]))
     sig_of = key_sig[sample_key[order_all]]
     t1 = time.perf_counter()
-    # work in that order (contiguous chunks), and put the samples back in design order at the end
+    # work in that order (contiguous chunks); each chunk is ranked while it is in cache and
+    # written straight to its samples' places in design order
     key_sorted = sample_key[order_all]
     U_sorted = U[order_all]
     starts = np.flatnonzero(np.r_[True, key_sorted[1:] != key_sorted[:-1]])  # first sample of each spec
-    scores_s = np.empty((n, len(eng.master)))
-    realised_s = {p: np.empty((n, len(eng.spec.nodes[p].children))) for p in plan.noise_parents}
+    scores = np.empty((n, eng.R))
+    ranks = np.empty((n, eng.R))
+    realised = {p: np.empty((n, len(eng.spec.nodes[p].children))) for p in plan.noise_parents}
     sig_bounds = np.searchsorted(sig_of, np.arange(len(sigs) + 1))
     for si in range(len(sigs)):
-        for start in range(sig_bounds[si], sig_bounds[si + 1], CHUNK):
-            stop = min(start + CHUNK, sig_bounds[si + 1])
+        for start in range(sig_bounds[si], sig_bounds[si + 1], eng.chunk):
+            stop = min(start + eng.chunk, sig_bounds[si + 1])
             cuts = np.r_[start, starts[(starts > start) & (starts < stop)], stop]
             members = [(prepared[keys[key_sorted[a]]], int(b - a)) for a, b in zip(cuts[:-1], cuts[1:])]
             mult = _noise_multipliers(plan, eng.spec, U_sorted[start:stop])
@@ -853,21 +1080,14 @@ def _simulate(eng: _Engine, U: np.ndarray, *, jobs: int, progress: bool | None, 
                 y, rec = eng.evaluate(members, mult, record=plan.noise_parents)
             for w in caught:
                 eng.warnings.setdefault(f"{w.category.__name__}: {w.message}")
-            scores_s[start:stop] = y
+            where = order_all[start:stop]
+            scores[where] = y
+            rank_desc(y, eng.year_groups, ranks, where)
             for p, arr in rec.items():
-                realised_s[p][start:stop] = arr
+                realised[p][where] = arr
             if bar is not None:
                 bar.set_description(desc)
                 bar.update(stop - start)
-    ranks_s = rank_desc(scores_s, eng.year_groups)
-    scores = np.empty_like(scores_s)
-    scores[order_all] = scores_s
-    ranks = np.empty_like(ranks_s)
-    ranks[order_all] = ranks_s
-    realised = {}
-    for p, arr in realised_s.items():
-        realised[p] = np.empty_like(arr)
-        realised[p][order_all] = arr
     t2 = time.perf_counter()
     if bar is not None:
         bar.close()
@@ -1203,7 +1423,7 @@ def evaluate_design(
     scores, ranks = _frames(eng, sim.scores, sim.ranks)
     manifest = _manifest(
         "design", spec, panel, eng, builds=int(U.shape[0]), jobs=jobs, factors=plan.manifest(), columns=_columns(plan),
-        distinct_specs=sim.distinct_specs, upstream_builds=sim.upstream_builds, chunk=CHUNK,
+        distinct_specs=sim.distinct_specs, upstream_builds=sim.upstream_builds, chunk=eng.chunk,
         timings_s={**sim.timings, "total_s": round(time.perf_counter() - t0, 6)},
     )
     return SensitivityResult(
@@ -1279,7 +1499,7 @@ def uncertainty(
     manifest = _manifest(
         "uncertainty", spec, panel, eng, design="Monte Carlo: independent U[0, 1) per factor column (numpy PCG64)",
         n=n, seed=seed, builds=n, jobs=jobs, factors=plan.manifest(), distinct_specs=sim.distinct_specs,
-        upstream_builds=sim.upstream_builds, chunk=CHUNK, timings_s={**sim.timings, "total_s": round(time.perf_counter() - t0, 6)},
+        upstream_builds=sim.upstream_builds, chunk=eng.chunk, timings_s={**sim.timings, "total_s": round(time.perf_counter() - t0, 6)},
     )
     return SensitivityResult(
         "uncertainty", spec, plan.factors, _samples_frame(eng, sim, {}), scores, ranks, _nominal_frame(eng, s0, r0),
@@ -1361,7 +1581,7 @@ def sobol(
         design="Saltelli: A, B and A_B^(i) from a scrambled Sobol' sequence (scipy.stats.qmc.Sobol)",
         estimators="S1 = mean(yB(yABi - yA))/V (Saltelli 2010); ST = sum((yA - yABi)^2)/(2N V) (Jansen); V = var(yA, yB)",
         output=what, n=n, seed=seed, builds=int(U.shape[0]), nboot=nboot, jobs=jobs, factors=plan.manifest(),
-        sobol_groups=plan.groups, distinct_specs=sim.distinct_specs, upstream_builds=sim.upstream_builds, chunk=CHUNK,
+        sobol_groups=plan.groups, distinct_specs=sim.distinct_specs, upstream_builds=sim.upstream_builds, chunk=eng.chunk,
         rank_stats_builds="the A and B blocks (2N builds), as COINr",
         timings_s={**sim.timings, "total_s": round(time.perf_counter() - t0, 6)},
     )

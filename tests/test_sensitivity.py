@@ -101,15 +101,57 @@ def test_batch_equals_builds_one_at_a_time(asem, tmp_path):
     assert r.sample_spec(7) == sa.sample_spec(spec, rows.iloc[7].to_dict())
 
 
-def test_batch_with_per_sample_children(tiny):
-    """Noise at the indicator level makes every dimension vary by sample (samples × rows × children)."""
+@pytest.mark.parametrize("missing", [False, True])
+def test_batch_with_per_sample_children(tiny, missing):
+    """Noise at the indicator level makes every dimension vary by sample. With a value missing the
+    weights renormalise row by row, so the batch goes node by node, as the build does."""
     spec, panel = tiny
+    if missing:
+        frame = tiny_frame()
+        frame.loc[(frame["unit"] == "U2") & (frame["year"] == 2021), "a"] = np.nan
+        panel = ie.panel_from_frame(frame, spec)
     r = sa.uncertainty(spec, panel, tiny_factors(), n=30, seed=5)
     cache: dict = {}
     for i in range(30):
         b = ie.build(r.sample_spec(i), panel, cache=cache)
         np.testing.assert_allclose(r.scores.iloc[i].to_numpy(), b.scores["IDX"].to_numpy(), rtol=1e-12, atol=0)
         np.testing.assert_array_equal(r.ranks.iloc[i].to_numpy(), b.ranks["IDX"].to_numpy())
+
+
+@pytest.mark.parametrize("levels", [(1, 2, 3), (2, 3), (3,)])
+@pytest.mark.parametrize("mix", ["arithmetic", "geometric", "arithmetic below, geometric above"])
+def test_linear_forms_equal_node_by_node_evaluation(asem, monkeypatch, levels, mix):
+    """A subtree of means with one φ evaluated as one mean of its leaves gives the node-by-node scores."""
+    spec, panel, cache = asem
+    spec = spec.replace("steps.normalize.params.lower", 1)
+    if mix == "arithmetic below, geometric above":
+        spec = spec.replace_many({"steps.aggregate.method": "geometric", "steps.aggregate.by_level": {2: {"method": "arithmetic"}}})
+    else:
+        spec = spec.replace("steps.aggregate.method", mix)
+    factors = {
+        "weights": sa.WeightNoise(levels=levels, noise=0.4),
+        "norm": sa.Choice(path="steps.normalize.params.lower", values=[1, 10]),
+    }
+    U = np.random.default_rng(7).random((60, sa._plan(spec, factors).D))
+    of = sa._Linear.of
+    used = []
+
+    def run(linear: bool, node: str):
+        def counting(*args, **kwargs):
+            lin = of(*args, **kwargs) if linear else None
+            used.append(lin is not None)
+            return lin
+
+        monkeypatch.setattr(sa._Linear, "of", staticmethod(counting))
+        return sa.evaluate_design(spec, panel, U, factors, node=node, cache=cache)
+
+    for node in ("Index", "Conn", "Physical"):  # the index, and intermediate target nodes
+        used.clear()
+        fast = run(True, node)
+        assert any(used) or (node == "Physical" and levels != (1, 2, 3))  # the linear forms did the work
+        slow = run(False, node)
+        np.testing.assert_allclose(fast.scores.to_numpy(), slow.scores.to_numpy(), rtol=1e-13, atol=0)
+        np.testing.assert_array_equal(fast.ranks.to_numpy(), slow.ranks.to_numpy())
 
 
 def test_data_driven_weights_are_batched_too(tiny):
@@ -343,10 +385,11 @@ def test_a_factor_that_cannot_be_applied_is_an_error(tiny):
         sa.saltelli_design(1, [[0]])
 
 
-def test_a_build_that_fails_names_the_sample(tiny):
+@pytest.mark.parametrize("levels", [(2,), (1,)])  # D1's weights fixed, or varying by sample
+def test_a_build_that_fails_names_the_sample(tiny, levels):
     spec, panel = tiny
     spec = spec.replace("steps.normalize.params", {"lower": 0, "upper": 100})  # zeros: no geometric mean
-    f = {"agg": sa.Choice(path="steps.aggregate.method", values=["arithmetic", "geometric"]), "w": sa.WeightNoise(levels=(2,))}
+    f = {"agg": sa.Choice(path="steps.aggregate.method", values=["arithmetic", "geometric"]), "w": sa.WeightNoise(levels=levels)}
     with pytest.raises(ie.BuildError, match=r"node D1: a geometric mean needs values > 0 .* \(sensitivity sample with agg=geometric\)"):
         sa.uncertainty(spec, panel, f, n=20)
 
