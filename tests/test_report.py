@@ -7,6 +7,7 @@ are in test_report_browser.py; these run without a browser.
 from __future__ import annotations
 
 import csv
+import html
 import json
 import re
 import shutil
@@ -305,6 +306,24 @@ def test_robustness_page(full_zh, full_en):
     assert "Nominal ranks against rank intervals" in en and "steps.normalize.method" in en
     assert "importance below weight" in en
     assert "稳健性" in read(full_zh / "robustness.html")
+
+
+def test_audit_flags_in_the_page_language(full_zh, full_en, bj_full):
+    """Flag messages are written from each flag's fields in the page's language, never the audit's English in zh."""
+    flags = pd.read_csv(bj_full / "audit" / "flags.csv")
+    latest = flags[flags["year"] == flags["year"].max()]
+    zh, en = read(full_zh / "robustness.html"), read(full_en / "robustness.html")
+    assert not any(html.escape(m) in zh for m in latest["message"])
+    for _, f in latest.drop_duplicates("check").iterrows():
+        if f["check"] == "outlier":
+            assert f"{f['node']}：偏度{f['value']:.2f}（{'原始数据' if f['data'] == 'raw' else '标准化数据'}），可能存在离群值" in zh
+            assert f"{f['node']}: skew {f['value']:.2f}" in en
+        if f["check"] == "collinear":
+            assert html.escape(f"{f['node']}与{f['other']}在{f['group']}内相关系数r = {f['value']:.2f}，可能重复计算") in zh
+            assert f"{f['node']} and {f['other']} correlate at r = {f['value']:.2f} within {f['group']}" in en
+        if f["check"] == "low_availability":
+            assert f"{f['node']}：仅{round(f['value'] * 100):.0f}%的数值可得" in zh
+    assert {"outlier", "collinear", "low_availability"} <= set(latest["check"])
 
 
 def test_pages_without_targets_sensitivity_or_audit(bj_plain, tmp_path):

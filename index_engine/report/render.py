@@ -21,11 +21,12 @@ unit: ``index.html``, ``distribution.html``, ``grades.html``, ``firms.html`` (th
 
 from __future__ import annotations
 
+import math
 import shutil
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import jinja2
 
@@ -79,6 +80,7 @@ def make_env(lang: str, m: ReportModel) -> jinja2.Environment:
         status=f.status,
         stepname=lambda s: f.keyed("step_", s),
         checkname=lambda s: f.keyed("check_", s),
+        flagmsg=f.flag_message,
         basis=lambda s: f.keyed("basis_", s),
         statname=lambda s: f.keyed("stat_", s),
         typename=lambda s: f.keyed("type_", s),
@@ -146,6 +148,29 @@ class Formatter:
     def status(self, s: Any) -> str:
         key = f"status_{s}"
         return self.t(key) if key in i18n.STRINGS else str(s or i18n.MISSING)
+
+    def flag_message(self, flag: Mapping[str, Any]) -> str:
+        """An audit flag's message in the page's language, from its fields (check, node, other,
+        group, data, value, threshold); the audit's own English text for a check it does not know."""
+        check = flag.get("check")
+        try:
+            value = float(flag.get("value"))
+            threshold = float(flag["threshold"]) if not i18n.is_missing(flag.get("threshold")) else math.nan
+        except (TypeError, ValueError):
+            value = math.nan
+        if f"flagmsg_{check}" not in i18n.STRINGS or math.isnan(value):
+            return str(flag.get("message") or "")
+        sep = "、" if self.lang == "zh" else ", "
+        fields = {
+            "node": flag.get("node") or "", "other": flag.get("other") or "",
+            "group": flag.get("group") or "", "data": self.keyed("flagdata_", flag.get("data")),
+            "share": i18n.fmt_pct(value, self.lang, 0), "skew": i18n.fmt_num(value, 2), "r": i18n.fmt_num(value, 2),
+            "p": i18n.fmt_num(value, 3), "importance": i18n.fmt_num(value, 3),
+            "limit": i18n.fmt_pct(threshold, self.lang, 0), "r_own": i18n.fmt_num(threshold, 2),
+            "weight": i18n.fmt_num(threshold, 3),
+            "dims": sep.join(str(flag.get("group") or "").split(";")),
+        }  # fmt: skip
+        return i18n.t(f"flagmsg_{check}", self.lang, **fields)
 
     def keyed(self, prefix: str, key: Any) -> str:
         """The interface string ``prefix + key``, or ``key`` itself when there is none."""
