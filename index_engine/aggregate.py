@@ -142,6 +142,12 @@ class QuasiArithmetic:
             return np.reciprocal(y, out=y)
         return np.power(y, 1.0 / self.p, out=y)
 
+    @property
+    def sign_safe(self) -> bool:
+        """φ⁻¹ is defined on every mean of φ values whatever their signs (p = 1 or an even integer),
+        so φ(φ⁻¹(y)) = y; for an odd power a negative mean has no real root."""
+        return self.p == 1 or (self.p > 0 and self.p % 2 == 0)
+
     def check(self, X: np.ndarray) -> None:
         if self.positive:
             _require_positive(X, self.positive)
@@ -169,6 +175,8 @@ def quasi_arithmetic(method: str, params: Mapping[str, Any]) -> QuasiArithmetic 
 
 def _quasi_mean(X: np.ndarray, W: np.ndarray, form: QuasiArithmetic, min_coverage: float) -> np.ndarray:
     """φ⁻¹(Σ w·φ(x) / Σ w) over the children present, for X rows × children or samples × rows × children."""
+    if form.complete:  # a row with a child missing is missing: its other values are not checked
+        X = np.where(np.isnan(X).any(axis=-1, keepdims=True), np.nan, X)
     form.check(X)
     if _complete(X):  # every child present: Σ w over the children is the same for every row
         return form.inverse(_full_mean(wsum(W, form.phi(X)), W))

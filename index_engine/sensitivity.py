@@ -79,7 +79,7 @@ from .panel import Panel
 from .spec import Spec, UncertainFactor
 
 EVAL_CELLS = 1 << 21
-"""Samples × rows × children per evaluation batch (at most 4 MB a float array, so a batch's arrays stay in cache): a batch holds
+"""Samples × rows × children per evaluation batch (2²¹ cells, 16 MB as floats): a batch holds
 ``max(1, EVAL_CELLS // (rows · widest node))`` samples. Derived from the data and the tree, never
 from ``jobs``, so the number of processes changes no number."""
 
@@ -424,6 +424,8 @@ def rank_desc(
     """
     scores = np.atleast_2d(scores)
     n, width = scores.shape
+    if n == 0:
+        return np.empty(scores.shape) if out is None else out
     if out is None:
         out, rows = np.empty(scores.shape), np.arange(n)
     elif not out.flags.c_contiguous:
@@ -513,8 +515,9 @@ class _Prepared:
         return self.X[:, self.column[code]] if code in self.column else self.fixed[code]
 
     def clean(self, code: str, form: QuasiArithmetic) -> bool:
-        """No value of ``code`` missing, nor outside the domain of ``form``'s φ (kept per spec)."""
-        positive = bool(form.positive)
+        """No value of ``code`` missing, nor outside the domain of ``form``'s φ, nor <= 0 when φ⁻¹
+        is not sign safe (kept per spec)."""
+        positive = bool(form.positive) or not form.sign_safe
         if code in self.column:
             return bool(self.clean_indicators(positive)[self.column[code]])
         if (code, positive) not in self._clean:
@@ -751,7 +754,7 @@ class _Engine:
             (Expanding a "g" node into its own children instead would save computing it once per
             spec but make every sample's product longer: dearer once a spec has a few samples.)
             """
-            positive = bool(form.positive)
+            positive = bool(form.positive) or not form.sign_safe  # else φ(φ⁻¹(y)) = y may fail below
             if (code, positive) not in leaf_checked:
                 if code in preps[0].column:
                     if positive not in indicators_ok:  # every indicator, every spec, at once

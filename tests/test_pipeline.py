@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 import index_engine as ie
+from index_engine import aggregate
 from index_engine.errors import DegenerateIndicatorWarning
 
 from .conftest import ROOT, tiny_frame
@@ -283,3 +284,14 @@ def test_pool_on_a_step_that_has_none(tiny_spec):
 def test_no_contributions_for_ranking_aggregations(tiny_spec, tiny_panel):
     b = ie.build(tiny_spec.replace("steps.aggregate.by_level", {3: {"method": "topsis"}}), tiny_panel)
     assert set(b.contributions.parent) == {"D1", "D2"}
+
+
+def test_power_mean_rows_with_a_child_missing_are_missing_whatever_their_other_values():
+    """generalised is missing when a child is missing: a 0 beside the gap is not a domain error."""
+    X = np.array([[np.nan, 0.0], [2.0, 8.0]])
+    W = np.ones((1, 2))
+    for p in (0.0, -1.0, 0.5):
+        y = aggregate.generalised(X, W, p=p)[0]
+        assert np.isnan(y[0]) and y[1] == pytest.approx({0.0: 4.0, -1.0: 3.2, 0.5: 4.5}[p])
+    with pytest.raises(aggregate.DomainError, match="p = 0.5 needs values > 0"):
+        aggregate.generalised(np.array([[1.0, 0.0]]), W, p=0.5)

@@ -154,6 +154,28 @@ def test_linear_forms_equal_node_by_node_evaluation(asem, monkeypatch, levels, m
         np.testing.assert_array_equal(fast.ranks.to_numpy(), slow.ranks.to_numpy())
 
 
+@pytest.mark.parametrize("p", [3, 2, 0.5])
+def test_power_means_of_negative_values_in_batches(tiny, p):
+    """z-scores below a power mean: an odd power of a negative mean has no real root (the build's
+    NaN must stay NaN), an even one does, a fractional one refuses negatives."""
+    spec, panel = tiny
+    spec = spec.replace_many({
+        "steps.normalize": {"method": "zscore", "params": {"mean": 0, "sd": 1}},
+        "steps.aggregate": {"method": "generalised", "params": {"p": p}},
+    })
+    f = {"w": sa.WeightNoise(levels=(1, 2), noise=0.4)}
+    if p == 0.5:
+        with pytest.raises(ie.BuildError, match="generalised mean with p = 0.5 needs values > 0"):
+            sa.uncertainty(spec, panel, f, n=10, seed=1)
+        return
+    r = sa.uncertainty(spec, panel, f, n=20, seed=1)
+    for i in range(20):
+        b = ie.build(r.sample_spec(i), panel)
+        np.testing.assert_allclose(r.scores.iloc[i].to_numpy(), b.scores["IDX"].to_numpy(), rtol=1e-12, atol=0)
+        np.testing.assert_array_equal(r.ranks.iloc[i].to_numpy(), b.ranks["IDX"].to_numpy())
+    assert r.scores.isna().any().any() == (p == 3)
+
+
 def test_data_driven_weights_are_batched_too(tiny):
     spec, panel = tiny
     spec = spec.replace("steps.weights", {"method": "entropy"})
@@ -167,15 +189,25 @@ def test_data_driven_weights_are_batched_too(tiny):
         np.testing.assert_allclose(r.scores.iloc[i].to_numpy(), b.scores["IDX"].to_numpy(), rtol=1e-12)
 
 
-def test_rank_desc_matches_the_pipeline():
+def test_rank_desc_matches_the_pipeline(monkeypatch):
     rng = np.random.default_rng(0)
     x = rng.integers(0, 6, size=(50, 12)).astype(float)  # many ties
     x[x == 5] = np.nan
-    years = np.repeat([2020, 2021, 2022], 4)
-    groups = [np.flatnonzero(years == y) for y in (2020, 2021, 2022)]
-    idx = pd.MultiIndex.from_arrays([[f"U{i}" for i in range(12)], years], names=["unit", "year"])
-    expected = np.stack([rank_scores(pd.DataFrame({"s": row}, index=idx))["s"].to_numpy() for row in x])
-    np.testing.assert_array_equal(sa.rank_desc(x, groups), expected)
+    units = [f"U{i}" for i in range(12)]
+    for years in (np.repeat([2020, 2021, 2022], 4), np.full(12, 2020)):  # three years, or one
+        groups = [np.flatnonzero(years == y) for y in np.unique(years)]
+        idx = pd.MultiIndex.from_arrays([units, years], names=["unit", "year"])
+        expected = np.stack([rank_scores(pd.DataFrame({"s": row}, index=idx))["s"].to_numpy() for row in x])
+        np.testing.assert_array_equal(sa.rank_desc(x, groups), expected)
+        # in blocks, each row's ranks written to its own row of a larger array
+        monkeypatch.setattr(sa, "_RANK_BLOCK", 7)
+        rows = rng.permutation(60)[:50]
+        out = np.full((60, 12), -1.0)
+        assert sa.rank_desc(x, groups, out, rows) is out
+        np.testing.assert_array_equal(out[rows], expected)
+        assert (np.delete(out, rows, axis=0) == -1).all()
+        monkeypatch.undo()
+    assert sa.rank_desc(np.empty((0, 12)), groups).shape == (0, 12)
 
 
 # ---- Sobol ------------------------------------------------------------------------------------
