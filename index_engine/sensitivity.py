@@ -472,9 +472,8 @@ class _RankWork:
             vals = vals.ravel()
         order += (rows * out.shape[1])[:, None]
         out.reshape(-1)[order.ravel()] = vals  # out is C-contiguous: reshape is a view
-        missing = np.isnan(s)
-        if missing.any():
-            r, c = np.nonzero(missing)
+        if np.isnan(sv[m - 1 :: m]).any():  # NaN sorts last: a row's last value is NaN if any is
+            r, c = np.nonzero(np.isnan(s))
             out[rows[r], c] = np.nan
 
 
@@ -764,15 +763,28 @@ class _Engine:
                     leaf_checked[code, positive] = all(p.clean(code, form) for p in preps)
             return leaf_checked[code, positive]
 
+        def indicators() -> np.ndarray:
+            """specs × rows × indicators, every spec's X."""
+            if "" not in stacked:
+                stacked[""] = np.stack([p.X for p in preps])
+            return stacked[""]
+
         def fixed(code: str) -> np.ndarray:
             """specs × rows for a "g" node or indicator."""
+            if code in preps[0].column:
+                return indicators()[:, :, preps[0].column[code]]
             if code not in stacked:
-                if code in preps[0].column:  # every indicator at once
-                    XT = np.stack([p.X.T for p in preps], axis=1)  # indicators × G × R
-                    stacked.update((c, XT[j]) for c, j in preps[0].column.items())
-                else:
-                    stacked[code] = np.stack([p.fixed[code] for p in preps])
+                stacked[code] = np.stack([p.fixed[code] for p in preps])
             return stacked[code]
+
+        def children(codes: Sequence[str], todo: list[int] | None = None) -> np.ndarray:
+            """specs × rows × children of "g" children (of the specs ``todo``, default all), as
+            np.column_stack lays out each spec's block."""
+            column = preps[0].column
+            if all(c in column for c in codes):
+                X3 = indicators() if todo is None or len(todo) == G else indicators()[todo]
+                return np.ascontiguousarray(X3[:, :, [column[c] for c in codes]])  # the layout the build's means see
+            return np.stack([fixed(c) if todo is None else fixed(c)[todo] for c in codes], axis=-1)
 
         def samples(code: str) -> np.ndarray:
             """samples × rows for an "s" or "lin" node."""
@@ -791,14 +803,14 @@ class _Engine:
                 # children and weights fixed within each spec: one row of scores per spec, kept
                 todo = [g for g, p in enumerate(preps) if nd0.code not in p.fixed]
                 if todo:
-                    Xg = np.stack([fixed(c)[todo] for c in nd0.kids], axis=-1)  # as np.column_stack per spec
+                    Xg = children(nd0.kids, todo)
                     Y = self._fixed_scores([preps[g] for g in todo], ni, Xg)
                     complete, positive = ~np.isnan(Y).any(axis=1), ~(Y <= 0).any(axis=1)
                     for i, g in enumerate(todo):
                         preps[g].fixed[nd0.code] = Y[i]
                         preps[g].note_clean(nd0.code, bool(complete[i]), bool(complete[i] and positive[i]))
                 if nd0.code in record:
-                    Xg = np.stack([fixed(c) for c in nd0.kids], axis=-1)
+                    Xg = children(nd0.kids)
                     raw = np.stack([
                         p.nodes[ni].w if p.nodes[ni].w is not None else self._data_weights(p, p.nodes[ni], Xg[g])
                         for g, p in enumerate(preps)
@@ -815,7 +827,7 @@ class _Engine:
             kinds[nd0.code] = "s"
             if set(kid_kinds) == {"g"}:
                 # children fixed within each spec, weights per sample: one matrix product per spec
-                Xg = np.stack([fixed(c) for c in nd0.kids], axis=-1)
+                Xg = children(nd0.kids)
                 if nd0.w is not None:
                     Wraw = nd0.w[None, :] * M
                 else:
@@ -857,7 +869,7 @@ class _Engine:
             return fixed(self.node)[gid], realised
         out = samples(self.node)
         if mult:  # a sample at its spec's nominal weights is that spec's build, to the last bit
-            nominal = np.logical_and.reduce([(m == 1.0).all(axis=1) for m in mult.values()])
+            nominal = np.logical_and.reduce([row_max(np.abs(m - 1.0))[:, 0] == 0 for m in mult.values()])
             for g in np.unique(gid[nominal]):
                 out[(gid == g) & nominal] = self.evaluate([(preps[g], 1)], {})[0][0]
         return out, realised
