@@ -13,7 +13,7 @@ import time
 import warnings
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -567,7 +567,7 @@ def _aggregate(
     scores = pd.DataFrame(cols, index=normalized.index)
     table = weight_table(spec, weights, diagnostics)
     for name, ws in seg_weights.items():
-        seg_table = weight_table(spec, {**weights, **ws}, {})
+        seg_table = weight_table(spec, {**weights, **ws}, {}, spec.segments.weight_sets[name])
         seg_table.insert(0, "segment", name)
         table = pd.concat([table.assign(segment=table.get("segment", "")), seg_table], ignore_index=True)
     if seg_weights:
@@ -661,11 +661,16 @@ def _weight_groups(spec: Spec) -> dict[tuple, list[str]]:
 
 
 def weight_table(
-    spec: Spec, weights: dict[str, pd.Series], diagnostics: dict[str, dict[str, Any]] | None = None
+    spec: Spec,
+    weights: dict[str, pd.Series],
+    diagnostics: dict[str, dict[str, Any]] | None = None,
+    nominal: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """``node, parent, level, nominal_weight, weight, effective_weight`` for every node, and for
-    each aggregate the weighting method of its children and that method's diagnostics (JSON)."""
+    each aggregate the weighting method of its children and that method's diagnostics (JSON).
+    ``nominal`` replaces the tree's nominal weights of the nodes it names (a segment's weight set)."""
     eff = effective_weights(spec, weights)
+    nominal = nominal or {}
     diagnostics = diagnostics or {}
     rows = []
     for code in spec.nodes:
@@ -676,7 +681,7 @@ def weight_table(
                 "node": code,
                 "parent": parent or "",
                 "level": spec.levels[code],
-                "nominal_weight": spec.nodes[code].weight,
+                "nominal_weight": nominal.get(code, spec.nodes[code].weight),
                 "weight": float(weights[parent][code]) if parent else 1.0,
                 "effective_weight": float(eff.get(code, np.nan)),
                 "children_weights": resolve(spec, "weights", code)[0].name if is_agg else "",

@@ -57,6 +57,13 @@ def test_firm_scores_equal_the_points_added_up_by_hand():
     got = b.scores["ZGC"].reindex(pd.MultiIndex.from_frame(df[["unit", "year"]])).to_numpy()
     np.testing.assert_allclose(got, expected)
     assert b.scores["ZGC"].max() <= 100 and b.scores["ZGC"].min() >= 0
+    # weights.csv: each segment's rows carry its own weight set as the nominal weights
+    wt = b.weights.set_index(["segment", "node"])
+    for stage, ws in sets.items():
+        for d in dims:
+            assert wt.loc[(stage, d), "nominal_weight"] == ws.get(d, 1.0)
+            assert wt.loc[(stage, d), "weight"] == pytest.approx(ws.get(d, 1.0) / sum(ws.get(e, 1.0) for e in dims))
+    assert (wt.loc[""].loc[list(dims), "nominal_weight"] == 1.0).all()
     grades = b.grades.set_index(["unit", "year"])["grade"]
     s = b.scores["ZGC"]
     assert (grades[s >= 70] == "A").all() and (grades[(s < 55) & (s >= 40)] == "C").all() and (grades[s < 40] == "D").all()
