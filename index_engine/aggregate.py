@@ -257,7 +257,7 @@ def quasi_mean_by_child(
     children array.
     """
     for x in children:
-        form.check(x)
+        form.check(x[..., None])  # samples × rows × 1: an error names rows, not samples
     if not all(_complete(x) for x in children):
         return _quasi_mean(np.stack(children, axis=-1), W, form, min_coverage)
     num = np.zeros(children[0].shape)

@@ -295,3 +295,18 @@ def test_power_mean_rows_with_a_child_missing_are_missing_whatever_their_other_v
         assert np.isnan(y[0]) and y[1] == pytest.approx({0.0: 4.0, -1.0: 3.2, 0.5: 4.5}[p])
     with pytest.raises(aggregate.DomainError, match="p = 0.5 needs values > 0"):
         aggregate.generalised(np.array([[1.0, 0.0]]), W, p=0.5)
+
+
+def test_batched_mean_of_per_sample_children_names_the_row():
+    """quasi_mean_by_child equals the generic mean, and a value out of domain names its row."""
+    rng = np.random.default_rng(3)
+    kids = [rng.uniform(1, 100, size=(6, 4)) for _ in range(3)]
+    W = rng.uniform(0.5, 1.5, size=(6, 3))
+    form = aggregate.quasi_arithmetic("geometric", {})
+    np.testing.assert_allclose(
+        aggregate.quasi_mean_by_child(form, kids, W), aggregate.geometric(np.stack(kids, axis=-1), W), rtol=1e-14
+    )
+    kids[1][5, 2] = 0.0  # sample 5, row 2
+    with pytest.raises(aggregate.DomainError) as err:
+        aggregate.quasi_mean_by_child(form, kids, W)
+    assert err.value.rows.tolist() == [2]
