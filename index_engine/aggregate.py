@@ -148,6 +148,11 @@ class QuasiArithmetic:
         so φ(φ⁻¹(y)) = y; for an odd power a negative mean has no real root."""
         return self.p == 1 or (self.p > 0 and self.p % 2 == 0)
 
+    @property
+    def positive_leaves(self) -> bool:
+        """A linear form of nested means needs values > 0: φ's domain, or φ⁻¹ not sign safe."""
+        return bool(self.positive) or not self.sign_safe
+
     def check(self, X: np.ndarray) -> None:
         if self.positive:
             _require_positive(X, self.positive)

@@ -516,7 +516,7 @@ class _Prepared:
     def clean(self, code: str, form: QuasiArithmetic) -> bool:
         """No value of ``code`` missing, nor outside the domain of ``form``'s φ, nor <= 0 when φ⁻¹
         is not sign safe (kept per spec)."""
-        positive = bool(form.positive) or not form.sign_safe
+        positive = form.positive_leaves
         if code in self.column:
             return bool(self.clean_indicators(positive)[self.column[code]])
         if (code, positive) not in self._clean:
@@ -753,7 +753,7 @@ class _Engine:
             (Expanding a "g" node into its own children instead would save computing it once per
             spec but make every sample's product longer: dearer once a spec has a few samples.)
             """
-            positive = bool(form.positive) or not form.sign_safe  # else φ(φ⁻¹(y)) = y may fail below
+            positive = form.positive_leaves
             if (code, positive) not in leaf_checked:
                 if code in preps[0].column:
                     if positive not in indicators_ok:  # every indicator, every spec, at once
