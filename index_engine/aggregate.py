@@ -193,13 +193,13 @@ def _quasi_mean(X: np.ndarray, W: np.ndarray, form: QuasiArithmetic, min_coverag
     return form.inverse(_finish(wsum(W, vals), den, low))
 
 
-@AGGREGATE.register("arithmetic")
+@AGGREGATE.register("arithmetic", traits=("mean", "rowwise", "distributable"))
 def arithmetic(X: np.ndarray, W: np.ndarray, *, min_coverage: Coverage = 0.0) -> np.ndarray:
     """Weighted arithmetic mean Σ w·x / Σ w over the children present (COINr ``a_amean``)."""
     return _quasi_mean(X, W, _IDENTITY, min_coverage)
 
 
-@AGGREGATE.register("geometric")
+@AGGREGATE.register("geometric", traits=("mean", "rowwise", "distributable"))
 def geometric(X: np.ndarray, W: np.ndarray, *, min_coverage: Coverage = 0.0) -> np.ndarray:
     """Weighted geometric mean exp(Σ w·ln x / Σ w) over the children present (COINr ``a_gmean``).
 
@@ -208,13 +208,13 @@ def geometric(X: np.ndarray, W: np.ndarray, *, min_coverage: Coverage = 0.0) -> 
     return _quasi_mean(X, W, quasi_arithmetic("geometric", {}), min_coverage)
 
 
-@AGGREGATE.register("harmonic")
+@AGGREGATE.register("harmonic", traits=("mean", "rowwise", "distributable"))
 def harmonic(X: np.ndarray, W: np.ndarray, *, min_coverage: Coverage = 0.0) -> np.ndarray:
     """Weighted harmonic mean Σ w / Σ (w / x) over the children present (COINr ``a_hmean``)."""
     return _quasi_mean(X, W, quasi_arithmetic("harmonic", {}), min_coverage)
 
 
-@AGGREGATE.register("generalised")
+@AGGREGATE.register("generalised", traits=("mean", "rowwise", "distributable"))
 def generalised(X: np.ndarray, W: np.ndarray, *, p: float = 1.0, min_coverage: Coverage = 0.0) -> np.ndarray:
     """Generalised (power) mean (Σ w·x^p / Σ w)^(1/p); p = 0 is the geometric mean (COINr ``a_genmean``).
 
@@ -274,7 +274,7 @@ def quasi_mean_by_child(
     return form.inverse(_full_mean(num, W))
 
 
-@AGGREGATE.register("median")
+@AGGREGATE.register("median", traits=("rowwise", "distributable"))
 def median(X: np.ndarray, W: np.ndarray, *, min_coverage: Coverage = 0.0) -> np.ndarray:
     """Weighted median of the children present: the value where the cumulative weight first
     reaches half the total, averaged with the next value when it lands exactly on half (with
@@ -298,7 +298,7 @@ def median(X: np.ndarray, W: np.ndarray, *, min_coverage: Coverage = 0.0) -> np.
     return out
 
 
-@AGGREGATE.register("copeland")
+@AGGREGATE.register("copeland", traits=("across_rows", "per_year"))
 def copeland(X: np.ndarray, W: np.ndarray, *, min_coverage: Coverage = 0.0) -> np.ndarray:
     """Copeland score: for each pair of units, the one better on a weighted majority of children
     gains 1 and the other loses 1 (ties 0); children missing for either unit are left out of
@@ -316,7 +316,7 @@ def copeland(X: np.ndarray, W: np.ndarray, *, min_coverage: Coverage = 0.0) -> n
     return out
 
 
-@AGGREGATE.register("sum")
+@AGGREGATE.register("sum", traits=("rowwise", "distributable"))
 def total(X: np.ndarray, W: np.ndarray, *, min_coverage: Coverage = 0.0) -> np.ndarray:
     """Weighted sum Σ w·x with the weights rescaled to add up to the number of children, so equal
     weights give the plain sum (points scales, 企业创新积分制). A missing child counts 0."""
@@ -362,7 +362,7 @@ def _topsis_distances(X: np.ndarray, W: np.ndarray, normalisation: str) -> tuple
     return dp, dm, best, worst
 
 
-@AGGREGATE.register("topsis")
+@AGGREGATE.register("topsis", traits=("across_rows",))
 def topsis_scores(
     X: np.ndarray,
     W: np.ndarray,

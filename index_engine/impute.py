@@ -24,19 +24,19 @@ ACROSS_YEARS = {"interpolate", "carry_forward", "carry_back", "carry"}
 """Impute methods that read a unit's other years, so they ignore the step's ``pool``."""
 
 
-@IMPUTE.register("none")
+@IMPUTE.register("none", traits=("identity", "distributable"))
 def none(x: pd.Series, attrs: pd.DataFrame) -> pd.Series:
     """Leave gaps missing; aggregation then averages the children that are present (§H.4)."""
     return x
 
 
-@IMPUTE.register("mean")
+@IMPUTE.register("mean", traits=("across_rows",))
 def mean(x: pd.Series, attrs: pd.DataFrame) -> pd.Series:
     """Fill a gap with the indicator's mean over the units present (COINr ``i_mean``)."""
     return x.fillna(x.mean())
 
 
-@IMPUTE.register("median")
+@IMPUTE.register("median", traits=("across_rows",))
 def median(x: pd.Series, attrs: pd.DataFrame) -> pd.Series:
     """Fill a gap with the indicator's median over the units present (COINr ``i_median``)."""
     return x.fillna(x.median())
@@ -49,14 +49,14 @@ def _group_col(attrs: pd.DataFrame, group: str) -> pd.Series:
     return attrs[group]
 
 
-@IMPUTE.register("group_mean")
+@IMPUTE.register("group_mean", traits=("across_rows",))
 def group_mean(x: pd.Series, attrs: pd.DataFrame, *, group: str) -> pd.Series:
     """Fill a gap with the mean of the unit's group (COINr ``i_mean_grp``); a group with no data stays missing."""
     g = _group_col(attrs, group)
     return x.fillna(x.groupby(g.to_numpy(), dropna=False).transform("mean"))
 
 
-@IMPUTE.register("group_median")
+@IMPUTE.register("group_median", traits=("across_rows",))
 def group_median(x: pd.Series, attrs: pd.DataFrame, *, group: str) -> pd.Series:
     """Fill a gap with the median of the unit's group (COINr ``i_median_grp``)."""
     g = _group_col(attrs, group)
@@ -69,7 +69,7 @@ def _by_unit(x: pd.Series, how) -> pd.Series:
     return filled.stack(future_stack=True).swaplevel().reindex(x.index)
 
 
-@IMPUTE.register("interpolate")
+@IMPUTE.register("interpolate", traits=("across_years", "distributable"))
 def interpolate(x: pd.Series, attrs: pd.DataFrame) -> pd.Series:
     """Linear interpolation between a unit's observed years (inside gaps only; ends stay missing).
 
@@ -78,31 +78,31 @@ def interpolate(x: pd.Series, attrs: pd.DataFrame) -> pd.Series:
     return _by_unit(x, lambda w: w.interpolate(method="index", limit_area="inside"))
 
 
-@IMPUTE.register("carry_forward")
+@IMPUTE.register("carry_forward", traits=("across_years", "distributable"))
 def carry_forward(x: pd.Series, attrs: pd.DataFrame) -> pd.Series:
     """Last observation carried forward (a gap takes the unit's latest earlier value)."""
     return _by_unit(x, lambda w: w.ffill())
 
 
-@IMPUTE.register("carry_back")
+@IMPUTE.register("carry_back", traits=("across_years", "distributable"))
 def carry_back(x: pd.Series, attrs: pd.DataFrame) -> pd.Series:
     """Next observation carried back (a gap takes the unit's earliest later value)."""
     return _by_unit(x, lambda w: w.bfill())
 
 
-@IMPUTE.register("carry")
+@IMPUTE.register("carry", traits=("across_years", "distributable"))
 def carry(x: pd.Series, attrs: pd.DataFrame) -> pd.Series:
     """Carry forward, then back for gaps at the start of a series (EIS practice)."""
     return _by_unit(x, lambda w: w.ffill().bfill())
 
 
-@SCREEN.register("none")
+@SCREEN.register("none", traits=("identity", "distributable"))
 def no_screen(data: pd.DataFrame) -> pd.Series:
     """Keep every unit."""
     return pd.Series(True, index=data.index)
 
 
-@SCREEN.register("availability")
+@SCREEN.register("availability", traits=("distributable",))
 def availability(
     data: pd.DataFrame,
     *,

@@ -51,7 +51,7 @@ def _minmax_check(p: dict) -> str | None:
     return None
 
 
-@NORMALIZE.register("minmax", check=_minmax_check)
+@NORMALIZE.register("minmax", check=_minmax_check, traits=("across_rows", "distributable", "freezable"), fitted={"min": "xmin", "max": "xmax"})
 def minmax(
     x: pd.Series,
     *,
@@ -74,7 +74,7 @@ def minmax(
     return _fitted((x - lo) / (hi - lo) * (upper - lower) + lower, min=lo, max=hi)
 
 
-@NORMALIZE.register("zscore")
+@NORMALIZE.register("zscore", traits=("across_rows", "distributable", "freezable"), fitted={"mean": "xmean", "sd": "xsd"})
 def zscore(
     x: pd.Series,
     *,
@@ -92,25 +92,25 @@ def zscore(
     return _fitted((x - m) / s * sd + mean, mean=m, sd=s)
 
 
-@NORMALIZE.register("rank")
+@NORMALIZE.register("rank", traits=("across_rows",))
 def rank(x: pd.Series) -> pd.Series:
     """Rank with the best unit highest, ties 'min', gaps kept (COINr ``n_rank``)."""
     return x.rank(method="min", na_option="keep")
 
 
-@NORMALIZE.register("prank")
+@NORMALIZE.register("prank", traits=("across_rows",))
 def prank(x: pd.Series) -> pd.Series:
     """Percentile rank (rank − 1)/(n − 1), ties 'min' (COINr ``n_prank``)."""
     return (x.rank(method="min", na_option="keep") - 1) / (x.notna().sum() - 1)
 
 
-@NORMALIZE.register("borda")
+@NORMALIZE.register("borda", traits=("across_rows",))
 def borda(x: pd.Series) -> pd.Series:
     """Borda score: rank − 1, ties 'min' (COINr ``n_borda``)."""
     return x.rank(method="min", na_option="keep") - 1
 
 
-@NORMALIZE.register("dist2max")
+@NORMALIZE.register("dist2max", traits=("across_rows",))
 def dist2max(x: pd.Series, *, scale: Annotated[float, Field(gt=0)] = 1.0, on_constant: OnConstant = "nan") -> pd.Series:
     """Distance to the maximum: (1 − (max − x)/(max − min))·scale (COINr ``n_dist2max``)."""
     lo, hi = float(x.min()), float(x.max())
@@ -119,7 +119,7 @@ def dist2max(x: pd.Series, *, scale: Annotated[float, Field(gt=0)] = 1.0, on_con
     return _fitted((1 - (hi - x) / (hi - lo)) * scale, min=lo, max=hi)
 
 
-@NORMALIZE.register("dist2ref")
+@NORMALIZE.register("dist2ref", traits=("across_rows",))
 def dist2ref(
     x: pd.Series, *, ref_unit: str, scale: Annotated[float, Field(gt=0)] = 1.0, cap_max: bool = False
 ) -> pd.Series:
@@ -137,7 +137,7 @@ def dist2ref(
     return y.clip(upper=scale) if cap_max else y
 
 
-@NORMALIZE.register("dist2targ", node_defaults={"target": "target.value"})
+@NORMALIZE.register("dist2targ", node_defaults={"target": "target.value"}, traits=("across_rows",))
 def dist2targ(
     x: pd.Series, *, target: float, scale: Annotated[float, Field(gt=0)] = 1.0, cap_max: bool = False
 ) -> pd.Series:
@@ -153,7 +153,7 @@ def dist2targ(
     return _fitted(y.clip(upper=scale) if cap_max else y, min=lo, target=target)
 
 
-@NORMALIZE.register("fracmax")
+@NORMALIZE.register("fracmax", traits=("across_rows",))
 def fracmax(x: pd.Series, *, scale: Annotated[float, Field(gt=0)] = 1.0) -> pd.Series:
     """Fraction of the maximum: x / max·scale (COINr ``n_fracmax``)."""
     hi = float(x.max())
@@ -168,7 +168,7 @@ def _goalposts_check(p: dict) -> str | None:
 
 @NORMALIZE.register(
     "goalposts", check=_goalposts_check, node_defaults={"lower": "goalposts.lower", "upper": "goalposts.upper"}
-)
+, traits=("distributable",))
 def goalposts(
     x: pd.Series,
     *,
@@ -194,7 +194,7 @@ def goalposts(
     return _fitted(y * scale, lower=lower, upper=upper)
 
 
-@NORMALIZE.register("base_index", node_defaults={"direction": "direction"})
+@NORMALIZE.register("base_index", node_defaults={"direction": "direction"}, traits=("across_years", "distributable", "freezable"), fitted={"base_values": "base_values"})
 def base_index(
     x: pd.Series,
     *,
@@ -234,7 +234,7 @@ def base_index(
     return out
 
 
-@NORMALIZE.register("base_diff")
+@NORMALIZE.register("base_diff", traits=("across_years", "distributable"))
 def base_diff(
     x: pd.Series,
     *,
@@ -268,7 +268,7 @@ def _points_check(p: dict) -> str | None:
     return None
 
 
-@NORMALIZE.register("points", check=_points_check, node_defaults={"direction": "direction"})
+@NORMALIZE.register("points", check=_points_check, node_defaults={"direction": "direction"}, traits=("distributable",))
 def points(
     x: pd.Series,
     *,
@@ -293,7 +293,7 @@ def points(
     return pd.Series(out, index=x.index, name=x.name)
 
 
-@NORMALIZE.register("none")
+@NORMALIZE.register("none", traits=("distributable",))
 def none(x: pd.Series) -> pd.Series:
     """Leave the values as they are (direction still applied)."""
     return x.astype(float)

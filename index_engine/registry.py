@@ -20,6 +20,19 @@ from .errors import SpecError, UnknownMethodError
 
 _PLUGINS_LOADED = False
 
+TRAITS: dict[str, str] = {
+    "identity": "leaves its input as it is (a step that is switched off); its table is passed through untouched",
+    "across_years": "reads a unit's other years (interpolation, carrying, base-year indices), so it runs over all years at once",
+    "across_rows": "a row's result depends on the other rows of the same year (pooled statistics, comparisons between units)",
+    "reads_data": "reads the children's scores (data-driven weights), not only the spec's nominal weights",
+    "mean": "a weighted mean of the children, so each child's contribution to its parent is reported",
+    "per_year": "compares the units of one year, so it runs on one year's rows at a time",
+    "rowwise": "each row is computed from that row alone, so batches of weight samples evaluate row by row",
+    "distributable": "runs exactly on partitions of the units (row- or unit-wise, or made so by pooled statistics)",
+    "freezable": "its fitted statistics can be taken from a reference build (see Method.fitted)",
+}
+"""The traits a method may declare when it registers; every consumer asks the method, none keeps its own list."""
+
 
 @dataclass(frozen=True)
 class Method:
@@ -32,6 +45,15 @@ class Method:
     check: Callable[[dict[str, Any]], str | None] | None = None
     node_defaults: dict[str, str] = field(default_factory=dict)
     summary: str = ""
+    traits: frozenset[str] = frozenset()
+    fitted: dict[str, str] = field(default_factory=dict)
+    """For a freezable method: fitted.csv column -> the parameter that takes it (e.g. ``{"min": "xmin"}``)."""
+
+    def has(self, trait: str) -> bool:
+        """Whether the method declared ``trait`` (one of :data:`TRAITS`)."""
+        if trait not in TRAITS:
+            raise KeyError(f"unknown method trait {trait!r}; traits are {', '.join(TRAITS)}")
+        return trait in self.traits
 
     def validate(self, params: dict[str, Any], where: str) -> dict[str, Any]:
         """Return ``params`` checked against the signature, with defaults filled in.
@@ -86,13 +108,21 @@ class Registry:
         *,
         check: Callable[[dict[str, Any]], str | None] | None = None,
         node_defaults: dict[str, str] | None = None,
+        traits: tuple[str, ...] | frozenset[str] = (),
+        fitted: dict[str, str] | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Decorator that registers ``func`` under ``name``.
 
         ``check`` validates the resolved params together and returns a message or None;
         ``node_defaults`` maps a parameter to the indicator attribute that supplies it when
-        the spec leaves it out (e.g. ``{"target": "target.value"}``).
+        the spec leaves it out (e.g. ``{"target": "target.value"}``); ``traits`` are names from
+        :data:`TRAITS`; ``fitted`` maps a fitted statistic to the parameter that takes it.
         """
+        unknown = sorted(set(traits) - set(TRAITS))
+        if unknown:
+            raise ValueError(f"{self.family}.{name}: unknown trait(s) {unknown}; traits are {', '.join(TRAITS)}")
+        if fitted and "freezable" not in traits:
+            raise ValueError(f"{self.family}.{name}: 'fitted' needs the 'freezable' trait")
 
         def deco(func: Callable[..., Any]) -> Callable[..., Any]:
             if name in self._methods:
@@ -103,7 +133,15 @@ class Registry:
             }
             doc = (inspect.getdoc(func) or "").strip().splitlines()
             self._methods[name] = Method(
-                self.family, name, func, params, check, dict(node_defaults or {}), doc[0] if doc else ""
+                self.family,
+                name,
+                func,
+                params,
+                check,
+                dict(node_defaults or {}),
+                doc[0] if doc else "",
+                frozenset(traits),
+                dict(fitted or {}),
             )
             return func
 

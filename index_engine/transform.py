@@ -19,13 +19,13 @@ TRANSFORM = Registry("transform", "Per-indicator transforms applied to the raw d
 DENOMINATE = Registry("denominate", "Scaling by a denominator column (per GDP, per capita, ...).")
 
 
-@TRANSFORM.register("none")
+@TRANSFORM.register("none", traits=("identity", "distributable"))
 def none(x: pd.Series) -> pd.Series:
     """Leave the values as they are."""
     return x
 
 
-@TRANSFORM.register("log")
+@TRANSFORM.register("log", traits=("distributable",))
 def log(x: pd.Series, *, base: Annotated[float, Field(gt=0)] | None = None) -> pd.Series:
     """Natural logarithm ln(x) (or log to ``base``); a value <= 0 is an error naming its rows."""
     bad = (x <= 0).to_numpy()
@@ -35,7 +35,7 @@ def log(x: pd.Series, *, base: Annotated[float, Field(gt=0)] | None = None) -> p
     return out / np.log(base) if base else out
 
 
-@TRANSFORM.register("log1p")
+@TRANSFORM.register("log1p", traits=("distributable",))
 def log1p(x: pd.Series) -> pd.Series:
     """ln(1 + x), for counts with zeros; a value <= -1 is an error."""
     bad = (x <= -1).to_numpy()
@@ -44,7 +44,7 @@ def log1p(x: pd.Series) -> pd.Series:
     return np.log1p(x)
 
 
-@TRANSFORM.register("sqrt")
+@TRANSFORM.register("sqrt", traits=("distributable",))
 def sqrt(x: pd.Series) -> pd.Series:
     """Square root; a negative value is an error."""
     bad = (x < 0).to_numpy()
@@ -53,7 +53,7 @@ def sqrt(x: pd.Series) -> pd.Series:
     return np.sqrt(x)
 
 
-@TRANSFORM.register("boxcox")
+@TRANSFORM.register("boxcox", traits=("distributable",))
 def boxcox(x: pd.Series, *, lmbda: float, shift: float = 0.0) -> pd.Series:
     """Box-Cox with a fixed λ: ((x+shift)^λ − 1)/λ, or ln(x+shift) when λ = 0 (Box and Cox 1964).
 
@@ -74,13 +74,13 @@ def _cap_check(p: dict) -> str | None:
     return None
 
 
-@TRANSFORM.register("cap", check=_cap_check)
+@TRANSFORM.register("cap", check=_cap_check, traits=("distributable",))
 def cap(x: pd.Series, *, lower: float | None = None, upper: float | None = None) -> pd.Series:
     """Clip values to [lower, upper] (either bound optional)."""
     return x.clip(lower=lower, upper=upper)
 
 
-@TRANSFORM.register("rolling_sum")
+@TRANSFORM.register("rolling_sum", traits=("across_years", "distributable"))
 def rolling_sum(
     x: pd.Series,
     *,
@@ -99,13 +99,13 @@ def rolling_sum(
     return out.astype(float)
 
 
-@DENOMINATE.register("none")
+@DENOMINATE.register("none", traits=("identity", "distributable"))
 def no_denominator(x: pd.Series, denominator: pd.Series | None) -> pd.Series:
     """Leave the values as they are."""
     return x
 
 
-@DENOMINATE.register("divide")
+@DENOMINATE.register("divide", traits=("distributable",))
 def divide(
     x: pd.Series,
     denominator: pd.Series | None,

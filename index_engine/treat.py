@@ -21,7 +21,7 @@ from .registry import Registry
 TREAT = Registry("treat", "Outlier treatment: the JRC skewness/kurtosis rule and friends.")
 
 
-@TREAT.register("none")
+@TREAT.register("none", traits=("identity", "distributable"))
 def none(x: pd.Series) -> tuple[pd.Series, pd.Series]:
     """No treatment."""
     return x, pd.Series("", index=x.index)
@@ -51,7 +51,7 @@ def _fallback(v: np.ndarray, how: str, lmbda: float) -> np.ndarray:
     return v
 
 
-@TREAT.register("jrc")
+@TREAT.register("jrc", traits=("across_rows",))
 def jrc(
     x: pd.Series,
     *,
@@ -118,7 +118,7 @@ def jrc(
     return pd.Series(t, index=x.index, name=x.name), pd.Series(labels, index=x.index)
 
 
-@TREAT.register("winsorise")
+@TREAT.register("winsorise", traits=("across_rows",))
 def winsorise(
     x: pd.Series,
     *,
@@ -130,7 +130,7 @@ def winsorise(
     return jrc(x, winmax=winmax, skew_thresh=skew_thresh, kurt_thresh=kurt_thresh, fallback="none")
 
 
-@TREAT.register("zscore_clip")
+@TREAT.register("zscore_clip", traits=("across_rows",))
 def zscore_clip(x: pd.Series, *, z: Annotated[float, Field(gt=0)] = 3.0) -> tuple[pd.Series, pd.Series]:
     """EIS outlier rule: |z| > ``z`` replaced by the highest (lowest) non-outlier value."""
     v = x.to_numpy(dtype=float, copy=True)

@@ -56,14 +56,14 @@ from .registry import Registry
 WEIGHTS = Registry("weights", "Weights of the children of each aggregate node.")
 
 
-@WEIGHTS.register("fixed")
+@WEIGHTS.register("fixed", traits=("distributable",))
 def fixed(children: pd.DataFrame, nominal: pd.Series) -> pd.Series:
     """The spec's weights, rescaled to sum to 1 within the parent (COINr: weights are relative)."""
     w = nominal.astype(float)
     return w / w.sum()
 
 
-@WEIGHTS.register("equal")
+@WEIGHTS.register("equal", traits=("distributable",))
 def equal(children: pd.DataFrame, nominal: pd.Series) -> pd.Series:
     """Equal weights 1/k for the k children (逐级等权 when used at every level, METHODOLOGY §E1)."""
     return pd.Series(np.full(len(nominal), 1.0 / len(nominal)), index=nominal.index)
@@ -624,7 +624,7 @@ def entropy(
                    degenerate=degenerate)
 
 
-@WEIGHTS.register("entropy", check=_check_window)
+@WEIGHTS.register("entropy", check=_check_window, traits=("reads_data",))
 def _entropy_node(
     children: pd.DataFrame,
     nominal: pd.Series,
@@ -712,7 +712,7 @@ def critic(data: pd.DataFrame, *, correlation: Literal["pearson", "abs"] = "pear
     )
 
 
-@WEIGHTS.register("critic", check=_check_window)
+@WEIGHTS.register("critic", check=_check_window, traits=("reads_data",))
 def _critic_node(
     children: pd.DataFrame, nominal: pd.Series, *, correlation: Literal["pearson", "abs"] = "pearson", window: Window = None
 ) -> pd.Series:
@@ -771,7 +771,7 @@ def cv(data: pd.DataFrame) -> pd.Series:
                    sd=dict(zip(X.columns, sd.tolist())), cv=dict(zip(X.columns, v.tolist())), degenerate=degenerate)
 
 
-@WEIGHTS.register("cv", check=_check_window)
+@WEIGHTS.register("cv", check=_check_window, traits=("reads_data",))
 def _cv_node(children: pd.DataFrame, nominal: pd.Series, *, window: Window = None) -> pd.Series:
     """Coefficient-of-variation weights (变异系数法) on the children's scores (all rows, or the ``window`` years), then held fixed.
 
@@ -823,7 +823,7 @@ def std(data: pd.DataFrame) -> pd.Series:
     return _finish(w, "std", {}, X, dropped, sd=dict(zip(X.columns, sd.tolist())), degenerate=degenerate)
 
 
-@WEIGHTS.register("std", check=_check_window)
+@WEIGHTS.register("std", check=_check_window, traits=("reads_data",))
 def _std_node(children: pd.DataFrame, nominal: pd.Series, *, window: Window = None) -> pd.Series:
     """Standard-deviation weights on the min-max standardised children (all rows, or the ``window`` years), then held fixed.
 
@@ -1019,7 +1019,7 @@ def pca(
     return _finish(w, "pca", {"variant": variant, "n_factors": n_factors}, X, dropped, **extra)
 
 
-@WEIGHTS.register("pca", check=_check_window)
+@WEIGHTS.register("pca", check=_check_window, traits=("reads_data",))
 def _pca_node(
     children: pd.DataFrame,
     nominal: pd.Series,
@@ -1143,7 +1143,7 @@ def _check_bod(p: dict[str, Any]) -> str | None:
     return _check_window(p)
 
 
-@WEIGHTS.register("bod", check=_check_bod)
+@WEIGHTS.register("bod", check=_check_bod, traits=("reads_data",))
 def _bod_node(
     children: pd.DataFrame, nominal: pd.Series, *, lower: Share = 0.0, upper: Share = 1.0, window: Window = None
 ) -> pd.Series:
@@ -1316,7 +1316,7 @@ def _check_combine(p: dict[str, Any]) -> str | None:
     return None
 
 
-@WEIGHTS.register("combine", check=_check_combine)
+@WEIGHTS.register("combine", check=_check_combine, traits=("reads_data",))
 def _combine_node(
     children: pd.DataFrame,
     nominal: pd.Series,
