@@ -30,6 +30,7 @@ TRAITS: dict[str, str] = {
     "rowwise": "each row is computed from that row alone, so batches of weight samples evaluate row by row",
     "distributable": "runs exactly on partitions of the units (row- or unit-wise, or made so by pooled statistics)",
     "freezable": "its fitted statistics can be taken from a reference build (see Method.fitted)",
+    "own_units": "reads the indicator in its own units, not multiplied by its direction; the direction, where it matters, comes as a parameter",
 }
 """The traits a method may declare when it registers; every consumer asks the method, none keeps its own list."""
 
