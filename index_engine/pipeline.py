@@ -599,9 +599,8 @@ def node_weights_for(
 
 def _weight_groups(spec: Spec) -> dict[tuple, list[str]]:
     groups: dict[tuple, list[str]] = defaultdict(list)
-    for code in spec.aggregates:
-        method, params, path = resolve(spec, "weights", code)
-        groups[(method.name, _freeze(params), path)].append(code)
+    for entry in compile_plan(spec).entries("weights"):
+        groups[entry.group].append(entry.code)
     return groups
 
 

@@ -46,6 +46,7 @@ class Method:
     check: Callable[[dict[str, Any]], str | None] | None = None
     node_defaults: dict[str, str] = field(default_factory=dict)
     summary: str = ""
+    """The docstring's first paragraph, on one line."""
     traits: frozenset[str] = frozenset()
     fitted: dict[str, str] = field(default_factory=dict)
     """For a freezable method: fitted.csv column -> the parameter that takes it (e.g. ``{"min": "xmin"}``)."""
@@ -132,7 +133,7 @@ class Registry:
             params = {
                 p.name: p for p in sig.parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY
             }
-            doc = (inspect.getdoc(func) or "").strip().splitlines()
+            doc = (inspect.getdoc(func) or "").strip().split("\n\n")[0]  # the first paragraph, whole
             self._methods[name] = Method(
                 self.family,
                 name,
@@ -140,7 +141,7 @@ class Registry:
                 params,
                 check,
                 dict(node_defaults or {}),
-                doc[0] if doc else "",
+                " ".join(doc.split()),
                 frozenset(traits),
                 dict(fitted or {}),
             )
