@@ -56,7 +56,7 @@ class Entry:
     ``params`` are checked, with defaults and the tree's values filled in; ``direction`` is the
     factor the data is multiplied by before the method (:func:`data_direction`); ``pool`` the
     rows the method's statistics are taken over (``all`` or ``year``; None for steps without a
-    pool); ``path`` the YAML path of the choice (``steps.normalize.by_indicator.CR3``).
+    pool and methods that take none); ``path`` the YAML path of the choice (``steps.normalize.by_indicator.CR3``).
     """
 
     step: str
@@ -169,6 +169,8 @@ def resolve_entry(
                 f"give it there or set tree.{code}.{attr}"
             )
         params[pname] = value if attr == "direction" else value * direction  # a level moves with the data
-    if pool is not None and method.has("across_years"):
+    if pool is not None and method.has("identity"):
+        pool = None  # takes no statistics
+    elif pool is not None and method.has("across_years"):
         pool = "all"  # reads a unit's other years, whatever the step's pool
     return Entry(step, code, method, MappingProxyType(params), path, direction, pool)
