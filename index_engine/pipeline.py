@@ -263,7 +263,7 @@ def _impute(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
 def _screen(spec: Spec, panel: Panel, imp: pd.DataFrame) -> StageResult:
     entry = compile_plan(spec).screen
     method, params, path = entry.method, entry.params, entry.path
-    if entry.pool == "all" or imp.index.get_level_values("year").nunique() == 1:
+    if entry.pool != "year" or imp.index.get_level_values("year").nunique() == 1:
         keep = method.func(imp, **params)
     else:
         keep = pd.concat([method.func(g, **params) for _, g in imp.groupby(level="year", sort=True)])
@@ -304,7 +304,7 @@ def _treat(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
 def _frozen_file(spec: Spec):
     from pathlib import Path
 
-    if any(e.pool == "all" and not e.method.has("identity") for e in compile_plan(spec).entries("treat")):
+    if any(e.pool == "all" for e in compile_plan(spec).entries("treat")):  # (no treatment has no pool)
         raise SpecError(
             f"{spec.source}: freeze_normalization: outlier treatment pooled over all years (steps.treat.pool: all) "
             "changes earlier years when a year is added; treat year by year (pool: year) or not at all"
