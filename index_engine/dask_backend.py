@@ -25,32 +25,24 @@ import numpy as np
 import pandas as pd
 
 from .errors import BuildError, SpecError
+from .families import FAMILIES
 from .panel import Panel
+from .plan import DEFAULT_POOL, compile_plan
 from .spec import Spec, step_choice
-
-ROW_WISE = {
-    "transform": {"none", "log", "log1p", "sqrt", "boxcox", "cap", "rolling_sum"},
-    "denominate": {"none", "divide"},
-    "impute": {"none", "carry_forward", "carry_back", "carry", "interpolate"},
-    "screen": {"none", "availability"},
-    "treat": {"none"},
-    "normalize": {"minmax", "zscore", "goalposts", "points", "base_index", "base_diff", "none"},
-    "weights": {"fixed", "equal"},
-    "aggregate": {"arithmetic", "geometric", "harmonic", "generalised", "median", "sum"},
-}
-"""Methods the Dask backend runs: row- or unit-wise, or (normalize) made so by pooled statistics."""
 
 
 def check_supported(spec: Spec) -> None:
-    """A SpecError naming the first step method the Dask backend cannot run exactly."""
-    for step, allowed in ROW_WISE.items():
+    """A SpecError naming the first step choice of the spec (used or not) whose method the Dask
+    backend cannot run exactly: one without the ``distributable`` trait."""
+    for step, family in FAMILIES.items():
         s = getattr(spec.steps, step)
         choices = [(f"steps.{step}", s.method)]
         choices += [(f"steps.{step}.by_indicator.{k}", c.method) for k, c in s.by_indicator.items()]
         choices += [(f"steps.{step}.by_node.{k}", c.method) for k, c in s.by_node.items()]
         choices += [(f"steps.{step}.by_level.{k}", c.method) for k, c in s.by_level.items()]
         for path, method in choices:
-            if method not in allowed:
+            if not family.get(method).has("distributable"):
+                allowed = [m.name for m in family if m.has("distributable")]
                 raise SpecError(
                     f"{spec.source}: {path}.method: the dask backend cannot run {step}.{method} exactly "
                     f"(it needs every unit at once); supported: {', '.join(sorted(allowed))}"
@@ -77,14 +69,13 @@ def _treated(spec: Spec, part: Panel) -> pd.DataFrame:
 
 def _moments(spec: Spec, treated: pd.DataFrame) -> dict[tuple[str, Any], tuple[float, float, float, float, float]]:
     """Per indicator (and year for per-year pools): count, min, max, mean, M2 of the values the
-    normalisation sees (direction applied)."""
-    from .pipeline import DEFAULT_POOL
-
+    normalisation sees (its plan entry's direction applied)."""
     out = {}
     pool = spec.steps.normalize.pool or DEFAULT_POOL["normalize"]
     years = treated.index.get_level_values("year").to_numpy()
-    for code in spec.indicators:
-        x = treated[code].to_numpy(dtype=float) * spec.nodes[code].direction
+    for entry in compile_plan(spec).entries("normalize"):
+        code = entry.code
+        x = treated[code].to_numpy(dtype=float) * entry.direction
         keys = [("all", np.ones(len(x), bool))] if pool == "all" else [(int(y), years == y) for y in np.unique(years)]
         for key, sel in keys:
             v = x[sel]
@@ -119,26 +110,21 @@ def combine_moments(parts: list[dict]) -> dict:
 
 def fixed_spec(spec: Spec, stats: dict) -> Spec:
     """The spec with each indicator's pooled normalisation statistics written in as parameters."""
-    from .pipeline import DEFAULT_POOL
-
     pool = spec.steps.normalize.pool or DEFAULT_POOL["normalize"]
     if pool != "all":
         return spec  # per-year statistics are applied by _normalize_per_year
     overrides = {}
-    for code in spec.indicators:
-        choice, _ = step_choice(spec, "normalize", code)
-        n, lo, hi, mean, m2 = stats[(code, "all")]
-        params = dict(choice.params)
-        if choice.method == "minmax":
-            params.setdefault("xmin", lo)
-            params.setdefault("xmax", hi)
-        elif choice.method == "zscore":
-            params.setdefault("xmean", mean)
-            if n > 1 and m2 > 0:
-                params.setdefault("xsd", float(np.sqrt(m2 / (n - 1))))
-        else:
-            continue
-        overrides[code] = {"method": choice.method, "params": params}
+    for entry in compile_plan(spec).entries("normalize"):
+        n, lo, hi, mean, m2 = stats[(entry.code, "all")]
+        pooled = {"min": lo, "max": hi, "mean": mean}
+        if n > 1 and m2 > 0:
+            pooled["sd"] = float(np.sqrt(m2 / (n - 1)))
+        fixed = {param: pooled[stat] for stat, param in entry.method.fitted.items() if stat in pooled}
+        if not fixed:
+            continue  # the method fits nothing the moments give (base_index's base values are per unit)
+        choice, _ = step_choice(spec, "normalize", entry.code)
+        params = {**fixed, **choice.params}
+        overrides[entry.code] = {"method": choice.method, "params": params}
     if not overrides:
         return spec
     by = {k: v.model_dump() for k, v in spec.steps.normalize.by_indicator.items()}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .aggregate import AGGREGATE
 from .impute import IMPUTE, SCREEN
 from .normalize import NORMALIZE
-from .registry import Registry
+from .registry import TRAITS, Registry
 from .transform import DENOMINATE, TRANSFORM
 from .treat import TREAT
 from .weights import WEIGHTS
@@ -33,8 +33,8 @@ def methods_markdown() -> str:
         "Generated from the registries by `python -m index_engine.families > docs/methods.md`;",
         "a test checks that this file is current.",
         "",
-        "| step | method | parameters (default) | what it does |",
-        "| --- | --- | --- | --- |",
+        "| step | method | parameters (default) | traits | what it does |",
+        "| --- | --- | --- | --- | --- |",
     ]
     for step, reg in FAMILIES.items():
         for name in reg.available():
@@ -47,7 +47,19 @@ def methods_markdown() -> str:
                 else:
                     params.append(f"`{p.name}` ({p.default!r})")
             summary = m.summary.replace("|", "\\|")
-            lines.append(f"| {step} | `{name}` | {', '.join(params) or '—'} | {summary} |")
+            traits = ", ".join(t for t in TRAITS if m.has(t)) or "—"
+            lines.append(f"| {step} | `{name}` | {', '.join(params) or '—'} | {traits} | {summary} |")
+    lines += [
+        "",
+        "## Traits",
+        "",
+        "Each method declares its traits when it registers; the pipeline, the stage cache, the Dask",
+        "backend and the analyses ask the method rather than keep lists of names.",
+        "",
+        "| trait | meaning |",
+        "| --- | --- |",
+    ]
+    lines += [f"| `{t}` | {meaning.replace('|', chr(92) + '|')} |" for t, meaning in TRAITS.items()]
     return "\n".join(lines) + "\n"
 
 

@@ -20,10 +20,6 @@ from .registry import Registry
 IMPUTE = Registry("impute", "Filling missing values; every imputed cell is recorded in imputed.csv.")
 SCREEN = Registry("screen", "Dropping units with too little data.")
 
-ACROSS_YEARS = {"interpolate", "carry_forward", "carry_back", "carry"}
-"""Impute methods that read a unit's other years, so they ignore the step's ``pool``."""
-
-
 @IMPUTE.register("none", traits=("identity", "distributable"))
 def none(x: pd.Series, attrs: pd.DataFrame) -> pd.Series:
     """Leave gaps missing; aggregation then averages the children that are present (§H.4)."""

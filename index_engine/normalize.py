@@ -1,7 +1,9 @@
 """Normalisation methods (family ``normalize``).
 
 A method takes one indicator (Series indexed by unit, year), already multiplied by its
-direction as COINr does (§H.1), and returns a Series on the same index. The step's ``pool``
+direction as COINr does (§H.1; see :func:`index_engine.plan.data_direction`), and returns a
+Series on the same index; a method with the ``own_units`` trait gets the indicator in its own
+units instead. The step's ``pool``
 decides whether statistics are taken over all years (default, so scores compare across
 years) or year by year. Fitted statistics (min, max, mean, sd, base values) are returned in
 ``result.attrs["fitted"]``, and each can be fixed by a parameter, so a later build can reuse
@@ -24,7 +26,6 @@ from .registry import Registry
 NORMALIZE = Registry("normalize", "Bringing indicators onto a common scale.")
 
 OnConstant = Literal["nan", "midpoint", "error"]
-ACROSS_YEARS = {"base_index"}
 
 
 def _fitted(out: pd.Series, **stats: float) -> pd.Series:
@@ -194,7 +195,12 @@ def goalposts(
     return _fitted(y * scale, lower=lower, upper=upper)
 
 
-@NORMALIZE.register("base_index", node_defaults={"direction": "direction"}, traits=("across_years", "distributable", "freezable"), fitted={"base_values": "base_values"})
+@NORMALIZE.register(
+    "base_index",
+    node_defaults={"direction": "direction"},
+    traits=("across_years", "distributable", "freezable", "own_units"),
+    fitted={"base_values": "base_values"},
+)
 def base_index(
     x: pd.Series,
     *,
@@ -206,31 +212,30 @@ def base_index(
     """Fixed-base index: base·x_t / x_base, per unit (中关村指数, NBS 中国创新指数 style, METHODOLOGY §E1).
 
     Needs a positive base-year value for every unit with data (an error names the units
-    that lack one). ``x`` arrives multiplied by the direction; for a lower-is-better indicator
-    (direction −1, from the spec) the index is base·x_base / x_t, so a fall raises it.
-    ``base_values`` (unit → base-year value, on the data's own scale) fixes the base, e.g. frozen
-    from a reference build, so a revision of the base-year data does not rewrite the series.
+    that lack one). ``x`` is in its own units (trait ``own_units``); for a lower-is-better
+    indicator (direction −1, from the spec) the index is base·x_base / x_t, so a fall raises it.
+    ``base_values`` (unit → base-year value) fixes the base, e.g. frozen from a reference
+    build, so a revision of the base-year data does not rewrite the series.
     """
     years = x.index.get_level_values("year")
     units = x.index.get_level_values("unit")
     if base_values is not None:
-        b = pd.Series(base_values, dtype=float) * direction
+        b = pd.Series(base_values, dtype=float)
     else:
         if base_year not in set(years):
             raise DataError(f"{x.name}: normalize.base_index: the base year {base_year} is not in the data")
         b = x[years == base_year].droplevel("year")
-    b_row = pd.Series(b.reindex(units).to_numpy(), index=x.index) * direction
-    v = x * direction
-    bad = ~(b_row > 0) & v.notna()
+    b_row = pd.Series(b.reindex(units).to_numpy(), index=x.index)
+    bad = ~(b_row > 0) & x.notna()
     if bad.any():
         units_bad = sorted(set(map(str, units[bad.to_numpy()])))
         raise DataError(
             f"{x.name}: normalize.base_index needs a value > 0 in the base year {base_year}; "
             f"missing or not positive for {', '.join(units_bad[:5])}"
         )
-    out = base * v / b_row if direction == 1 else base * b_row / v
+    out = base * x / b_row if direction == 1 else base * b_row / x
     out = _fitted(out, base_year=float(base_year))
-    out.attrs["fitted"]["base_values"] = json.dumps({str(u): float(v) for u, v in (b * direction).dropna().items()})
+    out.attrs["fitted"]["base_values"] = json.dumps({str(u): float(v) for u, v in b.dropna().items()})
     return out
 
 
@@ -256,9 +261,6 @@ def base_diff(
     return _fitted(base + (x - b_row) * scale, base_year=float(base_year))
 
 
-ACROSS_YEARS.add("base_diff")
-
-
 def _points_check(p: dict) -> str | None:
     t, pts = list(p["thresholds"]), list(p["points"])
     if len(pts) != len(t) + 1:
@@ -268,24 +270,24 @@ def _points_check(p: dict) -> str | None:
     return None
 
 
-@NORMALIZE.register("points", check=_points_check, node_defaults={"direction": "direction"}, traits=("distributable",))
+@NORMALIZE.register("points", check=_points_check, traits=("distributable", "own_units"))
 def points(
     x: pd.Series,
     *,
     thresholds: list[float],
     points: list[float],
     missing: float | None = None,
-    direction: Literal[1, -1] = 1,
 ) -> pd.Series:
     """Score bands: a value below ``thresholds[0]`` gets ``points[0]``, from ``thresholds[i-1]`` up
     to (not including) ``thresholds[i]`` gets ``points[i]``, from the last threshold up the last
     points (企业创新积分制 style, e.g. invention patents 0 / 1–2 / 3–9 / 10+ → 0 / 5 / 12 / 20 with
     thresholds [1, 3, 10]). A yes/no qualification is thresholds [1], points [0, p].
 
-    Thresholds are in the indicator's own units (the direction is undone first); a missing value
-    stays missing unless ``missing`` gives its points.
+    Thresholds are in the indicator's own units, which is how it arrives (trait ``own_units``):
+    the points say which values are better, whatever the direction. A missing value stays
+    missing unless ``missing`` gives its points.
     """
-    v = (x * direction).to_numpy(dtype=float)
+    v = x.to_numpy(dtype=float)
     band = np.digitize(v, np.asarray(thresholds, dtype=float), right=False)
     out = np.asarray(points, dtype=float)[np.minimum(band, len(points) - 1)]
     nan = np.isnan(v)

@@ -25,22 +25,16 @@ from .aggregate import CROSS_ROWS, DomainError
 ADDITIVE = {"arithmetic", "geometric", "harmonic", "generalised", "median"}
 """Aggregation methods whose result is a weighted mean, so children's contributions are reported."""
 from .errors import BuildError, DataError, IndexEngineError, SpecError
-from .families import FAMILIES
-from .impute import ACROSS_YEARS as IMPUTE_ACROSS_YEARS
-from .normalize import ACROSS_YEARS as NORMALIZE_ACROSS_YEARS
 from .panel import Panel
+from .plan import Entry, compile_plan, resolve_entry
+from .plan import frozen as _freeze
 from .registry import Method
 from .result import Build, Step, _jsonable
-from .spec import Spec, step_choice
+from .spec import Spec
 from .targets import track_targets
 
 DATA_FREE_WEIGHTS = {"fixed", "equal"}
 """Weighting methods that read only the spec's weights, so the children's scores are not gathered."""
-
-PASS_THROUGH = {"transform", "denominate", "impute", "treat"}
-"""Steps whose ``none`` method leaves a column as it is (normalize's ``none`` still applies the direction)."""
-
-DEFAULT_POOL = {"impute": "year", "screen": "year", "treat": "year", "normalize": "all"}
 
 
 class _Log:
@@ -63,41 +57,11 @@ class _Log:
             )
 
 
-def _freeze(v: Any) -> Any:
-    if isinstance(v, dict):
-        return tuple(sorted((k, _freeze(x)) for k, x in v.items()))
-    if isinstance(v, list):
-        return tuple(_freeze(x) for x in v)
-    return v
-
-
-def _thaw_params(items: tuple) -> dict[str, Any]:
-    return {k: v for k, v in items}
-
-
 def resolve(spec: Spec, step: str, code: str) -> tuple[Method, dict[str, Any], str]:
-    """The method, validated params (node defaults filled in) and spec path for ``code`` in ``step``."""
-    choice, path = step_choice(spec, step, code)
-    method = FAMILIES[step].get(choice.method, where=f"{spec.source}: {path}.method")
-    params = method.validate(choice.params, f"{spec.source}: {path}.params")
-    node = spec.nodes.get(code)
-    for pname, attr in method.node_defaults.items():
-        if pname in choice.params:
-            continue
-        value: Any = node
-        for part in attr.split("."):
-            value = getattr(value, part, None) if value is not None else None
-        if value is None:
-            if pname in params:
-                continue
-            raise SpecError(
-                f"{spec.source}: {path}.params.{pname}: {step}.{choice.method} needs {pname!r} for {code}; "
-                f"give it there or set tree.{code}.{attr}"
-            )
-        if step == "normalize" and pname != "direction" and node is not None and node.direction == -1:
-            value = -value  # §H.1: targets and goalposts are negated with the data
-        params[pname] = value
-    return method, params, path
+    """The method, checked params (the tree's values filled in, the direction rule applied) and
+    spec path for ``code`` in ``step``: the spec's compiled plan entry (:mod:`index_engine.plan`)."""
+    entry = compile_plan(spec).steps[step].get(code) or resolve_entry(spec, step, code)
+    return entry.method, dict(entry.params), entry.path
 
 
 def _call(step: str, code: str, method: Method, fn: Callable[[], Any], panel: Panel) -> Any:
@@ -135,23 +99,23 @@ def _per_indicator(
     panel: Panel,
     step: str,
     table: pd.DataFrame,
-    apply: Callable[[str, Method, dict[str, Any], pd.Series], pd.Series],
+    apply: Callable[[Entry, pd.Series], pd.Series],
     log: _Log,
 ) -> pd.DataFrame:
+    """``apply`` each indicator's plan entry of ``step`` to its column; log the entries."""
     out = {}
     groups: dict[tuple, list[str]] = defaultdict(list)
     changed: dict[tuple, int] = defaultdict(int)
-    for code in spec.indicators:
-        method, params, path = resolve(spec, step, code)
+    for entry in compile_plan(spec).entries(step):
+        code = entry.code
         x = table[code].rename(code)
-        if method.name == "none" and step in PASS_THROUGH:
-            groups[(method.name, _freeze(params), path)].append(code)
+        key = entry.group
+        groups[key].append(code)
+        if entry.method.has("identity"):
             out[code] = x
             continue
-        y = _call(step, code, method, lambda: apply(code, method, params, x), panel)
+        y = _call(step, code, entry.method, lambda: apply(entry, x), panel)
         y = pd.Series(np.asarray(y, dtype=float), index=x.index, name=code)
-        key = (method.name, _freeze(params), path)
-        groups[key].append(code)
         xv, yv = x.to_numpy(dtype=float), y.to_numpy()
         changed[key] += int(((xv != yv) & ~(np.isnan(xv) & np.isnan(yv))).sum())
         out[code] = y
@@ -186,22 +150,18 @@ class StageResult:
 
 
 def _stage_inputs(spec: Spec, stage: str) -> Any:
-    """The parts of the spec a stage reads (beyond the stages before it)."""
-    inds = spec.indicators
+    """What a stage reads beyond the stages before it: its plan entries (method, params, path,
+    direction and pool of each indicator) and the parts of the spec that are not method choices."""
     if stage == "raw":
-        return [inds, spec.units]
-    steps = getattr(spec.steps, stage).model_dump(mode="json")
+        return [spec.indicators, spec.units, spec.reference_units]
+    entries = compile_plan(spec).signature(stage)
     if stage == "denominate":
-        return [steps, [spec.nodes[c].denominator for c in inds]]
+        return [entries, [spec.nodes[c].denominator for c in spec.indicators]]
     if stage == "impute":
-        return [steps, spec.reference_units]
-    if stage == "normalize":
-        nodes = [spec.nodes[c].model_dump(mode="json", include={"direction", "target", "goalposts"}) for c in inds]
-        frozen = None
-        if spec.freeze_normalization:
-            frozen = hashlib.sha1(_frozen_file(spec).read_bytes()).hexdigest()
-        return [steps, nodes, frozen]
-    return steps
+        return [entries, spec.reference_units]
+    if stage == "normalize" and spec.freeze_normalization:
+        return [entries, hashlib.sha1(_frozen_file(spec).read_bytes()).hexdigest()]
+    return entries
 
 
 def stage_keys(spec: Spec) -> dict[str, str]:
@@ -254,15 +214,15 @@ def _raw(spec: Spec, panel: Panel, _: Any) -> StageResult:
 
 def _transform(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
     log = _Log()
-    out = _per_indicator(spec, panel, "transform", table, lambda c, m, p, x: m.func(x, **p), log)
+    out = _per_indicator(spec, panel, "transform", table, lambda e, x: e.method.func(x, **e.params), log)
     return StageResult(out, log.steps)
 
 
 def _denominate(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
-    def apply(code: str, m: Method, p: dict[str, Any], x: pd.Series) -> pd.Series:
-        den_name = spec.nodes[code].denominator
-        den = panel.values[den_name].rename(den_name) if (den_name and m.name != "none") else None
-        return m.func(x, den, **p)
+    def apply(e: Entry, x: pd.Series) -> pd.Series:
+        den_name = spec.nodes[e.code].denominator
+        den = panel.values[den_name].rename(den_name) if den_name else None
+        return e.method.func(x, den, **e.params)
 
     log = _Log()
     return StageResult(_per_indicator(spec, panel, "denominate", table, apply, log), log.steps)
@@ -286,15 +246,13 @@ def _impute(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
         raise DataError(f"{panel.file}: no units are left once the reference units are set aside")
     attrs = panel.attrs.reindex(peers.index)
     rows: list[pd.DataFrame] = []
-    pool_imp = spec.steps.impute.pool or DEFAULT_POOL["impute"]
 
-    def apply(code: str, m: Method, p: dict[str, Any], x: pd.Series) -> pd.Series:
-        pool = "all" if m.name in IMPUTE_ACROSS_YEARS else pool_imp
-        parts = _pooled(x, pool, lambda g: m.func(g, attrs if g is x else attrs.loc[g.index], **p))
+    def apply(e: Entry, x: pd.Series) -> pd.Series:
+        parts = _pooled(x, e.pool, lambda g: e.method.func(g, attrs if g is x else attrs.loc[g.index], **e.params))
         y = _joined([r for _, r in parts], x.index)
         filled = (x.isna() & y.notna()).to_numpy()
         if filled.any():
-            rows.append(_cell_records(x.index[filled], code, method=m.name, value=y[filled].to_numpy()))
+            rows.append(_cell_records(x.index[filled], e.code, method=e.method.name, value=y[filled].to_numpy()))
         return y
 
     log = _Log()
@@ -303,9 +261,9 @@ def _impute(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
 
 
 def _screen(spec: Spec, panel: Panel, imp: pd.DataFrame) -> StageResult:
-    method, params, path = resolve(spec, "screen", spec.tree.code)
-    pool = spec.steps.screen.pool or DEFAULT_POOL["screen"]
-    if pool == "all" or imp.index.get_level_values("year").nunique() == 1:
+    entry = compile_plan(spec).screen
+    method, params, path = entry.method, entry.params, entry.path
+    if entry.pool != "year" or imp.index.get_level_values("year").nunique() == 1:
         keep = method.func(imp, **params)
     else:
         keep = pd.concat([method.func(g, **params) for _, g in imp.groupby(level="year", sort=True)])
@@ -316,24 +274,23 @@ def _screen(spec: Spec, panel: Panel, imp: pd.DataFrame) -> StageResult:
         raise BuildError(f"{spec.source}: {path}: screen.{method.name} dropped every unit")
     note = [f"dropped {list_rows(list(dropped))}"] if len(dropped) else []
     log = _Log()
-    key = (method.name, _freeze(params), path)
+    key = entry.group
     log.add("screen", {key: ["*"]}, {key: int(len(dropped))}, {key: note})
     return StageResult(screened, log.steps, {"dropped": tuple(dropped)})
 
 
 def _treat(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
     rows: list[pd.DataFrame] = []
-    pool_tr = spec.steps.treat.pool or DEFAULT_POOL["treat"]
 
-    def apply(code: str, m: Method, p: dict[str, Any], x: pd.Series) -> pd.Series:
-        parts = _pooled(x, pool_tr, lambda g: m.func(g, **p))
+    def apply(e: Entry, x: pd.Series) -> pd.Series:
+        parts = _pooled(x, e.pool, lambda g: e.method.func(g, **e.params))
         y = _joined([r[0] for _, r in parts], x.index)
         lab = _joined([r[1] for _, r in parts], x.index)
         hit = (lab != "").to_numpy() & lab.notna().to_numpy()
         if hit.any():
             rows.append(
                 _cell_records(
-                    x.index[hit], code, treatment=lab[hit].to_numpy(), before=x[hit].to_numpy(), after=y[hit].to_numpy()
+                    x.index[hit], e.code, treatment=lab[hit].to_numpy(), before=x[hit].to_numpy(), after=y[hit].to_numpy()
                 )
             )
         return y
@@ -344,19 +301,10 @@ def _treat(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
     return StageResult(out, log.steps, {"treatment": _concat(rows, cols)})
 
 
-FREEZABLE = {
-    "minmax": {"min": "xmin", "max": "xmax"},
-    "zscore": {"mean": "xmean", "sd": "xsd"},
-    "base_index": {"base_values": "base_values"},
-}
-"""Fitted statistics a later build can take from a reference build (fitted.csv column -> parameter)."""
-
-
 def _frozen_file(spec: Spec):
     from pathlib import Path
 
-    treat = spec.steps.treat
-    if (treat.pool or DEFAULT_POOL["treat"]) == "all" and (treat.method != "none" or treat.by_indicator):
+    if any(e.pool == "all" for e in compile_plan(spec).entries("treat")):  # (no treatment has no pool)
         raise SpecError(
             f"{spec.source}: freeze_normalization: outlier treatment pooled over all years (steps.treat.pool: all) "
             "changes earlier years when a year is added; treat year by year (pool: year) or not at all"
@@ -378,10 +326,9 @@ def frozen_parameters(spec: Spec) -> dict[str, dict[str, float]]:
     f = _frozen_file(spec)
     fitted = pd.read_csv(f)
     out: dict[str, dict[str, float]] = {}
-    for code in spec.indicators:
-        method, params, path = resolve(spec, "normalize", code)
-        names = FREEZABLE.get(method.name)
-        if not names:
+    for entry in compile_plan(spec).entries("normalize"):
+        code, method = entry.code, entry.method
+        if not method.has("freezable"):
             continue
         rows = fitted[(fitted["indicator"] == code) & (fitted["pool"].astype(str) == "all")]
         if rows.empty:
@@ -390,8 +337,8 @@ def frozen_parameters(spec: Spec) -> dict[str, dict[str, float]]:
             )
         r = rows.iloc[0]
         out[code] = {
-            param: json.loads(r[col]) if col == "base_values" else float(r[col])
-            for col, param in names.items()
+            param: json.loads(r[col]) if isinstance(r[col], str) else float(r[col])  # JSON: unit -> value
+            for col, param in method.fitted.items()
             if col in r and pd.notna(r[col])
         }
     return out
@@ -399,20 +346,18 @@ def frozen_parameters(spec: Spec) -> dict[str, dict[str, float]]:
 
 def _normalize(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
     fitted: list[dict[str, Any]] = []
-    pool_norm = spec.steps.normalize.pool or DEFAULT_POOL["normalize"]
     frozen = frozen_parameters(spec)
 
-    def apply(code: str, m: Method, p: dict[str, Any], x: pd.Series) -> pd.Series:
-        if code in frozen:
-            p = {**p, **{k: v for k, v in frozen[code].items() if p.get(k) is None}}
-        xd = x * spec.nodes[code].direction
-        pool = "all" if m.name in NORMALIZE_ACROSS_YEARS else pool_norm
-        parts = _pooled(xd, pool, lambda g: m.func(g, **p))
+    def apply(e: Entry, x: pd.Series) -> pd.Series:
+        p = e.params
+        if e.code in frozen:
+            p = {**p, **{k: v for k, v in frozen[e.code].items() if p.get(k) is None}}
+        parts = _pooled(x * e.direction, e.pool, lambda g: e.method.func(g, **p))
         for g, r in parts:
             fit = r.attrs.get("fitted")
             if fit:
-                yr = "all" if len(parts) == 1 and pool == "all" else int(g.index.get_level_values("year")[0])
-                fitted.append({"indicator": code, "pool": yr, **fit})
+                yr = "all" if len(parts) == 1 and e.pool == "all" else int(g.index.get_level_values("year")[0])
+                fitted.append({"indicator": e.code, "pool": yr, **fit})
         return _joined([r for _, r in parts], x.index)
 
     log = _Log()
@@ -654,9 +599,8 @@ def node_weights_for(
 
 def _weight_groups(spec: Spec) -> dict[tuple, list[str]]:
     groups: dict[tuple, list[str]] = defaultdict(list)
-    for code in spec.aggregates:
-        method, params, path = resolve(spec, "weights", code)
-        groups[(method.name, _freeze(params), path)].append(code)
+    for entry in compile_plan(spec).entries("weights"):
+        groups[entry.group].append(entry.code)
     return groups
 
 

@@ -30,6 +30,7 @@ TRAITS: dict[str, str] = {
     "rowwise": "each row is computed from that row alone, so batches of weight samples evaluate row by row",
     "distributable": "runs exactly on partitions of the units (row- or unit-wise, or made so by pooled statistics)",
     "freezable": "its fitted statistics can be taken from a reference build (see Method.fitted)",
+    "own_units": "reads the indicator in its own units, not multiplied by its direction; the direction, where it matters, comes as a parameter",
 }
 """The traits a method may declare when it registers; every consumer asks the method, none keeps its own list."""
 
@@ -45,6 +46,7 @@ class Method:
     check: Callable[[dict[str, Any]], str | None] | None = None
     node_defaults: dict[str, str] = field(default_factory=dict)
     summary: str = ""
+    """The docstring's first paragraph, on one line."""
     traits: frozenset[str] = frozenset()
     fitted: dict[str, str] = field(default_factory=dict)
     """For a freezable method: fitted.csv column -> the parameter that takes it (e.g. ``{"min": "xmin"}``)."""
@@ -131,7 +133,7 @@ class Registry:
             params = {
                 p.name: p for p in sig.parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY
             }
-            doc = (inspect.getdoc(func) or "").strip().splitlines()
+            doc = (inspect.getdoc(func) or "").strip().split("\n\n")[0]  # the first paragraph, whole
             self._methods[name] = Method(
                 self.family,
                 name,
@@ -139,7 +141,7 @@ class Registry:
                 params,
                 check,
                 dict(node_defaults or {}),
-                doc[0] if doc else "",
+                " ".join(doc.split()),
                 frozenset(traits),
                 dict(fitted or {}),
             )
