@@ -28,7 +28,7 @@ from .errors import BuildError, DataError, IndexEngineError, SpecError
 from .families import FAMILIES
 from .impute import ACROSS_YEARS as IMPUTE_ACROSS_YEARS
 from .normalize import ACROSS_YEARS as NORMALIZE_ACROSS_YEARS
-from .panel import Panel
+from .panel import Panel, warn_empty_nodes
 from .registry import Method
 from .result import Build, Step, _jsonable
 from .spec import Spec, step_choice
@@ -249,6 +249,7 @@ def _raw(spec: Spec, panel: Panel, _: Any) -> StageResult:
         if unknown:
             raise DataError(f"{panel.file}: the spec's units list names units the data lacks: {list_rows(unknown)}")
         raw = raw[raw.index.get_level_values("unit").isin(keep_units)]
+    warn_empty_nodes(spec, raw, panel.file)
     return StageResult(raw, [])
 
 
