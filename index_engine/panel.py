@@ -1,7 +1,9 @@
 """The panel: indicator data, units × years × indicators, read once and validated.
 
-Accepted files: CSV (UTF-8, UTF-8 with BOM, GBK/GB18030 as Chinese Excel saves it), Excel
-``.xlsx`` (one sheet, ``sheet=`` picks it) and Parquet, in either layout:
+Accepted files: CSV (UTF-8, UTF-8 with BOM, GBK/GB18030 as Chinese Excel saves it, Windows-1252
+with a warning; see :func:`index_engine._checks.decode_text`) or tab-separated text, Excel ``.xlsx``
+(one sheet, ``sheet=`` picks it; no merged cells, no formulas without a saved result) and Parquet,
+regular files within the size limit (:func:`index_engine._checks.check_input_file`), in either layout:
 
 * long: ``unit, period, indicator, value`` (``year`` accepted for ``period``), optional
   ``source``, ``vintage``, ``unit_name`` and group columns;
@@ -270,8 +272,9 @@ def _sheet_cells(path: Path, sheet: str) -> tuple[list[str], list[str]]:
 
     A formula cell holds ``<f>`` and, once a spreadsheet program has calculated it, its result
     in ``<v>``; without one (or with an empty ``<v/>`` in a number cell, as openpyxl writes)
-    pandas reads the cell as empty. (An empty text result, ``t="str"``, is a result.) Most sheets have neither formulas nor
-    merged cells, which one scan of the raw XML shows; only then is the XML parsed.
+    pandas reads the cell as empty. An empty text result (``t="str"``) is a result. Most
+    sheets have neither formulas nor merged cells, which one scan of the raw XML shows; only
+    then is the XML parsed.
     """
     with zipfile.ZipFile(path) as zf:
         part = _sheet_part(zf, sheet)
@@ -376,9 +379,8 @@ def _check_magnitude(
     arr: np.ndarray, units: np.ndarray, rows: np.ndarray, name: str, column: str, what: str
 ) -> None:
     """An error naming the rows and units of infinite values and values beyond ±MAX_ABS_VALUE."""
-    with np.errstate(invalid="ignore"):
-        inf = np.isinf(arr)
-        big = ~inf & (np.abs(arr) > MAX_ABS_VALUE)
+    inf = np.isinf(arr)
+    big = ~inf & (np.abs(arr) > MAX_ABS_VALUE)
     for mask, problem, hint in (
         (inf, "infinite value", ""),
         (big, f"value beyond ±{MAX_ABS_VALUE:g}", " (the limit that keeps sums and squares finite; rescale the indicator)"),

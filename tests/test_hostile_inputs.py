@@ -24,16 +24,7 @@ from index_engine.cli import main
 from index_engine.errors import EmptyNodeWarning, EncodingGuessWarning
 from index_engine.panel import MAX_ABS_VALUE
 
-SPEC = """index: {id: T}
-tree:
-  code: T
-  children:
-    - code: D
-      children:
-        - {code: a}
-        - {code: b}
-"""
-DATA = "unit,year,a,b\nU1,2020,1,5\nU2,2020,2,3\nU3,2020,4,1\n"
+from .test_cli import GOOD_DATA as DATA, GOOD_SPEC as SPEC
 
 
 def write(tmp_path: Path, name: str, content: str | bytes) -> Path:
