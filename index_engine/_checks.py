@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import codecs
 import math
+import os
+import re
+import stat
+import unicodedata
+import warnings
+from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
 
-from .errors import DataError
+from .errors import DataError, EncodingGuessWarning, IndexEngineError
 
 
 def list_rows(labels: Iterable[Any], limit: int = 5, total: int | None = None) -> str:
@@ -68,3 +75,157 @@ def kurt_excel(x: np.ndarray) -> float:
         return math.nan
     r = n * np.sum(d**4) / m2**2
     return ((n + 1) * (r - 3) + 6) * (n - 1) / ((n - 2) * (n - 3))
+
+
+# ---- input files -------------------------------------------------------------------------
+MAX_FILE_MB_ENV = "INDEX_ENGINE_MAX_FILE_MB"
+MAX_FILE_MB = 2048
+"""Default size limit of a data or spec file, in MB (2**20 bytes); the environment variable
+``INDEX_ENGINE_MAX_FILE_MB`` sets another."""
+
+_NOT_REGULAR = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def max_file_bytes(error: type[IndexEngineError] = DataError) -> int:
+    """The size limit of an input file in bytes: ``$INDEX_ENGINE_MAX_FILE_MB`` MB, default 2048 MB."""
+    text = os.environ.get(MAX_FILE_MB_ENV, "").strip()
+    if not text:
+        return MAX_FILE_MB * 2**20
+    try:
+        mb = float(text)
+    except ValueError:
+        mb = math.nan
+    if not (math.isfinite(mb) and mb > 0):
+        raise error(f"{MAX_FILE_MB_ENV}={text!r}: must be a positive number of megabytes")
+    return int(mb * 2**20)
+
+
+def check_input_file(path: str | Path, what: str, error: type[IndexEngineError]) -> int:
+    """The size of ``path`` in bytes, once ``os.stat`` shows a regular file within the size limit.
+
+    Nothing is opened, so a named pipe cannot block and ``/dev/zero`` is never read. ``what``
+    names the file in messages ("data", "spec"); ``error`` is the class raised.
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise error(f"{path}: no such {what} file") from None
+    except OSError as exc:
+        raise error(f"{path}: cannot read the {what} file ({exc.strerror})") from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = next((k for test, k in _NOT_REGULAR if test(st.st_mode)), "not a regular file")
+        raise error(f"{path}: is {kind}, not a regular {what} file")
+    limit = max_file_bytes(error)
+    if st.st_size > limit:
+        raise error(
+            f"{path}: the {what} file is {_megabytes(st.st_size)}, over the limit of {_megabytes(limit)} "
+            f"(set {MAX_FILE_MB_ENV} to raise it)"
+        )
+    return st.st_size
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / 2**20:,.1f} MB" if n >= 2**20 // 10 else f"{n:,} bytes"
+
+
+# ---- text encodings ------------------------------------------------------------------------
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+_SAMPLE = 2000
+"""How many runs of non-ASCII characters the encoding rules look at (the first ones)."""
+CHINESE_RARE_SHARE = 0.2
+"""GB18030 text is taken as Chinese when at most this share of its non-ASCII characters lie
+outside GB2312 (the 6,763 common hanzi, with punctuation, pinyin and full-width forms)."""
+
+
+def decode_text(raw: bytes, name: str, what: str, error: type[IndexEngineError]) -> str:
+    """The text of a file, trying UTF-8, then GBK/GB18030, then Windows-1252.
+
+    The rule, in order:
+
+    1. a NUL byte: not a text file (UTF-16 is named when its byte-order mark is there);
+    2. UTF-8, with or without a byte-order mark;
+    3. GB18030 (a superset of GBK and GB2312; after a UTF-8 byte-order mark too) when the text
+       reads as Chinese: at most :data:`CHINESE_RARE_SHARE` of its non-ASCII characters lie
+       outside GB2312. Latin-1 text read as GB18030 turns an accented letter and the ASCII
+       letter after it into one rare hanzi (Zürich → Z黵ich), so it fails this test;
+    4. Windows-1252 (which includes Latin-1's letters) when the text reads as Western: every
+       run of non-ASCII characters is at most 3 long and at least half of them are letters.
+       This is a guess, so it comes with an :class:`EncodingGuessWarning`;
+    5. otherwise an error naming the first line that is not UTF-8 and how it reads in each guess.
+    """
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        hint = "; it is UTF-16 text: save it as UTF-8" if raw[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else ""
+        raise error(f"{name}: not a text {what} file (a NUL byte at offset {nul}{hint})")
+    body = raw[len(codecs.BOM_UTF8):] if raw.startswith(codecs.BOM_UTF8) else raw
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        first_bad = exc.start
+    line_no = body.count(b"\n", 0, first_bad) + 1
+    start = body.rfind(b"\n", 0, first_bad) + 1
+    end = body.find(b"\n", first_bad)
+    line = body[start: end if end >= 0 else len(body)].rstrip(b"\r")[:200]
+    chinese = _decoded(body, "gb18030")
+    if chinese is not None and _reads_as_chinese(chinese):
+        return chinese
+    western = _decoded(body, "cp1252")
+    if western is not None and _reads_as_western(western):
+        warnings.warn(
+            f"{name}: not UTF-8 or GBK/GB18030 text; read as Windows-1252 (Western European), "
+            f"line {line_no} reads {line.decode('cp1252')!r}; save the file as UTF-8 to be sure",
+            EncodingGuessWarning,
+            stacklevel=2,
+        )
+        return western
+    guesses = [
+        f"as {label} it reads {line.decode(enc, errors='replace')!r}"
+        for enc, label in (("gb18030", "GBK/GB18030"), ("cp1252", "Windows-1252 (Latin-1)"))
+    ]
+    raise error(
+        f"{name}: line {line_no}: cannot tell the text encoding: not UTF-8; {'; '.join(guesses)}; save the file as UTF-8"
+    )
+
+
+def _decoded(raw: bytes, encoding: str) -> str | None:
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+
+
+def _runs(text: str) -> list[str]:
+    """The first :data:`_SAMPLE` runs of non-ASCII characters."""
+    out = []
+    for m in _NON_ASCII.finditer(text):
+        out.append(m.group())
+        if len(out) >= _SAMPLE:
+            break
+    return out
+
+
+def _in_gb2312(ch: str) -> bool:
+    try:
+        ch.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _reads_as_chinese(text: str) -> bool:
+    chars = "".join(_runs(text))
+    rare = sum(chars.count(c) for c in set(chars) if not _in_gb2312(c))
+    return rare <= CHINESE_RARE_SHARE * len(chars)
+
+
+def _reads_as_western(text: str) -> bool:
+    runs = _runs(text)
+    chars = "".join(runs)
+    letters = sum(unicodedata.category(c).startswith("L") for c in chars)
+    return all(len(r) <= 3 for r in runs) and letters >= 0.5 * len(chars)

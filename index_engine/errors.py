@@ -55,3 +55,11 @@ class SmallSampleWarning(IndexEngineWarning):
 
 class CoverageWarning(IndexEngineWarning):
     """An aggregate was left missing because too few of its children had data."""
+
+
+class EncodingGuessWarning(IndexEngineWarning):
+    """A text file was neither UTF-8 nor GBK/GB18030 and was read as Windows-1252 (Western European)."""
+
+
+class EmptyNodeWarning(IndexEngineWarning):
+    """An indicator, or every indicator under an aggregate, has no value for any unit or year."""

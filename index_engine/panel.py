@@ -1,7 +1,9 @@
 """The panel: indicator data, units × years × indicators, read once and validated.
 
-Accepted files: CSV (UTF-8, UTF-8 with BOM, GBK/GB18030 as Chinese Excel saves it), Excel
-``.xlsx`` (one sheet, ``sheet=`` picks it) and Parquet, in either layout:
+Accepted files: CSV (UTF-8, UTF-8 with BOM, GBK/GB18030 as Chinese Excel saves it, Windows-1252
+with a warning; see :func:`index_engine._checks.decode_text`) or tab-separated text, Excel ``.xlsx``
+(one sheet, ``sheet=`` picks it; no merged cells, no formulas without a saved result) and Parquet,
+regular files within the size limit (:func:`index_engine._checks.check_input_file`), in either layout:
 
 * long: ``unit, period, indicator, value`` (``year`` accepted for ``period``), optional
   ``source``, ``vintage``, ``unit_name`` and group columns;
@@ -15,19 +17,24 @@ Builds are annual. A period such as ``2025Q1`` or ``2025-03`` is kept in
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
+import posixpath
 import re
+import warnings
+import zipfile
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
+from xml.etree import ElementTree
 
 import numpy as np
 import pandas as pd
 
-from ._checks import NO_YEAR, list_rows
-from .errors import DataError
+from ._checks import NO_YEAR, check_input_file, decode_text, list_rows
+from .errors import DataError, EmptyNodeWarning
 
 if TYPE_CHECKING:
     from .spec import Spec
@@ -141,40 +148,18 @@ class Panel:
             raise DataError(f"{self.file}: these units have no data for any indicator of the spec: {list_rows(empty)}")
 
 
-def _decode(raw: bytes, path: str) -> str:
-    for enc in ("utf-8-sig", "gb18030"):
-        try:
-            return raw.decode(enc)
-        except UnicodeDecodeError:
-            continue
-    raise DataError(f"{path}: the file is neither UTF-8 nor GBK/GB18030 text")
-
-
 def _read_table(path: Path, sheet: str | int | None) -> pd.DataFrame:
     name = str(path)
-    if not path.exists():
-        raise DataError(f"{name}: no such data file")
+    check_input_file(path, "data", DataError)
     suffix = path.suffix.lower()
     try:
         if suffix in (".xlsx", ".xlsm", ".xls"):
-            try:
-                book = pd.ExcelFile(path, engine="openpyxl")
-            except Exception as exc:  # openpyxl raises many types for a broken file
-                raise DataError(f"{name}: not a readable .xlsx workbook ({type(exc).__name__}: {exc})") from None
-            sheets = book.sheet_names
-            if sheet is None:
-                sheet = sheets[0]
-            elif sheet not in sheets:
-                raise DataError(f"{name}: no sheet {sheet!r}; the sheets are {', '.join(map(repr, sheets))}")
-            df = pd.read_excel(book, sheet_name=sheet, dtype=object)
-            df = df.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else v)
+            df = _read_excel(path, name, sheet)
         elif suffix in (".parquet", ".pq"):
             df = pd.read_parquet(path)
+            _check_header(list(df.columns), name)
         else:
-            text = _decode(path.read_bytes(), name)
-            if not text.strip():
-                raise DataError(f"{name}: the file is empty")
-            df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
+            df = _read_csv(path, name)
     except DataError:
         raise
     except pd.errors.EmptyDataError:
@@ -187,10 +172,149 @@ def _read_table(path: Path, sheet: str | int | None) -> pd.DataFrame:
     if df.shape[0] == 0:
         raise DataError(f"{name}: the file has a header but no rows")
     df.columns = [str(c).strip() for c in df.columns]
-    dup = [c for c in df.columns if list(df.columns).count(c) > 1]
-    if dup:
-        raise DataError(f"{name}: duplicated column names: {list_rows(sorted(set(dup)))}")
     return df
+
+
+def _read_csv(path: Path, name: str) -> pd.DataFrame:
+    """A CSV (or tab-separated) file as text cells; the header is read here, not by pandas."""
+    text = decode_text(path.read_bytes(), name, "CSV", DataError)
+    head = text.lstrip()
+    if not head:
+        raise DataError(f"{name}: the file is empty")
+    end = head.find("\n")
+    first = (head if end < 0 else head[:end]).rstrip("\r")
+    sep = _separator(first, name)
+    _check_header(next(csv.reader([first], delimiter=sep, skipinitialspace=True)), name)
+    return pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, skipinitialspace=True)
+
+
+def _separator(header: str, name: str) -> str:
+    """',' (or a tab for tab-separated text); a ';' or '|' separated file is refused.
+
+    The separator is the most frequent of , tab ; | in the header line. Files saved with ';'
+    usually write decimal commas (1,5), which cannot be told from thousands separators, so
+    they are refused rather than guessed.
+    """
+    counts = {c: header.count(c) for c in (",", "\t", ";", "|")}
+    best = max(counts, key=counts.__getitem__)
+    if counts[best] == 0 or best == ",":
+        return ","
+    if best == "\t":
+        return "\t"
+    raise DataError(
+        f"{name}: line 1: the file looks {best!r}-separated ({counts[best]} {best!r} and {counts[',']} ',' in the header); "
+        "save it as comma-separated CSV with '.' as the decimal mark"
+    )
+
+
+def _check_header(names: list, name: str, column: Callable[[int], str] = lambda i: str(i + 1)) -> None:
+    """No column name twice (after trimming); ``column(i)`` labels position i in messages."""
+    first: dict[str, int] = {}
+    twice = []
+    for i, n in enumerate(names):
+        key = "" if n is None else str(n).strip()
+        if not key:
+            continue
+        if key in first:
+            twice.append(f"{key!r} (columns {column(first[key])} and {column(i)})")
+        else:
+            first[key] = i
+    if twice:
+        raise DataError(f"{name}: the header names a column twice: {list_rows(twice)}; rename or remove one of each")
+
+
+def _read_excel(path: Path, name: str, sheet: str | int | None) -> pd.DataFrame:
+    """One sheet of a workbook, refused when its header repeats a name, it has merged cells or
+    formulas without a saved result, or (without ``sheet``) it has no unit column."""
+    from openpyxl.utils import get_column_letter
+
+    try:
+        book = pd.ExcelFile(path, engine="openpyxl")
+    except Exception as exc:  # openpyxl raises many types for a broken file
+        raise DataError(f"{name}: not a readable .xlsx workbook ({type(exc).__name__}: {exc})") from None
+    sheets = book.sheet_names
+    if sheet is None:
+        sheet = sheets[0]
+    elif sheet not in sheets:
+        raise DataError(f"{name}: no sheet {sheet!r}; the sheets are {', '.join(map(repr, sheets))}")
+    where = f"{name}: sheet {sheet!r}"
+    header = next(book.book[sheet].iter_rows(min_row=1, max_row=1, values_only=True), ())
+    _check_header(list(header), where, lambda i: get_column_letter(i + 1))
+    merged, uncached = _sheet_cells(path, sheet)
+    if merged:
+        raise DataError(
+            f"{where}: merged cells at {list_rows(merged)}: a merged range keeps its value in its first cell only, "
+            "so the others would read as gaps; unmerge them and fill every cell"
+        )
+    if uncached:
+        raise DataError(
+            f"{where}: formulas with no saved result at {list_rows(uncached)}: the workbook was saved by a program "
+            "that does not calculate formulas; open and save it in Excel or WPS, or paste the values"
+        )
+    df = pd.read_excel(book, sheet_name=sheet, dtype=object)
+    df = df.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else v)
+    cols = [str(c).strip() for c in df.columns]
+    if _find(cols, UNIT_COLS) is None and len(sheets) > 1:
+        raise DataError(
+            f"{where} has no unit column (columns are {list_rows(cols)}); the sheets are "
+            f"{', '.join(map(repr, sheets))}: choose the data sheet with --sheet (or data.sheet in the spec)"
+        )
+    return df
+
+
+_XL = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_XL_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+_XL_MARKS = re.compile(rb"<(?:\w+:)?(?:f|mergeCell)[\s>/]")
+
+
+def _sheet_cells(path: Path, sheet: str) -> tuple[list[str], list[str]]:
+    """(merged ranges, formula cells with no saved result) of a worksheet, read from its XML.
+
+    A formula cell holds ``<f>`` and, once a spreadsheet program has calculated it, its result
+    in ``<v>``; without one (or with an empty ``<v/>`` in a number cell, as openpyxl writes)
+    pandas reads the cell as empty. An empty text result (``t="str"``) is a result. Most
+    sheets have neither formulas nor merged cells, which one scan of the raw XML shows; only
+    then is the XML parsed.
+    """
+    with zipfile.ZipFile(path) as zf:
+        part = _sheet_part(zf, sheet)
+        if part is None:
+            return [], []
+        with zf.open(part) as f:
+            tail = b""
+            while chunk := f.read(1 << 20):
+                if _XL_MARKS.search(tail + chunk):
+                    break
+                tail = chunk[-32:]
+            else:
+                return [], []
+        merged: list[str] = []
+        uncached: list[str] = []
+        with zf.open(part) as f:
+            for _, el in ElementTree.iterparse(f):
+                if el.tag == f"{_XL}c" and el.find(f"{_XL}f") is not None:
+                    v = el.find(f"{_XL}v")
+                    if v is None or (not v.text and el.get("t", "n") == "n"):
+                        uncached.append(el.get("r") or "?")
+                elif el.tag == f"{_XL}row":
+                    el.clear()
+                elif el.tag == f"{_XL}mergeCell":
+                    merged.append(el.get("ref") or "?")
+    return merged, uncached
+
+
+def _sheet_part(zf: zipfile.ZipFile, sheet: str) -> str | None:
+    """The zip member holding worksheet ``sheet`` (None if the workbook's parts are not where .xlsx puts them)."""
+    try:
+        book = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+        rid = next(s.get(_XL_REL) for s in book.iter(f"{_XL}sheet") if s.get("name") == sheet)
+        rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+        target = next(r.get("Target") for r in rels if r.get("Id") == rid)
+    except (KeyError, StopIteration, ElementTree.ParseError):
+        return None
+    if target is None:
+        return None
+    return target.lstrip("/") if target.startswith("/") else posixpath.normpath(f"xl/{target}")
 
 
 def _find(cols: list[str], names: tuple[str, ...]) -> str | None:
@@ -202,17 +326,27 @@ def _find(cols: list[str], names: tuple[str, ...]) -> str | None:
 
 
 def _parse_numbers(
-    col: pd.Series, name: str, column: str, percent_ok: bool, rows: np.ndarray | None = None, what: str = ""
+    col: pd.Series,
+    name: str,
+    column: str,
+    percent_ok: bool,
+    units: np.ndarray,
+    rows: np.ndarray | None = None,
+    what: str = "",
 ) -> np.ndarray:
-    """Parse text cells to floats; a cell that is not a number is an error naming its file row.
+    """Parse cells to floats; a cell that is not a number, or not a finite one within
+    ±:data:`MAX_ABS_VALUE`, is an error naming its file row and unit.
 
-    ``rows`` are the file row numbers of the cells (default: header on row 1, data from row 2).
+    ``rows`` are the file row numbers of the cells (default: header on row 1, data from row 2);
+    ``units`` the unit of each cell.
     """
     col = col.reset_index(drop=True)
     if rows is None:
         rows = np.arange(len(col)) + 2
     if pd.api.types.is_numeric_dtype(col):
-        return col.to_numpy(dtype=float)
+        arr = col.to_numpy(dtype=float, na_value=np.nan)
+        _check_magnitude(arr, units, rows, name, column, what)
+        return arr
     s = col.astype(str).str.strip()
     missing = s.str.lower().isin(NA_TOKENS)
     num = pd.to_numeric(s.where(~missing), errors="coerce")
@@ -230,12 +364,31 @@ def _parse_numbers(
         hint = " (a trailing % is read only for indicators whose unit is %)" if s[bad].str.endswith("%").any() else ""
         raise DataError(f"{name}: column {column!r}{what}: not a number at {list_rows(where, total=idx.size)}{hint}")
     arr = num.to_numpy(dtype=float)
-    inf = np.isinf(arr)
-    if inf.any():
-        idx = np.flatnonzero(inf)
-        where = [f"row {rows[i]}" for i in idx[:6]]
-        raise DataError(f"{name}: column {column!r}{what}: infinite value at {list_rows(where, total=idx.size)}")
+    _check_magnitude(arr, units, rows, name, column, what)
     return arr
+
+
+MAX_ABS_VALUE = 1e50
+"""The largest magnitude a data value may have. Far beyond any real quantity (world GDP in the
+smallest currency unit is below 1e20), it keeps the sums, squares and fourth powers the steps
+compute (variances, skewness, kurtosis, min-max ranges, means) finite: a value near 1e308
+would overflow them into inf or NaN scores. Larger values are refused when the data is read."""
+
+
+def _check_magnitude(
+    arr: np.ndarray, units: np.ndarray, rows: np.ndarray, name: str, column: str, what: str
+) -> None:
+    """An error naming the rows and units of infinite values and values beyond ±MAX_ABS_VALUE."""
+    inf = np.isinf(arr)
+    big = ~inf & (np.abs(arr) > MAX_ABS_VALUE)
+    for mask, problem, hint in (
+        (inf, "infinite value", ""),
+        (big, f"value beyond ±{MAX_ABS_VALUE:g}", " (the limit that keeps sums and squares finite; rescale the indicator)"),
+    ):
+        if mask.any():
+            idx = np.flatnonzero(mask)
+            where = [f"row {rows[i]} (unit {units[i]}, {arr[i]:g})" for i in idx[:5]]
+            raise DataError(f"{name}: column {column!r}{what}: {problem} at {list_rows(where, total=idx.size)}{hint}")
 
 
 def parse_period(value: object) -> tuple[int, str, bool]:
@@ -267,6 +420,10 @@ def _period_end(label: str) -> pd.Timestamp:
 
 def _periods(col: pd.Series, name: str, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(year, period label, is annual) for every row, parsing each distinct value once."""
+    empty = col.isna().to_numpy()
+    if empty.any():
+        rows = [f"row {i + 2}" for i in np.flatnonzero(empty)]
+        raise DataError(f"{name}: column {column!r}: no period at {list_rows(rows, total=int(empty.sum()))}")
     codes, uniq = pd.factorize(col.astype(str) if col.dtype != object else col.map(str), sort=False)
     parsed: list[tuple[int, str, bool]] = []
     bad = []
@@ -329,13 +486,18 @@ def _unit_column(df: pd.DataFrame, name: str) -> str:
         raise DataError(
             f"{name}: no unit column; name one of {', '.join(UNIT_COLS)} (columns are {list_rows(list(df.columns))})"
         )
-    units = df[ucol].astype(str).str.strip()
-    blank = units.isin(["", "nan", "None"])
+    _strip_codes(df, ucol, name, "unit")
+    return ucol
+
+
+def _strip_codes(df: pd.DataFrame, col: str, name: str, what: str) -> None:
+    """Trim a column of codes in place; an empty (or missing) code is an error naming its rows."""
+    codes = df[col].astype(str).str.strip()
+    blank = codes.isna() | codes.isin(["", "nan", "None"])
     if blank.any():
         rows = [f"row {i + 2}" for i in np.flatnonzero(blank.to_numpy())]
-        raise DataError(f"{name}: column {ucol!r}: empty unit at {list_rows(rows)}")
-    df[ucol] = units
-    return ucol
+        raise DataError(f"{name}: column {col!r}: empty {what} at {list_rows(rows)}")
+    df[col] = codes
 
 
 def _from_long(df: pd.DataFrame, name: str, spec: Spec | None) -> Panel:
@@ -345,7 +507,7 @@ def _from_long(df: pd.DataFrame, name: str, spec: Spec | None) -> Panel:
     icol, vcol = low["indicator"], low["value"]
     pcol = _find(cols, PERIOD_COLS)
     ncol = _find(cols, NAME_COLS)
-    df[icol] = df[icol].astype(str).str.strip()
+    _strip_codes(df, icol, name, "indicator")
     has_years = pcol is not None
     if has_years:
         years, labels, annual = _periods(df[pcol], name, pcol)
@@ -355,12 +517,21 @@ def _from_long(df: pd.DataFrame, name: str, spec: Spec | None) -> Panel:
         annual = np.ones(len(df), bool)
     pct = _percent_units(spec)
     values = np.empty(len(df))
+    unit_codes = df[ucol].to_numpy()
     for ind, idx in df.groupby(icol, sort=False).indices.items():
-        values[idx] = _parse_numbers(df[vcol].iloc[idx], name, vcol, ind in pct, idx + 2, f" (indicator {ind!r})")
-    key = pd.DataFrame({"unit": df[ucol].to_numpy(), "period": labels, "indicator": df[icol].to_numpy()})
+        values[idx] = _parse_numbers(
+            df[vcol].iloc[idx], name, vcol, ind in pct, unit_codes[idx], idx + 2, f" (indicator {ind!r})"
+        )
+    key = pd.DataFrame({"unit": unit_codes, "period": labels, "indicator": df[icol].to_numpy()})
     dup = key.duplicated(keep=False).to_numpy()
+    if dup.any() and not has_years:
+        rows = [f"row {i + 2} ({key.unit[i]}, {key.indicator[i]})" for i in np.flatnonzero(dup)]
+        raise DataError(
+            f"{name}: there is no period column ({', '.join(PERIOD_COLS)}) and these (unit, indicator) pairs "
+            f"repeat: {list_rows(rows)}; add a period column, or keep one row per unit and indicator"
+        )
     if dup.any():
-        rows = [f"row {i + 2} ({key.unit[i]}, {key.period[i] or '-'}, {key.indicator[i]})" for i in np.flatnonzero(dup)]
+        rows = [f"row {i + 2} ({key.unit[i]}, {key.period[i]}, {key.indicator[i]})" for i in np.flatnonzero(dup)]
         raise DataError(f"{name}: duplicated (unit, period, indicator) at {list_rows(rows)}")
     obs = pd.DataFrame(
         {
@@ -428,7 +599,9 @@ def _from_wide(df: pd.DataFrame, name: str, spec: Spec | None) -> Panel:
     dup = key.duplicated(keep=False).to_numpy()
     if dup.any():
         rows = [f"row {i + 2} ({key.unit[i]}{' ' + str(key.year[i]) if has_years else ''})" for i in np.flatnonzero(dup)]
-        raise DataError(f"{name}: duplicated unit{' and year' if has_years else ''} at {list_rows(rows)}")
+        hint = "" if has_years else f"; there is no period column ({', '.join(PERIOD_COLS)}): add one if the rows are different years"
+        raise DataError(f"{name}: duplicated unit{' and year' if has_years else ''} at {list_rows(rows)}{hint}")
+    unit_codes = key.unit.to_numpy()
     spec_codes = set(spec.nodes) if spec is not None else set()
     dens = {n.denominator for n in spec.nodes.values() if n.denominator} if spec is not None else set()
     pct = _percent_units(spec)
@@ -441,17 +614,14 @@ def _from_wide(df: pd.DataFrame, name: str, spec: Spec | None) -> Panel:
             text.append(c)
             continue
         col = df[c]
-        if c in spec_codes or c in dens:
-            numeric[c] = _parse_numbers(col, name, c, c in pct)
-            continue
-        if pd.api.types.is_numeric_dtype(col):
-            numeric[c] = col.to_numpy(dtype=float)
+        if c in spec_codes or c in dens or pd.api.types.is_numeric_dtype(col):
+            numeric[c] = _parse_numbers(col, name, c, c in pct, unit_codes)
             continue
         if not _mostly_numeric(col.head(1000)):
             text.append(c)
             continue
         try:
-            numeric[c] = _parse_numbers(col, name, c, False)
+            numeric[c] = _parse_numbers(col, name, c, False, unit_codes)
         except DataError:
             if spec is None and _mostly_numeric(col):
                 raise
@@ -488,8 +658,45 @@ def panel_from_frame(df: pd.DataFrame, spec: Spec | None = None, name: str = "<D
     """Build a Panel from an in-memory DataFrame in either layout (as a file would be read)."""
     df = df.copy()
     df.columns = [str(c) for c in df.columns]
+    _check_header(list(df.columns), name)
     low = {c.lower() for c in df.columns}
     panel = _from_long(df, name, spec) if {"indicator", "value"} <= low else _from_wide(df, name, spec)
     if spec is not None:
         panel.check_against(spec)
     return panel
+
+
+def warn_empty_nodes(spec: Spec, table: pd.DataFrame, file: str) -> list[str]:
+    """Warn (:class:`EmptyNodeWarning`) about each node of ``spec`` with no value in ``table``.
+
+    An indicator is empty when no unit and year has a value; an aggregate when all its
+    children are. Only the highest empty node of a branch is named (an empty dimension, not
+    each of its indicators). Returns the codes named.
+    """
+    present = table[list(spec.indicators)].notna().to_numpy().any(axis=0)
+    empty = {c for c, has in zip(spec.indicators, present) if not has}
+    for code in spec.aggregates:
+        if all(c.code in empty for c in spec.nodes[code].children):
+            empty.add(code)
+    top = [c for c in spec.nodes if c in empty and spec.parents[c] not in empty]
+    for code in top:
+        node = spec.nodes[code]
+        if node.is_indicator:
+            what = f"indicator {code!r} (under {spec.parents[code]!r})"
+        else:
+            inds = [c for c in spec.indicators if _under(spec, c, code)]
+            what = f"node {code!r} (its indicators {list_rows(inds)})"
+        warnings.warn(
+            f"{file}: {what} has no value for any unit or year, so the scores above it are computed without it",
+            EmptyNodeWarning,
+            stacklevel=2,
+        )
+    return top
+
+
+def _under(spec: Spec, code: str, ancestor: str) -> bool:
+    while code is not None:
+        if code == ancestor:
+            return True
+        code = spec.parents[code]
+    return False

@@ -25,7 +25,7 @@ from .aggregate import CROSS_ROWS, DomainError
 ADDITIVE = {"arithmetic", "geometric", "harmonic", "generalised", "median"}
 """Aggregation methods whose result is a weighted mean, so children's contributions are reported."""
 from .errors import BuildError, DataError, IndexEngineError, SpecError
-from .panel import Panel
+from .panel import Panel, warn_empty_nodes
 from .plan import Entry, compile_plan, resolve_entry
 from .plan import frozen as _freeze
 from .registry import Method
@@ -209,6 +209,7 @@ def _raw(spec: Spec, panel: Panel, _: Any) -> StageResult:
         if unknown:
             raise DataError(f"{panel.file}: the spec's units list names units the data lacks: {list_rows(unknown)}")
         raw = raw[raw.index.get_level_values("unit").isin(keep_units)]
+    warn_empty_nodes(spec, raw, panel.file)
     return StageResult(raw, [])
 
 

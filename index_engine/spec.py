@@ -28,6 +28,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+from ._checks import check_input_file, decode_text
 from .errors import SpecError
 
 STEP_NAMES = ("transform", "denominate", "impute", "screen", "treat", "normalize", "weights", "aggregate")
@@ -433,27 +434,179 @@ def _fmt(tokens: list[str | int]) -> str:
 
 
 # ---- loading ---------------------------------------------------------------------------
+MAX_TREE_DEPTH = 50
+"""The deepest a spec's tree may be (the index is level 1 of this count)."""
+MAX_YAML_DEPTH = 2 * MAX_TREE_DEPTH + 20
+"""The deepest a spec's YAML may nest (a tree level takes two: a node and its children list)."""
+MAX_YAML_VALUES = 200_000
+"""The most values a spec's YAML may hold once its aliases are expanded (the largest bundled
+spec holds about 1,100): a few aliases nested in each other can otherwise stand for billions."""
+_NOT_PRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
+    check_input_file(path, "spec", SpecError)
     try:
         raw = path.read_bytes()
-    except FileNotFoundError:
-        raise SpecError(f"{path}: no such spec file") from None
     except OSError as exc:
         raise SpecError(f"{path}: cannot read the spec file ({exc.strerror})") from None
+    text = decode_text(raw, str(path), "YAML", SpecError)
+    bad = _NOT_PRINTABLE.search(text)
+    if bad:
+        line = text.count("\n", 0, bad.start()) + 1
+        column = bad.start() - text.rfind("\n", 0, bad.start())
+        raise SpecError(
+            f"{path}: line {line}, column {column}: not a text YAML file (control character U+{ord(bad.group()):04X})"
+        )
+    data = read_yaml_text(text, str(path))
+    if not isinstance(data, dict):
+        raise SpecError(f"{path}: a spec must be a YAML mapping with 'index' and 'tree' keys")
+    return data
+
+
+def read_yaml_text(text: str, label: str) -> Any:
+    """YAML text as plain data, safely: no Python tags, no key twice in a mapping, nesting
+    within :data:`MAX_YAML_DEPTH` and at most :data:`MAX_YAML_VALUES` values with aliases
+    expanded. Every error is a :class:`SpecError` naming ``label`` and the line."""
+    loader = _SpecLoader(text, label)
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("gb18030")
-    try:
-        data = yaml.safe_load(text)
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_yaml_graph(node, label)
+        return loader.construct_document(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise SpecError(f"{path}: {where}not valid YAML ({problem})") from None
-    if not isinstance(data, dict):
-        raise SpecError(f"{path}: a spec must be a YAML mapping with 'index' and 'tree' keys")
-    return data
+        raise SpecError(f"{label}: {where}not valid YAML ({problem})") from None
+    finally:
+        loader.dispose()
+
+
+class _SpecLoader(yaml.SafeLoader):
+    """PyYAML's SafeLoader that refuses nesting deeper than MAX_YAML_DEPTH as it composes
+    (before Python's recursion limit is reached) and knows the path it is at."""
+
+    def __init__(self, text: str, label: str) -> None:
+        super().__init__(text)
+        self.label = label
+        self.depth = 0
+        self.path: list[str | int] = []
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        token = _path_token(parent, index)
+        if token is not None:
+            self.path.append(token)
+        self.depth += 1
+        try:
+            if self.depth > MAX_YAML_DEPTH and not self.check_event(yaml.AliasEvent):
+                raise SpecError(_too_deep(self.label, self.peek_event().start_mark, self.path))
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+            if token is not None:
+                self.path.pop()
+
+
+def _path_token(parent: yaml.Node | None, index: Any) -> str | int | None:
+    """The path step from ``parent`` to the node composed at ``index`` (None: the top, or a key)."""
+    if isinstance(parent, yaml.SequenceNode):
+        return int(index)
+    if isinstance(parent, yaml.MappingNode) and index is not None:
+        return str(index.value) if isinstance(index, yaml.ScalarNode) else "?"
+    return None
+
+
+def _yaml_path(tokens: list[str | int]) -> str:
+    """The path in the spec grammar, its middle cut when it is long."""
+    if len(tokens) > 8:
+        return f"{_fmt(tokens[:4])} ... {_fmt(tokens[-4:])}"
+    return _fmt(tokens) or "(top)"
+
+
+def _too_deep(label: str, mark: Any, tokens: list[str | int]) -> str:
+    return (
+        f"{label}: line {mark.line + 1}, column {mark.column + 1}: {_yaml_path(tokens)}: nested more than "
+        f"{MAX_YAML_DEPTH} levels deep, the limit (a tree may be at most {MAX_TREE_DEPTH} levels deep)"
+    )
+
+
+def _check_yaml_graph(root: yaml.Node, label: str) -> None:
+    """Refuse a key twice in one mapping, an alias inside the value it names, nesting deeper
+    than MAX_YAML_DEPTH and more than MAX_YAML_VALUES values, counting aliases expanded.
+
+    Each node is measured once (its expanded size and height are memoized), so a document
+    made of aliases of aliases is checked in time linear in its text.
+    """
+    measured: dict[int, tuple[int, int]] = {}
+    open_nodes: set[int] = set()
+
+    def visit(node: yaml.Node, tokens: list[str | int], depth: int) -> tuple[int, int]:
+        key = id(node)
+        if key in open_nodes:
+            raise SpecError(
+                f"{label}: line {node.start_mark.line + 1}: {_yaml_path(tokens)}: an alias refers to a value that contains it"
+            )
+        if key not in measured:
+            if depth > MAX_YAML_DEPTH:
+                raise SpecError(_too_deep(label, node.start_mark, tokens))
+            open_nodes.add(key)
+            size, height = 1, 0
+            if isinstance(node, yaml.MappingNode):
+                _check_keys(node, label, tokens)
+                for k, v in node.value:
+                    token = str(k.value) if isinstance(k, yaml.ScalarNode) else "?"
+                    for child, path in ((k, tokens), (v, tokens + [token])):
+                        n, h = visit(child, path, depth + 1)
+                        size, height = size + n, max(height, h)
+            elif isinstance(node, yaml.SequenceNode):
+                for i, v in enumerate(node.value):
+                    n, h = visit(v, tokens + [i], depth + 1)
+                    size, height = size + n, max(height, h)
+            open_nodes.discard(key)
+            measured[key] = (size, height + 1)
+        size, height = measured[key]
+        if size > MAX_YAML_VALUES:
+            raise SpecError(
+                f"{label}: line {node.start_mark.line + 1}: {_yaml_path(tokens)}: the YAML stands for more than "
+                f"{MAX_YAML_VALUES:,} values once its aliases (*name) are expanded, the limit; write it out without aliases"
+            )
+        if depth + height - 1 > MAX_YAML_DEPTH:
+            raise SpecError(_too_deep(label, node.start_mark, tokens))
+        return size, height
+
+    visit(root, [], 1)
+
+
+def _check_keys(node: yaml.MappingNode, label: str, tokens: list[str | int]) -> None:
+    """No scalar key twice in one mapping (PyYAML keeps the last one silently). ``<<`` merges are allowed."""
+    first: dict[tuple[str, str], yaml.Node] = {}
+    for k, _ in node.value:
+        if not isinstance(k, yaml.ScalarNode) or k.tag == "tag:yaml.org,2002:merge":
+            continue
+        seen = first.setdefault((k.tag, k.value), k)
+        if seen is not k:
+            raise SpecError(
+                f"{label}: line {k.start_mark.line + 1}, column {k.start_mark.column + 1}: {_fmt(tokens + [str(k.value)])}: "
+                f"the key {k.value!r} appears twice in one mapping (first at line {seen.start_mark.line + 1}); keep one"
+            )
+
+
+def _check_tree_depth(tree: Any, label: str) -> None:
+    """Refuse a tree deeper than MAX_TREE_DEPTH, naming the first node too deep and its ancestors."""
+    stack = [(tree, 1, ())] if isinstance(tree, dict) else []
+    while stack:
+        node, depth, above = stack.pop()
+        code = str(node.get("code", "?"))
+        if depth > MAX_TREE_DEPTH:
+            chain = " > ".join([*above[:3], "...", *above[-2:], code]) if len(above) > 5 else " > ".join([*above, code])
+            raise SpecError(
+                f"{label}: tree.{code}: the tree is more than {MAX_TREE_DEPTH} levels deep, the limit ({chain})"
+            )
+        children = node.get("children")
+        if isinstance(children, (list, tuple)):
+            stack.extend((c, depth + 1, above + (code,)) for c in children if isinstance(c, dict))
 
 
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -529,6 +682,7 @@ def load_spec(path: str | Path, overrides: dict[str, Any] | None = None) -> Spec
         Values to replace, as ``--set`` does; validated like the file.
     """
     path = Path(path)
+    check_input_file(path, "spec", SpecError)
     if path.suffix.lower() == ".csv":
         from .coinr import spec_from_imeta
 
@@ -549,6 +703,7 @@ def spec_from_dict(data: dict[str, Any], label: str = "<dict>", base_dir: str | 
 def _validate(data: dict[str, Any], label: str, base_dir: Path, source: str) -> Spec:
     if isinstance(data.get("tree"), list):
         data["tree"] = _nest_flat_tree(data["tree"], label)
+    _check_tree_depth(data.get("tree"), label)
     try:
         spec = Spec.model_validate(data)
     except ValidationError as exc:
