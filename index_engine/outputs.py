@@ -237,8 +237,8 @@ def readme_sheet(b: Build, sheets: dict[str, pd.DataFrame | str]) -> pd.DataFram
     if notice["zh"] or notice["en"]:
         rows.append(("数据说明 / data notice", notice["zh"] or notice["en"], notice["en"] or notice["zh"]))
     rows += [
-        ("文件 / files", "各表同时保存为同名 CSV 文件（UTF-8，带 BOM），完整说明见 manifest.json",
-         "every table is also a CSV file of the same name (UTF-8 with BOM); manifest.json lists them all"),
+        ("文件 / files", "各表另存为 CSV（UTF-8，带 BOM）或 Parquet 文件；manifest.json 列出全部文件及其 SHA-256",
+         "the tables are also CSV (UTF-8 with a BOM) or Parquet files; manifest.json lists every file with its SHA-256"),
         ("", "", ""),
         ("工作表 / sheet", "内容", "contents"),
         (README_SHEET, "本表：指数、数据与各工作表的说明", "this sheet: the index, its data and what each sheet holds"),
