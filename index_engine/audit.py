@@ -542,7 +542,7 @@ class Audit:
         Files an earlier audit left there are refused with :class:`OutputExistsError` unless
         ``force``. Returns ``out_dir``. The files are listed in :data:`FILES`.
         """
-        from .outputs import safe_text
+        from .outputs import write_csv
 
         d = Path(out_dir)
         present = [f for f in FILES if (d / f).exists()]
@@ -550,7 +550,7 @@ class Audit:
             raise OutputExistsError(f"{d}: audit files exist already ({list_rows(present)}); pass force=True to replace them")
         d.mkdir(parents=True, exist_ok=True)
         for name, df in self.frames().items():
-            safe_text(df).to_csv(d / f"{name}.csv", index=False, encoding="utf-8", float_format="%.17g", lineterminator="\n")
+            write_csv(df, d / f"{name}.csv")
         text = json.dumps(self.to_dict(), ensure_ascii=False, indent=1, allow_nan=False)
         (d / "audit.json").write_text(text + "\n", encoding="utf-8")
         return d

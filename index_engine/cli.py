@@ -127,6 +127,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_targets(args: argparse.Namespace) -> int:
+    from .outputs import write_csv
     from .targets import track_targets
 
     spec, panel = load_inputs(args)
@@ -140,7 +141,7 @@ def cmd_targets(args: argparse.Namespace) -> int:
         if out.exists() and not args.force:
             raise OutputExistsError(f"{out}: the file exists already; pass --force to replace it")
         out.parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(out, index=False, float_format="%.10g")
+        write_csv(table, out, float_format="%.10g")
     unit = spec.tracking.unit
     print(f"{spec.index.id}: targets of {unit}")
     for _, r in table.iterrows():

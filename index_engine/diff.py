@@ -17,6 +17,7 @@ import pandas as pd
 import yaml
 
 from .errors import DataError, OutputExistsError
+from .outputs import write_csv
 
 KEY = {"scores": ["unit", "year", "node"], "weights": ["node"], "fitted": ["indicator", "pool"], "data": ["unit", "year", "indicator"]}
 
@@ -92,7 +93,7 @@ class BuildDiff:
             raise OutputExistsError(f"{out}: the folder exists already; choose another --out or pass --force")
         out.mkdir(parents=True, exist_ok=True)
         for name in ("scores", "ranks", "weights", "parameters", "data", "spec"):
-            getattr(self, name).to_csv(out / f"{name}.csv", index=False, float_format="%.10g")
+            write_csv(getattr(self, name), out / f"{name}.csv", float_format="%.10g")
         (out / "summary.json").write_text(
             json.dumps({"old": self.old, "new": self.new, **self.summary()}, indent=1), encoding="utf-8"
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 import os
@@ -10,7 +11,6 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-import numpy as np
 import pandas as pd
 
 from ._checks import NO_YEAR
@@ -18,6 +18,7 @@ from .errors import OutputExistsError
 
 if TYPE_CHECKING:
     from .result import Build
+    from .spec import Spec
 
 EXCEL_MAX_ROWS = 20_000
 """Tables longer than this get a sheet naming their CSV instead (Excel's own limit is 1,048,576 rows,
@@ -51,48 +52,38 @@ def long_table(wide: pd.DataFrame, value: str = "value") -> pd.DataFrame:
     return out
 
 
-def write_csv(df: pd.DataFrame, path: Path, has_years: bool) -> int:
-    """UTF-8 CSV; floats in their shortest exact form (they read back as the same doubles)."""
+CSV_ENCODING = "utf-8-sig"
+"""Every CSV is UTF-8 with a byte-order mark, so Excel opens Chinese text correctly on a double-click.
+pandas, pyarrow and R's readr skip the mark; Python's csv module and base R's read.csv need
+``encoding="utf-8-sig"`` / ``fileEncoding="UTF-8-BOM"``."""
+
+
+def write_csv(df: pd.DataFrame, path: Path, has_years: bool = True, *, float_format: str | None = None) -> int:
+    """Write ``df`` as the project writes every CSV: :data:`CSV_ENCODING`, ``\\n`` line ends, text that a
+    spreadsheet would run as a formula escaped (:func:`safe_text`), the year blank for a one-period
+    index, and floats in their shortest exact form (they read back as the same doubles) unless
+    ``float_format`` rounds them. Returns the number of rows."""
     df = safe_text(_blank_year(df, has_years))
-    if len(df) > 50_000:  # Arrow's writer is about ten times faster than pandas'
+    if len(df) > 50_000 and float_format is None:  # Arrow's writer is about ten times faster than pandas'
         import pyarrow as pa
         import pyarrow.csv as pacsv
 
         table = pa.Table.from_pandas(df.astype({c: str for c in df.columns if df[c].dtype == object}), preserve_index=False)
-        pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed"))
+        with open(path, "wb") as f:
+            f.write(codecs.BOM_UTF8)
+            pacsv.write_csv(table, f, pacsv.WriteOptions(quoting_style="needed"))
     else:
-        df.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+        df.to_csv(path, index=False, encoding=CSV_ENCODING, lineterminator="\n", float_format=float_format)
     return len(df)
 
 
-def _write_excel(sheets: dict[str, pd.DataFrame | str], path: Path) -> None:
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
+def _write_excel(sheets: dict[str, pd.DataFrame | str], path: Path, title: str = "") -> None:
+    """One sheet per table (see :mod:`index_engine.xlsx`); a text in place of a table becomes a one-cell
+    sheet headed ``note``."""
+    from .xlsx import write_xlsx
 
-    wb = Workbook(write_only=True)
-    for name, df in sheets.items():
-        ws = wb.create_sheet(title=name[:31])
-        if isinstance(df, str):
-            ws.append([df])
-            continue
-        ws.append([str(c) for c in df.columns])
-        for row in df.itertuples(index=False, name=None):
-            cells = []
-            for v in row:
-                if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
-                    cells.append(None)
-                elif isinstance(v, str):
-                    cell = WriteOnlyCell(ws, value=v)
-                    cell.data_type = "s"  # never a formula, whatever the text starts with
-                    cells.append(cell)
-                elif isinstance(v, (np.integer,)):
-                    cells.append(int(v))
-                elif isinstance(v, (np.floating,)):
-                    cells.append(float(v))
-                else:
-                    cells.append(v)
-            ws.append(cells)
-    wb.save(path)
+    frames = {name: pd.DataFrame({"note": [v]}) if isinstance(v, str) else v for name, v in sheets.items()}
+    write_xlsx(frames, path, title=title)
 
 
 def _sha(path: Path) -> str:
@@ -116,10 +107,12 @@ def output_tables(b: Build) -> dict[str, pd.DataFrame]:
     for u, y in b.dropped:
         dropped.setdefault(u, []).append("all" if y == NO_YEAR else str(y))
     units["dropped_years"] = units["unit"].map(lambda u: ";".join(dropped.get(u, [])))
+    nodes = node_names(spec)
+    scores = with_names(with_names(scores, "unit", names, "unit_name"), "node", nodes, "node_name")
     out = {
         "scores": scores,
         "contributions": contrib,
-        "weights": w,
+        "weights": with_names(w, "node", nodes, "node_name"),
         "treatment": b.treatment,
         "imputed": b.imputed,
         "fitted": b.fitted,
@@ -130,6 +123,157 @@ def output_tables(b: Build) -> dict[str, pd.DataFrame]:
     if b.spec.grades is not None:
         out["grades"] = b.grades
     return out
+
+
+def node_names(spec: Spec) -> dict[str, str]:
+    """Each node's name in the index's language (:attr:`IndexMeta.lang`), else in the other one, else empty."""
+    first, second = ("name_zh", "name_en") if spec.index.lang == "zh" else ("name_en", "name_zh")
+    return {c: getattr(n, first) or getattr(n, second) for c, n in spec.nodes.items()}
+
+
+def with_names(df: pd.DataFrame, column: str, names: dict[str, str], name_column: str) -> pd.DataFrame:
+    """``df`` with ``name_column`` (the name of each row's ``column`` code, empty when unnamed) right after ``column``."""
+    out = df.copy()
+    out.insert(out.columns.get_loc(column) + 1, name_column, [names.get(c, "") for c in out[column]])
+    return out
+
+
+def data_notice(b: Build) -> dict[str, str]:
+    """What every result says about its data, ``{"zh": ..., "en": ...}`` (empty texts when nothing):
+    the spec's ``index.notice_zh`` / ``notice_en``."""
+    meta = b.spec.index
+    return {"zh": meta.notice_zh or "", "en": meta.notice_en or ""}
+
+
+README_SHEET = "说明"
+"""The first sheet of results.xlsx: the index, its data and what each other sheet holds."""
+STAGE_SHEET = "stage_{}"
+"""Sheet of the long table of a stage (``tables/<stage>.csv``); distinct from the record tables
+``imputed`` and ``treatment``."""
+_STAGE_TEXT = {
+    "raw": ("原始数据", "the data as read"),
+    "transformed": ("变换后的数据", "the data after transformation"),
+    "denominated": ("除以分母后的数据", "the data divided by their denominators"),
+    "imputed": ("缺失值插补后的数据", "the data after imputation"),
+    "screened": ("样本筛选后的数据", "the data after screening"),
+    "treated": ("离群值处理后的数据", "the data after outlier treatment"),
+    "normalized": ("无量纲化后的数据", "the normalised data"),
+}
+_AUDIT_TEXT = {
+    "indicator_stats": ("指标描述统计（覆盖率、偏度、峰度等）", "statistics of each indicator (coverage, skew, kurtosis, ...)"),
+    "unit_coverage": ("各单元在各维度的数据覆盖率", "each unit's data coverage by dimension"),
+    "correlations": ("指标与各层级之间的相关系数", "correlations between indicators and levels"),
+    "correlation_flags": ("被标记的相关（过高、为负或过弱）", "flagged correlations (too high, negative or weak)"),
+    "cronbach": ("各维度的 Cronbach α", "Cronbach's alpha of each aggregate"),
+    "pca": ("各维度的主成分分析", "principal component analysis of each aggregate"),
+    "pca_components": ("主成分的特征值与解释方差", "eigenvalues and explained variance of the components"),
+    "pca_loadings": ("主成分载荷", "loadings of the components"),
+    "importance": ("各指标对指数的实际重要性（相关比）", "each indicator's importance in the index (correlation ratio)"),
+    "verdicts": ("各指标的审计结论", "the audit's verdict on each indicator"),
+    "flags": ("全部审计标记", "every audit flag"),
+}
+_SHEET_TEXT = {
+    "scores": (
+        "各单元、年份、节点的得分、排名（1 为最好）与较上年变化；指标为无量纲化后的值",
+        "score, rank (1 = best) and change on the previous year of every unit, year and node; indicators normalised",
+    ),
+    "contributions": ("各子节点对上级得分的贡献", "each child's contribution to its parent's score"),
+    "weights": (
+        "各节点的名义权重、在上级中的权重与在总指数中的有效权重",
+        "nominal weight, weight within the parent and effective weight in the index of every node",
+    ),
+    "treatment": ("离群值处理：每个被处理的数据点（处理前、处理后、规则）", "outlier treatment: every treated point (before, after, rule)"),
+    "imputed": ("缺失值插补：每个被插补的数据格及其取值与方法", "imputation: every imputed cell, its value and method"),
+    "fitted": (
+        "无量纲化拟合参数（最小值、最大值、均值、标准差、基年），按指标与样本池",
+        "fitted normalisation parameters (min, max, mean, sd, base year) per indicator and pool",
+    ),
+    "units": ("单元、名称、参照单元标记与被筛除的年份", "units, names, reference flag and years dropped by the screen"),
+    "targets": ("目标跟踪：进度、所需与实际增速、预测与状态", "targets: progress, required and achieved growth, projection, status"),
+    "grades": ("各单元的等级", "each unit's grade"),
+    "grades_by_segment": ("各类型、各等级的单元数", "units by segment and grade"),
+    "distribution": ("各年份指数得分的分布", "distribution of the index score by year"),
+    "log": ("构建日志：每一步的方法、参数与改动的数据格数", "build log: every step's method, parameters and cells changed"),
+    "note": ("逐单元的表格保存位置", "where the per-unit tables are"),
+}  # fmt: skip
+
+
+def _sheet_text(name: str) -> tuple[str, str]:
+    """What a sheet of results.xlsx holds, in Chinese and English."""
+    if name in _SHEET_TEXT:
+        return _SHEET_TEXT[name]
+    kind, _, rest = name.partition("_")
+    if name.startswith(STAGE_SHEET.format("")):
+        stage = name[len(STAGE_SHEET.format("")):]
+        zh, en = _STAGE_TEXT.get(stage, (f"{stage} 阶段的数据", f"the data of the {stage} stage"))
+        return (
+            f"{zh}（长表：单元、年份、指标、值），即 tables/{stage}.csv",
+            f"{en}, long (unit, year, indicator, value), as tables/{stage}.csv",
+        )
+    if kind == "audit" and rest in _AUDIT_TEXT:
+        zh, en = _AUDIT_TEXT[rest]
+        return f"统计审计：{zh}，即 audit/{rest}.csv", f"statistical audit: {en}, as audit/{rest}.csv"
+    if kind == "top100":
+        return f"{rest} 年指数得分最高的 100 个单元", f"the 100 units with the highest index score in {rest}"
+    return "", ""
+
+
+def readme_sheet(b: Build, sheets: dict[str, pd.DataFrame | str]) -> pd.DataFrame:
+    """The 说明 sheet: the index, its version and data, the data notice, and a line per sheet of ``sheets``."""
+    meta, panel = b.spec.index, b.panel
+    years = sorted(int(y) for y in panel.years) if panel.has_years else []
+    span = f"{years[0]}–{years[-1]}" if len(years) > 1 else (str(years[0]) if years else "")
+    notice = data_notice(b)
+    rows = [
+        ("指数 / index", meta.name_zh or meta.name_en or meta.id, meta.name_en or meta.name_zh or meta.id),
+        ("代码 / id", meta.id, meta.id),
+        ("规格版本 / spec version", meta.version, meta.version),
+        ("规格文件 / spec file", b.spec.source, b.spec.source),
+        ("数据文件 / data file", panel.file, panel.file),
+        ("单元与年份 / units and years", f"{panel.n_units} 个单元" + (f"，{span} 年" if span else ""),
+         f"{panel.n_units} units" + (f", {span}" if span else "")),
+        ("软件版本 / package version", f"index_engine {b.version}", f"index_engine {b.version}"),
+    ]
+    if notice["zh"] or notice["en"]:
+        rows.append(("数据说明 / data notice", notice["zh"] or notice["en"], notice["en"] or notice["zh"]))
+    rows += [
+        ("文件 / files", "各表另存为 CSV（UTF-8，带 BOM）或 Parquet 文件；manifest.json 列出全部文件及其 SHA-256",
+         "the tables are also CSV (UTF-8 with a BOM) or Parquet files; manifest.json lists every file with its SHA-256"),
+        ("", "", ""),
+        ("工作表 / sheet", "内容", "contents"),
+        (README_SHEET, "本表：指数、数据与各工作表的说明", "this sheet: the index, its data and what each sheet holds"),
+    ]
+    rows += [(name, *_sheet_text(name)) for name in sheets]
+    return pd.DataFrame(rows, columns=["项目 / item", "中文", "English"])
+
+
+def write_workbook(b: Build, sheets: dict[str, pd.DataFrame | str], path: Path) -> None:
+    """results.xlsx: the :data:`README_SHEET` sheet first, then ``sheets``."""
+    meta = b.spec.index
+    _write_excel({README_SHEET: readme_sheet(b, sheets), **sheets}, path, title=meta.name_zh or meta.name_en or meta.id)
+
+
+def result_sheets(
+    b: Build, tables: dict[str, pd.DataFrame], stage_long: dict[str, pd.DataFrame], extra: dict[str, pd.DataFrame]
+) -> dict[str, pd.DataFrame | str]:
+    """The sheets of a build's results.xlsx (besides 说明): each output table, each stage's long
+    table as ``stage_<stage>`` and each extra sheet (the audit's ``audit_<table>``); a table longer
+    than :data:`EXCEL_MAX_ROWS` is replaced by a note naming its CSV."""
+    hy = b.panel.has_years
+    sheets: dict[str, pd.DataFrame | str] = {}
+
+    def add(name: str, df: pd.DataFrame, csv: str) -> None:
+        if name in sheets or name == README_SHEET:
+            raise ValueError(f"results.xlsx: two sheets named {name!r}")
+        sheets[name] = _blank_year(df, hy) if len(df) <= EXCEL_MAX_ROWS else f"{len(df)} rows: see {csv}"
+
+    for stem, df in tables.items():
+        add(stem, df, f"{stem}.csv")
+    for stage, df in stage_long.items():
+        add(STAGE_SHEET.format(stage), df, f"tables/{stage}.csv")
+    for name, df in extra.items():
+        add(name, df, "the CSV")
+    return sheets
 
 
 def write_folder(out_dir: Path, fill: Callable[[Path], None], *, force: bool = False) -> Path:
@@ -208,12 +352,12 @@ def _write_large(b: Build, d: Path, excel: bool | None) -> dict[str, int]:
         df = getattr(b, stem)
         df.to_parquet(d / f"{stem}.parquet", index=False)
         counts[f"{stem}.parquet"] = len(df)
-    for stem, df in (("weights", b.weights), ("fitted", b.fitted)):
+    for stem, df in (("weights", with_names(b.weights, "node", node_names(b.spec), "node_name")), ("fitted", b.fitted)):
         counts[f"{stem}.csv"] = write_csv(df, d / f"{stem}.csv", hy)
     if not b.targets.empty:
         counts["targets.csv"] = write_csv(b.targets, d / "targets.csv", hy)
     if excel is not False:
-        _write_excel(summary_sheets(b), d / "results.xlsx")
+        write_workbook(b, summary_sheets(b), d / "results.xlsx")
     return counts
 
 
@@ -238,7 +382,7 @@ def summary_sheets(b: Build) -> dict[str, pd.DataFrame | str]:
         **extra,
         "distribution": dist,
         f"top100_{last}": top,
-        "weights": b.weights,
+        "weights": with_names(b.weights, "node", node_names(b.spec), "node_name"),
         "log": log,
         "note": f"{len(b.scores)} unit-years: per-unit tables are in scores.parquet, ranks.parquet and tables/*.parquet",
     }
@@ -259,7 +403,7 @@ def _write_into(b: Build, d: Path, excel: bool | None, extras: tuple[str, ...]) 
 
             a = audit(b)
             a.write(d / "audit")
-            extra_sheets.update({f"audit_{k}": v for k, v in a.sheets().items()})
+            extra_sheets.update(a.sheets())
         else:
             raise ValueError(f"unknown extra output {name!r}")
     for stem, df in tables.items():
@@ -272,16 +416,7 @@ def _write_into(b: Build, d: Path, excel: bool | None, extras: tuple[str, ...]) 
         counts[f"tables/{stage}.csv"] = write_csv(lt, d / "tables" / f"{stage}.csv", hy)
     write_excel = excel if excel is not None else True
     if write_excel:
-        sheets: dict[str, pd.DataFrame | str] = {}
-        for stem, df in tables.items():
-            df = _blank_year(df, hy)
-            sheets[stem] = df if len(df) <= EXCEL_MAX_ROWS else f"{len(df)} rows: see {stem}.csv"
-        for stage, df in stage_long.items():
-            df = _blank_year(df, hy)
-            sheets[stage] = df if len(df) <= EXCEL_MAX_ROWS else f"{len(df)} rows: see tables/{stage}.csv"
-        for name, df in extra_sheets.items():
-            sheets[name] = df if len(df) <= EXCEL_MAX_ROWS else f"{len(df)} rows: see the CSV"
-        _write_excel(sheets, d / "results.xlsx")
+        write_workbook(b, result_sheets(b, tables, stage_long, extra_sheets), d / "results.xlsx")
     _finish(b, d, counts)
 
 

@@ -248,6 +248,11 @@ class IndexMeta(_Model):
     notice_zh: str | None = None
     notice_en: str | None = None
 
+    @property
+    def lang(self) -> str:
+        """The index's own language: ``"zh"`` when it has a Chinese name, else ``"en"``."""
+        return "zh" if self.name_zh.strip() else "en"
+
 
 class Spec(_Model):
     """The whole spec of an index. Immutable: :meth:`replace` returns a new Spec."""

@@ -215,7 +215,7 @@ def test_write_outputs(tiny_spec, tiny_panel, tmp_path):
     man = json.loads((out / "manifest.json").read_text())
     assert man["spec_sha256"] == tiny_spec.hash() and man["rows"]["scores.csv"] == len(scores)
     xl = pd.ExcelFile(out / "results.xlsx")
-    assert {"scores", "weights", "raw", "normalized"} <= set(xl.sheet_names)
+    assert {"scores", "weights", "stage_raw", "stage_normalized"} <= set(xl.sheet_names)
     # an existing folder is refused and left untouched
     with pytest.raises(ie.OutputExistsError):
         b.write(out)
