@@ -4,7 +4,7 @@ Two layers, one computation:
 
 * **Public functions** a script calls on a table (rows = units or unit-years, columns =
   indicators, direction already applied): :func:`ahp`, :func:`entropy`, :func:`critic`,
-  :func:`cv`, :func:`std`, :func:`pca`, :func:`bod` and :func:`combine`. Each
+  :func:`cv`, :func:`std`, :func:`pca`, :func:`bod`, :func:`combine` and :func:`optimal`. Each
   returns weights indexed by column, summing to 1 (``bod`` returns one row of weights per unit),
   with its diagnostics in ``result.attrs``.
 * **Registry adapters** with the family signature ``f(children, nominal, *, params) -> Series``:
@@ -15,10 +15,11 @@ Two layers, one computation:
   ``by_level``.
 
 The modules: ``subjective`` (fixed, equal, AHP), ``statistical`` (entropy, CRITIC, CV, SD, PCA),
-``bod`` (benefit of the doubt), ``combine`` (combined sets), ``weight_set`` (a build's weights written back as a spec), ``_shared`` (the registry and
+``bod`` (benefit of the doubt), ``combine`` (combined sets), ``optimal`` (COINr's optimised
+weights), ``weight_set`` (a build's weights written back as a spec), ``_shared`` (the registry and
 the conventions below). KMO and Bartlett's test come from :mod:`index_engine.stats`.
 
-Conventions shared by the data-driven methods (entropy, critic, cv, std, pca, bod):
+Conventions shared by the data-driven methods (entropy, critic, cv, std, pca, bod, optimal):
 
 * **Missing values**: rows with any missing indicator are left out (complete cases, as COINr's
   ``get_PCA`` does with ``na.omit``); ``attrs["rows_used"]`` and ``attrs["rows_dropped"]`` count them.
@@ -40,6 +41,7 @@ from ..stats import bartlett_sphericity, kmo
 from ._shared import WEIGHTS, Window
 from .bod import bod
 from .combine import combine
+from .optimal import optimal
 from .statistical import critic, cv, entropy, pca, std
 from .subjective import CR_LIMIT, RI_TABLES, ahp, equal, fixed
 from .weight_set import weight_set_yaml
@@ -60,6 +62,7 @@ __all__ = [
     "equal",
     "fixed",
     "kmo",
+    "optimal",
     "pca",
     "std",
     "weight_set_yaml",
