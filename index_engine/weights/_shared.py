@@ -4,7 +4,7 @@ conventions every data-driven method follows (see the package docstring)."""
 from __future__ import annotations
 
 import warnings
-from typing import Annotated, Any, Sequence
+from typing import Annotated, Any, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
@@ -86,14 +86,37 @@ def _constant(arr: np.ndarray) -> np.ndarray:
     return rng <= 1e-12 * scale
 
 
-def _warn_constant(cols: Sequence[Any], who: str, rule: str) -> None:
+def _warn_constant(cols: Sequence[Any], who: str, rule: str, *, stacklevel: int = 3) -> None:
     if len(cols):
         names = ", ".join(map(str, cols))
         warnings.warn(
             f"{who}: indicator(s) {names} are constant over the rows used, so they carry no information; {rule}",
             DegenerateIndicatorWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
+
+
+class Informative(NamedTuple):
+    """A data-driven method's table: complete rows as floats, and which columns are constant."""
+
+    X: pd.DataFrame
+    dropped: int
+    arr: np.ndarray
+    const: np.ndarray
+    degenerate: list[Any]
+
+
+def _informative(data: pd.DataFrame, who: str, rule: str, *, nonnegative: bool = False) -> Informative:
+    """``data``'s complete rows (checked, and >= 0 if ``nonnegative``) and its constant columns, which
+    get a DegenerateIndicatorWarning; ``rule`` says what the method does with them."""
+    X, dropped = _table(data, who)
+    if nonnegative:
+        _require_nonnegative(X, who)
+    arr = X.to_numpy()
+    const = _constant(arr)
+    degenerate = list(X.columns[const])
+    _warn_constant(degenerate, who, rule, stacklevel=4)
+    return Informative(X, dropped, arr, const, degenerate)
 
 
 def _normalise(score: np.ndarray, columns: pd.Index, who: str) -> pd.Series:

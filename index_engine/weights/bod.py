@@ -8,17 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, SpecError
-from ._shared import (
-    WEIGHTS,
-    Share,
-    Window,
-    _check_window,
-    _constant,
-    _in_window,
-    _require_nonnegative,
-    _table,
-    _warn_constant,
-)
+from ._shared import WEIGHTS, Share, Window, _check_window, _in_window, _informative
 
 def bod(data: pd.DataFrame, *, lower: float = 0.0, upper: float = 1.0) -> pd.DataFrame:
     """Benefit-of-the-doubt weights: each unit's own most favourable weights (DEA, linear programs).
@@ -71,12 +61,8 @@ def bod(data: pd.DataFrame, *, lower: float = 0.0, upper: float = 1.0) -> pd.Dat
     who = "weights.bod"
     if not (0.0 <= lower <= upper <= 1.0):
         raise SpecError(f"{who}: need 0 <= lower <= upper <= 1. Got lower = {lower!r}, upper = {upper!r} instead")
-    X, dropped = _table(data, who)
-    _require_nonnegative(X, who)
-    arr = X.to_numpy()
-    const = _constant(arr)
-    degenerate = list(X.columns[const])
-    _warn_constant(degenerate, who, "a constant indicator lets every unit score 1 by weighting it alone, so it is excluded (weight 0)")
+    rule = "a constant indicator lets every unit score 1 by weighting it alone, so it is excluded (weight 0)"
+    X, dropped, arr, const, degenerate = _informative(data, who, rule, nonnegative=True)
     keep = np.flatnonzero(~const)
     k = len(keep)
     W = np.zeros(arr.shape)

@@ -11,7 +11,7 @@ import pandas as pd
 from pydantic import Field
 
 from ..errors import OptimisationWarning, SpecError
-from ._shared import WEIGHTS, Window, _check_window, _constant, _in_window, _table, _warn_constant
+from ._shared import WEIGHTS, Window, _check_window, _in_window, _informative
 
 Objective = Literal["balance", "infomax"]
 
@@ -101,14 +101,10 @@ def optimal(
         raise SpecError(f"{who}: correlation must be 'pearson' or 'spearman'. Got {correlation!r} instead")
     if objective == "infomax" and targets is not None:
         raise SpecError(f"{who}: 'targets' are used only by objective: balance; leave them out with objective: infomax")
-    X, dropped = _table(data, who)
+    X, dropped, arr, const, degenerate = _informative(data, who, "they have no correlation, so their weight is 0")
     k = X.shape[1]
     t_all = _check_vector(targets, k, "targets", who, positive=True)
     s_all = _check_vector(start, k, "start", who, positive=False)
-    arr = X.to_numpy()
-    const = _constant(arr)
-    degenerate = list(X.columns[const])
-    _warn_constant(degenerate, who, "they have no correlation, so their weight is 0")
     keep = np.flatnonzero(~const)
     w = np.zeros(k)
     info: dict[str, Any] = {"objective_value": math.nan, "iterations": 0, "converged": True}

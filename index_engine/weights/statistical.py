@@ -19,6 +19,7 @@ from ._shared import (
     _constant,
     _finish,
     _in_window,
+    _informative,
     _minmax,
     _normalise,
     _require_nonnegative,
@@ -204,11 +205,7 @@ def critic(data: pd.DataFrame, *, correlation: Literal["pearson", "abs"] = "pear
     who = "weights.critic"
     if correlation not in ("pearson", "abs"):
         raise SpecError(f"{who}: correlation must be 'pearson' or 'abs'. Got {correlation!r} instead")
-    X, dropped = _table(data, who)
-    arr = X.to_numpy()
-    const = _constant(arr)
-    degenerate = list(X.columns[const])
-    _warn_constant(degenerate, who, "their weight is 0 and they are left out of the conflict sums")
+    X, dropped, arr, const, degenerate = _informative(data, who, "their weight is 0 and they are left out of the conflict sums")
     keep = ~const
     Z = _minmax(arr, const)[:, keep]
     sd = np.zeros(len(X.columns))
@@ -275,12 +272,7 @@ def cv(data: pd.DataFrame) -> pd.Series:
     [0.7605, 0.2395]
     """
     who = "weights.cv"
-    X, dropped = _table(data, who)
-    _require_nonnegative(X, who)
-    arr = X.to_numpy()
-    const = _constant(arr)
-    degenerate = list(X.columns[const])
-    _warn_constant(degenerate, who, "their standard deviation is 0, so their weight is 0")
+    X, dropped, arr, const, degenerate = _informative(data, who, "their standard deviation is 0, so their weight is 0", nonnegative=True)
     mean = arr.mean(axis=0)
     sd = np.where(const, 0.0, arr.std(axis=0, ddof=1))
     v = np.where(const, 0.0, sd / np.where(mean > 0, mean, 1.0))
@@ -331,11 +323,7 @@ def std(data: pd.DataFrame) -> pd.Series:
     [0.4641, 0.5359]
     """
     who = "weights.std"
-    X, dropped = _table(data, who)
-    arr = X.to_numpy()
-    const = _constant(arr)
-    degenerate = list(X.columns[const])
-    _warn_constant(degenerate, who, "their standard deviation is 0, so their weight is 0")
+    X, dropped, arr, const, degenerate = _informative(data, who, "their standard deviation is 0, so their weight is 0")
     sd = np.where(const, 0.0, _minmax(arr, const).std(axis=0, ddof=1))
     w = _normalise(sd, X.columns, who)
     return _finish(w, "std", {}, X, dropped, sd=dict(zip(X.columns, sd.tolist())), degenerate=degenerate)
@@ -431,11 +419,7 @@ def pca(
     who = "weights.pca"
     if variant not in ("handbook", "coinr"):
         raise SpecError(f"{who}: variant must be 'handbook' or 'coinr'. Got {variant!r} instead")
-    X, dropped = _table(data, who)
-    arr = X.to_numpy()
-    const = _constant(arr)
-    degenerate = list(X.columns[const])
-    _warn_constant(degenerate, who, "they are left out of the PCA and get weight 0")
+    X, dropped, arr, const, degenerate = _informative(data, who, "they are left out of the PCA and get weight 0")
     keep = ~const
     cols = list(X.columns[keep])
     p = len(cols)
