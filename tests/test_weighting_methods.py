@@ -1,4 +1,4 @@
-"""Weighting methods (weights.py) and TOPSIS (aggregate.py): contract tests over every registered
+"""Weighting methods (the weights package) and TOPSIS (aggregate.py): contract tests over every registered
 weights method, and reference tests against independent sources (published vectors, hand
 computations written out here with numpy, brute force)."""
 

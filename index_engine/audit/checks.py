@@ -33,7 +33,6 @@ CORRELATION_COLUMNS = [
 ]  # fmt: skip
 
 
-
 class Auditor:
     """Computes the tables of one audit; holds the tree lookups they share."""
 
