@@ -53,6 +53,14 @@ class SmallSampleWarning(IndexEngineWarning):
     """A statistic was computed on fewer points than it needs to be reliable."""
 
 
+class SingularCorrelationWarning(IndexEngineWarning):
+    """A correlation matrix is singular, so a statistic that needs its inverse (KMO) is undefined."""
+
+
+class OptimisationWarning(IndexEngineWarning):
+    """An optimisation stopped at its iteration limit; its result is the best point it found."""
+
+
 class CoverageWarning(IndexEngineWarning):
     """An aggregate was left missing because too few of its children had data."""
 

@@ -10,8 +10,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._json import jsonable
 from .panel import Panel
 from .spec import Spec
+
+_jsonable = jsonable  # the name pipeline imports from here
 
 STAGES = ("raw", "transformed", "denominated", "imputed", "screened", "treated", "normalized")
 
@@ -32,31 +35,12 @@ class Step:
         return {
             "step": self.step,
             "method": self.method,
-            "params": _jsonable(self.params),
+            "params": jsonable(self.params),
             "applies_to": list(self.applies_to),
             "spec_path": self.spec_path,
             "changed": self.changed,
             "notes": list(self.notes),
         }
-
-
-def _jsonable(v: Any) -> Any:
-    """Plain JSON data from params and diagnostics (numpy scalars, arrays, Series, NaN -> null)."""
-    if isinstance(v, pd.Series):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, pd.DataFrame):
-        return _jsonable(v.to_dict(orient="list"))
-    if isinstance(v, np.ndarray):
-        return _jsonable(v.tolist())
-    if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (np.floating, float)):
-        return None if np.isnan(v) else float(v)
-    return v
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,5 +1,5 @@
-"""Tests of index_engine.audit: the statistics against hand computations and scipy, the flags on
-constructed data, and the ASEM example's audit end to end."""
+"""Tests of index_engine.audit: the flags on constructed data, and the ASEM example's audit end to
+end (the statistics themselves are tested in test_stats.py)."""
 
 from __future__ import annotations
 
@@ -20,11 +20,7 @@ from index_engine.audit import (
     Audit,
     Thresholds,
     audit,
-    bartlett_sphericity,
-    correlate,
     cronbach_alpha,
-    kmo,
-    pca_eigen,
 )
 from index_engine.errors import OutputExistsError, SmallSampleWarning, SpecError
 
@@ -83,152 +79,6 @@ def tiny_build(df: pd.DataFrame | None = None):
     spec = ie.spec_from_dict({"index": {"id": "T"}, "tree": TINY_TREE})
     return ie.build(spec, ie.panel_from_frame(tiny_frame() if df is None else df, spec))
 
-
-# ---- Cronbach's alpha -------------------------------------------------------------------
-
-
-def test_cronbach_alpha_matches_hand_computation():
-    """α = k/(k−1)·(1 − Σσ²_i/σ²_total), Cronbach (1951) doi:10.1007/BF02310555."""
-    rng = np.random.default_rng(1)
-    x = rng.normal(size=(40, 1)) + rng.normal(size=(40, 5))
-    k = x.shape[1]
-    item_var = x.var(axis=0, ddof=1).sum()
-    total_var = x.sum(axis=1).var(ddof=1)
-    expected = k / (k - 1) * (1 - item_var / total_var)
-    assert cronbach_alpha(x) == pytest.approx(expected, rel=1e-12)
-    # COINr's form k²·mean(off-diagonal covariance)/sum(covariance) is the same number
-    c = np.cov(x, rowvar=False)
-    sig_off = (c.sum() - np.trace(c)) / (k * (k - 1))
-    assert cronbach_alpha(pd.DataFrame(x)) == pytest.approx(k**2 * sig_off / c.sum(), rel=1e-12)
-
-
-def test_cronbach_alpha_uses_complete_cases():
-    rng = np.random.default_rng(2)
-    x = rng.normal(size=(30, 4)) + rng.normal(size=(30, 1))
-    x[[0, 5, 9], [1, 2, 0]] = np.nan
-    assert cronbach_alpha(x) == pytest.approx(cronbach_alpha(x[~np.isnan(x).any(axis=1)]), rel=1e-12)
-    assert cronbach_alpha(x, use="pairwise") != pytest.approx(cronbach_alpha(x), rel=1e-6)
-
-
-def test_cronbach_alpha_pairwise_reproduces_coinr(asem):
-    """COINr 1.1.14 documents get_cronbach(coin, dset = "Raw", iCodes = "P2P", Level = 1) =
-    0.05126659 (?get_cronbach example and vignette("analysis")), with pairwise covariances."""
-    codes = [c.code for c in asem.spec.nodes["P2P"].children]
-    raw = asem.tables["raw"][codes]
-    assert cronbach_alpha(raw, use="pairwise") == pytest.approx(0.05126659, abs=5e-9)
-
-
-@pytest.mark.parametrize("data", [np.ones((3, 1)), np.ones((1, 3)), np.full((4, 3), 2.0)])
-def test_cronbach_alpha_degenerate_is_nan(data):
-    assert math.isnan(cronbach_alpha(data))
-
-
-def test_cronbach_alpha_rejects_bad_input():
-    with pytest.raises(ValueError, match="2-D table"):
-        cronbach_alpha(np.ones(4))
-    with pytest.raises(ValueError, match="'use' parameter of cronbach_alpha"):
-        cronbach_alpha(np.ones((4, 2)), use="everything")
-
-
-# ---- KMO, Bartlett, PCA -------------------------------------------------------------------
-
-
-def _kmo_direct(r: np.ndarray) -> tuple[float, np.ndarray]:
-    """Kaiser (1974) doi:10.1007/BF02291575, written out element by element."""
-    k = r.shape[0]
-    inv = np.linalg.inv(r)
-    num_all = den_all = 0.0
-    per = np.empty(k)
-    for i in range(k):
-        num = den = 0.0
-        for j in range(k):
-            if i == j:
-                continue
-            partial = -inv[i, j] / math.sqrt(inv[i, i] * inv[j, j])
-            num += r[i, j] ** 2
-            den += r[i, j] ** 2 + partial**2
-        per[i] = num / den
-        num_all += num
-        den_all += den
-    return num_all / den_all, per
-
-
-def test_kmo_matches_direct_formula():
-    rng = np.random.default_rng(3)
-    x = rng.normal(size=(60, 1)) @ np.ones((1, 5)) + rng.normal(size=(60, 5))
-    r = np.corrcoef(x, rowvar=False)
-    overall, per = kmo(r)
-    exp_overall, exp_per = _kmo_direct(r)
-    assert overall == pytest.approx(exp_overall, rel=1e-12)
-    np.testing.assert_allclose(per, exp_per, rtol=1e-12)
-
-
-def test_kmo_singular_is_nan():
-    overall, per = kmo(np.ones((3, 3)))
-    assert math.isnan(overall) and np.isnan(per).all()
-
-
-def test_bartlett_matches_textbook_formula():
-    """Bartlett (1950): χ² = −(n − 1 − (2p + 5)/6)·ln|R| on p(p − 1)/2 degrees of freedom."""
-    rng = np.random.default_rng(4)
-    n, p = 45, 4
-    x = rng.normal(size=(n, 1)) + rng.normal(size=(n, p))
-    r = np.corrcoef(x, rowvar=False)
-    expected = -(n - 1 - (2 * p + 5) / 6) * math.log(np.linalg.det(r))
-    chi2, df, pval = bartlett_sphericity(r, n)
-    assert chi2 == pytest.approx(expected, rel=1e-10)
-    assert df == p * (p - 1) / 2
-    assert pval == pytest.approx(stats.chi2.sf(expected, df), rel=1e-10)
-
-
-def test_bartlett_degenerate_is_nan():
-    assert math.isnan(bartlett_sphericity(np.ones((3, 3)), 50)[0])  # |R| = 0
-    assert math.isnan(bartlett_sphericity(np.eye(3), 2)[0])  # too few units
-
-
-def test_pca_eigen():
-    rng = np.random.default_rng(5)
-    x = rng.normal(size=(50, 1)) + 0.5 * rng.normal(size=(50, 4))
-    r = np.corrcoef(x, rowvar=False)
-    vals, load = pca_eigen(r)
-    np.testing.assert_allclose(vals, np.sort(np.linalg.eigvalsh(r))[::-1], rtol=1e-12)
-    # PC1 loadings are the correlations of each variable with the first component's scores
-    z = (x - x.mean(0)) / x.std(0, ddof=1)
-    w = np.linalg.eigh(r)[1][:, -1]
-    scores = z @ w
-    corr = [np.corrcoef(z[:, j], scores)[0, 1] for j in range(4)]
-    np.testing.assert_allclose(np.abs(load), np.abs(corr), rtol=1e-10)
-    assert load.sum() > 0
-
-
-# ---- correlations -------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("n", [3, 5, 12, 51])
-@pytest.mark.parametrize("ties", [False, True])
-def test_correlate_matches_scipy(n, ties):
-    rng = np.random.default_rng(n)
-    x = rng.normal(size=n)
-    y = x + rng.normal(size=n)
-    if ties:
-        x, y = np.round(x), np.round(2 * y)
-    got = correlate(x, y)
-    r, p = stats.pearsonr(x, y)
-    rho, prho = stats.spearmanr(x, y)
-    assert got[0] == n
-    np.testing.assert_allclose(got[1:], [r, p, rho, prho], rtol=1e-9, atol=1e-14)
-
-
-def test_correlate_pairwise_complete_and_degenerate():
-    x = np.array([1.0, 2, 3, 4, np.nan, 6])
-    y = np.array([2.0, 1, 4, np.nan, 5, 7])
-    n, r, p, rho, prho = correlate(x, y)
-    m = ~(np.isnan(x) | np.isnan(y))
-    assert n == 4
-    assert (r, p) == pytest.approx(tuple(stats.pearsonr(x[m], y[m])), rel=1e-12)
-    assert (rho, prho) == pytest.approx(tuple(stats.spearmanr(x[m], y[m])), rel=1e-12)
-    assert all(math.isnan(v) for v in correlate(x[:2], y[:2])[1:])  # n < 3
-    assert all(math.isnan(v) for v in correlate(np.ones(5), np.arange(5.0))[1:])  # constant
 
 
 def test_correlation_flags_on_constructed_example():

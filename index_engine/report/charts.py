@@ -20,6 +20,8 @@ from typing import Any, Callable, Sequence
 
 from markupsafe import Markup
 
+from .._json import jsonable
+
 FONT = '"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", "Helvetica Neue", Arial, sans-serif'
 INK = "#1b2733"
 GRID = "#e3e7ec"
@@ -72,23 +74,11 @@ class Chart:
 
 
 def _js(obj: Any) -> str:
-    text = json.dumps(_plain(obj), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    text = json.dumps(jsonable(obj), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     return (
         text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
         .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
     )
-
-
-def _plain(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {k: _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, float):
-        return None if math.isnan(obj) or math.isinf(obj) else obj
-    if hasattr(obj, "item"):  # numpy scalar
-        return _plain(obj.item())
-    return obj
 
 
 def esc(text: Any) -> str:

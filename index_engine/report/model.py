@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from .._json import jsonable
 from ..errors import DataError
 
 NO_YEAR = 0  # the year of a one-period build (its CSVs leave ``year`` empty)
@@ -138,22 +139,11 @@ def _float(v: Any) -> float | None:
     return None if math.isnan(f) else f
 
 
-def _clean(v: Any) -> Any:
-    """NaN → None, numpy scalars → Python (for templates and JSON)."""
-    if isinstance(v, (np.floating, float)):
-        return None if math.isnan(v) else float(v)
-    if isinstance(v, np.integer):
-        return int(v)
-    if isinstance(v, np.bool_):
-        return bool(v)
-    return v
-
-
 def records(df: pd.DataFrame | None) -> list[dict[str, Any]]:
     """Rows of a frame as plain dicts (NaN → None)."""
     if df is None or df.empty:
         return []
-    return [{k: _clean(v) for k, v in row.items()} for row in df.to_dict("records")]
+    return [{k: jsonable(v) for k, v in row.items()} for row in df.to_dict("records")]
 
 
 @dataclass
