@@ -343,10 +343,20 @@ class BuildFolder:
     def index(self) -> pd.MultiIndex:
         """The (unit, year) rows of the scores, in the order of ``units`` then year."""
         if self.is_large:
-            keys = self._keys(self.file("scores"))
-            return pd.MultiIndex.from_arrays([keys[0], keys[1]], names=["unit", "year"])
+            units, years = self.row_keys
+            return pd.MultiIndex.from_arrays([units, years], names=["unit", "year"])
         s = self.scores_long
         return self._ordered(pd.MultiIndex.from_frame(s[["unit", "year"]]).unique())
+
+    @cached_property
+    def row_keys(self) -> tuple[np.ndarray, np.ndarray]:
+        """:attr:`index` as two arrays, unit codes (object) and years (int64), without building it
+        in the wide layout (cheaper for a million rows)."""
+        if self.is_large:
+            units, years = self._keys(self.file("scores"))
+            return units.to_numpy(zero_copy_only=False), years
+        idx = self.index
+        return idx.get_level_values("unit").to_numpy(dtype=object), idx.get_level_values("year").to_numpy(dtype=np.int64)
 
     def _ordered(self, idx: pd.MultiIndex) -> pd.MultiIndex:
         """``idx`` sorted as a Build's rows: units in the order of units.csv (others after, as met), years ascending."""
@@ -360,7 +370,7 @@ class BuildFolder:
     @property
     def years(self) -> tuple[int, ...]:
         """The years of the scores, ascending (``(NO_YEAR,)`` for a one-period build)."""
-        ys = sorted({int(y) for y in self.index.get_level_values("year")})
+        ys = sorted(int(y) for y in np.unique(self.row_keys[1]))
         return tuple(ys) or (NO_YEAR,)
 
     @property
@@ -388,13 +398,45 @@ class BuildFolder:
         return {str(k): str(v) for k, v in m.items()}
 
     # ---- wide views ----------------------------------------------------------------------
-    def _keys(self, path: Path) -> tuple[np.ndarray, np.ndarray]:
-        df = read_parquet(path, ["unit", "year"])
-        if "unit" not in df.columns:
-            raise DataError(f"{path}: column 'unit' missing")
-        units = df["unit"].astype(str).to_numpy(dtype=object)
-        years = df["year"].to_numpy(dtype=np.int64) if "year" in df.columns else np.full(len(df), NO_YEAR, np.int64)
-        return units, years
+    def _keys(self, path: Path) -> tuple[Any, np.ndarray]:
+        """Unit codes (an arrow string array) and years (int64) of the rows of a wide Parquet file,
+        read once per file."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        cache = self.__dict__.setdefault("_row_keys_of", {})
+        if path not in cache:
+            f = self._parquet_file(path)
+            names = f.schema_arrow.names if f is not None else []
+            if "unit" not in names:
+                raise DataError(f"{path}: {'column unit' if f is not None else 'no such file'} missing")
+            t = self._guard(path, lambda: f.read(columns=["unit"] + (["year"] if "year" in names else [])))
+            units = t.column("unit").combine_chunks()
+            if pa.types.is_dictionary(units.type):
+                units = units.dictionary_decode()
+            if not pa.types.is_string(units.type):
+                units = pc.cast(units, pa.string())
+            years = t.column("year").to_numpy().astype(np.int64) if "year" in names else np.full(len(units), NO_YEAR, np.int64)
+            cache[path] = (units, years)
+        return cache[path]
+
+    def _parquet_file(self, path: Path) -> Any:
+        """The open ``pyarrow.parquet.ParquetFile`` of ``path`` (None when it is absent), opened once per folder."""
+        import pyarrow.parquet as pq
+
+        files = self.__dict__.setdefault("_parquet_files", {})
+        if path not in files:
+            files[path] = self._guard(path, lambda: pq.ParquetFile(path)) if path.is_file() else None
+        return files[path]
+
+    @staticmethod
+    def _guard(path: Path, read: Any) -> Any:
+        import pyarrow as pa
+
+        try:
+            return read()
+        except (pa.ArrowException, OSError) as exc:
+            raise DataError(f"{path}: cannot read it as a Parquet file ({exc})") from None
 
     def _parquet_wide(self, path: Path, columns: list[str] | None) -> pd.DataFrame:
         cols = None if columns is None else ["unit", "year", *columns]
@@ -498,17 +540,18 @@ class BuildFolder:
             w = getattr(self, table) if table in YEARS_FIRST else self.wide(table)
             return w[code].reindex(self.index).to_numpy(dtype=float) if code in w.columns else None
         p = self.file(table) if table in YEARS_FIRST else self.stage_file(table)
-        if not p.is_file():
+        v = self._parquet_column(p, code)
+        return None if v is None else self._align(p, v.astype(float))
+
+    def _parquet_column(self, path: Path, column: str) -> np.ndarray | None:
+        """One column of a Parquet file of the folder as a numpy array (None when absent)."""
+        f = self._parquet_file(path)
+        if f is None or column not in f.schema_arrow.names:
             return None
-        v = read_parquet(p, [code])
-        if code not in v.columns:
-            return None
-        return self._align(p, v[code].to_numpy(dtype=float))
+        return self._guard(path, lambda: f.read(columns=[column]).column(column).to_numpy())
 
     def _align(self, path: Path, values: np.ndarray) -> np.ndarray:
-        """``values`` (rows of ``path``) on the rows of :attr:`index`."""
-        if path == self.file("scores"):
-            return values
+        """``values`` (rows of the file ``path``) on the rows of :attr:`index`, NaN where absent."""
         pos = self._positions(path)
         if pos is None:
             return values
@@ -518,16 +561,16 @@ class BuildFolder:
         return out
 
     def _positions(self, path: Path) -> np.ndarray | None:
-        """Row of ``path`` for each row of :attr:`index` (None when the rows are the same)."""
+        """Row of the wide-layout file ``path`` for each row of :attr:`index` (None when the rows are the same)."""
         cache = self.__dict__.setdefault("_rowmaps", {})
         if path not in cache:
             units, years = self._keys(path)
-            idx = self.index
-            if len(units) == len(idx) and np.array_equal(years, idx.get_level_values("year").to_numpy()) and \
-                    np.array_equal(units, idx.get_level_values("unit").to_numpy(dtype=object)):
+            mine_u, mine_y = self._keys(self.file("scores"))
+            if len(units) == len(mine_u) and np.array_equal(years, mine_y) and units.equals(mine_u):
                 cache[path] = None
             else:
-                cache[path] = pd.MultiIndex.from_arrays([units, years]).get_indexer(idx)
+                there = pd.MultiIndex.from_arrays([units.to_numpy(zero_copy_only=False), years])
+                cache[path] = there.get_indexer(self.index)
         return cache[path]
 
     # ---- long views ----------------------------------------------------------------------
@@ -618,20 +661,31 @@ class BuildFolder:
         """``unit, year, node, score, grade`` (None without grades)."""
         return self._optional("grades", NUMERIC["grades"])
 
-    def grades_column(self) -> pd.Series | None:
-        """The grade of each row of :attr:`index` (None without grades; missing grades as None)."""
+    def grades_column(self) -> np.ndarray | None:
+        """The grade of each row of :attr:`index` (object array, None where a row has none), or
+        None without grades. In the wide layout only the grade column is read."""
         if not self.has("grades"):
             return None
-        g = self._long("grades", columns=["unit", "year", "grade"])
-        if not {"unit", "grade"} <= set(g.columns):
-            return None
-        if "year" not in g.columns:
-            g["year"] = NO_YEAR
-        s = pd.Series(g["grade"].to_numpy(dtype=object),
-                      index=pd.MultiIndex.from_arrays([g["unit"].astype(str).to_numpy(dtype=object),
-                                                       g["year"].to_numpy(dtype=np.int64)]))
-        s = s[~s.index.duplicated()].reindex(self.index)
-        return s.where(s.notna() & (s != ""), None).reset_index(drop=True)
+        p = self.file("grades")
+        if self.is_large:
+            vals = self._parquet_column(p, "grade")
+            if vals is None:
+                return None
+            vals = vals.astype(object)
+            pos = self._positions(p)
+            if pos is not None:
+                vals = np.where(pos >= 0, vals[np.maximum(pos, 0)] if len(vals) else None, None)
+        else:
+            g = self._long("grades", columns=["unit", "year", "grade"])
+            if not {"unit", "grade"} <= set(g.columns):
+                return None
+            if "year" not in g.columns:
+                g["year"] = NO_YEAR
+            s = pd.Series(g["grade"].to_numpy(dtype=object), index=pd.MultiIndex.from_frame(g[["unit", "year"]]))
+            vals = s[~s.index.duplicated()].reindex(self.index).to_numpy(dtype=object)
+        vals = np.asarray(vals, dtype=object)
+        vals[pd.isna(vals) | (vals == "")] = None
+        return vals
 
     @cached_property
     def targets(self) -> pd.DataFrame | None:

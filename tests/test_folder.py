@@ -217,46 +217,21 @@ def test_the_spec_loads_without_its_data_file(tmp_path):
 
 
 # ---- a corrupt folder is an error naming the file (exit 2) --------------------------------------
-def _corrupt(kind: str, d: Path) -> str:
-    """Damage the build folder ``d``; the text the error must contain."""
-    if kind == "no manifest":
-        (d / "manifest.json").unlink()
-        return "not a finished build folder: manifest.json missing"
-    if kind == "garbled manifest":
-        (d / "manifest.json").write_text('{"layout": ', encoding="utf-8")
-        return "manifest.json: not valid JSON"
-    if kind == "manifest not an object":
-        (d / "manifest.json").write_text("[1, 2]", encoding="utf-8")
-        return "manifest.json: not a build manifest"
-    if kind == "unknown layout":
-        (d / "manifest.json").write_text('{"layout": "zip"}', encoding="utf-8")
-        return "manifest.json: unknown layout 'zip'"
-    if kind == "no scores":
-        (d / "scores.csv").unlink()
-        return "not a finished build folder: scores.csv missing"
-    if kind == "binary scores":
-        (d / "scores.csv").write_bytes(b"unit,year\n\xff\xfe\x00bad\n")
-        return "scores.csv: cannot read it as a CSV file"
-    if kind == "scores without nodes":
-        (d / "scores.csv").write_text("unit,year,score\nNA,2020,1\n", encoding="utf-8")
-        return "scores.csv: column 'node' missing"
-    if kind == "text score":
-        (d / "scores.csv").write_text("unit,year,node,score\nNA,2020,IDX,high\n", encoding="utf-8")
-        return "scores.csv: row 2, column 'score': 'high' is not a number"
-    if kind == "duplicated score":
-        (d / "scores.csv").write_text("unit,year,node,score\nNA,2020,IDX,1\nNA,2020,IDX,2\n", encoding="utf-8")
-        return "scores.csv: (NA, 2020, IDX) appears more than once"
-    if kind == "garbled spec":
-        (d / "spec.yaml").write_text("tree: [", encoding="utf-8")
-        return "spec.yaml: line 1, column 8: not valid YAML"
-    if kind == "no stage tables":
-        shutil.rmtree(d / "tables")
-        return "no stage table 'raw'"
-    raise AssertionError(kind)
-
-
-CORRUPTIONS = ["no manifest", "garbled manifest", "manifest not an object", "unknown layout", "no scores",
-               "binary scores", "scores without nodes", "text score", "duplicated score", "garbled spec", "no stage tables"]
+CORRUPTIONS = {  # kind: (file, its new bytes or None to delete it, what the error must say)
+    "no manifest": ("manifest.json", None, "not a finished build folder: manifest.json missing"),
+    "garbled manifest": ("manifest.json", b'{"layout": ', "manifest.json: not valid JSON"),
+    "manifest not an object": ("manifest.json", b"[1, 2]", "manifest.json: not a build manifest"),
+    "unknown layout": ("manifest.json", b'{"layout": "zip"}', "manifest.json: unknown layout 'zip'"),
+    "no scores": ("scores.csv", None, "not a finished build folder: scores.csv missing"),
+    "binary scores": ("scores.csv", b"unit,year\n\xff\xfe\x00bad\n", "scores.csv: cannot read it as a CSV file"),
+    "scores without nodes": ("scores.csv", b"unit,year,score\nNA,2020,1\n", "scores.csv: column 'node' missing"),
+    "text score": ("scores.csv", b"unit,year,node,score\nNA,2020,IDX,high\n",
+                   "scores.csv: row 2, column 'score': 'high' is not a number"),
+    "duplicated score": ("scores.csv", b"unit,year,node,score\nNA,2020,IDX,1\nNA,2020,IDX,2\n",
+                         "scores.csv: (NA, 2020, IDX) appears more than once"),
+    "garbled spec": ("spec.yaml", b"tree: [", "spec.yaml: line 1, column 8: not valid YAML"),
+    "no stage tables": ("tables", None, "no stage table 'raw'"),
+}
 
 
 @pytest.mark.parametrize("kind", CORRUPTIONS)
@@ -264,7 +239,13 @@ def test_diff_of_a_corrupt_folder_exits_2_naming_the_file(small, tmp_path, capsy
     _, good, _ = small
     bad = tmp_path / "bad"
     shutil.copytree(good, bad)
-    expected = _corrupt(kind, bad)
+    name, content, expected = CORRUPTIONS[kind]
+    if content is not None:
+        (bad / name).write_bytes(content)
+    elif (bad / name).is_dir():
+        shutil.rmtree(bad / name)
+    else:
+        (bad / name).unlink()
     assert main(["diff", str(good), str(bad)]) == 2
     err = capsys.readouterr().err
     assert expected in err and str(bad) in err and "internal error" not in err and "Traceback" not in err

@@ -94,9 +94,8 @@ class _Source:
 
     def __init__(self, f: BuildFolder):
         self.f = f
-        idx = f.index
-        self.units = pa.array(idx.get_level_values("unit").to_numpy(dtype=object), pa.string())
-        self.years = idx.get_level_values("year").to_numpy(dtype=np.int64)
+        units, self.years = f.row_keys
+        self.units = pa.array(units, pa.string())
 
     def _column(self, table: str, code: str) -> np.ndarray:
         v = self.f.column(table, code)
@@ -113,7 +112,7 @@ class _Source:
 
     def grades(self) -> pa.Array | None:
         g = self.f.grades_column()
-        return None if g is None else pa.array(g.to_numpy(dtype=object), pa.string())
+        return None if g is None else pa.array(g, pa.string())
 
     def unit_table(self, columns: list[str]) -> pa.Table:
         u = self.f.units
