@@ -48,6 +48,7 @@ from .errors import DataError, SpecError
 from .spec import Spec, load_spec, spec_from_dict
 
 if TYPE_CHECKING:
+    from .audit import Audit
     from .panel import Panel
     from .result import Build
 
@@ -290,9 +291,11 @@ class BuildFolder:
     # ---- spec, log and structure ---------------------------------------------------------
     @cached_property
     def spec(self) -> Spec:
-        """The spec the build ran (``spec.yaml``); its data file is relative to the original spec's folder.
+        """The spec the build ran (``spec.yaml``, ``--set`` applied).
 
-        The data file need not exist: reading the spec never opens it.
+        Its ``base_dir`` is the original spec's folder (the manifest's ``spec_file``), so that
+        ``data.file`` and ``freeze_normalization`` resolve as they did for the build. The data
+        file need not exist: reading the spec never opens it.
         """
         p = self.path / SPEC
         try:
@@ -408,8 +411,10 @@ class BuildFolder:
         if path not in cache:
             f = self._parquet_file(path)
             names = f.schema_arrow.names if f is not None else []
+            if f is None:
+                raise DataError(f"{path}: no such file")
             if "unit" not in names:
-                raise DataError(f"{path}: {'column unit' if f is not None else 'no such file'} missing")
+                raise DataError(f"{path}: column 'unit' missing")
             t = self._guard(path, lambda: f.read(columns=["unit"] + (["year"] if "year" in names else [])))
             units = t.column("unit").combine_chunks()
             if pa.types.is_dictionary(units.type):
@@ -811,7 +816,7 @@ def _sha256(path: Path) -> str:
 
 # ---- analyses written into a finished folder -------------------------------------------------
 def audit_folder(path: str | Path | BuildFolder, *, data: str | Path | None = None, sheet: str | None = None,
-                 force: bool = False, report: bool = True) -> tuple[Any, Path]:
+                 force: bool = False, report: bool = True) -> tuple[Audit, Path]:
     """Audit a finished build folder and write ``audit/`` into it; returns the Audit and that path.
 
     The audit needs the whole Build (stage tables, the data file's denominators and unit
