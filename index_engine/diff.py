@@ -58,8 +58,12 @@ def _compare_wide(old: pd.DataFrame, new: pd.DataFrame, key: str, value: str, to
     A cell counts as present where its row and its column are; ``what`` is "removed" for a cell
     present in ``old`` only, "added" in ``new`` only, else "changed".
     """
-    rows = old.index.append(new.index[~new.index.isin(old.index)])
-    ro, rn = old.index.get_indexer(rows), new.index.get_indexer(rows)
+    if old.index.equals(new.index):  # the same rows (the usual case): no alignment needed
+        rows = old.index
+        ro = rn = np.arange(len(rows))
+    else:
+        rows = old.index.append(new.index[~new.index.isin(old.index)])
+        ro, rn = old.index.get_indexer(rows), new.index.get_indexer(rows)
     cols = list(old.columns) + [c for c in new.columns if c not in set(old.columns)]
     units = rows.get_level_values("unit").to_numpy(dtype=object)
     years = rows.get_level_values("year").to_numpy()

@@ -444,20 +444,23 @@ class BuildFolder:
             raise DataError(f"{path}: cannot read it as a Parquet file ({exc})") from None
 
     def _parquet_wide(self, path: Path, columns: list[str] | None) -> pd.DataFrame:
-        cols = None if columns is None else ["unit", "year", *columns]
-        df = read_parquet(path, cols)
-        if "unit" not in df.columns:
-            raise DataError(f"{path}: column 'unit' missing")
-        if "year" not in df.columns:
-            df["year"] = NO_YEAR
-        df["unit"] = df["unit"].astype(str)
-        df["year"] = df["year"].astype(np.int64)
-        out = df.set_index(["unit", "year"])
-        if columns is not None:
-            out = out.reindex(columns=columns)
-        else:  # a text column beside the codes (names) is not a node
-            out = out[[c for c in out.columns if pd.api.types.is_numeric_dtype(out[c])]]
-        return out.astype(float)
+        """A wide Parquet file as a frame on (unit, year); rows that are the scores' reuse :attr:`index`."""
+        f = self._parquet_file(path)
+        if f is None:
+            raise DataError(f"{path}: no such file")
+        names = [c for c in f.schema_arrow.names if c not in ("unit", "year")]
+        cols = names if columns is None else [c for c in columns if c in names]
+        t = self._guard(path, lambda: f.read(columns=cols))
+        data = {c: t.column(c).to_numpy() for c in cols}
+        if columns is None:  # a text column beside the codes (names) is not a node
+            data = {c: v for c, v in data.items() if v.dtype.kind in "fiub"}
+        if self._positions(path) is None:
+            index = self.index
+        else:
+            units, years = self._keys(path)
+            index = pd.MultiIndex.from_arrays([units.to_numpy(zero_copy_only=False), years], names=["unit", "year"])
+        out = pd.DataFrame({c: v.astype(float) for c, v in data.items()}, index=index)
+        return out if columns is None else out.reindex(columns=columns)
 
     def _long_wide(self, long: pd.DataFrame, key: str, value: str, path: Path, order: Iterable[str]) -> pd.DataFrame:
         """A long table (unit, year, key, value) as wide: rows as the scores, columns in ``order``."""
