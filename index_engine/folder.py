@@ -101,7 +101,8 @@ SENSITIVITY_NUMERIC: dict[str, tuple[str, ...]] = {
 }
 """Numeric columns of the tables of sensitivity/ (others of an unknown table: every all-number column)."""
 TEXT = frozenset({"unit", "node", "indicator", "parent", "child", "pool", "segment", "name", "unit_name",
-                  "unit_name_en", "tracked_unit", "x", "y", "other", "group", "dimension", "method"})
+                  "unit_name_en", "node_name", "name_zh", "name_en", "tracked_unit", "x", "y", "other", "group",
+                  "dimension", "method"})
 """Columns that are always text, whatever their cells look like (codes such as ``NA`` or ``0012``)."""
 NULLS = frozenset({"", "nan", "NaN", "NAN", "-nan", "NA", "N/A", "n/a", "NULL", "null", "None", "<NA>", "#N/A"})
 """Cells of a numeric column that mean 'no value'."""
