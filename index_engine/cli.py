@@ -112,18 +112,46 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from .audit import audit
     from .pipeline import build
 
-    if args.out is not None and Path(args.out).exists() and not args.force:
-        raise OutputExistsError(f"{args.out}: the folder exists already; choose another --out or pass --force")
-    spec, panel = load_inputs(args)
-    a = audit(build(spec, panel))
-    out = Path(args.out) if args.out else default_out(spec.index.id) / "audit"
-    a.write(out, force=args.force)
+    if args.build is not None:
+        from .folder import audit_folder
+
+        if args.out is not None:
+            raise SpecError("--build writes audit/ into that build folder and --out makes a new one; give one of them")
+        folder = _build_folder(args)
+        a, out = audit_folder(folder, data=args.data, sheet=args.sheet, force=args.force)
+        spec = folder.spec
+    else:
+        _need_spec(args)
+        if args.out is not None and Path(args.out).exists() and not args.force:
+            raise OutputExistsError(f"{args.out}: the folder exists already; choose another --out or pass --force")
+        spec, panel = load_inputs(args)
+        a = audit(build(spec, panel))
+        out = Path(args.out) if args.out else default_out(spec.index.id) / "audit"
+        a.write(out, force=args.force)
     summary = a.summary()
     print(f"{spec.index.id}: audit of {len(spec.indicators)} indicators")
     for k, v in summary.items():
         print(f"  {k}: {v}")
     print(f"wrote {out}")
     return EXIT_OK
+
+
+def _need_spec(args: argparse.Namespace) -> None:
+    if args.spec is None:
+        raise SpecError(f"index-engine {args.command}: give a SPEC, or --build DIR for a finished build folder")
+
+
+def _build_folder(args: argparse.Namespace):
+    """The finished build folder of ``--build``; a SPEC given beside it must be the one it was built from."""
+    from .folder import load_build
+    from .spec import load_spec
+
+    if args.set:
+        raise SpecError("--set cannot change the spec of an existing build (--build); build again with --set, or use --out")
+    folder = load_build(args.build)
+    if args.spec is not None and load_spec(args.spec).hash() != folder.spec.hash():
+        raise SpecError(f"{folder.path}: that build was made from another spec than {args.spec}; build again or use --out")
+    return folder
 
 
 def cmd_targets(args: argparse.Namespace) -> int:
@@ -252,7 +280,6 @@ def _dask_client(backend: str, scheduler: str | None):
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
-    import json
     import time
 
     from . import sensitivity as sa
@@ -263,27 +290,26 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     for flag, v in (("--n", args.n), ("--jobs", args.jobs)):
         if v < 1:
             raise SpecError(f"{flag} must be at least 1. Got {v} instead")
+    made = None
     if args.build is not None:
-        folder = Path(args.build)
-        man = folder / "manifest.json"
-        if not man.is_file():
-            raise SpecError(f"{folder}: not a build folder (no manifest.json); run index-engine build first or use --out")
+        made = _build_folder(args)
+        folder = made.path
         target = folder / "sensitivity"
         if target.exists() and not args.force:
             raise OutputExistsError(f"{target}: the folder exists already; pass --force to replace it")
-    elif args.out is not None and Path(args.out).exists() and not args.force:
-        raise OutputExistsError(f"{args.out}: the folder exists already; choose another --out or pass --force")
-    spec, panel = load_inputs(args)
-    if args.build is not None:
-        made = json.loads(man.read_text(encoding="utf-8"))
-        if made.get("spec_sha256") != spec.hash() or made.get("data_sha256") != panel.sha256:
-            raise SpecError(f"{folder}: that build was made from another spec or data file than {args.spec}; build again or use --out")
+        spec, panel = made.inputs(args.data, args.sheet)
     else:
+        _need_spec(args)
+        if args.out is not None and Path(args.out).exists() and not args.force:
+            raise OutputExistsError(f"{args.out}: the folder exists already; choose another --out or pass --force")
+        spec, panel = load_inputs(args)
         folder = Path(args.out) if args.out else default_out(spec.index.id)
         target = folder / "sensitivity"
     cache: dict = {}
     t0 = time.perf_counter()
     b = build(spec, panel, cache=cache)
+    if made is not None:
+        made.check_same(b)  # the analysis is of the build in that folder
     with _dask_client(args.backend, args.scheduler) as client:
         if args.mode == "uncertainty":
             res = sa.uncertainty(spec, panel, n=args.n, seed=args.seed, jobs=args.jobs, cache=cache, client=client)
@@ -330,8 +356,12 @@ def make_parser() -> argparse.ArgumentParser:
     debug = argparse.ArgumentParser(add_help=False)
     debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show the traceback of an error")
 
-    def common(sp: argparse.ArgumentParser, data: bool = True) -> None:
-        sp.add_argument("spec", help="the spec YAML (weights/*.yaml) or a COINr iMeta CSV")
+    def common(sp: argparse.ArgumentParser, data: bool = True, build_dir: bool = False) -> None:
+        if build_dir:  # the spec may come from the --build folder instead
+            sp.add_argument("spec", nargs="?", help="the spec YAML (weights/*.yaml) or a COINr iMeta CSV; "
+                            "with --build: the folder's own (a SPEC given must be the same)")
+        else:
+            sp.add_argument("spec", help="the spec YAML (weights/*.yaml) or a COINr iMeta CSV")
         if data:
             sp.add_argument("--data", help="the data file (CSV, .xlsx or Parquet); default: the spec's data.file")
             sp.add_argument("--sheet", help="the Excel sheet to read (default: the first)")
@@ -355,9 +385,12 @@ def make_parser() -> argparse.ArgumentParser:
     b.set_defaults(func=cmd_build)
 
     a = sub.add_parser("audit", parents=[debug], help="statistical audit: coverage, outliers, correlations, Cronbach, PCA")
-    common(a)
+    common(a, build_dir=True)
     a.add_argument("--out", help="output folder (default outputs/<index-id>/<timestamp>/audit/)")
-    a.add_argument("--force", action="store_true", help="replace audit files in --out")
+    a.add_argument("--build", metavar="DIR", help="audit this finished build folder and write audit/ into it "
+                   "(it is built again from its spec.yaml and recorded data file, which must still be there, "
+                   "or pass --data; the scores must come out the same)")
+    a.add_argument("--force", action="store_true", help="replace audit files in --out, or the audit/ folder of --build")
     a.set_defaults(func=cmd_audit)
 
     t = sub.add_parser("targets", parents=[debug], help="progress toward the spec's policy targets")
@@ -390,7 +423,7 @@ def make_parser() -> argparse.ArgumentParser:
     se = sub.add_parser(
         "sensitivity", parents=[debug], help="uncertainty and sensitivity analysis: rank intervals, Sobol indices, remove-one"
     )
-    common(se)
+    common(se, build_dir=True)
     se.add_argument(
         "--mode", choices=("uncertainty", "sobol", "remove"), default="uncertainty",
         help="uncertainty: N random builds and rank intervals; sobol: Saltelli design, N(d+2) builds; "
@@ -403,7 +436,8 @@ def make_parser() -> argparse.ArgumentParser:
                     help="dask: run the distinct upstream builds as Dask tasks (same numbers)")
     se.add_argument("--scheduler", help="with --backend dask: a dask.distributed scheduler address (default: a LocalCluster)")
     se.add_argument("--out", help="new build folder to write, with sensitivity/ inside (default outputs/<index-id>/<timestamp>/)")
-    se.add_argument("--build", metavar="DIR", help="add sensitivity/ to this existing build folder of the same spec and data")
+    se.add_argument("--build", metavar="DIR", help="add sensitivity/ to this finished build folder (its spec.yaml "
+                    "and recorded data file are used; pass --data if the file has moved)")
     se.add_argument("--force", action="store_true", help="replace --out, or the sensitivity/ folder of --build, if it exists")
     se.set_defaults(func=cmd_sensitivity)
 

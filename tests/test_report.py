@@ -448,15 +448,15 @@ def test_bad_language_and_bad_build_folder(bj_plain, tmp_path):
         render_report(tmp_path / "missing")
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(DataError, match="not a finished build folder: scores.csv, weights.csv, units.csv, spec.yaml missing"):
+    with pytest.raises(DataError, match="not a finished build folder: scores.csv, weights.csv, units.csv, spec.yaml, manifest.json missing"):
         render_report(empty)
     broken = tmp_path / "broken"
     shutil.copytree(bj_plain, broken)
     (broken / "spec.yaml").write_text("tree: [", encoding="utf-8")
-    with pytest.raises(DataError, match="spec.yaml: not valid YAML"):
+    with pytest.raises(DataError, match="spec.yaml: line 1, column 8: not valid YAML"):
         render_report(broken)
     (broken / "spec.yaml").write_text("index: {id: X}\n", encoding="utf-8")
-    with pytest.raises(DataError, match="no framework tree"):
+    with pytest.raises(DataError, match="spec.yaml: tree: is required"):
         render_report(broken)
     shutil.copyfile(bj_plain / "spec.yaml", broken / "spec.yaml")
     (broken / "log.json").write_text("{", encoding="utf-8")

@@ -488,9 +488,11 @@ def test_cli_sensitivity_into_an_existing_build(tmp_path, capsys):
     code, _, err = run_main(
         capsys, "sensitivity", str(HDI), "--mode", "remove", "--build", str(out), "--force", "--set", "steps.aggregate.by_level={}"
     )
-    assert code == 2 and "made from another spec or data" in err
+    assert code == 2 and "--set cannot change the spec of an existing build" in err
+    code, _, err = run_main(capsys, "sensitivity", str(ASEM), "--mode", "remove", "--build", str(out))
+    assert code == 2 and "that build was made from another spec" in err
     code, _, err = run_main(capsys, "sensitivity", str(HDI), "--build", str(tmp_path / "nope"))
-    assert code == 2 and "not a build folder" in err
+    assert code == 2 and "no such build folder" in err
     code, _, err = run_main(capsys, "sensitivity", str(HDI), "--build", str(out), "--out", str(tmp_path / "x"))
     assert code == 2 and "give one of them" in err
     code, _, err = run_main(capsys, "sensitivity", str(HDI), "--n", "0", "--out", str(tmp_path / "y"))

@@ -188,7 +188,7 @@ def test_diff_lists_changes(beijing, tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 0 and (tmp_path / "d" / "scores.csv").exists()
     r = subprocess.run([sys.executable, "-m", "index_engine", "diff", str(a), str(tmp_path)], capture_output=True, text=True)
-    assert r.returncode == 2 and "not a build folder" in r.stderr
+    assert r.returncode == 2 and "not a finished build folder" in r.stderr
 
 
 def test_frozen_base_values_keep_the_time_series(tmp_path):

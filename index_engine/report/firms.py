@@ -7,11 +7,11 @@ distribution by year (histogram and quantiles), grades by segment, the top firms
 year, the indicators that separate the grades, and the methodology, targets and robustness pages
 of the ordinary report. :func:`~index_engine.report.render.render_report` chooses the mode.
 
-Reading stays proportional to what the pages show: from Parquet only the columns needed are read
-(the index score, the dimensions, the grades, the unit codes, one normalized indicator at a
-time), every summary is computed with numpy on arrays (``bincount``, ``histogram``,
-``quantile``), and only the top firms ever become Python objects. A CSV-layout build (at most
-``outputs.LARGE_ROWS`` unit-years) is read with pyarrow and pivoted into the same arrays.
+Reading stays proportional to what the pages show: through :class:`index_engine.folder.BuildFolder`,
+from Parquet only the columns needed are read (the index score, the dimensions, the grades, the
+unit codes, one normalized indicator at a time), every summary is computed with numpy on arrays
+(``bincount``, ``histogram``, ``quantile``), and only the top firms ever become Python objects. A
+CSV-layout build (at most ``outputs.LARGE_ROWS`` unit-years) is pivoted into the same arrays.
 """
 
 from __future__ import annotations
@@ -25,18 +25,19 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
+from .._checks import NO_YEAR
 from ..errors import DataError
+from ..folder import WIDE, BuildFolder, load_build
+from ..spec import Spec
 from . import charts as ch
 from . import i18n
-from .model import NO_YEAR, ReportModel, build_nodes, load_json, read_extras, read_spec, read_weights, slug
+from .model import ReportModel, build_nodes, index_meta, read_extras, slug
 from .render import Page, PageBuilder
 
 SUMMARY_UNITS = 300
 """A build with more units than this gets the summary report (no page per unit)."""
-LARGE_LAYOUT = "wide parquet (large build)"
+LARGE_LAYOUT = WIDE
 TOP_N = 100
 """Firms listed on the top-firms page."""
 TOP_SENSITIVITY = 50
@@ -50,32 +51,21 @@ NONE_SEGMENT = "\x00none"  # the segment of a firm whose segment column is empty
 
 
 # ---- choosing the mode ------------------------------------------------------------------------
-def is_summary_build(build_dir: str | Path) -> bool:
+def is_summary_build(build_dir: str | Path | BuildFolder) -> bool:
     """True for a large build (wide Parquet) or a build with more than :data:`SUMMARY_UNITS` units."""
-    d = Path(build_dir)
-    if not d.is_dir():
-        return False
-    if (d / "scores.parquet").is_file() and not (d / "scores.csv").is_file():
-        return True
     try:
-        manifest = load_json(d / "manifest.json") or {}
+        f = build_dir if isinstance(build_dir, BuildFolder) else load_build(build_dir)
     except DataError:
-        manifest = {}
-    if isinstance(manifest, dict):
-        if manifest.get("layout") == LARGE_LAYOUT:
-            return True
-        n = manifest.get("units")
-        if isinstance(n, int) and not isinstance(n, bool):
-            return n > SUMMARY_UNITS
-    p = d / "units.csv"
-    if p.is_file():
-        with open(p, "rb") as fh:
-            rows = sum(1 for _ in fh) - 1  # unit codes are plain text; a quoted newline would only over-count
-        return rows > SUMMARY_UNITS
-    return False
+        return False
+    if f.is_large:
+        return True
+    n = f.manifest.get("units")
+    if isinstance(n, int) and not isinstance(n, bool):
+        return n > SUMMARY_UNITS
+    return len(f.units) > SUMMARY_UNITS
 
 
-# ---- reading the per-unit tables as arrays ----------------------------------------------------
+# ---- the per-unit tables as arrays --------------------------------------------------------------
 def _positions(needles: pa.Array | pa.ChunkedArray, haystack: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """For each needle, its position in ``haystack`` (-1 when absent)."""
     if isinstance(haystack, pa.ChunkedArray):
@@ -84,231 +74,50 @@ def _positions(needles: pa.Array | pa.ChunkedArray, haystack: pa.Array | pa.Chun
     return idx.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
-def _floats(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    if not pa.types.is_floating(col.type):
-        col = pc.cast(col, pa.float64())
-    return np.asarray(col.to_numpy(zero_copy_only=False), dtype=float)
-
-
 def _text(col: pa.ChunkedArray | pa.Array) -> pa.Array:
     if isinstance(col, pa.ChunkedArray):
         col = col.combine_chunks()
     if pa.types.is_dictionary(col.type):
         col = col.dictionary_decode()
-    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+    if not pa.types.is_string(col.type):
         col = pc.cast(col, pa.string())
     return col
 
 
 class _Source:
-    """The per-unit tables of a build as arrays aligned to the rows of the index score.
+    """The per-unit tables of a build folder (either layout) as arrays aligned to its score rows.
 
     ``units`` (arrow strings) and ``years`` (ints) key the rows; :meth:`score`, :meth:`rank`,
-    :meth:`normalized` and :meth:`grades` return arrays in that row order.
+    :meth:`normalized` and :meth:`grades` return arrays in that row order. In the Parquet layout
+    only the columns asked for are read.
     """
 
-    units: pa.Array
-    years: np.ndarray
+    def __init__(self, f: BuildFolder):
+        self.f = f
+        units, self.years = f.row_keys
+        self.units = pa.array(units, pa.string())
 
-    def score(self, code: str) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def rank(self, code: str, rows: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def normalized(self, indicator: str) -> np.ndarray | None:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def grades(self) -> pa.Array | None:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def unit_table(self, columns: list[str]) -> pa.Table:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-
-class _ParquetSource(_Source):
-    """A large build: scores.parquet, ranks.parquet, tables/normalized.parquet (wide), grades.parquet, units.parquet."""
-
-    def __init__(self, d: Path):
-        self.d = d
-        self.f_scores = pq.ParquetFile(d / "scores.parquet")
-        names = self.f_scores.schema_arrow.names
-        if "unit" not in names:
-            raise DataError(f"{d / 'scores.parquet'}: column 'unit' missing")
-        self.has_year = "year" in names
-        keys = self.f_scores.read(columns=["unit"] + (["year"] if self.has_year else []))
-        self.units = _text(keys.column("unit"))
-        self.years = (keys.column("year").to_numpy().astype(np.int64) if self.has_year
-                      else np.full(len(self.units), NO_YEAR, dtype=np.int64))
-        self.columns = set(names)
-        self._maps: dict[Path, np.ndarray | None] = {}
-
-    def _map(self, f: pq.ParquetFile, path: Path) -> np.ndarray | None:
-        """Row positions of the scores rows in another file (None when its rows are the same)."""
-        if path in self._maps:
-            return self._maps[path]
-        names = f.schema_arrow.names
-        keys = f.read(columns=["unit"] + (["year"] if "year" in names else []))
-        u = _text(keys.column("unit"))
-        y = (keys.column("year").to_numpy().astype(np.int64) if "year" in names
-             else np.full(len(u), NO_YEAR, dtype=np.int64))
-        if len(u) == len(self.units) and np.array_equal(y, self.years) and u.equals(self.units):
-            out = None
-        else:  # not row-aligned: match on (unit, year)
-            there = pd.MultiIndex.from_arrays([u.to_numpy(zero_copy_only=False), y])
-            here = pd.MultiIndex.from_arrays([self.units.to_numpy(zero_copy_only=False), self.years])
-            out = there.get_indexer(here)
-        self._maps[path] = out
-        return out
-
-    def _aligned(self, f: pq.ParquetFile, path: Path, col: str) -> np.ndarray:
-        v = _floats(f.read(columns=[col]).column(col))
-        m = self._map(f, path)
-        if m is None:
-            return v
-        return np.where(m >= 0, v[np.maximum(m, 0)], np.nan) if len(v) else np.full(len(m), np.nan)
+    def _column(self, table: str, code: str) -> np.ndarray:
+        v = self.f.column(table, code)
+        return np.full(len(self.years), np.nan) if v is None else v
 
     def score(self, code: str) -> np.ndarray:
-        if code not in self.columns:
-            return np.full(len(self.units), np.nan)
-        return _floats(self.f_scores.read(columns=[code]).column(code))
+        return self._column("scores", code)
 
     def rank(self, code: str, rows: np.ndarray) -> np.ndarray:
-        p = self.d / "ranks.parquet"
-        if not p.is_file():
-            return np.full(len(rows), np.nan)
-        f = pq.ParquetFile(p)
-        if code not in f.schema_arrow.names:
-            return np.full(len(rows), np.nan)
-        return self._aligned(f, p, code)[rows]
+        return self._column("ranks", code)[rows]
 
     def normalized(self, indicator: str) -> np.ndarray | None:
-        p = self.d / "tables" / "normalized.parquet"
-        if not p.is_file():
-            return None
-        if not hasattr(self, "_f_norm"):
-            self._f_norm = pq.ParquetFile(p)
-        if indicator not in self._f_norm.schema_arrow.names:
-            return None
-        return self._aligned(self._f_norm, p, indicator)
+        return self.f.column("normalized", indicator) if "normalized" in self.f.stages else None
 
     def grades(self) -> pa.Array | None:
-        p = self.d / "grades.parquet"
-        if not p.is_file():
-            return None
-        f = pq.ParquetFile(p)
-        if "grade" not in f.schema_arrow.names:
-            return None
-        g = _text(f.read(columns=["grade"]).column("grade"))
-        m = self._map(f, p)
-        if m is None:
-            return g
-        if not len(g):
-            return pa.nulls(len(m), pa.string())
-        return pc.if_else(pa.array(m >= 0), g.take(pa.array(np.maximum(m, 0))), pa.scalar(None, pa.string()))
+        g = self.f.grades_column()
+        return None if g is None else pa.array(g, pa.string())
 
     def unit_table(self, columns: list[str]) -> pa.Table:
-        p = self.d / "units.parquet"
-        if not p.is_file():
-            return pa.table({"unit": pa.array([], pa.string())})
-        f = pq.ParquetFile(p)
-        cols = ["unit"] + [c for c in columns if c in f.schema_arrow.names and c != "unit"]
-        return f.read(columns=cols)
-
-
-def _read_csv(path: Path, columns: list[str], text: tuple[str, ...]) -> pa.Table:
-    """Columns of a CSV (those present); ``text`` columns as strings (``NA`` stays ``NA``), others as numbers."""
-    head = pacsv.open_csv(path).schema.names if path.stat().st_size else []
-    cols = [c for c in columns if c in head]
-    if not cols:
-        return pa.table({})
-    types = {c: (pa.string() if c in text else pa.float64()) for c in cols}
-    try:
-        return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
-            include_columns=cols, column_types=types, strings_can_be_null=False))
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise DataError(f"{path}: cannot read it as a CSV file ({exc})") from None
-
-
-def _year_array(t: pa.Table) -> np.ndarray:
-    if "year" not in t.column_names:
-        return np.full(t.num_rows, NO_YEAR, dtype=np.int64)
-    return np.nan_to_num(_floats(t.column("year")), nan=NO_YEAR).astype(np.int64)
-
-
-class _CsvSource(_Source):
-    """A build in the CSV layout (long scores.csv, tables/normalized.csv, grades.csv, units.csv)."""
-
-    def __init__(self, d: Path, root: str, nodes: list[str]):
-        self.d = d
-        t = _read_csv(d / "scores.csv", ["unit", "year", "node", "score", "rank"], ("unit", "node"))
-        for c in ("unit", "node", "score"):
-            if c not in t.column_names:
-                raise DataError(f"{d / 'scores.csv'}: column {c!r} missing")
-        t = t.filter(pc.is_in(t.column("node"), value_set=pa.array(nodes, pa.string())))
-        df = pd.DataFrame({
-            "unit": t.column("unit").to_numpy(zero_copy_only=False),
-            "year": _year_array(t),
-            "node": t.column("node").to_numpy(zero_copy_only=False),
-            "score": _floats(t.column("score")),
-            "rank": _floats(t.column("rank")) if "rank" in t.column_names else np.nan,
-        })
-        keys = df.loc[df["node"] == root, ["unit", "year"]].drop_duplicates()
-        if keys.empty:
-            keys = df[["unit", "year"]].drop_duplicates()
-        self.index = pd.MultiIndex.from_frame(keys)
-        self.units = pa.array(keys["unit"].to_numpy(dtype=object), pa.string())
-        self.years = keys["year"].to_numpy(dtype=np.int64)
-        wide = df.pivot_table(index=["unit", "year"], columns="node", values=["score", "rank"], aggfunc="first")
-        self._score = wide["score"].reindex(self.index) if "score" in wide else pd.DataFrame(index=self.index)
-        self._rank = wide["rank"].reindex(self.index) if "rank" in wide else pd.DataFrame(index=self.index)
-        self._norm: pd.DataFrame | None = None
-
-    def _col(self, frame: pd.DataFrame, code: str) -> np.ndarray:
-        if code not in frame.columns:
-            return np.full(len(self.index), np.nan)
-        return frame[code].to_numpy(dtype=float)
-
-    def score(self, code: str) -> np.ndarray:
-        return self._col(self._score, code)
-
-    def rank(self, code: str, rows: np.ndarray) -> np.ndarray:
-        return self._col(self._rank, code)[rows]
-
-    def normalized(self, indicator: str) -> np.ndarray | None:
-        if self._norm is None:
-            p = self.d / "tables" / "normalized.csv"
-            if not p.is_file():
-                return None
-            t = _read_csv(p, ["unit", "year", "indicator", "value"], ("unit", "indicator"))
-            if not {"unit", "indicator", "value"} <= set(t.column_names):
-                return None
-            df = pd.DataFrame({
-                "unit": t.column("unit").to_numpy(zero_copy_only=False), "year": _year_array(t),
-                "indicator": t.column("indicator").to_numpy(zero_copy_only=False), "value": _floats(t.column("value")),
-            })
-            self._norm = df.pivot_table(index=["unit", "year"], columns="indicator", values="value",
-                                        aggfunc="first", dropna=False).reindex(self.index)
-        return self._col(self._norm, indicator) if indicator in self._norm.columns else None
-
-    def grades(self) -> pa.Array | None:
-        p = self.d / "grades.csv"
-        if not p.is_file():
-            return None
-        t = _read_csv(p, ["unit", "year", "grade"], ("unit", "grade"))
-        if not {"unit", "grade"} <= set(t.column_names):
-            return None
-        s = pd.Series(t.column("grade").to_numpy(zero_copy_only=False),
-                      index=pd.MultiIndex.from_arrays([t.column("unit").to_numpy(zero_copy_only=False), _year_array(t)]))
-        s = s[~s.index.duplicated()].reindex(self.index)
-        return pa.array(s.where(s.notna() & (s != ""), None).to_numpy(dtype=object), pa.string())
-
-    def unit_table(self, columns: list[str]) -> pa.Table:
-        p = self.d / "units.csv"
-        if not p.is_file():
-            return pa.table({"unit": pa.array([], pa.string())})
-        cols = ["unit"] + [c for c in columns if c != "unit"]
-        return _read_csv(p, cols, tuple(cols))
+        u = self.f.units
+        cols = ["unit"] + [c for c in dict.fromkeys(columns) if c in u.columns and c != "unit"]
+        return pa.table({c: _text(pa.array(u[c], from_pandas=True)) for c in cols})
 
 
 # ---- the summary ---------------------------------------------------------------------------
@@ -545,39 +354,21 @@ class FirmModel(ReportModel):
         return []  # no per-unit rankings in a summary report
 
 
-def _firm_pages(spec: dict[str, Any]) -> dict[str, str]:
+def _firm_pages(spec: Spec) -> dict[str, str]:
     """Where each node links to: its row on the separating-indicators page."""
-    out: dict[str, str] = {}
-
-    def walk(n: dict[str, Any], depth: int) -> None:
-        kids = n.get("children") or ()
-        code = str(n["code"])
-        out[code] = f"indicators.html#{'ind' if not kids else 'node'}-{slug(code)}"
-        for c in kids:
-            walk(c, depth + 1)
-
-    walk(spec["tree"], 0)
-    return out
+    return {code: f"indicators.html#{'ind' if n.is_indicator else 'node'}-{slug(code)}" for code, n in spec.nodes.items()}
 
 
-def load_firm_model(build_dir: str | Path) -> FirmModel:
+def load_firm_model(build_dir: str | Path | BuildFolder) -> FirmModel:
     """Read a firm-level build folder (Parquet or CSV layout) into a :class:`FirmModel`."""
-    d = Path(build_dir)
-    if not d.is_dir():
-        raise DataError(f"{d}: no such build folder")
-    parquet = (d / "scores.parquet").is_file() and not (d / "scores.csv").is_file()
-    need = ["scores.parquet" if parquet else "scores.csv", "weights.csv", "spec.yaml"]
-    missing = [f for f in need if not (d / f).is_file()]
-    if missing:
-        raise DataError(f"{d}: not a finished build folder: {', '.join(missing)} missing")
-    spec, index = read_spec(d)
-    weights = read_weights(d)
+    f = build_dir if isinstance(build_dir, BuildFolder) else load_build(build_dir)
+    spec = f.spec
+    weights = f.weights
     root, nodes = build_nodes(spec, weights, pages=_firm_pages(spec))
-    extras = read_extras(d)
-    aggregates = [c for c, n in nodes.items() if not n.is_indicator]  # the summary reads no indicator's score
-    src: _Source = _ParquetSource(d) if parquet else _CsvSource(d, root, aggregates)
-    n_units = extras["manifest"].get("units")
-    summary = summarise(src, spec, root, nodes, n_units if isinstance(n_units, int) else None)
+    extras = read_extras(f)
+    n_units = f.manifest.get("units")
+    spec_dict = spec.to_dict()
+    summary = summarise(_Source(f), spec_dict, root, nodes, n_units if isinstance(n_units, int) else None)
     sens = extras["sensitivity"]
     if sens is not None and "rank_stats" in sens:  # only the best nominal ranks of its latest year
         rs = sens["rank_stats"]
@@ -588,7 +379,7 @@ def load_firm_model(build_dir: str | Path) -> FirmModel:
         sens["rank_stats"] = rs.head(TOP_SENSITIVITY)
     empty = pd.DataFrame()
     return FirmModel(
-        build_dir=d, spec=spec, index=index, root=root, nodes=nodes, units={}, years=summary.years,
+        build_dir=f.path, spec=spec_dict, index=index_meta(spec), root=root, nodes=nodes, units={}, years=summary.years,
         scores=empty, contributions=empty, weights=weights, raw=empty, normalized=empty, treatment=empty,
         imputed=empty, summary=summary, **extras,
     )

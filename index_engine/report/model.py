@@ -1,10 +1,10 @@
 """The report model: a finished build folder read into plain data the pages show.
 
 Stage two of three (build folder → report model → jinja2 pages). Everything here comes from the
-files a build wrote (``scores.csv``, ``contributions.csv``, ``weights.csv``, ``tables/*.csv``,
-``treatment.csv``, ``imputed.csv``, ``fitted.csv``, ``units.csv``, ``log.json``, ``manifest.json``,
-``spec.yaml`` and, when present, ``audit/``, ``targets.csv`` and ``sensitivity/``), never from a
-recomputation, so the pages cannot disagree with what was computed. Nothing here depends on the
+files a build wrote, read through :func:`index_engine.folder.load_build` (scores, contributions,
+weights, stage tables, treatment, imputed, fitted, units, log, manifest, the spec and, when
+present, audit/, targets and sensitivity/), never from a recomputation, so the pages cannot
+disagree with what was computed. The framework tree is the spec's. Nothing here depends on the
 language of the pages: names are kept in both languages and numbers unformatted.
 
 >>> from index_engine.report.model import slug
@@ -14,7 +14,6 @@ language of the pages: names are kept in both languages and numbers unformatted.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -23,13 +22,11 @@ from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
-import yaml
 
+from .._checks import NO_YEAR
 from .._json import jsonable
-from ..errors import DataError
-
-NO_YEAR = 0  # the year of a one-period build (its CSVs leave ``year`` empty)
-REQUIRED = ("scores.csv", "weights.csv", "units.csv", "spec.yaml")
+from ..folder import BuildFolder, load_build
+from ..spec import Spec
 
 
 @dataclass(frozen=True)
@@ -90,41 +87,6 @@ def _unique_pages(codes: Iterable[str], prefix: str, taken: set[str]) -> dict[st
         taken.add(name.lower())
         out[code] = f"{name}.html"
     return out
-
-
-def _read(path: Path, numeric: Iterable[str] = ()) -> pd.DataFrame:
-    """A CSV with text kept as text (unit code ``NA`` stays ``NA``) and the named columns as numbers."""
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    except pd.errors.EmptyDataError:
-        return pd.DataFrame()
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise DataError(f"{path}: cannot read it as a CSV file ({exc})") from None
-    for c in numeric:
-        if c in df.columns:
-            df[c] = pd.to_numeric(df[c].replace("", np.nan), errors="coerce")
-    return df
-
-
-def _years(df: pd.DataFrame) -> pd.DataFrame:
-    if "year" in df.columns:
-        y = pd.to_numeric(df["year"].replace("", np.nan), errors="coerce")
-        df["year"] = y.fillna(NO_YEAR).astype(int)
-    return df
-
-
-def _auto_numeric(df: pd.DataFrame, skip: Iterable[str] = ()) -> pd.DataFrame:
-    """Columns whose every non-empty cell is a number, as numbers; other columns stay text."""
-    for c in df.columns:
-        if c in skip:
-            continue
-        filled = df[c] != ""
-        if not filled.any():
-            continue
-        conv = pd.to_numeric(df[c].where(filled, np.nan), errors="coerce")
-        if conv.notna().sum() == filled.sum():
-            df[c] = conv
-    return df
 
 
 def _bool(v: Any) -> bool:
@@ -315,18 +277,6 @@ class ReportModel:
         return records(df[df["indicator"] == indicator])
 
 
-def _walk(tree: dict[str, Any], parent: str | None, depth: int, out: list[tuple[dict, str | None, int]]) -> None:
-    out.append((tree, parent, depth))
-    for c in tree.get("children") or ():
-        _walk(c, tree["code"], depth + 1, out)
-
-
-def _levels(tree: dict[str, Any], out: dict[str, int]) -> int:
-    kids = tree.get("children") or ()
-    out[tree["code"]] = 1 if not kids else 1 + max(_levels(c, out) for c in kids)
-    return out[tree["code"]]
-
-
 def _lookup(df: pd.DataFrame, key: list[str], cols: list[str]) -> dict:
     if df.empty:
         return {}
@@ -334,23 +284,6 @@ def _lookup(df: pd.DataFrame, key: list[str], cols: list[str]) -> dict:
     if len(cols) == 1:
         return {tuple(v[: len(key)]): _float(v[-1]) for v in vals if _float(v[-1]) is not None}
     return {tuple(v[: len(key)]): tuple(_float(x) for x in v[len(key):]) for v in vals}
-
-
-def read_spec(d: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The build's spec.yaml as a dict, and its ``index`` block (with ``id`` defaulting to the root's code)."""
-    try:
-        spec = yaml.safe_load((d / "spec.yaml").read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise DataError(f"{d / 'spec.yaml'}: not valid YAML ({exc})") from None
-    if not isinstance(spec, dict) or not isinstance(spec.get("tree"), dict) or "code" not in spec["tree"]:
-        raise DataError(f"{d / 'spec.yaml'}: no framework tree (a 'tree' with a 'code')")
-    index = dict(spec.get("index") or {})
-    index.setdefault("id", spec["tree"]["code"])
-    return spec, index
-
-
-def read_weights(d: Path) -> pd.DataFrame:
-    return _read(d / "weights.csv", ["level", "nominal_weight", "weight", "effective_weight"])
 
 
 def default_weights(weights: pd.DataFrame) -> pd.DataFrame:
@@ -361,7 +294,7 @@ def default_weights(weights: pd.DataFrame) -> pd.DataFrame:
 
 
 def build_nodes(
-    spec: dict[str, Any], weights: pd.DataFrame, pages: dict[str, str] | None = None, taken: set[str] | None = None
+    spec: Spec, weights: pd.DataFrame, pages: dict[str, str] | None = None, taken: set[str] | None = None
 ) -> tuple[str, dict[str, NodeInfo]]:
     """The root's code and every node of the spec's tree (tree order) with its weights.
 
@@ -370,141 +303,105 @@ def build_nodes(
     """
     weights = default_weights(weights)
     wmap = {r["node"]: r for r in records(weights)} if not weights.empty else {}
-    flat: list[tuple[dict, str | None, int]] = []
-    _walk(spec["tree"], None, 0, flat)
-    levels: dict[str, int] = {}
-    _levels(spec["tree"], levels)
-    codes = [n["code"] for n, _, _ in flat]
+    root = spec.tree.code
+    codes = list(spec.nodes)  # pre-order
     if pages is None:
         taken = taken if taken is not None else set()
-        is_ind = {n["code"]: not (n.get("children") or ()) for n, _, _ in flat}
-        pages = _unique_pages([c for c in codes[1:] if not is_ind[c]], "dim", taken)
-        pages.update(_unique_pages([c for c in codes if is_ind[c]], "ind", taken))
+        pages = _unique_pages([c for c in codes[1:] if not spec.nodes[c].is_indicator], "dim", taken)
+        pages.update(_unique_pages([c for c in codes if spec.nodes[c].is_indicator], "ind", taken))
+    depth = {root: 0}
     nodes: dict[str, NodeInfo] = {}
-    for n, parent, depth in flat:
-        w = wmap.get(n["code"], {})
-        code = str(n["code"])
+    for code, n in spec.nodes.items():
+        parent = spec.parents[code]
+        if parent is not None:
+            depth[code] = depth[parent] + 1
+        w = wmap.get(code, {})
         nodes[code] = NodeInfo(
             code=code,
-            name_zh=str(n.get("name_zh") or ""),
-            name_en=str(n.get("name_en") or ""),
+            name_zh=n.name_zh or "",
+            name_en=n.name_en or "",
             parent=parent,
-            level=levels[code],
-            depth=depth,
-            children=tuple(str(c["code"]) for c in n.get("children") or ()),
-            unit=n.get("unit"),
-            direction=int(n.get("direction") or 1),
-            type=n.get("type"),
-            denominator=n.get("denominator"),
-            source=n.get("source"),
-            description=n.get("description"),
-            target=n.get("target"),
-            goalposts=n.get("goalposts"),
-            nominal_weight=_float(w.get("nominal_weight", n.get("weight"))),
+            level=spec.levels[code],
+            depth=depth[code],
+            children=tuple(c.code for c in n.children),
+            unit=n.unit,
+            direction=n.direction,
+            type=n.type,
+            denominator=n.denominator,
+            source=n.source,
+            description=n.description,
+            target=n.target.model_dump(mode="json") if n.target is not None else None,
+            goalposts=n.goalposts.model_dump(mode="json") if n.goalposts is not None else None,
+            nominal_weight=_float(w.get("nominal_weight", n.weight)),
             weight=_float(w.get("weight")),
             effective_weight=_float(w.get("effective_weight")),
             page="index.html" if parent is None else pages[code],
         )
-    return codes[0], nodes
+    return root, nodes
 
 
-def load_json(p: Path) -> Any:
-    if not p.is_file():
-        return None
-    try:
-        return json.loads(p.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{p}: not valid JSON ({exc})") from None
+SENSITIVITY_TABLES = ("rank_stats", "sobol", "importance", "remove_one")
+"""The tables of sensitivity/ the robustness page shows."""
 
 
-def read_extras(d: Path) -> dict[str, Any]:
-    """What every report reads besides the per-unit tables: fitted.csv, log.json, manifest.json,
-    and, when present, audit/, targets.csv and sensitivity/ (as keyword arguments of ReportModel)."""
-    fitted = _auto_numeric(_read(d / "fitted.csv"), ("indicator", "pool")) if (d / "fitted.csv").is_file() else pd.DataFrame()
-    log = load_json(d / "log.json") or []
-    manifest = load_json(d / "manifest.json") or {}
+def index_meta(spec: Spec) -> dict[str, Any]:
+    """The spec's ``index`` block as a dict (``id`` defaulting to the root's code)."""
+    index = dict(spec.to_dict().get("index") or {})
+    if not index.get("id"):
+        index["id"] = spec.tree.code
+    return index
 
-    audit = audit_json = None
-    if (d / "audit").is_dir():
+
+def read_extras(f: BuildFolder) -> dict[str, Any]:
+    """What every report reads besides the per-unit tables: fitted, log, manifest and, when
+    present, audit/, targets and sensitivity/ (as keyword arguments of ReportModel)."""
+    audit = f.audit or None
+    audit_json = f.audit_json
+    if f.audit is not None and audit is None and audit_json:
         audit = {}
-        for p in sorted((d / "audit").glob("*.csv")):
-            df = _auto_numeric(_years(_read(p)), ("year",))
-            audit[p.stem] = df
-        audit_json = load_json(d / "audit" / "audit.json")
-        if not audit and not audit_json:
-            audit = None
-
-    targets = None
-    if (d / "targets.csv").is_file():
-        num = [
-            "baseline_value", "latest_value", "target_value", "target_year", "attainment",
-            "required_cagr_from_baseline", "required_cagr_from_latest", "achieved_cagr",
-            "required_per_year", "reference_value", "projection", "projection_lo", "projection_hi",
-        ]
-        targets = _read(d / "targets.csv", num)
-        if targets.empty or "indicator" not in targets.columns:
-            targets = None
-
+    targets = f.targets
+    if targets is not None and (targets.empty or "indicator" not in targets.columns):
+        targets = None
     sensitivity = None
-    sd = d / "sensitivity"
-    if sd.is_dir():
-        sensitivity = {}
-        specs = {
-            "rank_stats": ["nominal_rank", "mean_rank", "median_rank", "q05_rank", "q95_rank",
-                           "nominal_score", "q05_score", "q95_score"],
-            "sobol": ["S1", "S1_lo", "S1_hi", "ST", "ST_lo", "ST_hi"],
-            "importance": ["effective_weight", "r2", "eta2"],
-            "remove_one": ["level", "mean_abs_rank_change", "max_abs_rank_change"],
-        }
-        for stem, num in specs.items():
-            p = sd / f"{stem}.csv"
-            if p.is_file():
-                df = _years(_read(p, num))
-                if not df.empty:
-                    sensitivity[stem] = df
+    if f.sensitivity is not None:
+        sensitivity = {k: f.sensitivity[k] for k in SENSITIVITY_TABLES if k in f.sensitivity and not f.sensitivity[k].empty}
         sensitivity = sensitivity or None
     return {
-        "fitted": fitted, "log": log if isinstance(log, list) else [],
-        "manifest": manifest if isinstance(manifest, dict) else {}, "audit": audit, "audit_json": audit_json,
+        "fitted": f.fitted, "log": f.log, "manifest": f.manifest, "audit": audit, "audit_json": audit_json,
         "targets": targets, "sensitivity": sensitivity,
     }
 
 
-def load_model(build_dir: str | Path) -> ReportModel:
+def load_model(build_dir: str | Path | BuildFolder) -> ReportModel:
     """Read a finished build folder into a :class:`ReportModel`.
 
     Parameters
     ----------
-    build_dir : path of a folder written by ``index-engine build`` (or ``Build.write``)
+    build_dir : path of a folder written by ``index-engine build`` (or ``Build.write``), or the
+        :class:`~index_engine.folder.BuildFolder` opened on it
 
     Raises
     ------
     DataError
-        When the folder does not exist or lacks one of scores.csv, weights.csv, units.csv, spec.yaml.
+        When the folder does not exist, lacks a file every build has, or a file cannot be read.
     """
-    d = Path(build_dir)
-    if not d.is_dir():
-        raise DataError(f"{d}: no such build folder")
-    missing = [f for f in REQUIRED if not (d / f).is_file()]
-    if missing:
-        raise DataError(f"{d}: not a finished build folder: {', '.join(missing)} missing")
-    spec, index = read_spec(d)
-    weights = read_weights(d)
+    f = build_dir if isinstance(build_dir, BuildFolder) else load_build(build_dir)
+    spec = f.spec
+    weights = f.weights
     taken: set[str] = {"index", "units", "framework", "targets", "methodology", "robustness"}
     root, nodes = build_nodes(spec, weights, taken=taken)
 
-    units_df = _read(d / "units.csv")
-    scores = _years(_read(d / "scores.csv", ["level", "score", "rank", "change"]))
-    for c in ("unit", "node"):
-        if c not in scores.columns:
-            raise DataError(f"{d / 'scores.csv'}: column {c!r} missing")
-    unit_codes = list(units_df["unit"]) if "unit" in units_df.columns else []
+    units_df = f.units
+    scores = f.scores_long
+    unit_codes = list(units_df["unit"])
+    listed = set(unit_codes)
     for u in scores["unit"].unique():  # a unit scored but not listed still gets a page
-        if u not in unit_codes:
+        if u not in listed:
             unit_codes.append(u)
+            listed.add(u)
     upages = _unique_pages(unit_codes, "unit", taken)
     units: dict[str, UnitInfo] = {}
-    urows = {r["unit"]: r for r in records(units_df)} if "unit" in units_df.columns else {}
+    urows = {r["unit"]: r for r in records(units_df)}
     for u in unit_codes:
         r = urows.get(u, {})
         name = str(r.get("unit_name") or "")
@@ -517,26 +414,18 @@ def load_model(build_dir: str | Path) -> ReportModel:
             dropped_years=str(r.get("dropped_years") or ""),
             page=upages[u],
         )
+    years = f.years
 
-    years = tuple(sorted(int(y) for y in scores["year"].unique())) if "year" in scores.columns else (NO_YEAR,)
-    if "year" not in scores.columns:
-        scores["year"] = NO_YEAR
-    years = years or (NO_YEAR,)
+    def stage(name: str) -> pd.DataFrame:
+        return f.table_long(name) if name in f.stages else pd.DataFrame()
 
-    def opt(name: str, numeric: Iterable[str]) -> pd.DataFrame:
-        p = d / name
-        return _years(_read(p, numeric)) if p.is_file() else pd.DataFrame()
-
-    contributions = opt("contributions.csv", ["contribution"])
-    raw = opt("tables/raw.csv", ["value"])
-    normalized = opt("tables/normalized.csv", ["value"])
-    treatment = opt("treatment.csv", ["before", "after"])
-    imputed = opt("imputed.csv", ["value"])
-
+    contributions = f.contributions if f.contributions is not None else pd.DataFrame()
+    raw = stage("raw")
+    normalized = stage("normalized")
     m = ReportModel(
-        build_dir=d, spec=spec, index=index, root=root, nodes=nodes, units=units, years=years,
-        scores=scores, contributions=contributions, weights=weights, raw=raw, normalized=normalized,
-        treatment=treatment, imputed=imputed, **read_extras(d),
+        build_dir=f.path, spec=spec.to_dict(), index=index_meta(spec), root=root, nodes=nodes, units=units,
+        years=years, scores=scores, contributions=contributions, weights=weights, raw=raw, normalized=normalized,
+        treatment=f.treatment, imputed=f.imputed, **read_extras(f),
     )
     m._score = _lookup(scores, ["unit", "year", "node"], ["score", "rank", "change"])
     m._score = {k: v for k, v in m._score.items() if v[0] is not None}
