@@ -25,6 +25,7 @@ from .aggregate import CROSS_ROWS, DomainError
 ADDITIVE = {"arithmetic", "geometric", "harmonic", "generalised", "median"}
 """Aggregation methods whose result is a weighted mean, so children's contributions are reported."""
 from .errors import BuildError, DataError, IndexEngineError, SpecError
+from .folder import read_csv
 from .panel import Panel, warn_empty_nodes
 from .plan import Entry, compile_plan, resolve_entry
 from .plan import frozen as _freeze
@@ -325,7 +326,7 @@ def frozen_parameters(spec: Spec) -> dict[str, dict[str, float]]:
     if not spec.freeze_normalization:
         return {}
     f = _frozen_file(spec)
-    fitted = pd.read_csv(f)
+    fitted = read_csv(f, auto=True)  # the build-folder reader: an indicator coded NA stays a code
     out: dict[str, dict[str, float]] = {}
     for entry in compile_plan(spec).entries("normalize"):
         code, method = entry.code, entry.method
@@ -340,7 +341,7 @@ def frozen_parameters(spec: Spec) -> dict[str, dict[str, float]]:
         out[code] = {
             param: json.loads(r[col]) if isinstance(r[col], str) else float(r[col])  # JSON: unit -> value
             for col, param in method.fitted.items()
-            if col in r and pd.notna(r[col])
+            if col in r and pd.notna(r[col]) and r[col] != ""
         }
     return out
 
