@@ -101,13 +101,24 @@ def staged_folder(target: str | Path, *, force: bool = False, replaceable: str |
     with _signals_raise():
         tmp, lock_fd = _make_tmp(target)
         try:
-            yield tmp
+            try:
+                yield tmp
+            except OSError as exc:  # name the file as it would have been, not its temporary place
+                exc.filename = str(target) if exc.filename is None else _untemp(exc.filename, tmp, target)
+                raise
             _commit(tmp, target, force=force, replaceable=replaceable)
         finally:
             with _signals_held():
                 if lock_fd is not None:
                     os.close(lock_fd)
                 shutil.rmtree(tmp, ignore_errors=True)  # gone after a rename; the old folder after an exchange
+
+
+def _untemp(name: str | bytes | int, tmp: Path, target: Path) -> str | bytes | int:
+    try:
+        return str(target / Path(os.fsdecode(name)).relative_to(tmp))
+    except (TypeError, ValueError):
+        return name
 
 
 def check_target(target: Path, *, force: bool, replaceable: str | None = None) -> None:

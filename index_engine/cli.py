@@ -432,10 +432,11 @@ def run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> 
         code, message = _failure(exc)
         if getattr(args, "debug", False):
             traceback.print_exc()
+        hook, sys.unraisablehook = sys.unraisablehook, _ignore  # before the traceback's objects are freed
     finally:
         warnings.showwarning = shown
     print(message, file=sys.stderr)
-    _quiet_teardown()
+    _collect_quietly(hook)
     return code
 
 
@@ -465,13 +466,15 @@ def _silence_stdout() -> None:
         pass
 
 
-def _quiet_teardown() -> None:
-    """Collect what the failed command left (e.g. half-written workbook sheets) without printing
-    "Exception ignored" tracebacks for writes that cannot succeed (a full disk)."""
+def _ignore(unraisable: object) -> None:
+    pass
+
+
+def _collect_quietly(hook: Callable[[Any], object]) -> None:
+    """Free what the failed command left (e.g. half-written workbook sheets) without printing
+    "Exception ignored" tracebacks for writes that cannot succeed (a full disk), then restore ``hook``."""
     import gc
 
-    hook = sys.unraisablehook
-    sys.unraisablehook = lambda unraisable: None
     try:
         gc.collect()
     finally:

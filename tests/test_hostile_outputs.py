@@ -242,20 +242,34 @@ def test_a_closed_stdout_exits_quietly(tiny, tmp_path, monkeypatch, capsys):
     assert capsys.readouterr().err == "" and (tmp_path / "b" / "manifest.json").exists()
 
 
-def test_a_full_disk_is_one_line_exit_2_and_leaves_nothing(tiny, tmp_path, monkeypatch, capsys):
+class HalfWrittenSheet:
+    """Like a write-only workbook sheet cut short by a full disk: closing it fails too."""
+
+    def __init__(self) -> None:
+        self.me = self  # a cycle: freed by the garbage collector, as openpyxl's generators are
+
+    def __del__(self) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+@pytest.mark.parametrize("where", ["_write_excel", "_finish"])
+def test_a_full_disk_is_one_line_exit_2_and_leaves_nothing(tiny, tmp_path, monkeypatch, capsys, where):
     from index_engine import outputs
 
-    def no_space(b, d, counts, inputs=None):
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(d / "manifest.json"))
+    def no_space(*args, **kwargs):
+        sheets = [HalfWrittenSheet() for _ in range(11)]  # noqa: F841 - left to the garbage collector
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(outputs, "_finish", no_space)
+    monkeypatch.setattr(outputs, where, no_space)
     seen = []
     monkeypatch.setattr(sys, "unraisablehook", seen.append)
-    assert build(tiny, tmp_path / "b", "--no-report") == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "No space left on device" in err and "manifest.json" in err
+    assert main(["build", str(tiny), "--out", str(tmp_path / "b"), "--no-report"]) == 2
+    assert capsys.readouterr().err == f"error: {tmp_path / 'b'}: No space left on device\n"
     assert not (tmp_path / "b").exists() and leftovers(tmp_path) == []
-    assert seen == []
+    import gc
+
+    gc.collect()
+    assert seen == [] and sys.unraisablehook == seen.append
 
 
 def test_long_and_chinese_unit_codes_get_bounded_unique_page_names(tmp_path):
