@@ -209,10 +209,9 @@ def run_build(
         factors = None if spec.uncertainty else default_factors(spec, panel, cache)
         res = sa.uncertainty(spec, panel, factors, n=uncertainty, seed=seed, cache=cache, progress=progress)
         res = sa.with_importance(res, b)
-    options = {"audit": audit, "uncertainty": uncertainty, "seed": seed, "report": report, "excel": excel, "lang": lang}
     folder = write_job(
         b, default_out(spec.index.id) if out is None else out, force=force, excel=excel, audit=a, sensitivity=res,
-        report=report, lang=lang, inputs=recorded_inputs(b, overrides, options),
+        report=report, lang=lang, overrides=overrides,
     )
     return Job(folder, b, a, res)
 
@@ -246,13 +245,14 @@ def write_job(
     sensitivity: SensitivityResult | None = None,
     report: bool = True,
     lang: str | None = None,
-    inputs: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write a build folder atomically: tables, ``audit/`` and ``sensitivity/`` when given, manifest, report pages.
 
-    ``audit=True`` runs the audit of ``b`` first. Everything goes into one temporary folder,
-    renamed to ``out`` at the end (see :mod:`index_engine.atomic`); ``force`` replaces an existing
-    build folder. Returns ``out``.
+    ``audit=True`` runs the audit of ``b`` first; ``overrides`` (the ``--set`` values applied to
+    ``b.spec``) and the options are recorded in ``manifest.json`` for :func:`rebuild`. Everything goes
+    into one temporary folder, renamed to ``out`` at the end (see :mod:`index_engine.atomic`);
+    ``force`` replaces an existing build folder. Returns ``out``.
     """
     from .atomic import staged_folder
     from .outputs import fill_folder
@@ -261,9 +261,14 @@ def write_job(
         from .audit import audit as run_audit
 
         audit = run_audit(b)
+    uncertain = sensitivity is not None and sensitivity.mode == "uncertainty"
+    options = {
+        "audit": bool(audit), "uncertainty": sensitivity.manifest["n"] if uncertain else None,
+        "seed": sensitivity.manifest["seed"] if uncertain else 0, "report": report, "excel": excel is not False, "lang": lang,
+    }
     with staged_folder(Path(out), force=force, replaceable="manifest.json") as tmp:
         fill_folder(b, tmp, excel=excel, audit=audit or None, sensitivity=sensitivity,
-                    inputs=inputs if inputs is not None else recorded_inputs(b))
+                    inputs=recorded_inputs(b, overrides, options))
         if report:
             from .report import render_report
 

@@ -29,9 +29,9 @@ def files(folder: Path) -> list[str]:
 
 
 def test_run_build_writes_what_the_cli_writes(tiny, tmp_path):
-    job = jobs.run_build(tiny, out=tmp_path / "lib", audit=True, uncertainty=20, overrides={"tree.D2.weight": 3})
+    job = jobs.run_build(tiny, out=tmp_path / "lib", audit=True, uncertainty=20, overrides={"tree.D2.weight": 3}, excel=False)
     assert main(["build", str(tiny), "--out", str(tmp_path / "cli"), "--audit", "--uncertainty", "20",
-                 "--set", "tree.D2.weight=3"]) == 0
+                 "--set", "tree.D2.weight=3", "--no-excel"]) == 0
     assert files(job.folder) == files(tmp_path / "cli")
     for name in ("scores.csv", "weights.csv", "spec.yaml", "audit/audit.json", "sensitivity/rank_stats.csv", "report/index.html"):
         assert (job.folder / name).read_bytes() == (tmp_path / "cli" / name).read_bytes(), name
@@ -94,7 +94,7 @@ def test_rebuild_gives_the_same_scores_byte_for_byte(tiny, tmp_path, monkeypatch
         tiny_frame().to_excel(w, sheet_name="values", index=False)
     first = tmp_path / "first"
     assert main(["build", str(tiny), "--data", str(xlsx), "--sheet", "values", "--out", str(first), "--no-excel",
-                 "--audit", "--uncertainty", "20", "--set", "steps.normalize.method=zscore"]) == 0
+                 "--no-report", "--audit", "--uncertainty", "20", "--set", "steps.normalize.method=zscore"]) == 0
     assert main(["rebuild", str(first), "--out", str(tmp_path / "again")]) == 0
     again = tmp_path / "again"
     for name in ("scores.csv", "spec.yaml", "weights.csv", "audit/audit.json", "sensitivity/rank_stats.csv"):
@@ -114,6 +114,14 @@ def test_rebuild_refuses_changed_data_and_a_folder_without_inputs(tiny, tmp_path
     assert "the data file changed since" in capsys.readouterr().err and not (tmp_path / "again").exists()
     with pytest.raises(DataError, match="not a build folder"):
         jobs.rebuild(tmp_path)
+
+
+def test_a_folder_written_by_build_write_rebuilds_with_its_options(tiny, tmp_path):
+    spec, panel = jobs.read_inputs(tiny, overrides={"tree.D1.weight": 2})
+    first = ie.build(spec, panel).write(tmp_path / "first", excel=False, extras=("audit",))
+    again = jobs.rebuild(first, tmp_path / "again").folder
+    assert files(again) == files(first) and "report/index.html" not in files(again)
+    assert (again / "scores.csv").read_bytes() == (first / "scores.csv").read_bytes()
 
 
 def test_rebuild_in_place_with_force(tiny, tmp_path):
