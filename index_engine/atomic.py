@@ -124,6 +124,8 @@ def _untemp(name: str | bytes | int, tmp: Path, target: Path) -> str | bytes | i
 def check_target(target: Path, *, force: bool, replaceable: str | None = None) -> None:
     """Refuse a target that exists (without ``force``), is not a folder, or is a folder we must not replace,
     and one whose nearest existing ancestor is a file."""
+    if target.name in ("", ".", ".."):
+        raise OutputExistsError(f"{target}: name the folder to write, not '.' or '..'")
     if not os.path.lexists(target):
         for p in target.parents:
             if os.path.lexists(p):
@@ -134,7 +136,7 @@ def check_target(target: Path, *, force: bool, replaceable: str | None = None) -
     if not force:
         raise OutputExistsError(f"{target}: the folder exists already; choose another --out or pass --force")
     if target.is_symlink() or not target.is_dir():
-        raise OutputExistsError(f"{target}: exists and is not a folder; --force replaces folders only")
+        raise OutputExistsError(f"{target}: exists and is not a folder (a file or a link); --force replaces folders only")
     if replaceable and not (target / replaceable).exists() and any(target.iterdir()):
         raise OutputExistsError(f"{target}: the folder is not empty and holds no {replaceable}; refusing to replace it")
 

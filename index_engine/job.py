@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
@@ -121,7 +122,9 @@ def default_factors(spec: Spec, panel: Panel, cache: dict | None = None) -> dict
     other = {"arithmetic": "geometric", "geometric": "arithmetic"}.get(nominal)
     if other is not None:
         try:
-            build(spec.replace("steps.aggregate.method", other, origin="default uncertainty factors"), panel, cache=cache)
+            with warnings.catch_warnings():  # the nominal build has said them already
+                warnings.simplefilter("ignore")
+                build(spec.replace("steps.aggregate.method", other, origin="default uncertainty factors"), panel, cache=cache)
         except (BuildError, SpecError):
             return out
         out["aggregation"] = sa.Choice(path="steps.aggregate.method", values=[nominal, other])

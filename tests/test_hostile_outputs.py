@@ -188,6 +188,19 @@ def test_force_onto_a_file_is_refused_and_nothing_is_renamed(tiny, tmp_path, cap
     assert f.read_text() == "keep me" and sorted(p.name for p in tmp_path.iterdir()) == ["afile", "tiny.csv", "tiny.yaml"]
 
 
+def test_force_onto_a_link_or_the_current_folder_is_refused(tiny, tmp_path, monkeypatch, capsys):
+    real = tmp_path / "real"
+    assert build(tiny, real, "--no-report") == 0
+    (tmp_path / "link").symlink_to(real)
+    assert build(tiny, tmp_path / "link", "--force", "--no-report") == 2
+    assert "exists and is not a folder (a file or a link)" in capsys.readouterr().err
+    assert (tmp_path / "link").is_symlink()
+    monkeypatch.chdir(real)
+    assert build(tiny, Path("."), "--force", "--no-report") == 2
+    assert "name the folder to write, not '.' or '..'" in capsys.readouterr().err
+    assert (real / "manifest.json").exists() and leftovers(tmp_path) == []
+
+
 def test_force_does_not_replace_a_folder_that_is_not_a_build(tiny, tmp_path, capsys):
     home = tmp_path / "home"
     home.mkdir()
