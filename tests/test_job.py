@@ -162,3 +162,11 @@ def test_empty_cells_format_as_missing():
     from index_engine.report import i18n
 
     assert i18n.fmt_num("") == i18n.fmt_num(None) == i18n.MISSING
+
+
+@pytest.mark.parametrize("path", sorted(str(p.relative_to(ROOT)) for p in (*ROOT.glob("weights/*.yaml"), *ROOT.glob("weights/examples/*.yaml"))))
+def test_every_bundled_spec_has_what_make_run_needs(path):
+    """`make run SPEC=...` runs `build SPEC --audit --uncertainty 1000`: a data file and factors to vary."""
+    spec, panel = jobs.read_inputs(ROOT / path)
+    factors = spec.uncertainty or jobs.default_factors(spec, panel)
+    assert factors and panel.n_units > 0
