@@ -3,6 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 SPEC ?= weights/beijing_tfdi.yaml
 
 .PHONY: run test install clean bench
@@ -11,17 +12,24 @@ $(VENV)/bin/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (or run: make PYTHON=python3)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
+# `make run` installs the package and what it needs only; `make test` adds the test extras
+# (pytest, hypothesis, playwright, dask).
 $(STAMP): $(VENV)/bin/python pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e .
 	@touch $(STAMP)
+
+$(TEST_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e ".[test]"
+	@touch $(TEST_STAMP)
 
 install: $(STAMP)
 
 run: $(STAMP)
 	$(VENV)/bin/index-engine build $(SPEC) --audit --uncertainty 1000
+	@echo "index-engine is in $(VENV)/bin: run $(VENV)/bin/index-engine --help, or first: . $(VENV)/bin/activate"
 
-test: $(STAMP)
+test: $(TEST_STAMP)
 	$(PY) -m pytest
 
 bench: $(STAMP)

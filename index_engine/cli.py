@@ -1,14 +1,15 @@
 """The ``index-engine`` command: thin wrappers over the same functions scripts call.
 
 Exit codes: 0 success; 2 bad input (a one-line message naming the file and place, no
-traceback; ``--debug`` shows one); 1 anything else.
+traceback; ``--debug`` shows one), a full disk or a missing permission; 130 / 143 / 129 after
+Ctrl-C, SIGTERM or SIGHUP (nothing half-written is left); 1 anything else.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime as _dt
+import errno
 import os
 import sys
 import traceback
@@ -19,7 +20,9 @@ from typing import Any, Callable, Sequence
 import yaml
 
 from . import __version__
+from .atomic import Interrupted
 from .errors import IndexEngineError, OutputExistsError, SpecError
+from .job import default_out, read_inputs, rebuild, run_build
 
 EXIT_OK, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -40,56 +43,25 @@ def parse_set(items: Sequence[str] | None) -> dict[str, Any]:
 
 def load_inputs(args: argparse.Namespace):
     """The spec (with --set applied) and its data (--data, or the spec's own data file)."""
-    from .panel import load_panel
-    from .spec import load_spec
-
-    spec = load_spec(args.spec, overrides=parse_set(getattr(args, "set", None)))
-    data = getattr(args, "data", None)
-    sheet = getattr(args, "sheet", None)
-    if data is None:
-        if spec.data is None:
-            raise SpecError(f"{args.spec}: no data file: pass --data FILE or give the spec a 'data: {{file: ...}}' entry")
-        data = Path(os.path.normpath(spec.base_dir / spec.data.file))
-        sheet = sheet or spec.data.sheet
-    return spec, load_panel(data, spec, sheet=sheet)
-
-
-def default_out(spec_id: str) -> Path:
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path("outputs") / spec_id / stamp
+    return read_inputs(args.spec, getattr(args, "data", None), sheet=getattr(args, "sheet", None),
+                       overrides=parse_set(getattr(args, "set", None)))
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from .pipeline import build
+    job = run_build(
+        args.spec, args.data, args.out, sheet=args.sheet, overrides=parse_set(args.set), force=args.force,
+        audit=args.audit, uncertainty=args.uncertainty, report=not args.no_report, excel=not args.no_excel,
+        backend=args.backend, scheduler=args.scheduler, partitions=args.partitions,
+    )
+    _print_summary(job.build)
+    print(f"wrote {job.folder}")
+    return EXIT_OK
 
-    if args.out is not None and Path(args.out).exists() and not args.force:
-        raise OutputExistsError(f"{args.out}: the folder exists already; choose another --out or pass --force")
-    if args.uncertainty is not None and args.uncertainty < 1:
-        raise SpecError(f"--uncertainty must be at least 1. Got {args.uncertainty} instead")
-    spec, panel = load_inputs(args)
-    cache: dict = {}
-    if args.backend == "dask":
-        from .dask_backend import build_dask
 
-        b = build_dask(spec, panel, scheduler=args.scheduler, partitions=args.partitions)
-    else:
-        b = build(spec, panel, cache=cache)
-    out = Path(args.out) if args.out else default_out(spec.index.id)
-    extras = []
-    if args.audit:
-        extras.append("audit")
-    written = b.write(out, force=args.force, excel=not args.no_excel, extras=tuple(extras))
-    if args.uncertainty:
-        from . import sensitivity as sa
-
-        res = sa.uncertainty(spec, panel, n=args.uncertainty, seed=0, cache=cache)
-        sa.with_importance(res, b).write(written / "sensitivity")
-    if not args.no_report:
-        from .report import render_report
-
-        render_report(written)  # last, so it shows audit/, targets.csv and sensitivity/ when present
-    _print_summary(b)
-    print(f"wrote {written}")
+def cmd_rebuild(args: argparse.Namespace) -> int:
+    job = rebuild(args.build_dir, args.out, force=args.force)
+    _print_summary(job.build)
+    print(f"wrote {job.folder}")
     return EXIT_OK
 
 
@@ -377,12 +349,19 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--no-excel", action="store_true", help="skip results.xlsx")
     b.add_argument("--no-report", action="store_true", help="skip the report pages (report/)")
     b.add_argument("--uncertainty", type=int, metavar="N",
-                   help="also run an N-sample uncertainty analysis of the spec's uncertainty: factors into sensitivity/")
+                   help="also run an N-sample uncertainty analysis into sensitivity/: the spec's uncertainty: factors, "
+                   "or without them ±25%% weight noise per level and arithmetic vs geometric aggregation")
     b.add_argument("--backend", choices=("local", "dask"), default="local",
                    help="local (default) or dask: partitions of units run as Dask tasks")
     b.add_argument("--scheduler", help="with --backend dask: a dask.distributed scheduler address (default: a LocalCluster)")
     b.add_argument("--partitions", type=int, help="with --backend dask: how many pieces to cut the units into")
     b.set_defaults(func=cmd_build)
+
+    rb = sub.add_parser("rebuild", parents=[debug], help="build a build folder again from what it records (spec, data, options)")
+    rb.add_argument("build_dir", metavar="BUILD_DIR", help="a folder written by index-engine build")
+    rb.add_argument("--out", help="output folder (default outputs/<index-id>/<timestamp>/); must not exist")
+    rb.add_argument("--force", action="store_true", help="replace --out if it exists (BUILD_DIR itself, too)")
+    rb.set_defaults(func=cmd_rebuild)
 
     a = sub.add_parser("audit", parents=[debug], help="statistical audit: coverage, outliers, correlations, Cronbach, PCA")
     common(a, build_dir=True)
@@ -464,26 +443,77 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run(args.func, args)
 
 
+_ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.ENAMETOOLONG}
+"""OSErrors the user fixes (disk full, no permission, read-only, name too long): one line and exit 2."""
+
+
 def run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Run a command: an IndexEngineError (or a full disk, a missing permission) is one line and exit 2;
+    Ctrl-C, SIGTERM and SIGHUP exit 128 + the signal number; a closed stdout (``| head``) exits quietly;
+    anything else is "internal error" and exit 1. ``--debug`` shows the traceback."""
+
     def show_warning(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
         print(f"warning: {category.__name__}: {message}", file=sys.stderr)
 
-    warnings.showwarning = show_warning
+    shown, warnings.showwarning = warnings.showwarning, show_warning
     try:
-        return func(args)
-    except IndexEngineError as exc:
-        if args.debug:
+        code = func(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return code
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_OK
+    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - the CLI's last line of defence
+        code, message = _failure(exc)
+        if getattr(args, "debug", False):
             traceback.print_exc()
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return EXIT_FAIL
-    except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
-        if args.debug:
-            traceback.print_exc()
-        print(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
-        return EXIT_FAIL
+        hook, sys.unraisablehook = sys.unraisablehook, _ignore  # before the traceback's objects are freed
+    finally:
+        warnings.showwarning = shown
+    print(message, file=sys.stderr)
+    _collect_quietly(hook)
+    return code
+
+
+def _failure(exc: BaseException) -> tuple[int, str]:
+    """Exit code and one-line message of a failed command."""
+    if isinstance(exc, IndexEngineError):
+        return EXIT_BAD_INPUT, f"error: {exc}"
+    if isinstance(exc, KeyboardInterrupt):
+        return 128 + (exc.signum if isinstance(exc, Interrupted) else 2), "interrupted"
+    if isinstance(exc, OSError) and exc.errno in _ENVIRONMENT_ERRNOS:
+        where = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f is not None)
+        return EXIT_BAD_INPUT, f"error: {where + ': ' if where else ''}{exc.strerror or exc}"
+    return EXIT_FAIL, _internal(exc)
+
+
+def _internal(exc: BaseException) -> str:
+    return f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)"
+
+
+def _silence_stdout() -> None:
+    """After a BrokenPipeError: point stdout at devnull so the exit flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
+def _ignore(unraisable: object) -> None:
+    pass
+
+
+def _collect_quietly(hook: Callable[[Any], object]) -> None:
+    """Free what the failed command left (e.g. half-written workbook sheets) without printing
+    "Exception ignored" tracebacks for writes that cannot succeed (a full disk), then restore ``hook``."""
+    import gc
+
+    try:
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
 
 
 if __name__ == "__main__":

@@ -5,20 +5,19 @@ from __future__ import annotations
 import codecs
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from ._checks import NO_YEAR
-from .errors import OutputExistsError
+from .atomic import LOCK, write_folder  # noqa: F401 - write_folder: imported from here by the sensitivity writer
 
 if TYPE_CHECKING:
+    from .audit import Audit
     from .result import Build
     from .spec import Spec
+    from .sensitivity import SensitivityResult
 
 EXCEL_MAX_ROWS = 20_000
 """Tables longer than this get a sheet naming their CSV instead (Excel's own limit is 1,048,576 rows,
@@ -276,37 +275,20 @@ def result_sheets(
     return sheets
 
 
-def write_folder(out_dir: Path, fill: Callable[[Path], None], *, force: bool = False) -> Path:
-    """Fill a temporary folder beside ``out_dir`` and rename it into place at the end, so a failure
-    leaves nothing half-written; an existing ``out_dir`` is refused unless ``force`` (then replaced
-    only once the new one is complete)."""
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not force:
-        raise OutputExistsError(f"{out_dir}: the folder exists already; choose another --out or pass --force")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
-    try:
-        fill(tmp)
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old")
-            if old.exists():
-                shutil.rmtree(old)
-            os.replace(out_dir, old)
-            os.replace(tmp, out_dir)
-            shutil.rmtree(old)
-        else:
-            os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir
+def fill_folder(
+    b: Build, d: Path, *, excel: bool | None = None, audit: Audit | None = None,
+    sensitivity: SensitivityResult | None = None, inputs: dict[str, Any] | None = None,
+) -> None:
+    """Write ``b``'s build folder into the existing (temporary) folder ``d``: the tables, ``results.xlsx``,
+    ``audit/`` and ``sensitivity/`` when given, then ``spec.yaml``, ``log.json`` and ``manifest.json``.
 
-
-def write_build(
-    b: Build, out_dir: Path, *, force: bool = False, excel: bool | None = None, extras: tuple[str, ...] = ()
-) -> Path:
-    """Write ``b`` into ``out_dir`` (see :meth:`Build.write`)."""
-    return write_folder(Path(out_dir), lambda tmp: _write_into(b, tmp, excel, extras), force=force)
+    The results are computed by the caller (:func:`index_engine.job.run_build`); ``inputs`` is what the
+    manifest records for a rebuild (:func:`index_engine.job.recorded_inputs`).
+    """
+    counts = _write_into(b, d, excel, audit)
+    if sensitivity is not None:
+        sensitivity.write(d / "sensitivity")
+    _finish(b, d, counts, inputs)
 
 
 LARGE_ROWS = 5_000
@@ -388,24 +370,18 @@ def summary_sheets(b: Build) -> dict[str, pd.DataFrame | str]:
     }
 
 
-def _write_into(b: Build, d: Path, excel: bool | None, extras: tuple[str, ...]) -> None:
+def _write_into(b: Build, d: Path, excel: bool | None, audit: Audit | None) -> dict[str, int]:
+    """The tables (both layouts), ``results.xlsx`` and ``audit/``; returns the row count of each file."""
     hy = b.panel.has_years
+    if audit is not None:
+        audit.write(d / "audit")
     if len(b.scores) > LARGE_ROWS:
-        counts = _write_large(b, d, excel)
-        _finish(b, d, counts)
-        return
+        return _write_large(b, d, excel)
     counts: dict[str, int] = {}
     tables = output_tables(b)
     extra_sheets: dict[str, pd.DataFrame] = {}
-    for name in extras:
-        if name == "audit":
-            from .audit import audit
-
-            a = audit(b)
-            a.write(d / "audit")
-            extra_sheets.update(a.sheets())
-        else:
-            raise ValueError(f"unknown extra output {name!r}")
+    if audit is not None:
+        extra_sheets.update(audit.sheets())
     for stem, df in tables.items():
         counts[f"{stem}.csv"] = write_csv(df, d / f"{stem}.csv", hy)
     (d / "tables").mkdir()
@@ -417,11 +393,15 @@ def _write_into(b: Build, d: Path, excel: bool | None, extras: tuple[str, ...]) 
     write_excel = excel if excel is not None else True
     if write_excel:
         write_workbook(b, result_sheets(b, tables, stage_long, extra_sheets), d / "results.xlsx")
-    _finish(b, d, counts)
+    return counts
 
 
-def _finish(b: Build, d: Path, counts: dict[str, int]) -> None:
-    """spec.yaml, log.json and manifest.json (with every file's SHA-256), written last."""
+def _finish(b: Build, d: Path, counts: dict[str, int], inputs: dict[str, Any] | None = None) -> None:
+    """spec.yaml, log.json and manifest.json (with every file's SHA-256), written last.
+
+    ``spec.yaml`` is the spec as built (``--set`` applied, ``data:`` naming the file and sheet read);
+    ``manifest.json`` ``inputs`` records the rest a rebuild needs (see :func:`index_engine.job.recorded_inputs`).
+    """
     hy = b.panel.has_years
     (d / "spec.yaml").write_text(b.spec.to_yaml(), encoding="utf-8")
     (d / "log.json").write_text(json.dumps([s.as_dict() for s in b.log], ensure_ascii=False, indent=1), encoding="utf-8")
@@ -441,9 +421,10 @@ def _finish(b: Build, d: Path, counts: dict[str, int]) -> None:
         "rows": counts,
         "layout": "wide parquet (large build)" if len(b.scores) > LARGE_ROWS else "long csv",
         "warnings": list(b.warnings),
+        "inputs": inputs,
         "files": {},
     }
     for p in sorted(d.rglob("*")):
-        if p.is_file():
+        if p.is_file() and p.name != LOCK:
             manifest["files"][str(p.relative_to(d))] = _sha(p)
-    (d / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    (d / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1, default=str), encoding="utf-8")

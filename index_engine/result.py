@@ -176,12 +176,18 @@ class Build:
     def write(
         self, out_dir: str | Path, *, force: bool = False, excel: bool | None = None, extras: tuple[str, ...] = ()
     ) -> Path:
-        """Write every output into ``out_dir`` atomically (a temporary folder renamed at the end).
+        """Write the build folder into ``out_dir`` atomically (a temporary folder renamed at the end).
 
-        An existing ``out_dir`` is refused with :class:`OutputExistsError` unless ``force``;
-        with ``force`` it is replaced only once the new one is complete. ``extras`` adds
-        analyses computed from the build: ``"audit"`` writes ``audit/``.
+        Without ``extras`` it holds the tables, ``results.xlsx``, ``spec.yaml``, ``log.json`` and
+        ``manifest.json``; ``extras`` adds ``"audit"`` (``audit/``, computed from the build) and
+        ``"report"`` (``report/``, the report pages). ``index_engine.job.run_build`` writes exactly
+        what ``index-engine build`` writes. An existing ``out_dir`` is refused with
+        :class:`OutputExistsError` unless ``force``; with ``force`` it is replaced only once the new
+        one is complete.
         """
-        from .outputs import write_build
+        unknown = sorted(set(extras) - {"audit", "report"})
+        if unknown:
+            raise ValueError(f"unknown extra output {unknown[0]!r}; extras are 'audit' and 'report'")
+        from .job import write_job
 
-        return write_build(self, Path(out_dir), force=force, excel=excel, extras=extras)
+        return write_job(self, Path(out_dir), force=force, excel=excel, audit="audit" in extras, report="report" in extras)

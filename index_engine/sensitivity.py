@@ -1761,7 +1761,7 @@ def importance(b, *, threshold: float = 0.5) -> Importance:
     spec = b.spec
     root = spec.tree.code
     y = b.scores[root].to_numpy(float)
-    eff = b.weights.set_index("node")["effective_weight"]
+    eff = b.effective_weights()  # the tree's weights (a segment's are rows of their own)
     rows = []
     for code in spec.nodes:
         if code == root:

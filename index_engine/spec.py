@@ -252,6 +252,13 @@ class IndexMeta(_Model):
     def lang(self) -> str:
         """The index's own language: ``"zh"`` when it has a Chinese name, else ``"en"``."""
         return "zh" if self.name_zh.strip() else "en"
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        """The id names the default output folder ``outputs/<id>/``: one plain folder name."""
+        if v in (".", "..") or re.search(r"[/\\\x00-\x1f]", v) or v != v.strip() or len(v.encode()) > 100:
+            raise ValueError(f"must be a folder name (it names outputs/<id>/): at most 100 bytes, no '/', '\\', control characters or surrounding spaces, not '.' or '..'; got {v!r}")
+        return v
 
 
 class Spec(_Model):

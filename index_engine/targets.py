@@ -8,7 +8,7 @@ year with a prediction interval, and a status.
 
 Projection (``tracking.model``): ``loglinear`` (default) fits ln(value) = a + b·t by OLS on every
 dated observation, t in decimal years, and gives the prediction interval of a new observation at
-the end of the target year (statsmodels ``OLS.get_prediction(...).summary_frame``), back-transformed
+the end of the target year (as statsmodels ``OLS.get_prediction(...).summary_frame``), back-transformed
 with exp. ``ets`` fits an additive-trend exponential smoothing model to ln of the annual values
 (statsmodels ``ETSModel``) and uses its simulated prediction interval.
 
@@ -86,22 +86,32 @@ def _meets(value: float, target: float, better: int) -> bool:
 
 
 def project_loglinear(dates: list[pd.Timestamp], values: np.ndarray, when: pd.Timestamp, level: float) -> tuple[float, float, float]:
-    """Point and prediction interval of ln(value) = a + b·t (OLS), at ``when``, back-transformed."""
-    import statsmodels.api as sm
+    """Point and prediction interval of ln(value) = a + b·t (OLS), at ``when``, back-transformed.
+
+    The interval is OLS's prediction interval for a new observation,
+    ŷ₀ ± t_{n−2, (1+level)/2} · √(s² + s²·x₀ᵀ(XᵀX)⁻¹x₀) with s² = SSR/(n − 2) (Montgomery, Peck &
+    Vining, *Introduction to Linear Regression Analysis*, 5th ed., §2.5), computed as statsmodels'
+    ``OLS(y, X).fit().get_prediction(x0).summary_frame()`` computes it (through the pseudo-inverse of
+    X) without importing statsmodels (half a second).
+    """
+    from scipy.special import stdtrit  # Student's t quantile, as scipy.stats.t.ppf
 
     ok = values > 0
     t = np.array([_decimal_year(d) for d in dates])[ok]
     y = np.log(values[ok])
     if len(y) < 3:
         return math.nan, math.nan, math.nan
-    X = sm.add_constant(t)
-    res = sm.OLS(y, X).fit()
-    frame = res.get_prediction(np.array([[1.0, _decimal_year(when)]])).summary_frame(alpha=1 - level)
-    return (
-        float(np.exp(frame["mean"].iloc[0])),
-        float(np.exp(frame["obs_ci_lower"].iloc[0])),
-        float(np.exp(frame["obs_ci_upper"].iloc[0])),
-    )
+    X = np.column_stack([np.ones_like(t), t])
+    pinv = np.linalg.pinv(X, rcond=1e-15)
+    beta = pinv @ y
+    resid = y - X @ beta
+    df = len(y) - 2
+    scale = float(np.sum(resid**2)) / df
+    x0 = np.array([1.0, _decimal_year(when)])
+    mean = float(x0 @ beta)
+    var_mean = float(x0 @ ((pinv @ pinv.T) * scale) @ x0)
+    half = float(stdtrit(df, 1 - (1 - level) / 2.0)) * math.sqrt(var_mean + scale)
+    return math.exp(mean), math.exp(mean - half), math.exp(mean + half)
 
 
 def project_ets(years: list[int], values: np.ndarray, target_year: int, level: float) -> tuple[float, float, float]:

@@ -422,7 +422,7 @@ def t(key: str, lang: str, **kw: Any) -> str:
 
 
 def is_missing(v: Any) -> bool:
-    if v is None:
+    if v is None or (isinstance(v, str) and not v.strip()):  # an empty CSV cell read as text
         return True
     try:
         return bool(isinstance(v, float) and math.isnan(v)) or (v != v)  # noqa: PLR0124 - NaN, pd.NA

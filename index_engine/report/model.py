@@ -14,6 +14,8 @@ language of the pages: names are kept in both languages and numbers unformatted.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -75,11 +77,28 @@ def slug(code: str) -> str:
     return "".join(ch if re.fullmatch(r"[A-Za-z0-9_-]", ch) else f"_x{ord(ch):x}_" for ch in str(code))
 
 
+PAGE_SLUG_MAX = 60
+"""Longest slug in a page file name; a longer one is cut and followed by a hash of the code."""
+
+
+def page_stem(prefix: str, code: str) -> str:
+    """``<prefix>-<slug>``, or ``<prefix>-<slug cut to PAGE_SLUG_MAX>-<8 hex of SHA-1(code)>`` for a long code,
+    so a file name stays far below the 255-byte limit whatever the code (250 letters, 36 Chinese characters).
+
+    >>> page_stem("unit", "BJ"), page_stem("unit", "x" * 250)[-9:], len(page_stem("unit", "北" * 36))
+    ('unit-BJ', '-c37ef17c', 74)
+    """
+    s = slug(code)
+    if len(s) <= PAGE_SLUG_MAX:
+        return f"{prefix}-{s}"
+    return f"{prefix}-{s[:PAGE_SLUG_MAX]}-{hashlib.sha1(str(code).encode('utf-8')).hexdigest()[:8]}"
+
+
 def _unique_pages(codes: Iterable[str], prefix: str, taken: set[str]) -> dict[str, str]:
-    """``{code: "<prefix>-<slug>.html"}``, unique even on a case-insensitive file system."""
+    """``{code: "<page_stem>.html"}``, unique even on a case-insensitive file system."""
     out: dict[str, str] = {}
     for code in codes:
-        base = f"{prefix}-{slug(code)}"
+        base = page_stem(prefix, code)
         name, i = base, 1
         while name.lower() in taken:
             i += 1

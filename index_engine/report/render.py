@@ -32,7 +32,7 @@ import jinja2
 
 from .. import __version__
 from ..errors import OutputExistsError
-from ..outputs import write_folder
+from ..atomic import write_folder
 from . import charts as ch
 from . import i18n
 from .model import ReportModel, load_model, records

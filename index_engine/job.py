@@ -1,0 +1,308 @@
+"""The whole job of ``index-engine build`` as one library call: build, audit, uncertainty, report.
+
+:func:`run_build` reads the spec and data, builds the index, runs the audit and the uncertainty
+analysis when asked, and writes the build folder with its report pages, all assembled in one
+temporary folder and renamed into place once (:mod:`index_engine.atomic`). The CLI only parses
+arguments for it and prints. :func:`rebuild` makes the same folder again from a build folder, which
+records its spec (``spec.yaml``, with ``--set`` applied and the data file and sheet used), the
+``--set`` values and the options (``manifest.json`` ``inputs``).
+
+>>> from index_engine.job import run_build
+>>> job = run_build("weights/examples/hdi.yaml", out="outputs/hdi", audit=True, uncertainty=200)  # doctest: +SKIP
+>>> job.folder, job.build.summary().head(3)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping
+
+from .errors import BuildError, DataError, SpecError
+
+if TYPE_CHECKING:
+    from .audit import Audit
+    from .panel import Panel
+    from .result import Build
+    from .sensitivity import SensitivityResult
+    from .spec import Spec
+
+DEFAULT_NOISE = 0.25
+"""Weight noise of the default uncertainty factors (±25%, as COINr's vignette)."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """What :func:`run_build` computed and where it wrote it."""
+
+    folder: Path
+    build: Build
+    audit: Audit | None = None
+    sensitivity: SensitivityResult | None = None
+
+
+def default_out(index_id: str) -> Path:
+    """``outputs/<index id>/<YYYYmmdd-HHMMSS>/`` (the spec loader checks that the id is one folder name)."""
+    return Path("outputs") / index_id / _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+def read_inputs(
+    spec: str | Path | Spec, data: str | Path | Panel | None = None, *, sheet: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> tuple[Spec, Panel]:
+    """The spec (with ``overrides`` applied, as ``--set``) and its data (``data``, or the spec's ``data:`` file).
+
+    The returned spec names the data file and sheet it was read with in ``data:``, so the build
+    folder's ``spec.yaml`` records them.
+    """
+    from .panel import Panel, load_panel
+    from .spec import Spec, load_spec
+
+    if isinstance(spec, Spec):
+        label = spec.source
+        if overrides:
+            spec = spec.replace_many(dict(overrides), origin="--set")
+    else:
+        label = str(spec)
+        spec = load_spec(spec, overrides=dict(overrides or {}))
+    if isinstance(data, Panel):
+        return _naming_data(spec, data.file, sheet), data
+    if data is None:
+        if spec.data is None:
+            raise SpecError(f"{label}: no data file: pass --data FILE or give the spec a 'data: {{file: ...}}' entry")
+        path = Path(os.path.normpath(spec.base_dir / spec.data.file))
+        sheet = sheet or spec.data.sheet
+    else:
+        path = Path(data)
+    return _naming_data(spec, path, sheet), load_panel(path, spec, sheet=sheet)
+
+
+def _naming_data(spec: Spec, file: str | Path, sheet: str | None) -> Spec:
+    """``spec`` with ``data: {file, sheet}`` naming ``file`` (relative to the spec's folder, as in a spec file)."""
+    if str(file) == "<memory>":
+        return spec
+    path = Path(file)
+    where = path if path.is_absolute() else Path(os.path.relpath(path.resolve(), spec.base_dir.resolve()))
+    if spec.data is not None and sheet in (None, spec.data.sheet) and _same_file(spec.base_dir / spec.data.file, path):
+        return spec
+    return spec.replace("data", {"file": where.as_posix(), "sheet": sheet}, origin="--data")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.abspath(a) == os.path.abspath(b)
+
+
+def default_factors(spec: Spec, panel: Panel, cache: dict | None = None) -> dict[str, Any]:
+    """Uncertainty factors for a spec without an ``uncertainty:`` section.
+
+    - ``weights_level<L>``: the weights of the nodes at each aggregate level below the index
+      (at the indicators when the index has no level between) vary by ±25%
+      (:class:`~index_engine.sensitivity.WeightNoise`, ``noise=0.25``);
+    - ``aggregation``: ``steps.aggregate.method`` is the spec's arithmetic or geometric mean
+      or the other one, when the spec uses one of those two and a build with the other succeeds
+      (a geometric mean needs scores > 0).
+    """
+    from . import sensitivity as sa
+    from .pipeline import build
+
+    levels = spec.levels
+    top = levels[spec.tree.code]
+    aggregate_levels = sorted({lvl for code, lvl in levels.items() if code in spec.aggregates and lvl < top})
+    out: dict[str, Any] = {
+        f"weights_level{lvl}": sa.WeightNoise(levels=(lvl,), noise=DEFAULT_NOISE) for lvl in aggregate_levels or [1]
+    }
+    nominal = spec.steps.aggregate.method
+    other = {"arithmetic": "geometric", "geometric": "arithmetic"}.get(nominal)
+    if other is not None:
+        try:
+            with warnings.catch_warnings():  # the nominal build has said them already
+                warnings.simplefilter("ignore")
+                build(spec.replace("steps.aggregate.method", other, origin="default uncertainty factors"), panel, cache=cache)
+        except (BuildError, SpecError):
+            return out
+        out["aggregation"] = sa.Choice(path="steps.aggregate.method", values=[nominal, other])
+    return out
+
+
+def run_build(
+    spec: str | Path | Spec,
+    data: str | Path | Panel | None = None,
+    out: str | Path | None = None,
+    *,
+    sheet: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    force: bool = False,
+    audit: bool = False,
+    uncertainty: int | None = None,
+    seed: int = 0,
+    report: bool = True,
+    excel: bool = True,
+    lang: str | None = None,
+    backend: str = "local",
+    scheduler: str | None = None,
+    partitions: int | None = None,
+    progress: bool | None = None,
+) -> Job:
+    """Build an index and write its folder, as ``index-engine build`` does.
+
+    Parameters
+    ----------
+    spec : path of a spec (YAML or COINr iMeta CSV), or a Spec
+    data : path of the data file, or a Panel; default: the spec's ``data:`` file
+    out : path, default ``outputs/<index id>/<timestamp>/``
+        The folder to write; refused if it exists unless ``force`` (see :mod:`index_engine.atomic`).
+    sheet : str, optional
+        The Excel sheet of ``data`` (default: the spec's, else the first).
+    overrides : mapping of spec path -> value, optional
+        Values to replace, as ``--set``; recorded in ``manifest.json``.
+    force : bool, default False
+        Replace an existing build folder ``out`` once the new one is complete.
+    audit : bool, default False
+        Also run the statistical audit (``audit/`` and sheets in ``results.xlsx``).
+    uncertainty : int, optional
+        Also run an uncertainty analysis of this many builds (``sensitivity/``) over the spec's
+        ``uncertainty:`` factors, or :func:`default_factors` when it has none.
+    seed : int, default 0
+        Seed of the uncertainty analysis.
+    report, excel : bool, default True
+        Write the report pages (``report/``) and ``results.xlsx``.
+    lang : {"zh", "en"}, optional
+        Language of the report (default: ``zh`` when the index has a Chinese name).
+    backend, scheduler, partitions
+        ``"dask"`` builds partitions of units as Dask tasks (see :func:`index_engine.dask_backend.build_dask`).
+    progress : bool, optional
+        Progress bar of the uncertainty analysis; default: only when stderr is a terminal.
+
+    Returns
+    -------
+    Job
+        The folder written, the Build, and the Audit and SensitivityResult when asked for.
+    """
+    from .atomic import check_target
+    from .pipeline import build
+
+    if uncertainty is not None and (isinstance(uncertainty, bool) or uncertainty < 1):
+        raise SpecError(f"--uncertainty must be at least 1. Got {uncertainty} instead")
+    if out is not None:
+        check_target(Path(out), force=force, replaceable="manifest.json")  # before the work, not only after
+    spec, panel = read_inputs(spec, data, sheet=sheet, overrides=overrides)
+    cache: dict = {}
+    if backend == "dask":
+        from .dask_backend import build_dask
+
+        b = build_dask(spec, panel, scheduler=scheduler, partitions=partitions)
+    else:
+        b = build(spec, panel, cache=cache)
+    a = None
+    if audit:
+        from .audit import audit as run_audit
+
+        a = run_audit(b)
+    res = None
+    if uncertainty:
+        from . import sensitivity as sa
+
+        factors = None if spec.uncertainty else default_factors(spec, panel, cache)
+        res = sa.uncertainty(spec, panel, factors, n=uncertainty, seed=seed, cache=cache, progress=progress)
+        res = sa.with_importance(res, b)
+    folder = write_job(
+        b, default_out(spec.index.id) if out is None else out, force=force, excel=excel, audit=a, sensitivity=res,
+        report=report, lang=lang, overrides=overrides,
+    )
+    return Job(folder, b, a, res)
+
+
+def recorded_inputs(b: Build, overrides: Mapping[str, Any] | None = None, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """``manifest.json`` ``inputs``: what :func:`rebuild` needs besides ``spec.yaml``.
+
+    ``spec_file`` and ``base_dir`` (the spec's folder: relative paths in ``spec.yaml`` start there),
+    ``data_file`` (absolute) and ``sheet``, ``set`` (the overrides, already applied in ``spec.yaml``)
+    and ``options`` (audit, uncertainty, seed, report, excel, lang).
+    """
+    data = b.spec.data
+    file = None if b.panel.file == "<memory>" else os.path.abspath(b.panel.file)
+    return {
+        "spec_file": b.spec.source,
+        "base_dir": os.path.abspath(b.spec.base_dir),
+        "data_file": file,
+        "sheet": data.sheet if data is not None and file and _same_file(b.spec.base_dir / data.file, Path(file)) else None,
+        "set": {str(k): v for k, v in (overrides or {}).items()},
+        "options": dict(options or {}),
+    }
+
+
+def write_job(
+    b: Build,
+    out: str | Path,
+    *,
+    force: bool = False,
+    excel: bool | None = None,
+    audit: Audit | bool | None = None,
+    sensitivity: SensitivityResult | None = None,
+    report: bool = True,
+    lang: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write a build folder atomically: tables, ``audit/`` and ``sensitivity/`` when given, manifest, report pages.
+
+    ``audit=True`` runs the audit of ``b`` first; ``overrides`` (the ``--set`` values applied to
+    ``b.spec``) and the options are recorded in ``manifest.json`` for :func:`rebuild`. Everything goes
+    into one temporary folder, renamed to ``out`` at the end (see :mod:`index_engine.atomic`);
+    ``force`` replaces an existing build folder. Returns ``out``.
+    """
+    from .atomic import staged_folder
+    from .outputs import fill_folder
+
+    if audit is True:
+        from .audit import audit as run_audit
+
+        audit = run_audit(b)
+    uncertain = sensitivity is not None and sensitivity.mode == "uncertainty"
+    options = {
+        "audit": bool(audit), "uncertainty": sensitivity.manifest["n"] if uncertain else None,
+        "seed": sensitivity.manifest["seed"] if uncertain else 0, "report": report, "excel": excel is not False, "lang": lang,
+    }
+    with staged_folder(Path(out), force=force, replaceable="manifest.json") as tmp:
+        fill_folder(b, tmp, excel=excel, audit=audit or None, sensitivity=sensitivity,
+                    inputs=recorded_inputs(b, overrides, options))
+        if report:
+            from .report import render_report
+
+            render_report(tmp, lang=lang)  # last: it reads the folder, audit/ and sensitivity/ included
+    return Path(out)
+
+
+def rebuild(folder: str | Path, out: str | Path | None = None, *, force: bool = False, progress: bool | None = None) -> Job:
+    """Build again what ``folder`` holds, from its ``spec.yaml`` and recorded inputs, into ``out``.
+
+    The data file must be the one the build read (same SHA-256); the scores are then the same.
+    ``out`` defaults to a new ``outputs/<index id>/<timestamp>/``; ``out=folder, force=True``
+    replaces the folder itself.
+    """
+    import yaml
+
+    from .panel import load_panel
+    from .spec import spec_from_dict
+
+    folder = Path(folder)
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        text = (folder / "spec.yaml").read_text(encoding="utf-8")
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{folder}: not a build folder (cannot read manifest.json and spec.yaml: {exc})") from None
+    inputs = manifest.get("inputs") if isinstance(manifest, dict) else None
+    if not isinstance(inputs, dict) or not inputs.get("data_file"):
+        raise DataError(f"{folder}/manifest.json: records no inputs (data file, sheet, options): build it again with index-engine build")
+    spec = spec_from_dict(yaml.safe_load(text), label=str(folder / "spec.yaml"), base_dir=inputs["base_dir"])
+    panel = load_panel(inputs["data_file"], spec, sheet=inputs.get("sheet"))
+    if panel.sha256 != manifest.get("data_sha256"):
+        raise DataError(f"{inputs['data_file']}: the data file changed since {folder} was built (its SHA-256 differs)")
+    opts = {k: v for k, v in (inputs.get("options") or {}).items() if k in ("audit", "uncertainty", "seed", "report", "excel", "lang")}
+    return run_build(spec, panel, out, sheet=inputs.get("sheet"), overrides=inputs.get("set"), force=force, progress=progress, **opts)
