@@ -833,7 +833,7 @@ def audit_folder(path: str | Path | BuildFolder, *, data: str | Path | None = No
     """
     from .audit import audit
     from .errors import OutputExistsError
-    from .outputs import write_folder
+    from .atomic import write_folder
 
     f = path if isinstance(path, BuildFolder) else load_build(path)
     target = f.path / "audit"

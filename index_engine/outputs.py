@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ._checks import NO_YEAR
+from .folder import LONG, WIDE
 from .atomic import LOCK, write_folder  # noqa: F401 - write_folder: imported from here by the sensitivity writer
 
 if TYPE_CHECKING:
@@ -419,7 +420,7 @@ def _finish(b: Build, d: Path, counts: dict[str, int], inputs: dict[str, Any] | 
         "indicators": len(b.spec.indicators),
         "timings_s": b.timings,
         "rows": counts,
-        "layout": "wide parquet (large build)" if len(b.scores) > LARGE_ROWS else "long csv",
+        "layout": WIDE if len(b.scores) > LARGE_ROWS else LONG,
         "warnings": list(b.warnings),
         "inputs": inputs,
         "files": {},
