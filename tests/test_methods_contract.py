@@ -43,8 +43,9 @@ POLICY = {
     "normalize": "a missing value stays missing (points: unless 'missing' gives its points)",
     "weights": "rows with a missing child are left out (complete cases): the same weights as without them",
     "aggregate": (
-        "a row with every child missing is missing; missing children are dropped and the weights "
-        "renormalised, except for a mean that needs every child (the generalised mean, docs/methodology.md §H.4)"
+        "a row with every child missing is missing; a row with some children missing is scored on the "
+        "children present (the means renormalise the weights, the sum counts a missing child 0), except "
+        "by a mean that needs every child (the generalised mean, docs/methodology.md §H.4)"
     ),
 }
 """Each family's missing-value policy, as tested below."""
