@@ -28,13 +28,19 @@ def none(x: pd.Series, attrs: pd.DataFrame) -> pd.Series:
 
 @IMPUTE.register("mean", traits=("across_rows",))
 def mean(x: pd.Series, attrs: pd.DataFrame) -> pd.Series:
-    """Fill a gap with the indicator's mean over the units present (COINr ``i_mean``)."""
+    """Fill a gap with the indicator's mean over the units present (COINr ``i_mean``).
+
+    x̂ = Σ x_i / n over the n units with data. Reference: docs/methodology.md §A (step 3).
+    """
     return x.fillna(x.mean())
 
 
 @IMPUTE.register("median", traits=("across_rows",))
 def median(x: pd.Series, attrs: pd.DataFrame) -> pd.Series:
-    """Fill a gap with the indicator's median over the units present (COINr ``i_median``)."""
+    """Fill a gap with the indicator's median over the units present (COINr ``i_median``).
+
+    x̂ = median(x_i) over the units with data. Reference: docs/methodology.md §A (step 3).
+    """
     return x.fillna(x.median())
 
 
@@ -47,14 +53,21 @@ def _group_col(attrs: pd.DataFrame, group: str) -> pd.Series:
 
 @IMPUTE.register("group_mean", traits=("across_rows",))
 def group_mean(x: pd.Series, attrs: pd.DataFrame, *, group: str) -> pd.Series:
-    """Fill a gap with the mean of the unit's group (COINr ``i_mean_grp``); a group with no data stays missing."""
+    """Fill a gap with the mean of the unit's group (COINr ``i_mean_grp``); a group with no data stays missing.
+
+    x̂ = mean(x_i) over the units i of the group with data. Reference: docs/methodology.md §B1
+    (gaps as the group mean), §H.8 (COINr's example build).
+    """
     g = _group_col(attrs, group)
     return x.fillna(x.groupby(g.to_numpy(), dropna=False).transform("mean"))
 
 
 @IMPUTE.register("group_median", traits=("across_rows",))
 def group_median(x: pd.Series, attrs: pd.DataFrame, *, group: str) -> pd.Series:
-    """Fill a gap with the median of the unit's group (COINr ``i_median_grp``)."""
+    """Fill a gap with the median of the unit's group (COINr ``i_median_grp``); a group with no data stays missing.
+
+    x̂ = median(x_i) over the units i of the group with data. Reference: docs/methodology.md §B1, §H.8.
+    """
     g = _group_col(attrs, group)
     return x.fillna(x.groupby(g.to_numpy(), dropna=False).transform("median"))
 
@@ -69,26 +82,38 @@ def _by_unit(x: pd.Series, how) -> pd.Series:
 def interpolate(x: pd.Series, attrs: pd.DataFrame) -> pd.Series:
     """Linear interpolation between a unit's observed years (inside gaps only; ends stay missing).
 
-    Interpolation is in the year value, so a gap between 2019 and 2022 is filled on the line.
+    x̂_t = x_a + (x_b − x_a)·(t − a)/(b − a), a and b the unit's nearest observed years before and
+    after t: interpolation is in the year value, so a gap between 2019 and 2022 is filled on the
+    line. Reference: docs/methodology.md §F.2 (imputation none / carry forward / linear).
     """
     return _by_unit(x, lambda w: w.interpolate(method="index", limit_area="inside"))
 
 
 @IMPUTE.register("carry_forward", traits=("across_years", "distributable"))
 def carry_forward(x: pd.Series, attrs: pd.DataFrame) -> pd.Series:
-    """Last observation carried forward (a gap takes the unit's latest earlier value)."""
+    """Last observation carried forward (a gap takes the unit's latest earlier value).
+
+    x̂_t = x_s, s the unit's latest observed year before t. Reference: docs/methodology.md §C.3 (EIS).
+    """
     return _by_unit(x, lambda w: w.ffill())
 
 
 @IMPUTE.register("carry_back", traits=("across_years", "distributable"))
 def carry_back(x: pd.Series, attrs: pd.DataFrame) -> pd.Series:
-    """Next observation carried back (a gap takes the unit's earliest later value)."""
+    """Next observation carried back (a gap takes the unit's earliest later value).
+
+    x̂_t = x_s, s the unit's earliest observed year after t. Reference: docs/methodology.md §C.3 (EIS).
+    """
     return _by_unit(x, lambda w: w.bfill())
 
 
 @IMPUTE.register("carry", traits=("across_years", "distributable"))
 def carry(x: pd.Series, attrs: pd.DataFrame) -> pd.Series:
-    """Carry forward, then back for gaps at the start of a series (EIS practice)."""
+    """Carry forward, then back for gaps at the start of a series (EIS practice).
+
+    x̂_t = x_s, s the unit's latest observed year before t, else its earliest after t.
+    Reference: docs/methodology.md §C.3.
+    """
     return _by_unit(x, lambda w: w.ffill().bfill())
 
 
@@ -109,7 +134,8 @@ def availability(
 
     As COINr ``Screen(dat_thresh, unit_screen = "byNA")``: a unit is dropped when
     availability < threshold (strict). ``count_zeros = "missing"`` also counts zeros as gaps
-    (COINr ``"byNAandZeros"``).
+    (COINr ``"byNAandZeros"``): a row is kept when n_present / n_indicators >= ``threshold``.
+    Reference: docs/methodology.md §B1 (unit coverage), §H.8.
     """
     present = data.notna()
     if count_zeros == "missing":

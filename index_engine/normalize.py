@@ -67,6 +67,7 @@ def minmax(
     ``xmin``/``xmax`` fix the bounds (e.g. frozen from a reference build); values outside them
     then fall outside [lower, upper]. A zero range follows ``on_constant``: NaN with a
     DegenerateIndicatorWarning (COINr), the midpoint of [lower, upper], or an error.
+    Reference: docs/methodology.md §B3, §H.2.
     """
     lo = float(x.min()) if xmin is None else xmin
     hi = float(x.max()) if xmax is None else xmax
@@ -85,7 +86,10 @@ def zscore(
     xmean: float | None = None,
     xsd: Annotated[float, Field(gt=0)] | None = None,
 ) -> pd.Series:
-    """z-score: (x − x̄)/s·sd + mean, s the sample sd (n − 1), as COINr ``n_zscore``."""
+    """z-score: (x − x̄)/s·sd + mean, s the sample sd (n − 1), as COINr ``n_zscore``.
+
+    Reference: docs/methodology.md §B3, §H.2.
+    """
     m = float(x.mean()) if xmean is None else xmean
     s = float(x.std(ddof=1)) if xsd is None else xsd
     if not s > 0:
@@ -95,25 +99,37 @@ def zscore(
 
 @NORMALIZE.register("rank", traits=("across_rows",))
 def rank(x: pd.Series) -> pd.Series:
-    """Rank with the best unit highest, ties 'min', gaps kept (COINr ``n_rank``)."""
+    """Rank with the best unit highest, ties 'min', gaps kept (COINr ``n_rank``).
+
+    y_i = 1 + #{j : x_j < x_i}. Reference: docs/methodology.md §B3, §H.3.
+    """
     return x.rank(method="min", na_option="keep")
 
 
 @NORMALIZE.register("prank", traits=("across_rows",))
 def prank(x: pd.Series) -> pd.Series:
-    """Percentile rank (rank − 1)/(n − 1), ties 'min' (COINr ``n_prank``)."""
+    """Percentile rank (rank − 1)/(n − 1), ties 'min' (COINr ``n_prank``).
+
+    n counts the units with data. Reference: docs/methodology.md §B3, §H.3.
+    """
     return (x.rank(method="min", na_option="keep") - 1) / (x.notna().sum() - 1)
 
 
 @NORMALIZE.register("borda", traits=("across_rows",))
 def borda(x: pd.Series) -> pd.Series:
-    """Borda score: rank − 1, ties 'min' (COINr ``n_borda``)."""
+    """Borda score: rank − 1, ties 'min' (COINr ``n_borda``).
+
+    y_i = #{j : x_j < x_i}, the number of units beaten. Reference: docs/methodology.md §H.3.
+    """
     return x.rank(method="min", na_option="keep") - 1
 
 
 @NORMALIZE.register("dist2max", traits=("across_rows",))
 def dist2max(x: pd.Series, *, scale: Annotated[float, Field(gt=0)] = 1.0, on_constant: OnConstant = "nan") -> pd.Series:
-    """Distance to the maximum: (1 − (max − x)/(max − min))·scale (COINr ``n_dist2max``)."""
+    """Distance to the maximum: (1 − (max − x)/(max − min))·scale (COINr ``n_dist2max``).
+
+    Reference: docs/methodology.md §B3 (distance to target or frontier).
+    """
     lo, hi = float(x.min()), float(x.max())
     if not hi > lo:
         return _fitted(_constant(x, on_constant, scale / 2, "dist2max"), min=lo, max=hi)
@@ -126,7 +142,8 @@ def dist2ref(
 ) -> pd.Series:
     """Distance to a reference unit's value: (1 − (x_ref − x)/(x_ref − min))·scale (COINr ``n_dist2ref``).
 
-    For a panel the reference is the unit's value in the same year.
+    For a panel the reference is the unit's value in the same year, and min is that year's
+    minimum. Reference: docs/methodology.md §B3 (distance to a reference).
     """
     units = x.index.get_level_values("unit")
     if ref_unit not in set(units):
@@ -145,7 +162,7 @@ def dist2targ(
     """Distance to target: (1 − (target − x)/(target − min))·scale (COINr ``n_dist2targ``).
 
     The target is the indicator's ``target.value`` unless given; for a negative-direction
-    indicator it is negated with the data (§H.1).
+    indicator it is negated with the data (§H.1). Reference: docs/methodology.md §B3, §H.1.
     """
     lo = float(x.min())
     if target == lo:
@@ -156,7 +173,10 @@ def dist2targ(
 
 @NORMALIZE.register("fracmax", traits=("across_rows",))
 def fracmax(x: pd.Series, *, scale: Annotated[float, Field(gt=0)] = 1.0) -> pd.Series:
-    """Fraction of the maximum: x / max·scale (COINr ``n_fracmax``)."""
+    """Fraction of the maximum: x / max·scale (COINr ``n_fracmax``).
+
+    Reference: docs/methodology.md §H.1 (the direction is applied first).
+    """
     hi = float(x.max())
     return _fitted(x / hi * scale, max=hi)
 
@@ -183,6 +203,7 @@ def goalposts(
 
     ``log = True`` takes logs of x and both goalposts first (the HDI income index,
     UNDP HDR Technical note 1). The goalposts come from the indicator's ``goalposts`` unless given.
+    Reference: docs/methodology.md §B3, §D.
     """
     if log:
         bad = (x <= 0).to_numpy()
@@ -251,6 +272,7 @@ def base_diff(
     (growth gaps in percentage points), so the base year is ``base`` like a ``base_index``.
 
     ``x`` arrives multiplied by the direction, so a fall in a lower-is-better indicator raises it.
+    Reference: docs/methodology.md §C.8 (EIS performance change in points), §E1.
     """
     years = x.index.get_level_values("year")
     if base_year not in set(years):
@@ -285,7 +307,8 @@ def points(
 
     Thresholds are in the indicator's own units, which is how it arrives (trait ``own_units``):
     the points say which values are better, whatever the direction. A missing value stays
-    missing unless ``missing`` gives its points.
+    missing unless ``missing`` gives its points. A categorical scale (OECD/JRC Handbook 2008,
+    normalisation methods; doi:10.1787/9789264043466-en; docs/methodology.md §A, step 5).
     """
     v = x.to_numpy(dtype=float)
     band = np.digitize(v, np.asarray(thresholds, dtype=float), right=False)
@@ -297,5 +320,8 @@ def points(
 
 @NORMALIZE.register("none", traits=("distributable",))
 def none(x: pd.Series) -> pd.Series:
-    """Leave the values as they are (direction still applied)."""
+    """Leave the values as they are (direction still applied).
+
+    y = direction·x. Reference: docs/methodology.md §H.1.
+    """
     return x.astype(float)

@@ -27,7 +27,11 @@ def none(x: pd.Series) -> pd.Series:
 
 @TRANSFORM.register("log", traits=("distributable",))
 def log(x: pd.Series, *, base: Annotated[float, Field(gt=0)] | None = None) -> pd.Series:
-    """Natural logarithm ln(x) (or log to ``base``); a value <= 0 is an error naming its rows."""
+    """Natural logarithm ln(x) (or log to ``base``); a value <= 0 is an error naming its rows.
+
+    ln(x)/ln(base) for a ``base``. Skewed indicators are transformed before normalisation
+    (OECD/JRC Handbook 2008, step 5; docs/methodology.md §A, §B2).
+    """
     bad = (x <= 0).to_numpy()
     if bad.any():
         raise bad_rows_error(x, bad, "log needs values > 0; these are not")
@@ -37,7 +41,10 @@ def log(x: pd.Series, *, base: Annotated[float, Field(gt=0)] | None = None) -> p
 
 @TRANSFORM.register("log1p", traits=("distributable",))
 def log1p(x: pd.Series) -> pd.Series:
-    """ln(1 + x), for counts with zeros; a value <= -1 is an error."""
+    """ln(1 + x), for counts with zeros; a value <= -1 is an error.
+
+    The log transform of a skewed indicator (docs/methodology.md §A, step 5), defined at 0.
+    """
     bad = (x <= -1).to_numpy()
     if bad.any():
         raise bad_rows_error(x, bad, "log1p needs values > -1; these are not")
@@ -46,7 +53,10 @@ def log1p(x: pd.Series) -> pd.Series:
 
 @TRANSFORM.register("sqrt", traits=("distributable",))
 def sqrt(x: pd.Series) -> pd.Series:
-    """Square root; a negative value is an error."""
+    """Square root √x; a negative value is an error.
+
+    EIS practice for skewed indicators (docs/methodology.md §C.5).
+    """
     bad = (x < 0).to_numpy()
     if bad.any():
         raise bad_rows_error(x, bad, "sqrt needs values >= 0; these are not")
@@ -58,6 +68,8 @@ def boxcox(x: pd.Series, *, lmbda: float, shift: float = 0.0) -> pd.Series:
     """Box-Cox with a fixed λ: ((x+shift)^λ − 1)/λ, or ln(x+shift) when λ = 0 (Box and Cox 1964).
 
     Values are never shifted silently: ``shift`` is explicit, and x + shift <= 0 is an error.
+    Reference: Box, G. E. P. & Cox, D. R. (1964), An analysis of transformations, JRSS-B 26(2),
+    211–252, doi:10.1111/j.2517-6161.1964.tb00553.x; docs/methodology.md §B2.
     """
     y = x + shift
     bad = (y <= 0).to_numpy()
@@ -76,7 +88,10 @@ def _cap_check(p: dict) -> str | None:
 
 @TRANSFORM.register("cap", check=_cap_check, traits=("distributable",))
 def cap(x: pd.Series, *, lower: float | None = None, upper: float | None = None) -> pd.Series:
-    """Clip values to [lower, upper] (either bound optional)."""
+    """Clip values to [lower, upper]: min(max(x, lower), upper) (either bound optional).
+
+    As the HDI caps its indicators at the upper goalposts (docs/methodology.md §D).
+    """
     return x.clip(lower=lower, upper=upper)
 
 
@@ -89,8 +104,10 @@ def rolling_sum(
 ) -> pd.Series:
     """Sum over the last ``window`` years of each unit (for lumpy flows such as REITs issuance).
 
-    Years are consecutive calendar years; a missing year counts as missing, and a sum needs
-    ``min_periods`` observed years (default: the whole window).
+    y_t = Σ x_s over t − window < s <= t. Years are consecutive calendar years; a missing year
+    counts as missing, and a sum needs ``min_periods`` observed years (default: the whole
+    window). A flow indicator's choice of period (OECD/JRC Handbook 2008, step 2: stock or flow;
+    docs/methodology.md §A).
     """
     wide = x.unstack("unit")
     full = wide.reindex(range(int(wide.index.min()), int(wide.index.max()) + 1))
@@ -115,7 +132,8 @@ def divide(
     """x / denominator · scale (COINr ``Denominate``); indicators with no denominator are left as they are.
 
     The denominator column is the indicator's ``denominator`` in the spec. A zero denominator is
-    an error naming its rows; a missing one gives a missing value.
+    an error naming its rows; a missing one gives a missing value. Reference: docs/methodology.md
+    §A (step 2, scaling denominators), §H.8.
     """
     if denominator is None:
         return x

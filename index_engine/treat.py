@@ -126,13 +126,22 @@ def winsorise(
     skew_thresh: Annotated[float, Field(gt=0)] = 2.0,
     kurt_thresh: float = 3.5,
 ) -> tuple[pd.Series, pd.Series]:
-    """The JRC rule's winsorisation alone, kept even if the indicator still fails (no log fallback)."""
+    """The JRC rule's winsorisation alone, kept even if the indicator still fails (no log fallback).
+
+    While |skew| >= ``skew_thresh`` and kurtosis >= ``kurt_thresh``, every point equal to the
+    maximum takes the largest other value, x_(n) = x_(n−1) (for skew >= 0; else the mirror at the
+    minimum), up to ``winmax`` points. Reference: docs/methodology.md §B2, §H.5; COINr ``winsorise``.
+    """
     return jrc(x, winmax=winmax, skew_thresh=skew_thresh, kurt_thresh=kurt_thresh, fallback="none")
 
 
 @TREAT.register("zscore_clip", traits=("across_rows",))
 def zscore_clip(x: pd.Series, *, z: Annotated[float, Field(gt=0)] = 3.0) -> tuple[pd.Series, pd.Series]:
-    """EIS outlier rule: |z| > ``z`` replaced by the highest (lowest) non-outlier value."""
+    """EIS outlier rule: |z| > ``z`` replaced by the highest (lowest) non-outlier value.
+
+    z = (x − x̄)/s with s the sample sd (n − 1), over the values given (all countries and years
+    when the step's pool is ``all``). Reference: docs/methodology.md §C.1.
+    """
     v = x.to_numpy(dtype=float, copy=True)
     labels = np.full(v.shape, "", dtype=object)
     sd = np.nanstd(v, ddof=1) if np.sum(~np.isnan(v)) > 1 else np.nan

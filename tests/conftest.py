@@ -1,8 +1,11 @@
-"""Shared fixtures: paths to the examples, and a tiny spec and panel (3 units × 4 indicators × 2 years)."""
+"""Shared fixtures: paths to the examples, a tiny spec and panel (3 units × 4 indicators × 2 years),
+and the command line run in this process."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -12,6 +15,7 @@ import index_engine as ie
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
+BEIJING = ROOT / "weights/beijing_tfdi.yaml"
 
 
 @pytest.fixture
@@ -35,6 +39,30 @@ TINY_SPEC = {
         ],
     },
 }
+
+
+# ---- shared builds: each made once per session; tests read them and never change them ----------
+
+
+@pytest.fixture(scope="session")
+def beijing_inputs() -> tuple[ie.Spec, ie.Panel]:
+    """The Beijing spec and its panel."""
+    spec = ie.load_spec(BEIJING)
+    return spec, ie.load_panel(spec.base_dir / spec.data.file, spec)
+
+
+@pytest.fixture(scope="session")
+def beijing_build(beijing_inputs) -> ie.Build:
+    """The Beijing build (the default spec)."""
+    return ie.build(*beijing_inputs)
+
+
+@pytest.fixture(scope="session")
+def beijing_folder(beijing_build, tmp_path_factory) -> Path:
+    """The Beijing build written with its audit (no workbook, no report). Copy it before changing it."""
+    d = tmp_path_factory.mktemp("bj") / "build"
+    beijing_build.write(d, excel=False, extras=("audit",))
+    return d
 
 
 @pytest.fixture
@@ -71,3 +99,33 @@ def write_spec(tmp_path: Path, text: str, name: str = "spec.yaml") -> Path:
     p = tmp_path / name
     p.write_text(text, encoding="utf-8")
     return p
+
+
+@dataclass(frozen=True)
+class CliResult:
+    """What a run of the command printed and returned (the fields of subprocess.CompletedProcess)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def run_cli(capsys, monkeypatch) -> Callable[..., CliResult]:
+    """``run_cli("build", spec, "--out", d, cwd=None)``: ``index-engine`` in this process, which
+    saves the second or two a subprocess spends importing the package. argparse's own exits
+    (--help, --version, a bad choice) give their exit code like the command does."""
+    from index_engine.cli import main
+
+    def run(*args: object, cwd: Path | None = None) -> CliResult:
+        capsys.readouterr()
+        if cwd is not None:
+            monkeypatch.chdir(cwd)
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+        out = capsys.readouterr()
+        return CliResult(code, out.out, out.err)
+
+    return run

@@ -1,10 +1,14 @@
-"""The index-engine command: each subcommand, exit codes and messages (run as a subprocess)."""
+"""The index-engine command: each subcommand, exit codes and messages.
+
+The commands run in this process (the ``run_cli`` fixture of conftest.py); one test runs the
+installed entry point as a subprocess, to check that ``python -m index_engine`` exits with the
+command's code.
+"""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -13,97 +17,99 @@ from .conftest import ROOT
 
 ASEM = str(ROOT / "weights/examples/asem.yaml")
 HDI = str(ROOT / "weights/examples/hdi.yaml")
+QUICK = ("--no-report", "--no-excel")  # where a test is not about the report or the workbook
 
 
-def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "index_engine", *args], capture_output=True, text=True, cwd=cwd, timeout=300
-    )
+def test_the_module_entry_point_exits_with_the_commands_code():
+    r = subprocess.run([sys.executable, "-m", "index_engine", "build", "nope.yaml"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "nope.yaml: no such spec file" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_version():
-    r = cli("--version")
+def test_version(run_cli):
+    r = run_cli("--version")
     assert r.returncode == 0 and r.stdout.startswith("index-engine ")
 
 
-def test_help_for_every_command():
+def test_help_for_every_command(run_cli):
     for cmd in ("build", "validate", "import-coinr"):
-        r = cli(cmd, "--help")
+        r = run_cli(cmd, "--help")
         assert r.returncode == 0 and "usage: index-engine" in r.stdout
 
 
-def test_build_writes_a_new_folder_and_refuses_to_overwrite(tmp_path):
+def test_build_writes_a_new_folder_and_refuses_to_overwrite(run_cli, tmp_path):
     out = tmp_path / "hdi"
-    r = cli("build", HDI, "--out", str(out))
+    r = run_cli("build", HDI, "--out", out)
     assert r.returncode == 0, r.stderr
     assert "Switzerland" in r.stdout and (out / "scores.csv").exists()
+    assert (out / "results.xlsx").exists() and (out / "report" / "index.html").exists()  # by default
     before = (out / "scores.csv").read_bytes()
-    r = cli("build", HDI, "--out", str(out))
+    r = run_cli("build", HDI, "--out", out)
     assert r.returncode == 2 and "the folder exists already" in r.stderr and "Traceback" not in r.stderr
     assert (out / "scores.csv").read_bytes() == before
-    r = cli("build", HDI, "--out", str(out), "--force", "--set", "steps.aggregate.by_level={}")
+    r = run_cli("build", HDI, "--out", out, "--force", "--set", "steps.aggregate.by_level={}", *QUICK)
     assert r.returncode == 0
     assert (out / "scores.csv").read_bytes() != before
+    assert not (out / "results.xlsx").exists() and not (out / "report").exists()
 
 
-def test_default_output_folder(tmp_path):
-    r = cli("build", HDI, cwd=tmp_path)
+def test_default_output_folder(run_cli, tmp_path):
+    r = run_cli("build", HDI, *QUICK, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     runs = list((tmp_path / "outputs" / "HDI").iterdir())
     assert len(runs) == 1 and (runs[0] / "manifest.json").exists()
 
 
-def test_set_is_validated(tmp_path):
-    r = cli("build", HDI, "--out", str(tmp_path / "x"), "--set", "tree.le.direction=up")
+def test_set_is_validated(run_cli, tmp_path):
+    r = run_cli("build", HDI, "--out", tmp_path / "x", "--set", "tree.le.direction=up")
     assert r.returncode == 2
     assert "tree.health.children[0].direction: must be 1 or -1, got 'up'" in r.stderr
-    r = cli("build", HDI, "--out", str(tmp_path / "x"), "--set", "nonsense")
+    r = run_cli("build", HDI, "--out", tmp_path / "x", "--set", "nonsense")
     assert r.returncode == 2 and "write it as path=value" in r.stderr
     assert not (tmp_path / "x").exists()
 
 
-def test_data_flag_and_bad_data(tmp_path):
+def test_data_flag_and_bad_data(run_cli, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("unit,le,eys,mys,gni\nA,80,15,abc,1000\n")
-    r = cli("build", HDI, "--data", str(bad), "--out", str(tmp_path / "o"))
+    r = run_cli("build", HDI, "--data", bad, "--out", tmp_path / "o")
     assert r.returncode == 2
     assert f"{bad}: column 'mys': not a number at row 2 ('abc')" in r.stderr
     assert "Traceback" not in r.stderr
-    r = cli("build", HDI, "--data", str(bad), "--out", str(tmp_path / "o"), "--debug")
+    r = run_cli("build", HDI, "--data", bad, "--out", tmp_path / "o", "--debug")
     assert r.returncode == 2 and "Traceback" in r.stderr
 
 
-def test_validate(tmp_path):
-    r = cli("validate", ASEM)
+def test_validate(run_cli, tmp_path):
+    r = run_cli("validate", ASEM)
     assert r.returncode == 0 and "51 units" in r.stdout
     spec = tmp_path / "x.yaml"
     spec.write_text("index: {id: X}\ntree: {code: X, children: [{code: a, wieght: 2}]}\n")
-    r = cli("validate", str(spec))
+    r = run_cli("validate", spec)
     assert r.returncode == 2
     assert "tree.X.children[0].wieght: unknown key 'wieght' (did you mean 'weight'?)" in r.stderr
 
 
-def test_import_coinr_round_trip(tmp_path):
+def test_import_coinr_round_trip(run_cli, tmp_path):
     meta = ROOT / "inputs/examples/asem/ASEM_iMeta.csv"
     data = ROOT / "inputs/examples/asem/ASEM_iData.csv"
     out = tmp_path / "asem.yaml"
-    r = cli("import-coinr", str(meta), str(data), "-o", str(out))
+    r = run_cli("import-coinr", meta, data, "-o", out)
     assert r.returncode == 0, r.stderr
-    r = cli("build", str(out), "--out", str(tmp_path / "b"))
+    r = run_cli("build", out, "--out", tmp_path / "b", *QUICK)
     assert r.returncode == 0, r.stderr
     scores = pd.read_csv(tmp_path / "b" / "scores.csv")
     assert scores.node.nunique() == 49 + 8 + 2 + 1
-    r = cli("import-coinr", str(meta), "-o", str(out))
+    r = run_cli("import-coinr", meta, "-o", out)
     assert r.returncode == 2 and "exists already" in r.stderr
 
 
-def test_missing_spec_file():
-    r = cli("build", "nope.yaml")
+def test_missing_spec_file(run_cli):
+    r = run_cli("build", "nope.yaml")
     assert r.returncode == 2 and "nope.yaml: no such spec file" in r.stderr
 
 
-def test_no_command_prints_help():
-    r = cli()
+def test_no_command_prints_help(run_cli):
+    r = run_cli()
     assert r.returncode == 2 and "usage" in r.stdout
 
 
@@ -147,23 +153,23 @@ BAD_INPUTS = [
 
 
 @pytest.mark.parametrize("name,spec_text,data_text,message", BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
-def test_bad_input_exits_2_with_a_clear_message(tmp_path, name, spec_text, data_text, message):
+def test_bad_input_exits_2_with_a_clear_message(run_cli, tmp_path, name, spec_text, data_text, message):
     spec = tmp_path / "x.yaml"
     spec.write_text(spec_text, encoding="utf-8")
     data = tmp_path / "d.csv"
     data.write_text(data_text, encoding="utf-8")
-    r = cli("build", str(spec), "--data", str(data), "--out", str(tmp_path / "out"))
+    r = run_cli("build", spec, "--data", data, "--out", tmp_path / "out")
     assert r.returncode == 2, r.stderr
     assert message in r.stderr
     assert "Traceback" not in r.stderr
     assert not (tmp_path / "out").exists()
 
 
-def test_gbk_data_builds(tmp_path):
+def test_gbk_data_builds(run_cli, tmp_path):
     spec = tmp_path / "x.yaml"
     spec.write_text(GOOD_SPEC, encoding="utf-8")
     data = tmp_path / "d.csv"
     data.write_bytes("unit,unit_name,year,a,b\nU1,北京,2020,1,5\nU2,上海,2020,2,3\nU3,广东,2020,4,1\n".encode("gbk"))
-    r = cli("build", str(spec), "--data", str(data), "--out", str(tmp_path / "out"))
+    r = run_cli("build", spec, "--data", data, "--out", tmp_path / "out", *QUICK)
     assert r.returncode == 0, r.stderr
     assert "北京" in (tmp_path / "out" / "units.csv").read_text(encoding="utf-8")

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
@@ -77,11 +74,10 @@ def test_split_keeps_units_whole():
     assert all(not (a & b) for i, a in enumerate(seen) for b in seen[i + 1:])
 
 
-def test_cli_backend_dask(tmp_path):
+def test_cli_backend_dask(client, run_cli, tmp_path):
     spec = ROOT / "weights/examples/zgc_pilot_score.yaml"
-    r = subprocess.run([sys.executable, "-m", "index_engine", "build", str(spec), "--backend", "dask",
-                        "--partitions", "3", "--out", str(tmp_path / "d"), "--no-excel"],
-                       capture_output=True, text=True, timeout=300)
+    r = run_cli("build", spec, "--backend", "dask", "--scheduler", client.scheduler.address, "--partitions", "3",
+                "--out", tmp_path / "d", "--no-excel")
     assert r.returncode == 0, r.stderr
     import pandas as pd
 

@@ -48,15 +48,23 @@ frames = st.integers(3, 12).flatmap(
 )
 
 
+FLIPPED = ie.spec_from_dict(
+    {
+        "index": {"id": "P"},
+        "tree": {"code": "P", "children": [{"code": "a"}, {"code": "a_down", "direction": -1}, {"code": "b"}]},
+    }
+)
+"""The same column twice, once with each direction, so one build ranks both ways."""
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frames)
 def test_flipping_direction_reverses_ranks(data):
     a, b = data
-    df = pd.DataFrame({"unit": [f"U{i}" for i in range(len(a))], "a": a, "b": b})
-    up = ie.build(_spec(1), ie.panel_from_frame(df, _spec(1)))
-    down = ie.build(_spec(-1), ie.panel_from_frame(df, _spec(-1)))
+    df = pd.DataFrame({"unit": [f"U{i}" for i in range(len(a))], "a": a, "a_down": a, "b": b})
+    built = ie.build(FLIPPED, ie.panel_from_frame(df, FLIPPED))
     n = len(a)
-    assert ((up.ranks["a"] + down.ranks["a"]) == n + 1).all()
+    assert ((built.ranks["a"] + built.ranks["a_down"]) == n + 1).all()
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])

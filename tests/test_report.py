@@ -11,8 +11,6 @@ import html
 import json
 import re
 import shutil
-import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -25,23 +23,10 @@ from index_engine.errors import DataError, OutputExistsError
 from index_engine.report import i18n, load_model, render_report
 from index_engine.report.render import PageBuilder
 
-from .conftest import ROOT, TINY_SPEC, tiny_frame
-
-BEIJING = ROOT / "weights/beijing_tfdi.yaml"
-_CACHE: dict[str, Path] = {}
+from .conftest import BEIJING, ROOT, TINY_SPEC, tiny_frame
 
 
-# ---- shared builds (also used by test_report_browser.py) ------------------------------------
-def beijing_build(tmp_path_factory) -> Path:
-    """The Beijing build with its audit, written once per test session (no targets/sensitivity added)."""
-    if "bj" not in _CACHE:
-        spec = ie.load_spec(BEIJING)
-        panel = ie.load_panel(ROOT / "inputs/beijing/beijing_tfdi_panel.csv", spec)
-        d = tmp_path_factory.mktemp("bj") / "build"
-        ie.build(spec, panel).write(d, excel=False, extras=("audit",))
-        _CACHE["bj"] = d
-    return _CACHE["bj"]
-
+# ---- fake results added to a build folder (also used by test_report_browser.py) --------------
 
 TARGET_COLUMNS = [
     "indicator", "name_zh", "name_en", "unit", "basis", "baseline_value", "baseline_date", "latest_value",
@@ -99,8 +84,9 @@ def write_fake_sensitivity(d: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def bj(tmp_path_factory) -> Path:
-    return beijing_build(tmp_path_factory)
+def bj(beijing_folder) -> Path:
+    """The Beijing build with its audit (conftest.py), written once per session."""
+    return beijing_folder
 
 
 @pytest.fixture(scope="module")
@@ -123,6 +109,20 @@ def bj_full(bj, tmp_path_factory) -> Path:
     write_fake_targets(d)
     write_fake_sensitivity(d)
     return d
+
+
+@pytest.fixture(scope="module")
+def hdi_folder(tmp_path_factory) -> Path:
+    """The HDI build (12 countries, one year): a small report, for the folder and command-line checks."""
+    spec = ie.load_spec(ROOT / "weights/examples/hdi.yaml")
+    b = ie.build(spec, ie.load_panel(ROOT / "inputs/examples/hdi/hdi_2021.csv", spec))
+    return b.write(tmp_path_factory.mktemp("hdi") / "build", excel=False)
+
+
+@pytest.fixture
+def hdi(hdi_folder, tmp_path) -> Path:
+    """A copy of the HDI build folder this test may change."""
+    return Path(shutil.copytree(hdi_folder, tmp_path / "hdi"))
 
 
 @pytest.fixture(scope="module")
@@ -344,11 +344,8 @@ def test_robustness_from_sensitivity_alone(bj_plain, tmp_path):
     assert "Sobol" in html and "Statistical audit" not in html
 
 
-def test_one_period_build(tmp_path):
-    spec = ie.load_spec(ROOT / "weights/examples/hdi.yaml")
-    b = ie.build(spec, ie.load_panel(ROOT / "inputs/examples/hdi/hdi_2021.csv", spec))
-    b.write(tmp_path / "hdi", excel=False)
-    out = render_report(tmp_path / "hdi", lang="en")
+def test_one_period_build(hdi):
+    out = render_report(hdi, lang="en")
     html = read(out / "index.html")
     assert "Switzerland" in html and "0.962" in html
     assert "The index over time" not in html
@@ -407,12 +404,12 @@ def test_odd_codes_get_safe_unique_file_names(tmp_path):
 
 
 # ---- output folder and errors --------------------------------------------------------------
-def test_existing_report_is_refused_unless_force(bj_plain, tmp_path):
-    out = render_report(bj_plain, tmp_path / "r")
+def test_existing_report_is_refused_unless_force(hdi, tmp_path):
+    out = render_report(hdi, tmp_path / "r")
     with pytest.raises(OutputExistsError, match="the folder exists already"):
-        render_report(bj_plain, out)
+        render_report(hdi, out)
     (out / "index.html").write_text("old", encoding="utf-8")
-    render_report(bj_plain, out, lang="en", force=True)
+    render_report(hdi, out, lang="en", force=True)
     assert '<html lang="en">' in read(out / "index.html")
     assert not list(tmp_path.glob(".r.*"))  # no temporary folder left behind
 
@@ -522,35 +519,30 @@ def test_number_helpers():
 
 
 # ---- command line --------------------------------------------------------------------------
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "index_engine", *args], capture_output=True, text=True, timeout=300)
-
-
-def test_cli_report(bj_plain, tmp_path):
-    b = tmp_path / "b"
-    shutil.copytree(bj_plain, b)
-    r = cli("report", str(b))
+def test_cli_report(run_cli, hdi, tmp_path):
+    b = hdi
+    r = run_cli("report", b)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == f"wrote {b / 'report' / 'index.html'}"
     assert '<html lang="zh-Hans">' in read(b / "report" / "index.html")
-    r = cli("report", str(b))
+    r = run_cli("report", b)
     assert r.returncode == 2 and "the folder exists already" in r.stderr and "Traceback" not in r.stderr
-    r = cli("report", str(b), "--force", "--lang", "en")
+    r = run_cli("report", b, "--force", "--lang", "en")
     assert r.returncode == 0, r.stderr
     assert '<html lang="en">' in read(b / "report" / "index.html")
-    r = cli("report", str(b), "--lang", "zh", "--out", str(tmp_path / "elsewhere"))
+    r = run_cli("report", b, "--lang", "zh", "--out", tmp_path / "elsewhere")
     assert r.returncode == 0 and '<html lang="zh-Hans">' in read(tmp_path / "elsewhere" / "index.html")
-    r = cli("report", str(b), "--lang", "fr")
+    r = run_cli("report", b, "--lang", "fr")
     assert r.returncode == 2 and "invalid choice: 'fr'" in r.stderr
 
 
-def test_cli_report_bad_folder_and_debug(tmp_path):
-    r = cli("report", str(tmp_path / "nope"))
+def test_cli_report_bad_folder_and_debug(run_cli, tmp_path):
+    r = run_cli("report", tmp_path / "nope")
     assert r.returncode == 2 and "no such build folder" in r.stderr and "Traceback" not in r.stderr
-    r = cli("report", str(tmp_path / "nope"), "--debug")
+    r = run_cli("report", tmp_path / "nope", "--debug")
     assert r.returncode == 2 and "Traceback" in r.stderr
 
 
-def test_cli_report_help():
-    r = cli("report", "--help")
+def test_cli_report_help(run_cli):
+    r = run_cli("report", "--help")
     assert r.returncode == 0 and "usage: index-engine report" in r.stdout and "--lang" in r.stdout

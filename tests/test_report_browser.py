@@ -21,7 +21,7 @@ import pytest
 
 from index_engine.report import load_model, render_report
 
-from .test_report import beijing_build, write_fake_sensitivity, write_fake_targets
+from .test_report import write_fake_sensitivity, write_fake_targets
 from .test_report_firms import SUMMARY_PAGES, firm_build
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[test])")
@@ -35,9 +35,9 @@ ARGS = [
 
 
 @pytest.fixture(scope="module")
-def reports(tmp_path_factory) -> dict[str, Path]:
+def reports(beijing_folder, tmp_path_factory) -> dict[str, Path]:
     """The Beijing report in Chinese and English, with audit, targets and sensitivity, and one without them."""
-    src = beijing_build(tmp_path_factory)
+    src = beijing_folder
     full = tmp_path_factory.mktemp("browser") / "build"
     shutil.copytree(src, full)
     shutil.rmtree(full / "report", ignore_errors=True)

@@ -420,12 +420,8 @@ def test_a_build_without_grades_groups_by_quartile(tmp_path):
     assert 'id="segment-weight-table"' not in (out / "methodology.html").read_text(encoding="utf-8")
 
 
-def test_cli_build_writes_the_summary_report(tmp_path):
-    import subprocess
-    import sys
-
-    r = subprocess.run([sys.executable, "-m", "index_engine", "build", str(SPEC), "--out", str(tmp_path / "b"),
-                        "--no-excel"], capture_output=True, text=True, timeout=300)
+def test_cli_build_writes_the_summary_report(run_cli, tmp_path):
+    r = run_cli("build", SPEC, "--out", tmp_path / "b", "--no-excel")
     assert r.returncode == 0, r.stderr
     names = {p.name for p in (tmp_path / "b" / "report").glob("*.html")}
     assert names == SUMMARY_PAGES

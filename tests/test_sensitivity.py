@@ -4,8 +4,6 @@ Sobol estimators against the Ishigami function, the COINr vignette design, deter
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -435,10 +433,6 @@ def test_progress_bar_only_when_asked(tiny, capsys):
 
 
 # ---- command line ----------------------------------------------------------------------------
-def cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "index_engine", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
-
-
 def run_main(capsys, *args):
     """The command in this process (faster than a subprocess): exit code, stdout, stderr."""
     from index_engine.cli import main
@@ -448,16 +442,16 @@ def run_main(capsys, *args):
     return code, out.out, out.err
 
 
-def test_cli_sensitivity_new_build_folder(tmp_path):
+def test_cli_sensitivity_new_build_folder(run_cli, tmp_path):
     out = tmp_path / "asem"
-    r = cli("sensitivity", str(ASEM), "--mode", "sobol", "--n", "16", "--seed", "3", "--jobs", "2", "--out", str(out))
+    r = run_cli("sensitivity", ASEM, "--mode", "sobol", "--n", "8", "--seed", "3", "--jobs", "2", "--out", out)
     assert r.returncode == 0, r.stderr
     assert "aggregation" in r.stdout and (out / "scores.csv").exists()
     names = sorted(p.name for p in (out / "sensitivity").iterdir())
     assert names == ["importance.csv", "manifest.json", "rank_stats.csv", "samples.csv", "sobol.csv"]
     man = json.loads((out / "sensitivity" / "manifest.json").read_text())
-    assert man["n"] == 16 and man["seed"] == 3 and man["jobs"] == 2 and man["builds"] == 96
-    r = cli("sensitivity", str(ASEM), "--n", "4", "--out", str(out))
+    assert man["n"] == 8 and man["seed"] == 3 and man["jobs"] == 2 and man["builds"] == 48
+    r = run_cli("sensitivity", ASEM, "--n", "4", "--out", out)
     assert r.returncode == 2 and "exists already" in r.stderr and "Traceback" not in r.stderr
 
 

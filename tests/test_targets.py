@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -13,16 +11,13 @@ import pytest
 import index_engine as ie
 from index_engine.targets import project_ets, project_loglinear, required_cagr, track_targets
 
-from .conftest import ROOT
-
-BJ = ROOT / "weights/beijing_tfdi.yaml"
+from .conftest import BEIJING, ROOT
 
 
 @pytest.fixture(scope="module")
-def beijing():
-    spec = ie.load_spec(BJ)
-    panel = ie.load_panel(spec.base_dir / spec.data.file, spec)
-    return spec, panel
+def beijing(beijing_inputs):
+    """The Beijing spec and panel (conftest.py)."""
+    return beijing_inputs
 
 
 @pytest.fixture(scope="module")
@@ -106,17 +101,14 @@ def test_target_on_an_indicator_the_data_lacks(beijing):
         track_targets(spec, stripped)
 
 
-def test_targets_in_the_build_outputs(beijing, tmp_path):
-    b = ie.build(*beijing)
-    out = b.write(tmp_path / "b", excel=False)
-    t = pd.read_csv(out / "targets.csv")
+def test_targets_in_the_build_outputs(beijing_folder):
+    t = pd.read_csv(beijing_folder / "targets.csv")
     assert set(t.indicator) == {"VC1", "VC5", "CR1", "CR2", "CR3", "CR5", "CM3", "BD2", "RT3", "IN4"}
     assert set(t.status) <= {"achieved", "on_track", "at_risk", "off_track", "no_data"}
 
 
-def test_targets_cli(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "index_engine", "targets", str(BJ), "--out", str(tmp_path / "t.csv")],
-                       capture_output=True, text=True)
+def test_targets_cli(run_cli, tmp_path):
+    r = run_cli("targets", BEIJING, "--out", tmp_path / "t.csv")
     assert r.returncode == 0, r.stderr
     assert "CR1" in r.stdout and (tmp_path / "t.csv").exists()
 
@@ -129,11 +121,11 @@ def test_time_series_spec_is_100_in_the_base_year():
     assert set(b.scores.index.get_level_values("unit")) == {"BJ"}
 
 
-def test_pooled_minmax_score_moves_only_when_the_data_moves(beijing):
+def test_pooled_minmax_score_moves_only_when_the_data_moves(beijing, beijing_build):
     """Min-max pooled over all units and years: adding a year with the same values for every
     unit leaves the earlier years' scores unchanged only when min and max are frozen."""
     spec, panel = beijing
-    b = ie.build(spec, panel)
+    b = beijing_build
     # each (unit, year) score depends on its own data and the pooled bounds: change one unit's
     # 2019 raw value inside the range and only that unit's scores move
     v = panel.values.copy()
@@ -171,11 +163,11 @@ def test_freeze_needs_a_build_folder(beijing, tmp_path):
         ie.build(spec.replace("freeze_normalization", str(tmp_path)), panel)
 
 
-def test_diff_lists_changes(beijing, tmp_path):
+def test_diff_lists_changes(run_cli, beijing, beijing_folder, tmp_path):
     from index_engine.diff import diff_builds
 
     spec, panel = beijing
-    a = ie.build(spec, panel).write(tmp_path / "a", excel=False)
+    a = beijing_folder
     b = ie.build(spec.replace("tree.CR.weight", 2), panel).write(tmp_path / "b", excel=False)
     d = diff_builds(a, b)
     assert d.summary()["data_cells_changed"] == 0
@@ -184,10 +176,9 @@ def test_diff_lists_changes(beijing, tmp_path):
     assert (d.scores.node == "BJ_TFDI").any()
     same = diff_builds(a, a)
     assert same.summary()["scores_changed"] == 0
-    r = subprocess.run([sys.executable, "-m", "index_engine", "diff", str(a), str(b), "--out", str(tmp_path / "d")],
-                       capture_output=True, text=True)
+    r = run_cli("diff", a, b, "--out", tmp_path / "d")
     assert r.returncode == 0 and (tmp_path / "d" / "scores.csv").exists()
-    r = subprocess.run([sys.executable, "-m", "index_engine", "diff", str(a), str(tmp_path)], capture_output=True, text=True)
+    r = run_cli("diff", a, tmp_path)
     assert r.returncode == 2 and "not a finished build folder" in r.stderr
 
 
@@ -195,13 +186,13 @@ def test_frozen_base_values_keep_the_time_series(tmp_path):
     """A fixed-base series frozen on a reference build keeps its base when base-year data is revised."""
     spec = ie.load_spec(ROOT / "weights/beijing_tfdi_timeseries.yaml")
     panel = ie.load_panel(spec.base_dir / spec.data.file, spec)
-    ref = ie.build(spec, panel).write(tmp_path / "ref", excel=False)
+    base = ie.build(spec, panel)
+    ref = base.write(tmp_path / "ref", excel=False)
     v = panel.values.copy()
     v.loc[("BJ", 2019), "CR1"] *= 1.05  # a revision of the base year
     revised = ie.Panel(v, panel.attrs, panel.observations, panel.sources, "revised", "", True)
     moved = ie.build(spec, revised)
     frozen = ie.build(spec.replace("freeze_normalization", str(ref)), revised)
-    base = ie.build(spec, panel)
     assert moved.scores.loc[("BJ", 2025), "CR1"] != pytest.approx(base.scores.loc[("BJ", 2025), "CR1"])
     assert frozen.scores.loc[("BJ", 2025), "CR1"] == pytest.approx(base.scores.loc[("BJ", 2025), "CR1"])
     assert frozen.scores.loc[("BJ", 2019), "CR1"] == pytest.approx(105.0)

@@ -961,19 +961,10 @@ def test_results_can_be_concatenated():
     assert pd.concat([entropy(X), critic(X), pca(X), call("bod", panel_children())]).shape == (10,)
 
 
-def test_derived_weight_set_reproduces_the_build(tmp_path):
+def test_derived_weight_set_reproduces_the_build(run_cli, tmp_path):
     """`index-engine weights` saves estimated weights as a fixed weight set that rebuilds the same scores."""
-    import subprocess
-    import sys
-
-    from .conftest import ROOT
-
     out = tmp_path / "derived.yaml"
-    r = subprocess.run(
-        [sys.executable, "-m", "index_engine", "weights", str(ROOT / "weights/examples/asem.yaml"),
-         "--set", "steps.weights.method=entropy", "--out", str(out)],
-        capture_output=True, text=True,
-    )
+    r = run_cli("weights", ROOT / "weights/examples/asem.yaml", "--set", "steps.weights.method=entropy", "--out", out)
     assert r.returncode == 0, r.stderr
     spec = ie.load_spec(ROOT / "weights/examples/asem.yaml", overrides={"steps.weights.method": "entropy"})
     panel = ie.load_panel(ROOT / "inputs/examples/asem/ASEM_iData.csv", spec)
