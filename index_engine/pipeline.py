@@ -693,63 +693,6 @@ def weight_table(
     return pd.DataFrame(rows)
 
 
-def rank_desc_min(values: np.ndarray) -> np.ndarray:
-    """Ranks of the rows of each column, 1 = largest, ties 'min', NaN kept: rank(-x, ties = "min").
-
-    Works on a rows × columns (or rows × columns × ...) array along axis 0 with one sort per column:
-    the rank of x is 1 + the number of values strictly greater than x (the position of the first
-    of its ties in descending order).
-    """
-    x = np.asarray(values, dtype=float)
-    out = np.full(x.shape, np.nan)
-    flat = x.reshape(x.shape[0], -1)
-    res = out.reshape(x.shape[0], -1)
-
-    def one(j: int) -> None:
-        col = flat[:, j]
-        ok = np.flatnonzero(~np.isnan(col))
-        v = -col[ok]
-        codes, uniq = pd.factorize(v, sort=False)
-        if len(uniq) <= 4096:  # few distinct values (points, counts): rank the values, not the rows
-            counts = np.bincount(codes, minlength=len(uniq))
-            order_u = np.argsort(uniq)
-            first = np.empty(len(uniq))
-            first[order_u] = np.cumsum(counts[order_u]) - counts[order_u] + 1
-            res[ok, j] = first[codes]
-            return
-        order = np.argsort(v)  # ties all get the first position, so the sort need not be stable
-        sv = v[order]
-        pos = np.arange(1, sv.size + 1, dtype=float)
-        start = np.empty(sv.size, bool)
-        start[:1] = True
-        start[1:] = sv[1:] != sv[:-1]
-        ranks_sorted = np.maximum.accumulate(np.where(start, pos, 0.0))
-        r = np.empty(sv.size)
-        r[order] = ranks_sorted
-        res[ok, j] = r
-
-    if flat.shape[0] * flat.shape[1] > 200_000:  # numpy's sort releases the GIL: use every core
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor() as pool:
-            list(pool.map(one, range(flat.shape[1])))
-    else:
-        for j in range(flat.shape[1]):
-            one(j)
-    return out
-
-
-def rank_scores(scores: pd.DataFrame) -> pd.DataFrame:
-    """Rank 1 = best within each year, ties 'min', missing stays missing (COINr §H.3)."""
-    years = scores.index.get_level_values("year").to_numpy()
-    values = scores.to_numpy(dtype=float)
-    ranks = np.full(values.shape, np.nan)
-    for yr in np.unique(years):
-        sel = years == yr
-        ranks[sel] = rank_desc_min(values[sel])
-    return pd.DataFrame(ranks, index=scores.index, columns=scores.columns)
-
-
 def change_on_previous_year(scores: pd.DataFrame) -> pd.DataFrame:
     """Score minus the same unit's score in the previous year of the panel (missing in the first)."""
     years = sorted(set(scores.index.get_level_values("year")))

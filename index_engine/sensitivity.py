@@ -76,6 +76,7 @@ from .aggregate import CROSS_ROWS, DomainError, QuasiArithmetic, quasi_arithmeti
 from .errors import BuildError, DataError, SpecError
 from .outputs import write_csv, write_folder
 from .panel import Panel
+from .ranks import rank_desc, year_groups
 from .spec import Spec, UncertainFactor
 
 EVAL_CELLS = 1 << 21
@@ -404,79 +405,6 @@ def sobol_indices(
     return out
 
 
-_RANK_BLOCK = 512
-"""Samples ranked per argsort: blocks that stay in cache, with one reused buffer."""
-
-
-def rank_desc(
-    scores: np.ndarray, year_groups: Sequence[np.ndarray], out: np.ndarray | None = None, rows: np.ndarray | None = None
-) -> np.ndarray:
-    """Ranks (1 = best, ties 'min', NaN kept) of every row of ``scores`` (samples × rows), within each year.
-
-    The same ranks as :func:`index_engine.pipeline.rank_scores`, for many samples at once: one
-    argsort per block of samples and year. With ``out`` (C-contiguous) and ``rows``, row i's
-    ranks are written to ``out[rows[i]]``, and ``out`` is returned.
-
-    Examples
-    --------
-    >>> rank_desc(np.array([[3.0, 1.0, 3.0, np.nan]]), [np.arange(4)]).tolist()
-    [[1.0, 3.0, 1.0, nan]]
-    """
-    scores = np.atleast_2d(scores)
-    n, width = scores.shape
-    if n == 0:
-        return np.empty(scores.shape) if out is None else out
-    if out is None:
-        out, rows = np.empty(scores.shape), np.arange(n)
-    elif not out.flags.c_contiguous:
-        raise ValueError("rank_desc: out must be C-contiguous")
-    whole = len(year_groups) == 1 and len(year_groups[0]) == width
-    for sel in year_groups:
-        m, B = len(sel), min(_RANK_BLOCK, n)
-        # scratch reused by every block (argsort of a freshly allocated array is much slower)
-        work = _RankWork(np.empty((B, m)), (np.arange(B) * m)[:, None], np.tile(np.arange(1.0, m + 1.0), B))
-        block = None if whole else np.empty((B, m))
-        for i in range(0, n, B):
-            k = min(B, n - i)
-            if whole:
-                work.rank(scores[i : i + k], out, rows[i : i + k])
-            else:
-                work.rank(scores[i : i + k, sel], block, np.arange(k))
-                out[np.ix_(rows[i : i + k], sel)] = block[:k]
-    return out
-
-
-@dataclass
-class _RankWork:
-    neg: np.ndarray  # block × m scratch
-    offsets: np.ndarray  # block × 1: the flat position of each row's first cell
-    positions: np.ndarray  # 1, 2, ..., m repeated for every row of a block
-
-    def rank(self, s: np.ndarray, out: np.ndarray, rows: np.ndarray) -> None:
-        """Descending 'min' ranks of each row i of ``s`` into ``out[rows[i]]``."""
-        S, m = s.shape
-        neg = np.negative(s, out=self.neg[:S])
-        order = np.argsort(neg, axis=1)  # ties get the first position of their run, whatever their order
-        sv = neg.ravel()[(order + self.offsets[:S]).ravel()]  # flat positions: faster than 2-D fancy indexing
-        tie = sv[1:] == sv[:-1]
-        tie[m - 1 :: m] = False  # the last cell of a row and the first of the next
-        vals = self.positions[: S * m]
-        if tie.any():
-            tie = np.r_[tie, False].reshape(S, m)  # [r, j]: cell j + 1 of row r ties with cell j
-            t_rows = np.flatnonzero(tie.any(axis=1))
-            new = np.ones((len(t_rows), m), dtype=bool)
-            new[:, 1:] = ~tie[t_rows, : m - 1]
-            first = np.maximum.accumulate(np.where(new, np.arange(m), 0), axis=1)
-            vals = vals.reshape(S, m).copy()
-            vals[t_rows] = first + 1.0
-            vals = vals.ravel()
-        order += (rows * out.shape[1])[:, None]
-        out.reshape(-1)[order.ravel()] = vals  # out is C-contiguous: reshape is a view
-        if np.isnan(sv[m - 1 :: m]).any():  # NaN sorts last: a row's last value is NaN if any is
-            r, c = np.nonzero(np.isnan(s))
-            out[rows[r], c] = np.nan
-
-
 # ---------------------------------------------------------------------------------------------
 # the batched evaluator
 # ---------------------------------------------------------------------------------------------
@@ -626,8 +554,7 @@ class _Engine:
         self.R = len(self.master)
         widest = max(len(spec.nodes[c].children) for c in spec.aggregates)
         self.chunk = max(1, EVAL_CELLS // (self.R * widest))
-        years = np.asarray(self.master.get_level_values("year"))
-        self.year_groups = [np.flatnonzero(years == y) for y in np.unique(years)]
+        self.year_groups = year_groups(self.master)
         self.indicators = list(spec.indicators)
 
     # ---- distinct specs ----------------------------------------------------------------
