@@ -72,23 +72,13 @@ import yaml
 
 from . import __version__
 from ._checks import list_rows
-from .aggregate import CROSS_ROWS, DomainError, QuasiArithmetic, quasi_arithmetic, quasi_mean_by_block, quasi_mean_by_child, row_max, row_sum
 from .errors import BuildError, DataError, SpecError
+from .evaluate import EVAL_CELLS, Evaluator, Prepared, segment_rows
 from .outputs import write_csv, write_folder
 from .panel import Panel
+from .pipeline import stage_keys, tree_model, upstream
 from .ranks import rank_desc, year_groups
 from .spec import Spec, UncertainFactor
-
-EVAL_CELLS = 1 << 21
-"""Samples × rows × children per evaluation batch (2²¹ cells, 16 MB as floats): a batch holds
-``max(1, EVAL_CELLS // (rows · widest node))`` samples. Derived from the data and the tree, never
-from ``jobs``, so the number of processes changes no number."""
-
-STATIC_WEIGHTS = frozenset({"fixed", "equal"})
-"""Weight methods that read only the spec, so they are resolved once per distinct spec."""
-
-ROWWISE = frozenset({"arithmetic", "geometric", "harmonic", "generalised", "median"})
-"""Aggregation methods that treat each row on its own, so rows of several specs can share one call."""
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -408,134 +398,15 @@ def sobol_indices(
 # ---------------------------------------------------------------------------------------------
 # the batched evaluator
 # ---------------------------------------------------------------------------------------------
-@dataclass
-class _NodeModel:
-    code: str
-    kids: tuple[str, ...]
-    func: Any
-    params: dict[str, Any]
-    method: str
-    cross_rows: bool
-    path: str
-    wmethod: str
-    w: np.ndarray | None  # resolved static weights (sum 1), None for data-driven methods
-    form: QuasiArithmetic | None  # the mean as φ⁻¹(Σ w·φ(x) / Σ w), when it is one
+class _Engine:
+    """An analysis' distinct specs on the nominal build's rows, evaluated by one :class:`Evaluator`.
 
-
-@dataclass
-class _Prepared:
-    """One distinct spec: its normalised table on the master rows and its node models."""
-
-    key: str
-    spec: Spec
-    X: np.ndarray  # master rows × indicators
-    nodes: list[_NodeModel]
-    signature: str
-    label: str  # the choices that gave it, for messages
-    fixed: dict[str, np.ndarray] = field(default_factory=dict)  # node -> scores that no sample changes
-    column: dict[str, int] = field(default_factory=dict)  # indicator -> column of X
-    _clean: dict[tuple[str, bool], Any] = field(default_factory=dict)
-    _leaves: dict[tuple[float, tuple[str, ...]], np.ndarray] = field(default_factory=dict)
-
-    def values(self, code: str) -> np.ndarray:
-        """The scores (rows) of an indicator or of a node that no sample changes."""
-        return self.X[:, self.column[code]] if code in self.column else self.fixed[code]
-
-    def clean(self, code: str, form: QuasiArithmetic) -> bool:
-        """No value of ``code`` missing, nor outside the domain of ``form``'s φ, nor <= 0 when φ⁻¹
-        is not sign safe (kept per spec)."""
-        positive = form.positive_leaves
-        if code in self.column:
-            return bool(self.clean_indicators(positive)[self.column[code]])
-        if (code, positive) not in self._clean:
-            v = self.fixed[code]
-            self._clean[code, positive] = not np.isnan(v).any() and not (positive and (v <= 0).any())
-        return self._clean[code, positive]
-
-    def note_clean(self, code: str, complete: bool, positive: bool) -> None:
-        """Record what :meth:`clean` would find for a node's scores, from a check over many specs at once."""
-        self._clean[code, False], self._clean[code, True] = complete, positive
-
-    def clean_indicators(self, positive: bool) -> np.ndarray:
-        """Per indicator: no value missing (nor <= 0 when ``positive``)."""
-        if ("", positive) not in self._clean:
-            ok = ~np.isnan(self.X).any(axis=0)
-            self._clean["", positive] = ok & ~(self.X <= 0).any(axis=0) if positive else ok
-        return self._clean["", positive]
-
-    def leaf_matrix(self, form: QuasiArithmetic, leaves: tuple[str, ...]) -> np.ndarray:
-        """rows × leaves: φ of the leaves' scores (kept per spec; X itself for φ(x) = x on all indicators)."""
-        key = (form.p, leaves)
-        if key not in self._leaves:
-            if leaves == tuple(self.column):  # every indicator, in order: X itself
-                self._leaves[key] = self.X if form.p == 1 else form.phi(self.X)
-            else:
-                self._leaves[key] = form.phi(np.column_stack([self.values(c) for c in leaves]))
-        return self._leaves[key]
-
-
-@dataclass
-class _Linear:
-    """Scores φ⁻¹(Σ_j E[s, j]·φ(x_j)) of a subtree of quasi-arithmetic means with one φ, kept unevaluated.
-
-    A mean of such means with the same φ and complete children is again one: φ(parent) =
-    Σ_c a_c·φ(child_c) with a = w / Σ w, so a whole subtree is one mean of its leaves (indicators,
-    or nodes that no sample changes) with effective weights E, the products of the normalised
-    weights down the tree. A batch is then one matrix product per spec, E (samples × leaves) @
-    φ(leaves) (leaves × rows), as a linear index is. This is exact algebra, not an approximation:
-    the scores differ from node-by-node evaluation by rounding only.
+    Rows are the nominal build's before screening (a row a spec screens out is missing there);
+    each distinct spec's upstream tables come from :func:`index_engine.pipeline.upstream` with
+    one shared cache.
     """
 
-    form: QuasiArithmetic
-    A: np.ndarray  # samples × children: the node's own normalised weights
-    E: np.ndarray  # samples × leaves: effective weights, each row summing to 1
-    leaves: tuple[str, ...]
-
-    @classmethod
-    def of(
-        cls, nd: _NodeModel, kinds: list[str], lins: list["_Linear | None"], M: np.ndarray | None, S: int,
-        leaf_ok: Callable[[str, QuasiArithmetic], bool],
-    ) -> "_Linear | None":
-        """The node as a linear form, or None when it is not one (or need not be: nothing varies by sample).
-
-        Its children must be linear forms with the same φ, or ``"g"`` children (fixed per spec)
-        that ``leaf_ok`` accepts: none missing (weights would renormalise row by row) and none
-        outside φ's domain (the node's own function then raises the error, naming the sample).
-        """
-        form = nd.form
-        if form is None or nd.cross_rows or nd.w is None:
-            return None
-        if M is None and "lin" not in kinds:
-            return None
-        if "s" in kinds or any(lin is not None and lin.form.p != form.p for lin in lins):
-            return None
-        if not all(leaf_ok(c, form) for c, kind in zip(nd.kids, kinds) if kind == "g"):
-            return None
-        Wraw = nd.w[None, :] * M if M is not None else np.broadcast_to(nd.w[None, :], (S, len(nd.kids)))
-        total = row_sum(Wraw)
-        if not (total > 0).all():
-            return None
-        A = Wraw / total
-        if "lin" not in kinds:  # every child is a leaf
-            return cls(form, A, A, tuple(nd.kids))
-        E, leaves = [], []
-        for c, (code, lin) in enumerate(zip(nd.kids, lins)):
-            E.append(A[:, c : c + 1] if lin is None else lin.E * A[:, c : c + 1])
-            leaves.extend((code,) if lin is None else lin.leaves)
-        return cls(form, A, np.concatenate(E, axis=1), tuple(leaves))
-
-    def scores(self, preps: list[_Prepared], bounds: np.ndarray) -> np.ndarray:
-        """samples × rows: one product per spec, then φ⁻¹."""
-        out = np.empty((self.E.shape[0], preps[0].X.shape[0]))
-        for g, p in enumerate(preps):
-            out[bounds[g] : bounds[g + 1]] = self.E[bounds[g] : bounds[g + 1]] @ p.leaf_matrix(self.form, self.leaves).T
-        return self.form.inverse(out)
-
-
-class _Engine:
     def __init__(self, spec: Spec, panel: Panel, plan: _Plan | None, node: str | None, cache: dict | None):
-        from .pipeline import upstream
-
         self.spec, self.panel, self.plan = spec, panel, plan
         self.node = node or spec.tree.code
         if self.node not in spec.nodes:
@@ -543,18 +414,18 @@ class _Engine:
         self.cache = {} if cache is None else cache
         self.warnings: dict[str, None] = {}
         self.normalized: dict[str, tuple[pd.DataFrame, list[str]]] = {}
-        self.prepared: dict[str, _Prepared] = {}
+        self.prepared: dict[str, Prepared] = {}
         self.spec_of: dict[tuple, Spec] = {}
-        self.static_weights: dict[tuple, np.ndarray] = {}
+        self.node_models: dict[str, Any] = {}  # shared by specs whose nodes are alike (their static weights resolved once)
         self._hash: dict[int, tuple[Spec, str]] = {}
         self._stage_keys: dict[str, dict[str, str]] = {}
         panel.check_against(spec)
         stages = upstream(spec, panel, self.cache)
         self.master = stages["impute"].table.index
         self.R = len(self.master)
-        widest = max(len(spec.nodes[c].children) for c in spec.aggregates)
-        self.chunk = max(1, EVAL_CELLS // (self.R * widest))
-        self.year_groups = year_groups(self.master)
+        self.ev = Evaluator(self.master)
+        self.chunk = self.ev.chunk(tree_model(spec))
+        self.year_groups = self.ev.year_groups
         self.indicators = list(spec.indicators)
 
     # ---- distinct specs ----------------------------------------------------------------
@@ -566,8 +437,6 @@ class _Engine:
         return k[1]
 
     def stage_key(self, spec_g: Spec, stage: str) -> str:
-        from .pipeline import stage_keys
-
         key = self.key(spec_g)
         if key not in self._stage_keys:
             self._stage_keys[key] = stage_keys(spec_g)
@@ -589,8 +458,6 @@ class _Engine:
         )
 
     def normalized_table(self, spec_g: Spec) -> pd.DataFrame:
-        from .pipeline import upstream
-
         nkey = self.stage_key(spec_g, "normalize")
         if nkey not in self.normalized:
             stages = upstream(spec_g, self.panel, self.cache)
@@ -601,9 +468,7 @@ class _Engine:
             self.warnings.setdefault(m)
         return table
 
-    def prepare(self, spec_g: Spec, combo: tuple[int, ...] | None = None) -> _Prepared:
-        from .pipeline import resolve
-
+    def prepare(self, spec_g: Spec, combo: tuple[int, ...] | None = None) -> Prepared:
         key = self.key(spec_g)
         if key in self.prepared:
             return self.prepared[key]
@@ -615,271 +480,16 @@ class _Engine:
             raise BuildError(f"{spec_g.source}: with {label}, the build has rows the nominal build lacks: {list_rows(extra)}")
         X = np.full((len(self.master), len(self.indicators)), np.nan)
         X[pos] = table[self.indicators].to_numpy(dtype=float)
-        nodes = []
-        sig = []
-        for code in spec_g.aggregates:
-            kids = tuple(c.code for c in spec_g.nodes[code].children)
-            method, params, path = resolve(spec_g, "aggregate", code)
-            wmethod, wparams, _ = resolve(spec_g, "weights", code)
-            w = None
-            if wmethod.name in STATIC_WEIGHTS:
-                nominal = tuple(c.weight for c in spec_g.nodes[code].children)
-                wkey = (code, wmethod.name, json.dumps(wparams, sort_keys=True, default=str), nominal)
-                if wkey not in self.static_weights:
-                    self.static_weights[wkey] = _node_weights(spec_g, code, pd.DataFrame(columns=list(kids)))
-                w = self.static_weights[wkey]
-            form = quasi_arithmetic(method.name, params)
-            nodes.append(
-                _NodeModel(code, kids, method.func, params, method.name, method.name in CROSS_ROWS, path, wmethod.name, w, form)
-            )
-            sig.append([code, kids, method.name, params, wmethod.name, wparams, None if w is None else w.tolist()])
-        signature = json.dumps(sig, sort_keys=True, default=str)
-        p = _Prepared(key, spec_g, X, nodes, signature, label, column={c: j for j, c in enumerate(self.indicators)})
+        model = tree_model(spec_g, self.node_models)
+        p = self.ev.prepare(model, X, segment_rows(spec_g, self.panel, self.master), label)
         self.prepared[key] = p
         return p
 
-    # ---- weights -------------------------------------------------------------------------
-    def _data_weights(self, p: _Prepared, nd: _NodeModel, Xk: np.ndarray) -> np.ndarray:
-        return _node_weights(p.spec, nd.code, pd.DataFrame(Xk, index=self.master, columns=list(nd.kids)))
-
-    # ---- one batch -----------------------------------------------------------------------
     def evaluate(
-        self,
-        members: list[tuple[_Prepared, int]],
-        mult: dict[str, np.ndarray],
-        record: Iterable[str] = (),
+        self, members: list[tuple[Prepared, int]], mult: dict[str, np.ndarray], record: Iterable[str] = ()
     ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """Scores of the target node (samples × master rows) for a batch.
-
-        ``members`` lists the distinct specs of the batch with their sample counts, in order;
-        ``mult`` gives, per aggregate, weight multipliers (samples × children). ``record`` names
-        the aggregates whose realised weights (renormalised to sum 1) are returned.
-
-        Each node's scores are one of: the same for every sample of a spec (``"g"``: computed
-        once per spec and kept in ``_Prepared.fixed``), a :class:`_Linear` form, or samples ×
-        rows (``"s"``).
-        """
-        G = len(members)
-        counts = np.array([c for _, c in members])
-        S = int(counts.sum())
-        bounds = np.concatenate([[0], np.cumsum(counts)])
-        gid = np.repeat(np.arange(G), counts)
-        preps = [p for p, _ in members]
-        R = self.R
-        kinds: dict[str, str] = {}  # indicators are "g"
-        per_sample: dict[str, np.ndarray] = {}
-        lins: dict[str, _Linear] = {}
-        stacked: dict[str, np.ndarray] = {}
-
-        leaf_checked: dict[tuple[str, bool], bool] = {}
-        indicators_ok: dict[bool, np.ndarray] = {}
-
-        def leaf_ok(code: str, form: QuasiArithmetic) -> bool:
-            """A "g" child can be a leaf of a linear form: no value missing or outside φ's domain.
-
-            (Expanding a "g" node into its own children instead would save computing it once per
-            spec but make every sample's product longer: dearer once a spec has a few samples.)
-            """
-            positive = form.positive_leaves
-            if (code, positive) not in leaf_checked:
-                if code in preps[0].column:
-                    if positive not in indicators_ok:  # every indicator, every spec, at once
-                        indicators_ok[positive] = np.logical_and.reduce([p.clean_indicators(positive) for p in preps])
-                    leaf_checked[code, positive] = bool(indicators_ok[positive][preps[0].column[code]])
-                else:
-                    leaf_checked[code, positive] = all(p.clean(code, form) for p in preps)
-            return leaf_checked[code, positive]
-
-        def indicators() -> np.ndarray:
-            """specs × rows × indicators, every spec's X."""
-            if "" not in stacked:
-                stacked[""] = np.stack([p.X for p in preps])
-            return stacked[""]
-
-        def fixed(code: str) -> np.ndarray:
-            """specs × rows for a "g" node or indicator."""
-            if code in preps[0].column:
-                return indicators()[:, :, preps[0].column[code]]
-            if code not in stacked:
-                stacked[code] = np.stack([p.fixed[code] for p in preps])
-            return stacked[code]
-
-        def children(codes: Sequence[str], todo: list[int] | None = None) -> np.ndarray:
-            """specs × rows × children of "g" children (of the specs ``todo``, default all), as
-            np.column_stack lays out each spec's block."""
-            column = preps[0].column
-            if all(c in column for c in codes):
-                X3 = indicators() if todo is None or len(todo) == G else indicators()[todo]
-                return np.ascontiguousarray(X3[:, :, [column[c] for c in codes]])  # the layout the build's means see
-            return np.stack([fixed(c) if todo is None else fixed(c)[todo] for c in codes], axis=-1)
-
-        def samples(code: str) -> np.ndarray:
-            """samples × rows for an "s" or "lin" node."""
-            if code not in per_sample:
-                per_sample[code] = lins.pop(code).scores(preps, bounds)
-                kinds[code] = "s"
-            return per_sample[code]
-
-        record = set(record)
-        realised: dict[str, np.ndarray] = {}
-        for ni, nd0 in enumerate(preps[0].nodes):
-            k = len(nd0.kids)
-            M = mult.get(nd0.code)
-            kid_kinds = [kinds.get(c, "g") for c in nd0.kids]
-            if M is None and set(kid_kinds) == {"g"}:
-                # children and weights fixed within each spec: one row of scores per spec, kept
-                todo = [g for g, p in enumerate(preps) if nd0.code not in p.fixed]
-                if todo:
-                    Xg = children(nd0.kids, todo)
-                    Y = self._fixed_scores([preps[g] for g in todo], ni, Xg)
-                    complete, positive = ~np.isnan(Y).any(axis=1), ~(Y <= 0).any(axis=1)
-                    for i, g in enumerate(todo):
-                        preps[g].fixed[nd0.code] = Y[i]
-                        preps[g].note_clean(nd0.code, bool(complete[i]), bool(complete[i] and positive[i]))
-                if nd0.code in record:
-                    Xg = children(nd0.kids)
-                    raw = np.stack([
-                        p.nodes[ni].w if p.nodes[ni].w is not None else self._data_weights(p, p.nodes[ni], Xg[g])
-                        for g, p in enumerate(preps)
-                    ])
-                    realised[nd0.code] = (raw / row_sum(raw))[gid]
-                continue
-            lin = _Linear.of(nd0, kid_kinds, [lins.get(c) for c in nd0.kids], M, S, leaf_ok)
-            if lin is not None:  # one quasi-arithmetic mean of the leaves below, evaluated only when needed
-                kinds[nd0.code] = "lin"
-                lins[nd0.code] = lin
-                if nd0.code in record:
-                    realised[nd0.code] = lin.A
-                continue
-            kinds[nd0.code] = "s"
-            if set(kid_kinds) == {"g"}:
-                # children fixed within each spec, weights per sample: one matrix product per spec
-                Xg = children(nd0.kids)
-                if nd0.w is not None:
-                    Wraw = nd0.w[None, :] * M
-                else:
-                    Wraw = M * np.stack([self._data_weights(p, p.nodes[ni], Xg[g]) for g, p in enumerate(preps)])[gid]
-                Wn = _by_max(Wraw)
-                y = self._quasi(nd0, quasi_mean_by_block, Xg, Wn, bounds)
-                if y is None:  # not a quasi-arithmetic mean, or a value outside its domain: the node's own function
-                    y = np.empty((S, R))
-                    for g in range(G):
-                        sl = slice(bounds[g], bounds[g + 1])
-                        y[sl] = self._call(preps, ni, Xg[g], Wn[sl], g)
-                per_sample[nd0.code] = y
-                if nd0.code in record:
-                    realised[nd0.code] = Wraw / row_sum(Wraw)
-                continue
-            # children that vary by sample: samples × rows × children
-            kids = [fixed(c)[gid] if kind == "g" else samples(c) for c, kind in zip(nd0.kids, kid_kinds)]
-            X = None
-            if nd0.w is not None:  # static weights: the same in every spec of the batch (same signature)
-                Wraw = np.broadcast_to(nd0.w[None, :], (S, k))
-            else:
-                X = np.stack(kids, axis=-1)
-                Wraw = np.stack([
-                    preps[gid[s]].nodes[ni].w if preps[gid[s]].nodes[ni].w is not None
-                    else self._data_weights(preps[gid[s]], preps[gid[s]].nodes[ni], X[s])
-                    for s in range(S)
-                ])
-            if M is not None:
-                Wraw = Wraw * M
-            Wn = _by_max(Wraw)
-            y = self._quasi(nd0, quasi_mean_by_child, kids, Wn)
-            if y is None:
-                y = self._call(preps, ni, np.stack(kids, axis=-1) if X is None else X, Wn, gid)
-            per_sample[nd0.code] = y
-            if nd0.code in record:
-                realised[nd0.code] = Wraw / row_sum(Wraw)
-        kind = kinds.get(self.node, "g")
-        if kind == "g":
-            return fixed(self.node)[gid], realised
-        out = samples(self.node)
-        if mult:  # a sample at its spec's nominal weights is that spec's build, to the last bit
-            nominal = np.logical_and.reduce([row_max(np.abs(m - 1.0))[:, 0] == 0 for m in mult.values()])
-            for g in np.unique(gid[nominal]):
-                out[(gid == g) & nominal] = self.evaluate([(preps[g], 1)], {})[0][0]
-        return out, realised
-
-    def _fixed_scores(self, preps: list[_Prepared], ni: int, Xg: np.ndarray) -> np.ndarray:
-        """Scores (specs × rows) of node ``ni`` whose children and weights no sample changes."""
-        nd0 = preps[0].nodes[ni]
-        G, R, k = Xg.shape
-        if nd0.w is not None and (G == 1 or nd0.method in ROWWISE):
-            # every spec's rows stacked into one call (these means treat rows one by one)
-            w = (nd0.w / nd0.w.max())[None, :]
-            return self._call(preps, ni, Xg.reshape(G * R, k), w, None if G > 1 else 0).reshape(G, R)
-        y = np.empty((G, R))
-        for g, p in enumerate(preps):
-            wg = p.nodes[ni].w if p.nodes[ni].w is not None else self._data_weights(p, p.nodes[ni], Xg[g])
-            y[g] = self._call(preps, ni, Xg[g], _by_max(wg), g)[0]
-        return y
-
-    @staticmethod
-    def _quasi(nd: _NodeModel, how: Any, *args: Any) -> np.ndarray | None:
-        """A quasi-arithmetic node by ``quasi_mean_by_block`` or ``quasi_mean_by_child``; None when the
-        node is another kind of mean or a value is outside its domain (its own function then runs,
-        and its error names the sample)."""
-        if nd.form is None or nd.cross_rows:
-            return None
-        try:
-            return how(nd.form, *args, min_coverage=nd.params.get("min_coverage", 0.0))
-        except DomainError:
-            return None
-
-    def _call(self, preps: list[_Prepared], ni: int, X: np.ndarray, W: np.ndarray, owner: Any) -> np.ndarray:
-        """The node's aggregation over a batch.
-
-        ``owner`` says whose rows these are, for error messages: the position of the one spec,
-        an array mapping each row of ``W`` to its spec, or ``None`` for a 2-D ``X`` holding the
-        rows of several specs stacked (a row's spec is then row // R).
-        """
-        nd = preps[0].nodes[ni]
-        R = self.R
-        try:
-            if nd.cross_rows:
-                y = np.full((W.shape[0], X.shape[-2]), np.nan)
-                for sel in self.year_groups:
-                    y[:, sel] = nd.func(X[..., sel, :], W, **nd.params)
-                return y
-            return nd.func(X, W, **nd.params)
-        except DomainError as exc:
-            if owner is None:  # stacked rows: the spec of the first offending row
-                g, rows = int(exc.rows[0]) // R, exc.rows[exc.rows // R == exc.rows[0] // R] % R
-            elif isinstance(owner, (int, np.integer)):  # one spec
-                g, rows = int(owner), exc.rows
-            else:  # find the spec that fails
-                g, rows = None, exc.rows
-                for cand in np.unique(owner):
-                    sel = owner == cand
-                    try:
-                        nd.func(X if X.ndim == 2 else X[sel], W[sel], **nd.params)
-                    except DomainError as exc_g:
-                        g, rows = int(cand), exc_g.rows
-                        break
-            where = f" (sensitivity sample with {preps[g].label})" if g is not None else ""
-            src = preps[g].spec.source if g is not None else self.spec.source
-            raise BuildError(
-                f"{src}: {nd.path}: node {nd.code}: {exc} — for {list_rows(list(self.master[rows % R]))}{where}"
-            ) from None
-
-
-def _node_weights(spec: Spec, code: str, children: pd.DataFrame) -> np.ndarray:
-    """The pipeline's resolved weights of ``code``'s children (summing to 1), in child order."""
-    from .pipeline import node_weights_for
-
-    out = node_weights_for(spec, code, children)
-    w = out[0] if isinstance(out, tuple) else out[code]  # (weights, diagnostics) or {code: weights}
-    return w.reindex([c.code for c in spec.nodes[code].children]).to_numpy(float)
-
-
-def _by_max(W: np.ndarray) -> np.ndarray:
-    """Weights divided by their largest (as the pipeline does, so equal weights are exact 1s)."""
-    W = np.atleast_2d(W)
-    m = row_max(W)
-    if not (m > 0).all():
-        m[m <= 0] = 1.0  # every child removed: the parent is missing
-    return W / m
+        """Scores of the analysed node (samples × rows) for a batch (see :meth:`Evaluator.evaluate`)."""
+        return self.ev.evaluate(members, mult, self.node, record)
 
 
 # ---- running a design --------------------------------------------------------------------
@@ -892,8 +502,6 @@ def _init_worker(state: dict[str, Any]) -> None:
 
 
 def _upstream_job(specs: list[Spec]) -> list[tuple[str, pd.DataFrame, list[str]]]:
-    from .pipeline import stage_keys, upstream
-
     out = []
     for s in specs:
         stages = upstream(s, _WORKER["panel"], _WORKER["cache"])
@@ -992,12 +600,12 @@ def _simulate(eng: _Engine, U: np.ndarray, *, jobs: int, progress: bool | None, 
         prepared[k] = eng.prepare(s, c)
     # phase 2: fixed chunks of samples, batched by the node models they share
     keys = sorted(prepared)
-    sigs = sorted({prepared[k].signature for k in keys}, key=lambda s: min(k for k in keys if prepared[k].signature == s))
+    sigs = sorted({prepared[k].model.signature() for k in keys}, key=lambda s: min(k for k in keys if prepared[k].model.signature() == s))
     sig_rank = {s: i for i, s in enumerate(sigs)}
     key_rank = {k: i for i, k in enumerate(keys)}
     combo_key = np.array([key_rank[k] for k in ukeys])  # distinct combo -> distinct spec
     sample_key = combo_key[inv]
-    key_sig = np.array([sig_rank[prepared[k].signature] for k in keys])
+    key_sig = np.array([sig_rank[prepared[k].model.signature()] for k in keys])
     # samples ordered by (signature, spec, sample number): each chunk is contiguous in both
     order_all = np.lexsort((np.arange(n), sample_key, key_sig[sample_key]))
     sig_of = key_sig[sample_key[order_all]]
@@ -1033,7 +641,7 @@ def _simulate(eng: _Engine, U: np.ndarray, *, jobs: int, progress: bool | None, 
     t2 = time.perf_counter()
     if bar is not None:
         bar.close()
-    upstream_builds = len({eng.stage_key(p.spec, "normalize") for p in prepared.values()})
+    upstream_builds = len({eng.stage_key(p.model.spec, "normalize") for p in prepared.values()})
     return _Sim(
         scores, ranks, realised, combos, [keys[i] for i in sample_key], len(prepared), upstream_builds,
         {"prepare_s": round(t1 - t0, 6), "evaluate_s": round(t2 - t1, 6)},
@@ -1124,7 +732,7 @@ class SensitivityResult:
     def sample_spec(self, i: int) -> Spec:
         """The Spec of build ``i`` (a normal build of it gives that build's scores)."""
         if self.mode == "remove":
-            return self.spec.replace(f"tree.{self.samples.loc[i, 'removed']}.weight", 0, origin="remove_one")
+            return removed_spec(self.spec, self.samples.loc[i, "removed"])
         return sample_spec(self.spec, self.samples.iloc[i].to_dict(), self.factors)
 
 
@@ -1146,7 +754,10 @@ def sample_spec(spec: Spec, row: Mapping[str, Any], factors: Mapping[str, Any] |
     Spec
         The choices put at their paths, and for each parent with a perturbed child every child's
         weight set to the realised weight, with ``steps.weights.by_node.<parent>: {method: fixed}``
-        so the weighting method takes them as they are.
+        so the weighting method takes them as they are. A segment's weight set that names one of
+        those children gets the same multipliers: weight × realised / resolved tree weight (its
+        weight stays as it is for a child whose tree weight is 0; with a data-driven weighting
+        method the segment's weights, which come from its own rows, are not written).
     """
     plan = _plan(spec, factors)
     changes: dict[str, Any] = {}
@@ -1159,14 +770,33 @@ def sample_spec(spec: Spec, row: Mapping[str, Any], factors: Mapping[str, Any] |
             changes[f.path] = v
         else:
             changes.update(dict(v))
+    chosen = spec.replace_many(changes, origin="samples.csv") if changes else spec
+    model = {nd.code: nd for nd in tree_model(chosen).nodes} if plan.noise_parents else {}
     for parent, key in plan.noise_parents.items():
+        realised = {}
         for c in spec.nodes[parent].children:
             col = f"{key}.{c.code}"
             if col not in row:
                 raise DataError(f"samples row: no column {col!r} (the factors differ from the analysis')")
-            changes[f"tree.{c.code}.weight"] = float(_read_cell(row[col]))
+            realised[c.code] = changes[f"tree.{c.code}.weight"] = float(_read_cell(row[col]))
         changes[f"steps.weights.by_node.{parent}"] = {"method": "fixed"}
+        nd = model[parent]
+        if nd.reads_data:
+            continue  # a segment's data-driven weights come from its own rows: not written here
+        tree_w = nd.static()[0]
+        for seg in nd.segments:
+            for c, ws in nd.static(seg)[0].items():
+                changes[f"segments.weight_sets.{seg}.{c}"] = float(ws * realised[c] / tree_w[c]) if tree_w[c] > 0 else float(ws)
     return spec.replace_many(changes, origin="samples.csv") if changes else spec
+
+
+def removed_spec(spec: Spec, code: str) -> Spec:
+    """The spec with ``code`` left out: weight 0 in its parent, and in every segment weight set."""
+    changes: dict[str, Any] = {f"tree.{code}.weight": 0}
+    for seg, ws in (spec.segments.weight_sets if spec.segments is not None else {}).items():
+        if code in ws:
+            changes[f"segments.weight_sets.{seg}.{code}"] = 0
+    return spec.replace_many(changes, origin="remove_one")
 
 
 # ---- writing helpers -----------------------------------------------------------------------
@@ -1688,7 +1318,7 @@ def importance(b, *, threshold: float = 0.5) -> Importance:
     spec = b.spec
     root = spec.tree.code
     y = b.scores[root].to_numpy(float)
-    eff = b.weights.set_index("node")["effective_weight"]
+    eff = b.effective_weights()  # the tree's weights (segments have their own rows in b.weights)
     rows = []
     for code in spec.nodes:
         if code == root:

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 import index_engine as ie
+from index_engine import evaluate
 from index_engine import sensitivity as sa
 
 from .conftest import ROOT, TINY_SPEC, tiny_frame
@@ -132,7 +133,7 @@ def test_linear_forms_equal_node_by_node_evaluation(asem, monkeypatch, levels, m
         "norm": sa.Choice(path="steps.normalize.params.lower", values=[1, 10]),
     }
     U = np.random.default_rng(7).random((60, sa._plan(spec, factors).D))
-    of = sa._Linear.of
+    of = evaluate._Linear.of
     used = []
 
     def run(linear: bool, node: str):
@@ -141,7 +142,7 @@ def test_linear_forms_equal_node_by_node_evaluation(asem, monkeypatch, levels, m
             used.append(lin is not None)
             return lin
 
-        monkeypatch.setattr(sa._Linear, "of", staticmethod(counting))
+        monkeypatch.setattr(evaluate._Linear, "of", staticmethod(counting))
         return sa.evaluate_design(spec, panel, U, factors, node=node, cache=cache)
 
     for node in ("Index", "Conn", "Physical"):  # the index, and intermediate target nodes
