@@ -55,3 +55,7 @@ class SmallSampleWarning(IndexEngineWarning):
 
 class CoverageWarning(IndexEngineWarning):
     """An aggregate was left missing because too few of its children had data."""
+
+
+class DegenerateOutputWarning(IndexEngineWarning):
+    """An analysis' output barely varies (most builds give the same value), so its indices are unreliable."""

@@ -14,6 +14,7 @@ import pytest
 import index_engine as ie
 from index_engine import evaluate
 from index_engine import sensitivity as sa
+from index_engine.sensitivity.factors import _plan as plan_factors
 
 from .conftest import ROOT, TINY_SPEC, tiny_frame
 
@@ -132,7 +133,7 @@ def test_linear_forms_equal_node_by_node_evaluation(asem, monkeypatch, levels, m
         "weights": sa.WeightNoise(levels=levels, noise=0.4),
         "norm": sa.Choice(path="steps.normalize.params.lower", values=[1, 10]),
     }
-    U = np.random.default_rng(7).random((60, sa._plan(spec, factors).D))
+    U = np.random.default_rng(7).random((60, plan_factors(spec, factors).D))
     of = evaluate._Linear.of
     used = []
 
