@@ -446,7 +446,13 @@ def build(spec: Spec, panel: Panel, *, cache: dict | None = None) -> Build:
     t0 = time.perf_counter()
     panel.check_against(spec)
     stages = upstream(spec, panel, cache)
-    timings = {"upstream": round(time.perf_counter() - t0, 6)}
+    return build_from_stages(spec, panel, stages, {"upstream": round(time.perf_counter() - t0, 6)})
+
+
+def build_from_stages(spec: Spec, panel: Panel, stages: dict[str, StageResult], timings: dict[str, float]) -> Build:
+    """The Build of upstream stage results (:func:`upstream`): weights and scores from the
+    evaluator, the log and the warnings of every stage. ``timings`` gains ``aggregate``."""
+    t0 = time.perf_counter()
     log = _Log()
     for res in stages.values():
         log.steps.extend(res.steps)
@@ -455,7 +461,7 @@ def build(spec: Spec, panel: Panel, *, cache: dict | None = None) -> Build:
         warnings.simplefilter("always")
         weights, scores = _aggregate(spec, panel, stages["normalize"].table, log)
     caught_all += list(caught)
-    timings["aggregate"] = round(time.perf_counter() - t0 - timings["upstream"], 6)
+    timings["aggregate"] = round(time.perf_counter() - t0, 6)
     warns = []
     for w in caught_all:
         warns.append(f"{w.category.__name__}: {w.message}")
