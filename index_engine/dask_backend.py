@@ -1,14 +1,16 @@
 """Builds that outgrow one machine: the panel split by unit into partitions, run as Dask tasks.
 
 Every step that works row by row or unit by unit (transforms, denominators, carrying and
-interpolating within a unit, screening, points and goalposts, fixed-base indices, aggregation)
-runs on each partition with the in-process code. Statistics pooled over units are computed as
+interpolating within a unit, screening, points and goalposts, fixed-base indices) runs on each
+partition with the in-process code. Statistics pooled over units are computed as
 reductions over the partitions: per indicator (and year, when the normalisation is per year) the
 count, minimum, maximum, mean and sum of squared deviations, combined exactly with Chan's parallel
 formula (Chan, Golub and LeVeque 1983, The American Statistician 37(3):242–247,
 doi:10.1080/00031305.1983.10483115); the normalisation then runs on each partition with those
-statistics fixed (``xmin``/``xmax``, ``xmean``/``xsd``). Ranks come from one global sort of the
-gathered scores. The result is the same Build the in-process engine gives, to rounding.
+statistics fixed (``xmin``/``xmax``, ``xmean``/``xsd``). The gathered normalised table is then
+weighted, aggregated and ranked by the in-process build's evaluator
+(:func:`index_engine.pipeline.build_from_stages`). The result is the same Build the in-process
+engine gives, to rounding.
 
 Methods that need every unit at once inside a step (the JRC outlier rule, rank-based
 normalisation, data-driven weights, TOPSIS, Copeland) are refused with a clear error rather than
