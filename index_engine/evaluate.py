@@ -61,7 +61,9 @@ def scale_by_max(W: np.ndarray) -> np.ndarray:
     """Weights (samples × children) divided by each sample's largest: the same means, and equal
     weights become exact 1s. A sample whose weights are all 0 (every child removed) keeps 0s,
     so its parent is missing."""
-    W = np.atleast_2d(W)
+    if W.ndim == 1:  # one sample (a build): the same numbers, without the per-column loop
+        top = W.max()
+        return (W / top if top > 0 else W.copy())[None, :]
     m = row_max(W)
     if not (m > 0).all():
         m[m <= 0] = 1.0
@@ -95,6 +97,7 @@ class NodeModel:
     rowwise: bool = field(init=False)
     reads_data: bool = field(init=False)
     _static: dict[str, tuple[pd.Series, dict[str, Any]]] = field(default_factory=dict, repr=False)
+    _static_w: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.form = quasi_arithmetic(self.method, self.params)
@@ -128,9 +131,15 @@ class NodeModel:
             self._static[segment] = self.weights(pd.DataFrame(columns=list(self.kids)), segment)
         return self._static[segment]
 
+    def static_w(self, segment: str = "") -> np.ndarray:
+        """:meth:`static`'s weights as an array in child order (kept: the batches read it often)."""
+        if segment not in self._static_w:
+            self._static_w[segment] = self.static(segment)[0].to_numpy()
+        return self._static_w[segment]
+
     def signature(self, static: bool = True) -> list[Any]:
         """What the node's evaluation depends on (with ``static``: its data-free weights too)."""
-        w = None if self.reads_data or not static else self.static()[0].tolist()
+        w = None if self.reads_data or not static else self.static_w().tolist()
         return [self.code, self.kids, self.method.name, self.params, self.weighting.name, self.wparams, w, self.segments]
 
 
@@ -285,7 +294,7 @@ class _Linear:
             return None
         if not all(leaf_ok(c, form) for c, kind in zip(nd.kids, kinds) if kind == "g"):
             return None
-        w = nd.static()[0].to_numpy()
+        w = nd.static_w()
         Wraw = w[None, :] * M if M is not None else np.broadcast_to(w[None, :], (S, len(nd.kids)))
         total = row_sum(Wraw)
         if not (total > 0).all():
@@ -469,7 +478,7 @@ class Evaluator:
         sample changes: resolved once per spec and kept with their diagnostics."""
         nd = p.model.nodes[ni]
         if not nd.reads_data:
-            return nd.static(segment)[0].to_numpy()
+            return nd.static_w(segment)
         key = (nd.code, segment)
         if key not in p.resolved:
             p.resolved[key] = nd.weights(self._frame(X, nd, rows), segment)
@@ -481,7 +490,7 @@ class Evaluator:
         G, R, k = Xg.shape
         if not nd0.reads_data and (G == 1 or nd0.rowwise) and len(self._parts(preps[0], nd0)) == 1:
             # every spec's rows stacked into one call (a rowwise method treats rows one by one)
-            w = scale_by_max(nd0.static()[0].to_numpy())
+            w = scale_by_max(nd0.static_w())
             return self._call(preps, ni, Xg.reshape(G * R, k), w, None if G > 1 else 0).reshape(G, R)
         y = np.empty((G, R))
         for g, p in enumerate(preps):
@@ -507,7 +516,7 @@ class Evaluator:
             if nd0.reads_data:
                 Wraw = M * np.stack([self._spec_weights(p, ni, Xp[g], segment, rows) for g, p in enumerate(preps)])[gid]
             else:
-                Wraw = nd0.static(segment)[0].to_numpy()[None, :] * M
+                Wraw = nd0.static_w(segment)[None, :] * M
             Wn = scale_by_max(Wraw)
             yp = self._quasi(nd0, quasi_mean_by_block, Xp, Wn, bounds)
             if yp is None:  # not a quasi-arithmetic mean, or a value outside its domain: the node's own function
@@ -539,7 +548,7 @@ class Evaluator:
                     for s in range(S)
                 ])
             else:  # the same in every spec of the batch (same signature)
-                Wraw = np.broadcast_to(nd0.static(segment)[0].to_numpy()[None, :], (S, k))
+                Wraw = np.broadcast_to(nd0.static_w(segment)[None, :], (S, k))
             if M is not None:
                 Wraw = Wraw * M
             Wn = scale_by_max(Wraw)

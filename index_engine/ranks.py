@@ -14,8 +14,9 @@ distinct score's rank counts every score before it ("min" ties: 1, 1, 3).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Sequence
+
+import threading
 
 import numpy as np
 import pandas as pd
@@ -24,7 +25,12 @@ RANK_RTOL = 1e-9
 """Relative tolerance of a tie: ``|a − b| <= RANK_RTOL · max(1, |a|, |b|)``."""
 
 _RANK_BLOCK = 512
-"""Samples ranked per argsort: blocks that stay in cache, with one reused buffer."""
+"""Samples ranked per argsort: blocks that stay in cache, with reused buffers ..."""
+
+_RANK_CELLS = 1 << 16
+"""... of at most this many samples × units (fewer samples per block for many units)."""
+
+_SCRATCH = threading.local()
 
 _WIDE = 20_000
 """Rows per year from which each sample is ranked on its own (one sort, or one count of its
@@ -88,9 +94,8 @@ def rank_desc(
         if m >= _WIDE:
             _rank_each(scores if whole else scores[:, sel], out, rows, None if whole else sel)
             continue
-        B = min(_RANK_BLOCK, n)
-        # scratch reused by every block (argsort of a freshly allocated array is much slower)
-        work = _RankWork(np.empty((B, m)), (np.arange(B) * m)[:, None], np.tile(np.arange(1.0, m + 1.0), B))
+        work = _RankWork.get(m)  # scratch reused by every block and call (fresh arrays are much slower)
+        B = min(work.B, n)
         direct = whole and out.flags.c_contiguous
         block = None if direct else np.empty((B, m))
         for i in range(0, n, B):
@@ -123,40 +128,67 @@ def _starts(sv: np.ndarray) -> np.ndarray:
     return start
 
 
-def _close(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+def _close(lo: np.ndarray, hi: np.ndarray, big: float | None = None, out: np.ndarray | None = None,
+           scratch: np.ndarray | None = None) -> np.ndarray:
     """|hi − lo| <= RANK_RTOL · max(1, |lo|, |hi|) elementwise, for lo <= hi (NaN: False).
 
-    Against the largest magnitude (the smallest lo or the largest hi) every tie is found; only
-    the pairs that differ by more than RANK_RTOL (so their own magnitude decides) get the exact
-    test, and they are few: this costs a few passes, never a gather of every tie.
+    ``big`` bounds every |value| (default: the smallest lo or the largest hi). Against it every
+    tie is found; only pairs that differ by more than RANK_RTOL (so their own magnitude decides)
+    get the exact test, and they are few: about one subtraction and one comparison in all.
+    ``out`` (bool) and ``scratch`` (float) are buffers like ``lo`` to reuse.
     """
-    d = hi - lo
-    big = max(1.0, -float(np.fmin.reduce(lo, initial=np.inf)), float(np.fmax.reduce(hi, initial=-np.inf)))
-    with np.errstate(invalid="ignore"):
-        near = d <= RANK_RTOL * big
-        if big > 1.0:
-            unsure = np.flatnonzero(near & (d > RANK_RTOL))
-            if unsure.size:
-                scale = np.maximum(1.0, np.maximum(np.abs(lo[unsure]), np.abs(hi[unsure])))
-                near[unsure] = d[unsure] <= RANK_RTOL * scale
+    if big is None:
+        big = max(-float(np.fmin.reduce(lo, initial=np.inf)), float(np.fmax.reduce(hi, initial=-np.inf)))
+    big = max(1.0, big)
+    d = np.subtract(hi, lo, out=scratch)  # NaN where either is (scores are never infinite)
+    near = np.less_equal(d, RANK_RTOL * big, out=out)
+    if big > 1.0 and near.any():
+        unsure = np.flatnonzero(near & (d > RANK_RTOL))
+        if unsure.size:
+            scale = np.maximum(1.0, np.maximum(np.abs(lo[unsure]), np.abs(hi[unsure])))
+            near[unsure] = d[unsure] <= RANK_RTOL * scale
     return near
 
 
-@dataclass
 class _RankWork:
-    neg: np.ndarray  # block × m scratch
-    offsets: np.ndarray  # block × 1: the flat position of each row's first cell
-    positions: np.ndarray  # 1, 2, ..., m repeated for every row of a block
+    """Scratch for ranking blocks of up to ``B`` samples of ``m`` units, reused by every block
+    (argsort and gathers into freshly allocated arrays are much slower)."""
+
+    @classmethod
+    def get(cls, m: int) -> "_RankWork":
+        """This thread's scratch for rows of ``m`` units (kept for the next call)."""
+        B = max(1, min(_RANK_BLOCK, _RANK_CELLS // m))
+        work = getattr(_SCRATCH, "work", None)
+        if work is None or work.shape != (B, m):
+            work = _SCRATCH.work = cls(B, m)
+        return work
+
+    def __init__(self, B: int, m: int):
+        self.B, self.shape = B, (B, m)
+        self.neg = np.empty((B, m))
+        self.offsets = (np.arange(B) * m)[:, None]  # the flat position of each row's first cell
+        self.positions = np.tile(np.arange(1.0, m + 1.0), B)  # 1, 2, ..., m repeated for every row
+        self.flat = np.empty((B, m), dtype=np.intp)
+        self.sv = np.empty(B * m)
+        self.diff = np.empty(B * m)
+        self.tie = np.empty(B * m, dtype=bool)
 
     def rank(self, s: np.ndarray, out: np.ndarray, rows: np.ndarray) -> None:
         """Descending "min" ranks of each row i of ``s`` into ``out[rows[i]]`` (``out`` C-contiguous)."""
         S, m = s.shape
+        n = S * m
         neg = np.negative(s, out=self.neg[:S])
         order = np.argsort(neg, axis=1)  # ties get the first position of their run, whatever their order
-        sv = neg.ravel()[(order + self.offsets[:S]).ravel()]  # flat positions: faster than 2-D fancy indexing
-        tie = _close(sv[:-1], sv[1:])
+        flat = np.add(order, self.offsets[:S], out=self.flat[:S])
+        # flat positions (faster than 2-D fancy indexing); "clip" (they are in range) keeps take unbuffered
+        sv = np.take(neg.ravel(), flat.ravel(), out=self.sv[:n], mode="clip")
+        hi = sv[m - 1 :: m].max()  # rows are sorted: the largest of the rows' last values (NaN sorts last)
+        nan = hi != hi
+        if nan:
+            hi = np.fmax.reduce(sv)
+        tie = _close(sv[:-1], sv[1:], max(-float(sv[::m].min()), float(hi)), self.tie[: n - 1], self.diff[: n - 1])
         tie[m - 1 :: m] = False  # the last cell of a row and the first of the next
-        vals = self.positions[: S * m]
+        vals = self.positions[:n]
         if tie.any():
             tie = np.r_[tie, False].reshape(S, m)  # [r, j]: cell j + 1 of row r ties with cell j
             t_rows = np.flatnonzero(tie.any(axis=1))
@@ -168,7 +200,7 @@ class _RankWork:
             vals = vals.ravel()
         order += (rows * out.shape[1])[:, None]
         out.reshape(-1)[order.ravel()] = vals  # out is C-contiguous: reshape is a view
-        if np.isnan(sv[m - 1 :: m]).any():  # NaN sorts last: a row's last value is NaN if any is
+        if nan:
             r, c = np.nonzero(np.isnan(s))
             out[rows[r], c] = np.nan
 
