@@ -96,8 +96,7 @@ class NodeModel:
     per_year: bool = field(init=False)
     rowwise: bool = field(init=False)
     reads_data: bool = field(init=False)
-    _static: dict[str, tuple[pd.Series, dict[str, Any]]] = field(default_factory=dict, repr=False)
-    _static_w: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _static: dict[str, tuple[pd.Series, dict[str, Any], np.ndarray]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.form = quasi_arithmetic(self.method, self.params)
@@ -127,19 +126,26 @@ class NodeModel:
 
     def static(self, segment: str = "") -> tuple[pd.Series, dict[str, Any]]:
         """The weights of a method without ``reads_data``, resolved once and kept."""
-        if segment not in self._static:
-            self._static[segment] = self.weights(pd.DataFrame(columns=list(self.kids)), segment)
-        return self._static[segment]
+        return self._resolve_static(segment)[:2]
 
     def static_w(self, segment: str = "") -> np.ndarray:
-        """:meth:`static`'s weights as an array in child order (kept: the batches read it often)."""
-        if segment not in self._static_w:
-            self._static_w[segment] = self.static(segment)[0].to_numpy()
-        return self._static_w[segment]
+        """:meth:`static`'s weights as an array in child order (the batches read it often)."""
+        return self._resolve_static(segment)[2]
 
-    def signature(self, static: bool = True) -> list[Any]:
-        """What the node's evaluation depends on (with ``static``: its data-free weights too)."""
-        w = None if self.reads_data or not static else self.static_w().tolist()
+    def _resolve_static(self, segment: str) -> tuple[pd.Series, dict[str, Any], np.ndarray]:
+        if segment not in self._static:
+            w, diag = self.weights(pd.DataFrame(columns=list(self.kids)), segment)
+            self._static[segment] = (w, diag, w.to_numpy())
+        return self._static[segment]
+
+    def weights_key(self) -> tuple:
+        """What the node's data-free weights depend on (nodes with equal keys share them)."""
+        return (self.source, self.wpath, self.code, self.kids, self.weighting.name, repr(sorted(self.wparams.items())),
+                self.nominal, repr(sorted(self.segments.items())))
+
+    def signature(self) -> list[Any]:
+        """What the node's evaluation depends on, its data-free weights included."""
+        w = None if self.reads_data else self.static_w().tolist()
         return [self.code, self.kids, self.method.name, self.params, self.weighting.name, self.wparams, w, self.segments]
 
 
@@ -151,11 +157,11 @@ class TreeModel:
     nodes: tuple[NodeModel, ...]
 
     @classmethod
-    def of(cls, spec: Spec, resolve: Resolver, shared: dict[str, NodeModel] | None = None) -> "TreeModel":
+    def of(cls, spec: Spec, resolve: Resolver, shared: dict[tuple, Any] | None = None) -> "TreeModel":
         """The tree of ``spec``, its methods found by ``resolve`` (the pipeline's).
 
-        ``shared`` (a dict owned by the caller) lends a node model to every spec with the same
-        node, so weights that do not read the data are resolved once for all of them.
+        ``shared`` (a dict owned by the caller) lets the nodes of many specs share their
+        data-free weights (see :meth:`NodeModel.weights_key`), so they are resolved once.
         """
         nodes = []
         weight_sets = spec.segments.weight_sets if spec.segments is not None else {}
@@ -172,8 +178,7 @@ class TreeModel:
             nominal = tuple(float(c.weight) for c in children)
             nd = NodeModel(code, kids, method, params, path, weighting, wparams, wpath, nominal, segments, spec.source)
             if shared is not None:
-                key = json.dumps([spec.source, path, wpath, nd.signature(static=False), nominal], sort_keys=True, default=str)
-                nd = shared.setdefault(key, nd)
+                nd._static = shared.setdefault(nd.weights_key(), nd._static)
             nodes.append(nd)
         return cls(spec, tuple(nodes))
 

@@ -499,10 +499,10 @@ def effective_weights(spec: Spec, weights: dict[str, pd.Series]) -> pd.Series:
     return pd.Series(eff)
 
 
-def tree_model(spec: Spec, nodes: dict | None = None) -> TreeModel:
+def tree_model(spec: Spec, shared: dict | None = None) -> TreeModel:
     """The spec's aggregates as the evaluator runs them (methods resolved by :func:`resolve`);
-    ``nodes`` shares node models between specs (see :meth:`TreeModel.of`)."""
-    return TreeModel.of(spec, resolve, nodes)
+    ``shared`` lets specs share their data-free weights (see :meth:`TreeModel.of`)."""
+    return TreeModel.of(spec, resolve, shared)
 
 
 def _aggregate(

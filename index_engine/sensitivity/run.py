@@ -43,7 +43,7 @@ class _Engine:
         self.normalized: dict[str, tuple[pd.DataFrame, list[str]]] = {}
         self.prepared: dict[str, Prepared] = {}
         self.spec_of: dict[tuple, Spec] = {}
-        self.node_models: dict[str, Any] = {}  # shared by specs whose nodes are alike (their static weights resolved once)
+        self.node_weights: dict[tuple, Any] = {}  # data-free weights shared by the specs' alike nodes
         self._hash: dict[int, tuple[Spec, str]] = {}
         self._stage_keys: dict[str, dict[str, str]] = {}
         panel.check_against(spec)
@@ -107,7 +107,7 @@ class _Engine:
             raise BuildError(f"{spec_g.source}: with {label}, the build has rows the nominal build lacks: {list_rows(extra)}")
         X = np.full((len(self.master), len(self.indicators)), np.nan)
         X[pos] = table[self.indicators].to_numpy(dtype=float)
-        model = tree_model(spec_g, self.node_models)
+        model = tree_model(spec_g, self.node_weights)
         p = self.ev.prepare(model, X, segment_rows(spec_g, self.panel, self.master), label)
         self.prepared[key] = p
         return p
@@ -507,12 +507,20 @@ def evaluate_design(
     if not ((U >= 0) & (U <= 1)).all():
         raise DataError("evaluate_design: every value of U must lie in [0, 1]")
     U = np.minimum(U, np.nextafter(1.0, 0))
-    run = _run(spec, panel, plan, lambda eng, r0: _Design.of_uniforms(plan, spec, U), desc="design",
-               jobs=jobs, node=node, cache=cache, progress=progress, client=client)
+    options = {"jobs": jobs, "node": node, "cache": cache, "progress": progress, "client": client}
+    return _of_uniforms("design", spec, panel, plan, U, options, builds=int(U.shape[0]), columns=_columns(plan))
+
+
+def _of_uniforms(
+    mode: str, spec: Spec, panel: Panel, plan: _Plan, U: np.ndarray, options: dict[str, Any], **manifest: Any
+) -> SensitivityResult:
+    """The result of a design of uniforms (``options``: :func:`_run`'s), with each unit's rank and
+    score intervals over every build."""
+    run = _run(spec, panel, plan, lambda eng, r0: _Design.of_uniforms(plan, spec, U), desc=mode, **options)
     scores, ranks = run.frames()
-    manifest = run.manifest("design", builds=int(U.shape[0]), jobs=jobs, factors=plan.manifest(), columns=_columns(plan))
+    manifest = run.manifest(mode, **manifest, jobs=options["jobs"], factors=plan.manifest())
     return SensitivityResult(
-        "design", spec, plan.factors, _samples_frame(run.eng, run.sim, {}), scores, ranks, run.nominal(),
+        mode, spec, plan.factors, _samples_frame(run.eng, run.sim, {}), scores, ranks, run.nominal(),
         manifest, rank_stats=_rank_stats(run.eng, run.s0, run.r0, run.sim.scores, run.sim.ranks), has_years=panel.has_years,
     )
 
@@ -568,17 +576,9 @@ def uncertainty(
     n, jobs = _check_n(n, "uncertainty"), _check_jobs(jobs)
     plan = _plan(spec, factors)
     U = monte_carlo_design(n, plan.D, seed)
-    run = _run(spec, panel, plan, lambda eng, r0: _Design.of_uniforms(plan, spec, U), desc="uncertainty",
-               jobs=jobs, node=node, cache=cache, progress=progress, client=client)
-    scores, ranks = run.frames()
-    manifest = run.manifest(
-        "uncertainty", design="Monte Carlo: independent U[0, 1) per factor column (numpy PCG64)",
-        n=n, seed=seed, builds=n, jobs=jobs, factors=plan.manifest(),
-    )
-    return SensitivityResult(
-        "uncertainty", spec, plan.factors, _samples_frame(run.eng, run.sim, {}), scores, ranks, run.nominal(),
-        manifest, rank_stats=_rank_stats(run.eng, run.s0, run.r0, run.sim.scores, run.sim.ranks), has_years=panel.has_years,
-    )
+    options = {"jobs": jobs, "node": node, "cache": cache, "progress": progress, "client": client}
+    design = "Monte Carlo: independent U[0, 1) per factor column (numpy PCG64)"
+    return _of_uniforms("uncertainty", spec, panel, plan, U, options, design=design, n=n, seed=seed, builds=n)
 
 
 def sobol(
