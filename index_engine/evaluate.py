@@ -324,6 +324,10 @@ class _Linear:
 # ---------------------------------------------------------------------------------------------
 # the evaluator
 # ---------------------------------------------------------------------------------------------
+_ALL_ROWS: tuple[tuple[str, np.ndarray | None], ...] = (("", None),)
+"""The parts of a node without segments: every row, with the tree's weights."""
+
+
 class Evaluator:
     """Weights and aggregation of prepared specs over fixed rows (unit, year), for batches of samples."""
 
@@ -471,9 +475,10 @@ class Evaluator:
 
     # ---- one node ------------------------------------------------------------------------
     @staticmethod
-    def _parts(p: Prepared, nd: NodeModel) -> list[tuple[str, np.ndarray | None]]:
+    def _parts(p: Prepared, nd: NodeModel) -> Sequence[tuple[str, np.ndarray | None]]:
         """Every row with the tree's weights (""), then each segment's rows with its own."""
-        return [("", None)] + [(name, rows) for name, rows in p.parts if name in nd.segments]
+        own = [(name, rows) for name, rows in p.parts if name in nd.segments] if p.parts else None
+        return (("", None), *own) if own else _ALL_ROWS
 
     def _frame(self, X: np.ndarray, nd: NodeModel, rows: np.ndarray | None) -> pd.DataFrame:
         return pd.DataFrame(X, index=self.rows if rows is None else self.rows[rows], columns=list(nd.kids))
@@ -493,7 +498,7 @@ class Evaluator:
         """Scores (specs × rows) of node ``ni`` whose children and weights no sample changes."""
         nd0 = preps[0].model.nodes[ni]
         G, R, k = Xg.shape
-        if not nd0.reads_data and (G == 1 or nd0.rowwise) and len(self._parts(preps[0], nd0)) == 1:
+        if not nd0.reads_data and (G == 1 or nd0.rowwise) and self._parts(preps[0], nd0) is _ALL_ROWS:
             # every spec's rows stacked into one call (a rowwise method treats rows one by one)
             w = scale_by_max(nd0.static_w())
             return self._call(preps, ni, Xg.reshape(G * R, k), w, None if G > 1 else 0).reshape(G, R)
@@ -591,7 +596,7 @@ class Evaluator:
         nd = preps[0].model.nodes[ni]
         R = self.R
         try:
-            return self._apply(nd, X, W, rows)
+            return nd.method.func(X, W, **nd.params) if not nd.per_year else self._apply(nd, X, W, rows)
         except DomainError as exc:
             if owner is None:  # stacked rows: the spec of the first offending row
                 g, bad = int(exc.rows[0]) // R, exc.rows[exc.rows // R == exc.rows[0] // R] % R

@@ -128,26 +128,24 @@ def _starts(sv: np.ndarray) -> np.ndarray:
     return start
 
 
-def _close(lo: np.ndarray, hi: np.ndarray, big: float | None = None, out: np.ndarray | None = None,
-           scratch: np.ndarray | None = None) -> np.ndarray:
-    """|hi − lo| <= RANK_RTOL · max(1, |lo|, |hi|) elementwise, for lo <= hi (NaN: False).
-
-    ``big`` bounds every |value| (default: the smallest lo or the largest hi). Against it every
-    tie is found; only pairs that differ by more than RANK_RTOL (so their own magnitude decides)
-    get the exact test, and they are few: about one subtraction and one comparison in all.
-    ``out`` (bool) and ``scratch`` (float) are buffers like ``lo`` to reuse.
-    """
-    if big is None:
-        big = max(-float(np.fmin.reduce(lo, initial=np.inf)), float(np.fmax.reduce(hi, initial=-np.inf)))
-    big = max(1.0, big)
-    d = np.subtract(hi, lo, out=scratch)  # NaN where either is (scores are never infinite)
-    near = np.less_equal(d, RANK_RTOL * big, out=out)
+def _close(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """|hi − lo| <= RANK_RTOL · max(1, |lo|, |hi|) elementwise, for lo <= hi (NaN: False)."""
+    big = max(1.0, -float(np.fmin.reduce(lo, initial=np.inf)), float(np.fmax.reduce(hi, initial=-np.inf)))
+    d = hi - lo
+    near = d <= RANK_RTOL * big
     if big > 1.0 and near.any():
-        unsure = np.flatnonzero(near & (d > RANK_RTOL))
-        if unsure.size:
-            scale = np.maximum(1.0, np.maximum(np.abs(lo[unsure]), np.abs(hi[unsure])))
-            near[unsure] = d[unsure] <= RANK_RTOL * scale
+        _refine(near, d, lo, hi)
     return near
+
+
+def _refine(near: np.ndarray, d: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
+    """``near`` found every tie against a bound of every |value|: the pairs that differ by more
+    than RANK_RTOL (so their own magnitude decides) get the exact test. They are few, so this
+    costs one comparison, never a gather of every tie."""
+    unsure = np.flatnonzero(near & (d > RANK_RTOL))
+    if unsure.size:
+        scale = np.maximum(1.0, np.maximum(np.abs(lo[unsure]), np.abs(hi[unsure])))
+        near[unsure] = d[unsure] <= RANK_RTOL * scale
 
 
 class _RankWork:
@@ -182,14 +180,20 @@ class _RankWork:
         flat = np.add(order, self.offsets[:S], out=self.flat[:S])
         # flat positions (faster than 2-D fancy indexing); "clip" (they are in range) keeps take unbuffered
         sv = np.take(neg.ravel(), flat.ravel(), out=self.sv[:n], mode="clip")
-        hi = sv[m - 1 :: m].max()  # rows are sorted: the largest of the rows' last values (NaN sorts last)
+        # ties within the tolerance (see _close), against a bound of every |value|: rows are
+        # sorted, so their first and last values are their extremes (NaN sorts last)
+        lo, hi = sv[::m].min(), sv[m - 1 :: m].max()
         nan = hi != hi
-        if nan:
-            hi = np.fmax.reduce(sv)
-        tie = _close(sv[:-1], sv[1:], max(-float(sv[::m].min()), float(hi)), self.tie[: n - 1], self.diff[: n - 1])
+        if nan:  # a row with a missing score
+            lo, hi = np.fmin.reduce(sv), np.fmax.reduce(sv)
+        big = max(1.0, -lo, hi)
+        d = np.subtract(sv[1:], sv[:-1], out=self.diff[: n - 1])
+        tie = np.less_equal(d, RANK_RTOL * big, out=self.tie[: n - 1])
         tie[m - 1 :: m] = False  # the last cell of a row and the first of the next
         vals = self.positions[:n]
         if tie.any():
+            if big > 1.0:
+                _refine(tie, d, sv[:-1], sv[1:])
             tie = np.r_[tie, False].reshape(S, m)  # [r, j]: cell j + 1 of row r ties with cell j
             t_rows = np.flatnonzero(tie.any(axis=1))
             new = np.ones((len(t_rows), m), dtype=bool)
