@@ -409,13 +409,15 @@ class Evaluator:
             if code in preps[0].column:
                 return indicators()[:, :, preps[0].column[code]]
             if code not in stacked:
-                stacked[code] = np.stack([p.fixed[code] for p in preps])
+                stacked[code] = preps[0].fixed[code][None] if G == 1 else np.stack([p.fixed[code] for p in preps])
             return stacked[code]
 
         def children(codes: Sequence[str], todo: list[int] | None = None) -> np.ndarray:
             """specs × rows × children of "g" children (of the specs ``todo``, default all), as
             np.column_stack lays out each spec's block."""
             column = preps[0].column
+            if G == 1:  # one spec (a build): its columns side by side, read one at a time
+                return np.column_stack([preps[0].values(c) for c in codes])[None]
             if all(c in column for c in codes):
                 X3 = indicators() if todo is None or len(todo) == G else indicators()[todo]
                 return np.ascontiguousarray(X3[:, :, [column[c] for c in codes]])
@@ -653,7 +655,9 @@ def aggregate_build(model: TreeModel, normalized: pd.DataFrame, parts: list[tupl
     rows of each segment with its own weight set (:func:`segment_rows`).
     """
     ev = Evaluator(normalized.index)
-    p = ev.prepare(model, normalized[list(model.spec.indicators)].to_numpy(dtype=float), parts)
+    inds = list(model.spec.indicators)
+    X = (normalized if list(normalized.columns) == inds else normalized[inds]).to_numpy(dtype=float)  # a view when it can
+    p = ev.prepare(model, X, parts)
     ev.evaluate([(p, 1)], {}, model.spec.tree.code)
     weights, diagnostics = {}, {}
     segment_weights: dict[str, dict[str, pd.Series]] = {name: {} for name, _ in parts}
