@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, Mapping, Sequence
+from typing import Annotated, Any, Callable, Literal, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from pydantic import Field
 
 from .errors import BuildError, DataError
-from .registry import Registry
+from .registry import Method, Registry
 
 AGGREGATE = Registry("aggregate", "Combining children into their parent's score.")
 
@@ -159,23 +159,36 @@ class QuasiArithmetic:
 
 
 _IDENTITY = QuasiArithmetic(1.0)
+_GEOMETRIC = QuasiArithmetic(0.0, "geometric mean")
+_HARMONIC = QuasiArithmetic(-1.0, "harmonic mean")
 
 
-def quasi_arithmetic(method: str, params: Mapping[str, Any]) -> QuasiArithmetic | None:
-    """The φ form of a registered mean (arithmetic, geometric, harmonic, generalised), else None."""
-    if method == "arithmetic":
-        return _IDENTITY
-    if method == "geometric":
-        return QuasiArithmetic(0.0, "geometric mean")
-    if method == "harmonic":
-        return QuasiArithmetic(-1.0, "harmonic mean")
-    if method == "generalised":
-        p = float(params.get("p", 1.0))
-        if p == 0:
-            return QuasiArithmetic(0.0, "geometric mean", complete=True)
-        positive = f"generalised mean with p = {p:g}" if p < 0 or p != int(p) else None
-        return QuasiArithmetic(p, positive, complete=True)
-    return None
+def _power(params: Mapping[str, Any]) -> QuasiArithmetic:
+    p = float(params.get("p", 1.0))
+    if p == 0:
+        return QuasiArithmetic(0.0, "geometric mean", complete=True)
+    positive = f"generalised mean with p = {p:g}" if p < 0 or p != int(p) else None
+    return QuasiArithmetic(p, positive, complete=True)
+
+
+def quasi_form(form: Callable[[Mapping[str, Any]], QuasiArithmetic]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare, where a mean registers, its φ form as a function of its params (see
+    :func:`quasi_arithmetic`); the batched evaluator then treats it as a linear form of φ(x)."""
+
+    def deco(func: Callable[..., Any]) -> Callable[..., Any]:
+        func.quasi_form = form  # type: ignore[attr-defined]
+        return func
+
+    return deco
+
+
+def quasi_arithmetic(method: Method | str, params: Mapping[str, Any]) -> QuasiArithmetic | None:
+    """The φ form a registered mean declared with :func:`quasi_form` (arithmetic, geometric,
+    harmonic, generalised), for its ``params``; None for any other method."""
+    if isinstance(method, str):
+        method = AGGREGATE.get(method)
+    form = getattr(method.func, "quasi_form", None)
+    return form(params) if form is not None else None
 
 
 def _quasi_mean(X: np.ndarray, W: np.ndarray, form: QuasiArithmetic, min_coverage: float) -> np.ndarray:
@@ -194,33 +207,37 @@ def _quasi_mean(X: np.ndarray, W: np.ndarray, form: QuasiArithmetic, min_coverag
 
 
 @AGGREGATE.register("arithmetic", traits=("mean", "rowwise", "distributable"))
+@quasi_form(lambda params: _IDENTITY)
 def arithmetic(X: np.ndarray, W: np.ndarray, *, min_coverage: Coverage = 0.0) -> np.ndarray:
     """Weighted arithmetic mean Σ w·x / Σ w over the children present (COINr ``a_amean``)."""
     return _quasi_mean(X, W, _IDENTITY, min_coverage)
 
 
 @AGGREGATE.register("geometric", traits=("mean", "rowwise", "distributable"))
+@quasi_form(lambda params: _GEOMETRIC)
 def geometric(X: np.ndarray, W: np.ndarray, *, min_coverage: Coverage = 0.0) -> np.ndarray:
     """Weighted geometric mean exp(Σ w·ln x / Σ w) over the children present (COINr ``a_gmean``).
 
     A value <= 0 is an error naming the unit and node.
     """
-    return _quasi_mean(X, W, quasi_arithmetic("geometric", {}), min_coverage)
+    return _quasi_mean(X, W, _GEOMETRIC, min_coverage)
 
 
 @AGGREGATE.register("harmonic", traits=("mean", "rowwise", "distributable"))
+@quasi_form(lambda params: _HARMONIC)
 def harmonic(X: np.ndarray, W: np.ndarray, *, min_coverage: Coverage = 0.0) -> np.ndarray:
     """Weighted harmonic mean Σ w / Σ (w / x) over the children present (COINr ``a_hmean``)."""
-    return _quasi_mean(X, W, quasi_arithmetic("harmonic", {}), min_coverage)
+    return _quasi_mean(X, W, _HARMONIC, min_coverage)
 
 
 @AGGREGATE.register("generalised", traits=("mean", "rowwise", "distributable"))
+@quasi_form(_power)
 def generalised(X: np.ndarray, W: np.ndarray, *, p: float = 1.0, min_coverage: Coverage = 0.0) -> np.ndarray:
     """Generalised (power) mean (Σ w·x^p / Σ w)^(1/p); p = 0 is the geometric mean (COINr ``a_genmean``).
 
     Missing if any child is missing. p <= 0 or a non-integer p needs values > 0.
     """
-    return _quasi_mean(X, W, quasi_arithmetic("generalised", {"p": p}), min_coverage)
+    return _quasi_mean(X, W, _power({"p": p}), min_coverage)
 
 
 def quasi_mean_by_block(
@@ -326,10 +343,6 @@ def total(X: np.ndarray, W: np.ndarray, *, min_coverage: Coverage = 0.0) -> np.n
     out = wsum(Wk, np.where(present, X, 0.0))
     out[low | (den == 0)] = np.nan
     return out
-
-
-CROSS_ROWS = {"copeland"}
-"""Aggregation methods that compare units, so they run one year at a time."""
 
 
 Normalisation = Literal["vector", "minmax"]

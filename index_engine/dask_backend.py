@@ -1,14 +1,16 @@
 """Builds that outgrow one machine: the panel split by unit into partitions, run as Dask tasks.
 
 Every step that works row by row or unit by unit (transforms, denominators, carrying and
-interpolating within a unit, screening, points and goalposts, fixed-base indices, aggregation)
-runs on each partition with the in-process code. Statistics pooled over units are computed as
+interpolating within a unit, screening, points and goalposts, fixed-base indices) runs on each
+partition with the in-process code. Statistics pooled over units are computed as
 reductions over the partitions: per indicator (and year, when the normalisation is per year) the
 count, minimum, maximum, mean and sum of squared deviations, combined exactly with Chan's parallel
 formula (Chan, Golub and LeVeque 1983, The American Statistician 37(3):242–247,
 doi:10.1080/00031305.1983.10483115); the normalisation then runs on each partition with those
-statistics fixed (``xmin``/``xmax``, ``xmean``/``xsd``). Ranks come from one global sort of the
-gathered scores. The result is the same Build the in-process engine gives, to rounding.
+statistics fixed (``xmin``/``xmax``, ``xmean``/``xsd``). The gathered normalised table is then
+weighted, aggregated and ranked by the in-process build's evaluator
+(:func:`index_engine.pipeline.build_from_stages`). The result is the same Build the in-process
+engine gives, to rounding.
 
 Methods that need every unit at once inside a step (the JRC outlier rule, rank-based
 normalisation, data-driven weights, TOPSIS, Copeland) are refused with a clear error rather than
@@ -18,6 +20,7 @@ running ``dask.distributed`` scheduler (e.g. ``tcp://10.0.0.5:8786``), or None f
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
@@ -132,16 +135,21 @@ def fixed_spec(spec: Spec, stats: dict) -> Spec:
     return spec.replace("steps.normalize.by_indicator", by, origin="dask backend")
 
 
-def _finish(spec: Spec, part: Panel):
-    from .pipeline import build
+def _upstream(spec: Spec, part: Panel) -> dict:
+    """One partition's upstream stages (transform … normalize, with pooled statistics fixed)."""
+    from .pipeline import upstream
 
-    return build(spec, part)
+    return upstream(spec, part)
 
 
 def build_dask(
     spec: Spec, panel: Panel, *, scheduler: str | None = None, partitions: int | None = None, client: Any = None
 ):
     """Build ``spec`` on ``panel`` as Dask tasks over partitions of units; returns a Build.
+
+    The partitions run the upstream stages; their normalised tables, gathered in the panel's
+    row order, are then weighted and aggregated by the build's own evaluator
+    (:mod:`index_engine.evaluate`) and ranked by its one rank function.
 
     Parameters
     ----------
@@ -180,42 +188,37 @@ def build_dask(
         moments = client.gather(client.map(_moments, [inner] * len(parts), futures, pure=False))
         stats = combine_moments(moments)
         fixed = fixed_spec(inner, stats)
-        builds = client.gather(client.map(_finish, [fixed] * len(parts), parts, pure=False))
+        stages = client.gather(client.map(_upstream, [fixed] * len(parts), parts, pure=False))
     finally:
         for obj in own:
             obj.close()
-    return _assemble(spec, panel, fixed, builds, time.perf_counter() - t0, len(parts))
+    return _assemble(spec, panel, stages, time.perf_counter() - t0, len(parts))
 
 
-def _assemble(spec: Spec, panel: Panel, fixed: Spec, builds: list, seconds: float, n_parts: int):
-    """One Build from the partitions' builds, in the panel's row order (ranks are recomputed)."""
-    from . import __version__
-    from .result import Build, Step
-    from .targets import track_targets
+def _assemble(spec: Spec, panel: Panel, parts: list[dict], seconds: float, n_parts: int):
+    """One Build from the partitions' upstream stages, in the panel's row order: the tables
+    joined, then weights, scores and log by :func:`index_engine.pipeline.build_from_stages`."""
+    from .pipeline import StageResult, build_from_stages
+    from .result import Step
 
     order = panel.values.index
 
     def cat(frames: list[pd.DataFrame]) -> pd.DataFrame:
-        return pd.concat(frames).reindex(order[order.isin(pd.concat(frames).index)])
+        joined = pd.concat(frames)
+        return joined.reindex(order[order.isin(joined.index)])
 
-    first = builds[0]
-    tables = {k: cat([b.tables[k] for b in builds]) for k in first.tables}
-    scores = cat([b.scores for b in builds])
+    first = parts[0]
+    stages = {}
+    for stage, res in first.items():
+        records = dict(res.records)
+        for name, value in res.records.items():
+            if isinstance(value, pd.DataFrame) and name != "fitted":  # cell records: every partition's
+                records[name] = pd.concat([p[stage].records[name] for p in parts], ignore_index=True)
+            elif isinstance(value, tuple):  # dropped rows
+                records[name] = tuple(x for p in parts for x in p[stage].records[name])
+        stages[stage] = StageResult(
+            cat([p[stage].table for p in parts]), res.steps, records, [w for p in parts for w in p[stage].warnings]
+        )
+    b = build_from_stages(spec, panel, stages, {"dask": round(seconds, 6)})
     note = Step("backend", "dask", {"partitions": n_parts}, ("*",), "", 0, (f"{seconds:.2f} s on the cluster",))
-    log = tuple(s for s in first.log if s.step != "normalize") + tuple(s for s in first.log if s.step == "normalize") + (note,)
-    return Build(
-        spec=spec,
-        panel=panel,
-        tables=tables,
-        scores=scores,
-        weights=first.weights,
-        imputed=pd.concat([b.imputed for b in builds], ignore_index=True),
-        treatment=pd.concat([b.treatment for b in builds], ignore_index=True),
-        dropped=tuple(x for b in builds for x in b.dropped),
-        fitted=first.fitted,
-        log=log,
-        warnings=tuple(w for b in builds for w in b.warnings),
-        version=__version__,
-        targets=track_targets(spec, panel),
-        timings={"dask": round(seconds, 6)},
-    )
+    return dataclasses.replace(b, log=b.log + (note,))

@@ -20,22 +20,19 @@ import pandas as pd
 
 from . import __version__
 from ._checks import list_rows
-from .aggregate import CROSS_ROWS, DomainError
-
-ADDITIVE = {"arithmetic", "geometric", "harmonic", "generalised", "median"}
-"""Aggregation methods whose result is a weighted mean, so children's contributions are reported."""
+from .aggregate import DomainError
 from .errors import BuildError, DataError, IndexEngineError, SpecError
+from .evaluate import TreeModel, aggregate_build, segment_rows
 from .folder import read_csv
 from .panel import Panel, warn_empty_nodes
 from .plan import Entry, compile_plan, resolve_entry
 from .plan import frozen as _freeze
 from .registry import Method
-from .result import Build, Step, _jsonable
+from ._json import jsonable
+from .result import Build, Step
 from .spec import Spec
 from .targets import track_targets
 
-DATA_FREE_WEIGHTS = {"fixed", "equal"}
-"""Weighting methods that read only the spec's weights, so the children's scores are not gathered."""
 
 
 class _Log:
@@ -398,7 +395,13 @@ def build(spec: Spec, panel: Panel, *, cache: dict | None = None) -> Build:
     t0 = time.perf_counter()
     panel.check_against(spec)
     stages = upstream(spec, panel, cache)
-    timings = {"upstream": round(time.perf_counter() - t0, 6)}
+    return build_from_stages(spec, panel, stages, {"upstream": round(time.perf_counter() - t0, 6)})
+
+
+def build_from_stages(spec: Spec, panel: Panel, stages: dict[str, StageResult], timings: dict[str, float]) -> Build:
+    """The Build of upstream stage results (:func:`upstream`): weights and scores from the
+    evaluator, the log and the warnings of every stage. ``timings`` gains ``aggregate``."""
+    t0 = time.perf_counter()
     log = _Log()
     for res in stages.values():
         log.steps.extend(res.steps)
@@ -407,7 +410,7 @@ def build(spec: Spec, panel: Panel, *, cache: dict | None = None) -> Build:
         warnings.simplefilter("always")
         weights, scores = _aggregate(spec, panel, stages["normalize"].table, log)
     caught_all += list(caught)
-    timings["aggregate"] = round(time.perf_counter() - t0 - timings["upstream"], 6)
+    timings["aggregate"] = round(time.perf_counter() - t0, 6)
     warns = []
     for w in caught_all:
         warns.append(f"{w.category.__name__}: {w.message}")
@@ -445,79 +448,39 @@ def effective_weights(spec: Spec, weights: dict[str, pd.Series]) -> pd.Series:
     return pd.Series(eff)
 
 
-def _segment_rows(spec: Spec, panel: Panel, index: pd.Index) -> dict[str, np.ndarray]:
-    """Row masks of each segment that has its own weight set (spec ``segments``)."""
-    if spec.segments is None:
-        return {}
-    col = spec.segments.column
-    if col not in panel.attrs.columns:
-        avail = ", ".join(repr(c) for c in panel.attrs.columns) or "none"
-        raise DataError(f"{panel.file}: segments.column {col!r} is not a text column of the data (text columns: {avail})")
-    seg = panel.attrs[col].reindex(index).to_numpy()
-    return {name: seg == name for name in spec.segments.weight_sets if (seg == name).any()}
+def tree_model(spec: Spec, shared: dict | None = None) -> TreeModel:
+    """The spec's aggregates as the evaluator runs them (methods resolved by :func:`resolve`);
+    ``shared`` lets specs share their data-free weights (see :meth:`TreeModel.of`)."""
+    return TreeModel.of(spec, resolve, shared)
 
 
 def _aggregate(
     spec: Spec, panel: Panel, normalized: pd.DataFrame, log: _Log
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Weights and scores of every aggregate, lowest level first (arrays, one column at a time)."""
-    cols: dict[str, np.ndarray] = {c: normalized[c].to_numpy(dtype=float) for c in normalized.columns}
+    """Weights and scores of every aggregate, lowest level first (see :mod:`index_engine.evaluate`)."""
+    model = tree_model(spec)
+    parts = segment_rows(spec, panel, normalized.index)
+    agg = aggregate_build(model, normalized, parts)
     groups: dict[tuple, list[str]] = defaultdict(list)
-    years = normalized.index.get_level_values("year").to_numpy()
-    weights: dict[str, pd.Series] = {}
-    diagnostics: dict[str, dict[str, Any]] = {}
-    segments = _segment_rows(spec, panel, normalized.index)
-    seg_weights: dict[str, dict[str, pd.Series]] = {name: {} for name in segments}
-    for code in spec.aggregates:
-        node = spec.nodes[code]
-        kids = [c.code for c in node.children]
-        X = np.column_stack([cols[k] for k in kids])
-        # weights are resolved level by level, so data-driven methods see the children's scores
-        if resolve(spec, "weights", code)[0].name in DATA_FREE_WEIGHTS:
-            kid_frame = pd.DataFrame(columns=kids)  # the method reads only the spec's weights
-        else:
-            kid_frame = pd.DataFrame(X, index=normalized.index, columns=kids)
-        weights[code], diagnostics[code] = node_weights_for(spec, code, kid_frame)
-        method, params, path = resolve(spec, "aggregate", code)
-        parts = [(np.ones(X.shape[0], bool), weights[code])]
-        for name, rows in segments.items():
-            ws = spec.segments.weight_sets[name]
-            if not any(k in ws for k in kids):
-                continue
-            nominal = pd.Series({c.code: ws.get(c.code, c.weight) for c in node.children}, dtype=float)
-            seg_kids = kid_frame[rows] if len(kid_frame) else kid_frame
-            seg_weights[name][code], _ = node_weights_for(spec, code, seg_kids, nominal)
-            parts.append((rows, seg_weights[name][code]))
-        y = np.full(X.shape[0], np.nan)
-        for rows, wser in parts:  # the default weights first, then each segment's over its rows
-            w = wser.reindex(kids).to_numpy()[None, :]
-            w = w / w.max()  # same means; equal weights become exact 1s, so 100s average to exactly 100
-            try:
-                if method.name in CROSS_ROWS:
-                    for yr in np.unique(years[rows]):
-                        sel = rows & (years == yr)
-                        y[sel] = method.func(X[sel], w, **params)[0]
-                else:
-                    y[rows] = method.func(X[rows], w, **params)[0]
-            except DomainError as exc:
-                bad = normalized.index[np.flatnonzero(rows)[exc.rows]]
-                raise BuildError(f"{spec.source}: {path}: node {code}: {exc} — for {list_rows(list(bad))}") from None
-        cols[code] = y
-        groups[(method.name, _freeze(params), path)].append(code)
-    wgroups = _weight_groups(spec)
+    wgroups: dict[tuple, list[str]] = defaultdict(list)
+    for nd in model.nodes:
+        groups[(nd.method.name, _freeze(nd.params), nd.path)].append(nd.code)
+        wgroups[(nd.weighting.name, _freeze(nd.wparams), nd.wpath)].append(nd.code)
     notes = {
-        key: [f"{c}: {json.dumps(_jsonable(diagnostics[c]), ensure_ascii=False)}" for c in codes if diagnostics.get(c)]
+        key: [f"{c}: {json.dumps(jsonable(agg.diagnostics[c]), ensure_ascii=False)}" for c in codes if agg.diagnostics.get(c)]
         for key, codes in wgroups.items()
     }
     log.add("weights", wgroups, {}, notes)
     log.add("aggregate", groups, {})
-    scores = pd.DataFrame(cols, index=normalized.index)
-    table = weight_table(spec, weights, diagnostics)
-    for name, ws in seg_weights.items():
-        seg_table = weight_table(spec, {**weights, **ws}, {}, spec.segments.weight_sets[name])
+    cols: dict[str, np.ndarray] = {c: normalized[c].to_numpy(dtype=float) for c in normalized.columns}
+    scores = pd.DataFrame({**cols, **agg.scores}, index=normalized.index)
+    methods = {nd.code: nd.weighting.name for nd in model.nodes}
+    table = weight_table(spec, agg.weights, agg.diagnostics, methods=methods)
+    for name, ws in agg.segment_weights.items():
+        seg_table = weight_table(spec, {**agg.weights, **ws}, {}, spec.segments.weight_sets[name], methods=methods)
         seg_table.insert(0, "segment", name)
         table = pd.concat([table.assign(segment=table.get("segment", "")), seg_table], ignore_index=True)
-    if seg_weights:
+    if agg.segment_weights:
         table = table[["segment"] + [c for c in table.columns if c != "segment"]]
     return table, scores
 
@@ -550,7 +513,8 @@ def contributions(spec: Spec, scores: pd.DataFrame, weights: pd.DataFrame) -> pd
     """``unit, year, parent, child, contribution``: parent · w·x / Σ w·x over the children present.
 
     For the arithmetic mean this is (w/Σw)·x, and the children's contributions add up to the
-    parent's score. Only for the means (ADDITIVE); ranking methods such as TOPSIS have none.
+    parent's score. Only for the means (the ``mean`` trait); medians, sums and ranking methods such
+    as TOPSIS have none.
     """
     if "segment" in weights.columns:  # contributions use the default weights
         weights = weights[weights["segment"] == ""]
@@ -558,7 +522,7 @@ def contributions(spec: Spec, scores: pd.DataFrame, weights: pd.DataFrame) -> pd
     parts = []
     for code in spec.aggregates:
         method, _, _ = resolve(spec, "aggregate", code)
-        if method.name not in ADDITIVE:
+        if not method.has("mean"):
             continue
         kids = [c.code for c in spec.nodes[code].children]
         X = scores[kids].to_numpy(dtype=float)
@@ -578,43 +542,18 @@ def contributions(spec: Spec, scores: pd.DataFrame, weights: pd.DataFrame) -> pd
     return pd.concat(parts, ignore_index=True)
 
 
-def node_weights_for(
-    spec: Spec, code: str, scores: pd.DataFrame, nominal: pd.Series | None = None
-) -> tuple[pd.Series, dict[str, Any]]:
-    """The weights of ``code``'s children (summing to 1) and the method's diagnostics (CR, KMO, ...).
-
-    ``nominal`` replaces the tree's weights (a segment's weight set)."""
-    node = spec.nodes[code]
-    method, params, path = resolve(spec, "weights", code)
-    if nominal is None:
-        nominal = pd.Series({c.code: c.weight for c in node.children}, dtype=float)
-    kids = scores[list(nominal.index)]
-    try:
-        raw = method.func(kids, nominal, **params)
-    except IndexEngineError as exc:
-        raise type(exc)(f"{spec.source}: {path}: node {code}: {exc}") from None
-    w = pd.Series(np.asarray(raw, dtype=float), index=nominal.index)
-    if (w < 0).any() or not np.isclose(w.sum(), 1.0):
-        raise BuildError(f"{spec.source}: {path}: weights.{method.name} for {code} gave weights that are negative or do not sum to 1")
-    return w, dict(getattr(raw, "attrs", {}) or {})
-
-
-def _weight_groups(spec: Spec) -> dict[tuple, list[str]]:
-    groups: dict[tuple, list[str]] = defaultdict(list)
-    for entry in compile_plan(spec).entries("weights"):
-        groups[entry.group].append(entry.code)
-    return groups
-
-
 def weight_table(
     spec: Spec,
     weights: dict[str, pd.Series],
     diagnostics: dict[str, dict[str, Any]] | None = None,
     nominal: Mapping[str, float] | None = None,
+    *,
+    methods: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """``node, parent, level, nominal_weight, weight, effective_weight`` for every node, and for
     each aggregate the weighting method of its children and that method's diagnostics (JSON).
-    ``nominal`` replaces the tree's nominal weights of the nodes it names (a segment's weight set)."""
+    ``nominal`` replaces the tree's nominal weights of the nodes it names (a segment's weight set);
+    ``methods`` gives each aggregate's weighting method (default: resolved from the spec)."""
     eff = effective_weights(spec, weights)
     nominal = nominal or {}
     diagnostics = diagnostics or {}
@@ -630,70 +569,13 @@ def weight_table(
                 "nominal_weight": nominal.get(code, spec.nodes[code].weight),
                 "weight": float(weights[parent][code]) if parent else 1.0,
                 "effective_weight": float(eff.get(code, np.nan)),
-                "children_weights": resolve(spec, "weights", code)[0].name if is_agg else "",
-                "diagnostics": json.dumps(_jsonable(diagnostics.get(code) or {}), ensure_ascii=False)
+                "children_weights": (methods[code] if methods else resolve(spec, "weights", code)[0].name) if is_agg else "",
+                "diagnostics": json.dumps(jsonable(diagnostics.get(code) or {}), ensure_ascii=False)
                 if is_agg and diagnostics.get(code)
                 else "",
             }
         )
     return pd.DataFrame(rows)
-
-
-def rank_desc_min(values: np.ndarray) -> np.ndarray:
-    """Ranks of the rows of each column, 1 = largest, ties 'min', NaN kept: rank(-x, ties = "min").
-
-    Works on a rows × columns (or rows × columns × ...) array along axis 0 with one sort per column:
-    the rank of x is 1 + the number of values strictly greater than x (the position of the first
-    of its ties in descending order).
-    """
-    x = np.asarray(values, dtype=float)
-    out = np.full(x.shape, np.nan)
-    flat = x.reshape(x.shape[0], -1)
-    res = out.reshape(x.shape[0], -1)
-
-    def one(j: int) -> None:
-        col = flat[:, j]
-        ok = np.flatnonzero(~np.isnan(col))
-        v = -col[ok]
-        codes, uniq = pd.factorize(v, sort=False)
-        if len(uniq) <= 4096:  # few distinct values (points, counts): rank the values, not the rows
-            counts = np.bincount(codes, minlength=len(uniq))
-            order_u = np.argsort(uniq)
-            first = np.empty(len(uniq))
-            first[order_u] = np.cumsum(counts[order_u]) - counts[order_u] + 1
-            res[ok, j] = first[codes]
-            return
-        order = np.argsort(v)  # ties all get the first position, so the sort need not be stable
-        sv = v[order]
-        pos = np.arange(1, sv.size + 1, dtype=float)
-        start = np.empty(sv.size, bool)
-        start[:1] = True
-        start[1:] = sv[1:] != sv[:-1]
-        ranks_sorted = np.maximum.accumulate(np.where(start, pos, 0.0))
-        r = np.empty(sv.size)
-        r[order] = ranks_sorted
-        res[ok, j] = r
-
-    if flat.shape[0] * flat.shape[1] > 200_000:  # numpy's sort releases the GIL: use every core
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor() as pool:
-            list(pool.map(one, range(flat.shape[1])))
-    else:
-        for j in range(flat.shape[1]):
-            one(j)
-    return out
-
-
-def rank_scores(scores: pd.DataFrame) -> pd.DataFrame:
-    """Rank 1 = best within each year, ties 'min', missing stays missing (COINr §H.3)."""
-    years = scores.index.get_level_values("year").to_numpy()
-    values = scores.to_numpy(dtype=float)
-    ranks = np.full(values.shape, np.nan)
-    for yr in np.unique(years):
-        sel = years == yr
-        ranks[sel] = rank_desc_min(values[sel])
-    return pd.DataFrame(ranks, index=scores.index, columns=scores.columns)
 
 
 def change_on_previous_year(scores: pd.DataFrame) -> pd.DataFrame:

@@ -12,6 +12,7 @@ import pandas as pd
 
 from ._json import jsonable
 from .panel import Panel
+from .ranks import rank_scores
 from .spec import Spec
 
 _jsonable = jsonable  # the name pipeline imports from here
@@ -94,17 +95,13 @@ class Build:
     # ---- views ------------------------------------------------------------------------
     @cached_property
     def ranks(self) -> pd.DataFrame:
-        """Rank within the year, 1 = best, ties 'min', like ``scores`` (computed on first use)."""
-        from .pipeline import rank_scores
-
+        """Rank within the year, 1 = best, ties 'min' within :data:`~index_engine.ranks.RANK_RTOL`, like ``scores`` (computed on first use)."""
         return rank_scores(self.scores)
 
     def ranks_of(self, nodes: list[str]) -> pd.DataFrame:
         """Ranks of some nodes only (cheaper than ``ranks`` for a large build)."""
         if "ranks" in self.__dict__:
             return self.ranks[nodes]
-        from .pipeline import rank_scores
-
         return rank_scores(self.scores[nodes])
 
     @cached_property

@@ -28,12 +28,23 @@ def test_asem_scores_match_coinr(asem_build):
     np.testing.assert_allclose(got.to_numpy(), exp.to_numpy(), rtol=0, atol=1e-9)
 
 
-def test_asem_ranks_match_coinr_exactly(asem_build):
-    """Ranks are rank(-x, ties = 'min') per column (COINr ex_default_ranks.csv)."""
+def test_asem_ranks_match_coinr(asem_build):
+    """Ranks are rank(-x, ties = 'min') per column (COINr ex_default_ranks.csv), except that scores
+    equal to within ranks.RANK_RTOL tie here: COINr ranks GRC's TolMin (54.022988505747115) below
+    two units at 54.02298850574713, float residue of one normalised value; here the three share
+    COINr's better rank."""
+    from index_engine.ranks import RANK_RTOL
+
     exp = pd.read_csv(DATA / "coinr_expected/ex_default_ranks.csv").set_index("uCode").drop(columns="uName")
     got = asem_build.ranks.droplevel("year").loc[exp.index, exp.columns]
+    scores = asem_build.scores.droplevel("year").loc[exp.index, exp.columns]
     same = (got == exp) | (got.isna() & exp.isna())
-    assert same.all().all()
+    differ = [(u, c) for c in exp.columns for u in exp.index[~same[c].to_numpy()]]
+    assert differ == [("GRC", "TolMin")]
+    for u, c in differ:
+        x = scores.loc[u, c]
+        tied = (scores[c] - x).abs() <= RANK_RTOL * np.maximum(1, np.maximum(scores[c].abs(), abs(x)))
+        assert tied.sum() == 3 and got.loc[u, c] == exp.loc[tied, c].min() < exp.loc[u, c]
 
 
 def test_asem_treatment_is_recorded(asem_build):

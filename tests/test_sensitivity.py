@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 import index_engine as ie
+from index_engine import evaluate
 from index_engine import sensitivity as sa
-from index_engine.pipeline import rank_scores
+from index_engine.sensitivity.factors import _plan as plan_factors
 
 from .conftest import ROOT, TINY_SPEC, tiny_frame
 
@@ -130,8 +131,8 @@ def test_linear_forms_equal_node_by_node_evaluation(asem, monkeypatch, levels, m
         "weights": sa.WeightNoise(levels=levels, noise=0.4),
         "norm": sa.Choice(path="steps.normalize.params.lower", values=[1, 10]),
     }
-    U = np.random.default_rng(7).random((60, sa._plan(spec, factors).D))
-    of = sa._Linear.of
+    U = np.random.default_rng(7).random((60, plan_factors(spec, factors).D))
+    of = evaluate._Linear.of
     used = []
 
     def run(linear: bool, node: str):
@@ -140,7 +141,7 @@ def test_linear_forms_equal_node_by_node_evaluation(asem, monkeypatch, levels, m
             used.append(lin is not None)
             return lin
 
-        monkeypatch.setattr(sa._Linear, "of", staticmethod(counting))
+        monkeypatch.setattr(evaluate._Linear, "of", staticmethod(counting))
         return sa.evaluate_design(spec, panel, U, factors, node=node, cache=cache)
 
     for node in ("Index", "Conn", "Physical"):  # the index, and intermediate target nodes
@@ -187,18 +188,21 @@ def test_data_driven_weights_are_batched_too(tiny):
         np.testing.assert_allclose(r.scores.iloc[i].to_numpy(), b.scores["IDX"].to_numpy(), rtol=1e-12)
 
 
-def test_rank_desc_matches_the_pipeline(monkeypatch):
+def test_rank_desc_matches_pandas(monkeypatch):
+    """Batched ranks within each year equal pandas' rank(ascending=False, method="min") per year."""
+    from index_engine import ranks
+
     rng = np.random.default_rng(0)
     x = rng.integers(0, 6, size=(50, 12)).astype(float)  # many ties
     x[x == 5] = np.nan
-    units = [f"U{i}" for i in range(12)]
     for years in (np.repeat([2020, 2021, 2022], 4), np.full(12, 2020)):  # three years, or one
         groups = [np.flatnonzero(years == y) for y in np.unique(years)]
-        idx = pd.MultiIndex.from_arrays([units, years], names=["unit", "year"])
-        expected = np.stack([rank_scores(pd.DataFrame({"s": row}, index=idx))["s"].to_numpy() for row in x])
+        expected = np.stack([
+            pd.Series(row).groupby(years).rank(ascending=False, method="min").to_numpy() for row in x
+        ])
         np.testing.assert_array_equal(sa.rank_desc(x, groups), expected)
         # in blocks, each row's ranks written to its own row of a larger array
-        monkeypatch.setattr(sa, "_RANK_BLOCK", 7)
+        monkeypatch.setattr(ranks, "_RANK_BLOCK", 7)
         rows = rng.permutation(60)[:50]
         out = np.full((60, 12), -1.0)
         assert sa.rank_desc(x, groups, out, rows) is out

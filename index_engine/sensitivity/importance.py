@@ -1,0 +1,108 @@
+"""Importance against weight: each node's effective weight next to η² and r² with the index
+(Paruolo, Saisana & Saltelli 2013)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..outputs import write_csv
+from ..stats import correlation_ratio
+from .result import SensitivityResult
+
+@dataclass(frozen=True, eq=False)
+class Importance:
+    """``table``: ``node, parent, effective_weight, r2, eta2, flag`` (``importance.csv``)."""
+
+    table: pd.DataFrame
+    has_years: bool = True
+
+    def write(self, out_dir: str | Path) -> Path:
+        """Write ``importance.csv`` into ``out_dir`` (created if needed)."""
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        write_csv(self.table, out_dir / "importance.csv", self.has_years)
+        return out_dir / "importance.csv"
+
+
+def importance(b, *, threshold: float = 0.5) -> Importance:
+    """Each indicator's and dimension's effective weight next to its importance for the index.
+
+    Parameters
+    ----------
+    b : Build
+    threshold : float, default=0.5
+        Flag a node when its share of importance among its siblings differs from its share of
+        weight by more than ``threshold`` times the weight share (METHODOLOGY §B6; this
+        project's choice, not a JRC rule).
+
+    Returns
+    -------
+    Importance
+        ``table``: ``node, parent, effective_weight, r2, eta2, flag`` for every node below the
+        index. ``r2`` is the squared Pearson correlation of the node's scores with the index,
+        ``eta2`` the correlation ratio (:func:`correlation_ratio`); both over every unit and year
+        together. ``flag``: ``importance above weight``, ``importance below weight``, ``weight 0``,
+        ``too few values`` (fewer than 2 distinct values) or empty.
+
+    Notes
+    -----
+    Rows where the node or the index is missing are left out. Relative importance is
+    η²/Σ η² over the siblings, relative weight w/Σ w over the siblings.
+
+    References
+    ----------
+    Paruolo P., Saisana M., Saltelli A. (2013), JRSS-A 176(3):609–634, doi:10.1111/j.1467-985X.2012.01059.x.
+    Becker W. et al. (2017), Ecol. Indic. 80:12–22, doi:10.1016/j.ecolind.2017.03.056.
+    """
+    spec = b.spec
+    root = spec.tree.code
+    y = b.scores[root].to_numpy(float)
+    eff = b.effective_weights()  # the tree's weights (segments have their own rows in b.weights)
+    rows = []
+    for code in spec.nodes:
+        if code == root:
+            continue
+        x = b.scores[code].to_numpy(float)
+        ok = ~(np.isnan(x) | np.isnan(y))
+        if ok.sum() > 2 and np.std(x[ok]) > 0 and np.std(y[ok]) > 0:
+            r2 = float(np.corrcoef(x[ok], y[ok])[0, 1] ** 2)
+        else:
+            r2 = float("nan")
+        rows.append(
+            {
+                "node": code,
+                "parent": spec.parents[code],
+                "effective_weight": float(eff.get(code, np.nan)),
+                "r2": r2,
+                "eta2": correlation_ratio(x, y),
+            }
+        )
+    df = pd.DataFrame(rows, columns=["node", "parent", "effective_weight", "r2", "eta2"])
+    flags = []
+    for _, r in df.iterrows():
+        sib = df[df.parent == r.parent]
+        if np.isnan(r.eta2):
+            flags.append("too few values")
+            continue
+        if r.effective_weight == 0:
+            flags.append("weight 0")
+            continue
+        sib = sib[(sib.effective_weight > 0) & sib.eta2.notna()]
+        rel_w = r.effective_weight / sib.effective_weight.sum()
+        tot = sib.eta2.sum()
+        rel_s = r.eta2 / tot if tot > 0 else np.nan
+        if np.isnan(rel_s) or abs(rel_s - rel_w) <= threshold * rel_w:
+            flags.append("")
+        else:
+            flags.append("importance above weight" if rel_s > rel_w else "importance below weight")
+    df["flag"] = flags
+    return Importance(df, has_years=b.panel.has_years)
+
+
+def with_importance(result: SensitivityResult, b) -> SensitivityResult:
+    """``result`` with the importance table of the nominal build ``b`` (written as importance.csv)."""
+    return replace(result, importance=importance(b).table)

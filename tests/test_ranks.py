@@ -1,0 +1,77 @@
+"""The one rank function (index_engine.ranks): 1 = best within each year, ties "min" within a
+relative tolerance, missing kept; checked against pandas' rank(method="min")."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from index_engine import ranks
+from index_engine.ranks import RANK_RTOL, rank_desc, rank_scores, year_groups
+
+
+def _pandas_ranks(x: np.ndarray, years: np.ndarray) -> np.ndarray:
+    return np.stack([pd.Series(row).groupby(years).rank(ascending=False, method="min").to_numpy() for row in x])
+
+
+def test_float_residue_ties():
+    """27.000000000000004 and 27.0 are one score: they share rank 1 and the next is 3."""
+    assert rank_desc(np.array([27.0, 27.000000000000004, 26.0])).tolist() == [1.0, 1.0, 3.0]
+    assert rank_desc(np.array([0.1 + 0.2, 0.3, 0.30000001])).tolist() == [2.0, 2.0, 1.0]
+
+
+@pytest.mark.parametrize("scale", [1e-3, 1.0, 100.0, 1e6])
+def test_tolerance_is_relative_above_one(scale):
+    """|a − b| <= RANK_RTOL · max(1, |a|, |b|): inside it a tie, at twice it two ranks."""
+    a = 7.0 * scale
+    tol = RANK_RTOL * max(1.0, a)
+    assert rank_desc(np.array([a, a + 0.5 * tol, a - 0.9 * tol])).tolist() == [1.0, 1.0, 1.0]
+    assert rank_desc(np.array([a, a + 2 * tol])).tolist() == [2.0, 1.0]
+    assert rank_desc(np.array([-a, -a - 0.5 * tol, 0.0])).tolist() == [2.0, 2.0, 1.0]
+
+
+def test_missing_kept_and_years_separate():
+    x = np.array([[3.0, 1.0, 3.0, np.nan, 5.0, 5.0]])
+    years = np.array([2020, 2020, 2020, 2020, 2021, 2021])
+    groups = [np.flatnonzero(years == y) for y in (2020, 2021)]
+    np.testing.assert_array_equal(rank_desc(x, groups), [[1.0, 3.0, 1.0, np.nan, 1.0, 1.0]])
+
+
+@pytest.mark.parametrize("kind", ["ties", "distinct"])
+@pytest.mark.parametrize("wide", [False, True])
+def test_matches_pandas(monkeypatch, kind, wide):
+    """Both ways of ranking (blocks of samples; one wide sample at a time) give pandas' ranks
+    when no two distinct scores are within the tolerance."""
+    if wide:
+        monkeypatch.setattr(ranks, "_WIDE", 1)
+    rng = np.random.default_rng(3)
+    if kind == "ties":
+        x = rng.integers(0, 7, size=(40, 30)).astype(float)
+        x[x == 6] = np.nan
+    else:
+        x = rng.permutation(40 * 30).reshape(40, 30) * 0.37
+        x[rng.random(x.shape) < 0.1] = np.nan
+    years = np.repeat([2019, 2020, 2021], 10)
+    groups = [np.flatnonzero(years == y) for y in np.unique(years)]
+    np.testing.assert_array_equal(rank_desc(x, groups), _pandas_ranks(x, years))
+
+
+def test_many_distinct_values_one_at_a_time(monkeypatch):
+    """A wide sample with more distinct values than the counting path takes is sorted instead."""
+    monkeypatch.setattr(ranks, "_WIDE", 1)
+    x = np.arange(6000, dtype=float)[None, :] * 1.5
+    x[0, 10] = x[0, 11]
+    np.testing.assert_array_equal(rank_desc(x), _pandas_ranks(x, np.zeros(6000)))
+
+
+def test_rank_scores_of_a_build_table():
+    idx = pd.MultiIndex.from_tuples(
+        [("A", 2020), ("B", 2020), ("C", 2020), ("A", 2021), ("B", 2021)], names=["unit", "year"]
+    )
+    scores = pd.DataFrame({"IDX": [2.0, 2.0 + 1e-13, 1.0, np.nan, 4.0], "D1": [1.0, 2.0, 3.0, 4.0, 4.0]}, index=idx)
+    r = rank_scores(scores)
+    assert r.index.equals(idx) and list(r.columns) == ["IDX", "D1"]
+    np.testing.assert_array_equal(r["IDX"], [1.0, 1.0, 3.0, np.nan, 1.0])
+    np.testing.assert_array_equal(r["D1"], [3.0, 2.0, 1.0, 1.0, 1.0])
+    assert [g.tolist() for g in year_groups(idx)] == [[0, 1, 2], [3, 4]]
