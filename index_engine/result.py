@@ -15,7 +15,6 @@ from .panel import Panel
 from .ranks import rank_scores
 from .spec import Spec
 
-_jsonable = jsonable  # the name pipeline imports from here
 
 STAGES = ("raw", "transformed", "denominated", "imputed", "screened", "treated", "normalized")
 
