@@ -209,7 +209,10 @@ def _quasi_mean(X: np.ndarray, W: np.ndarray, form: QuasiArithmetic, min_coverag
 @AGGREGATE.register("arithmetic", traits=("mean", "rowwise", "distributable"))
 @quasi_form(lambda params: _IDENTITY)
 def arithmetic(X: np.ndarray, W: np.ndarray, *, min_coverage: Coverage = 0.0) -> np.ndarray:
-    """Weighted arithmetic mean Σ w·x / Σ w over the children present (COINr ``a_amean``)."""
+    """Weighted arithmetic mean Σ w·x / Σ w over the children present (COINr ``a_amean``).
+
+    Reference: OECD/JRC Handbook on Constructing Composite Indicators (2008), step 6, doi:10.1787/9789264043466-en; docs/methodology.md §H.4 (missing children).
+    """
     return _quasi_mean(X, W, _IDENTITY, min_coverage)
 
 
@@ -218,7 +221,7 @@ def arithmetic(X: np.ndarray, W: np.ndarray, *, min_coverage: Coverage = 0.0) ->
 def geometric(X: np.ndarray, W: np.ndarray, *, min_coverage: Coverage = 0.0) -> np.ndarray:
     """Weighted geometric mean exp(Σ w·ln x / Σ w) over the children present (COINr ``a_gmean``).
 
-    A value <= 0 is an error naming the unit and node.
+    A value <= 0 is an error naming the unit and node. Reference: OECD/JRC Handbook on Constructing Composite Indicators (2008), step 6, doi:10.1787/9789264043466-en; docs/methodology.md §H.4.
     """
     return _quasi_mean(X, W, _GEOMETRIC, min_coverage)
 
@@ -226,7 +229,10 @@ def geometric(X: np.ndarray, W: np.ndarray, *, min_coverage: Coverage = 0.0) -> 
 @AGGREGATE.register("harmonic", traits=("mean", "rowwise", "distributable"))
 @quasi_form(lambda params: _HARMONIC)
 def harmonic(X: np.ndarray, W: np.ndarray, *, min_coverage: Coverage = 0.0) -> np.ndarray:
-    """Weighted harmonic mean Σ w / Σ (w / x) over the children present (COINr ``a_hmean``)."""
+    """Weighted harmonic mean Σ w / Σ (w / x) over the children present (COINr ``a_hmean``).
+
+    Reference: Hardy, Littlewood & Pólya (1934), Inequalities, ch. 2 (weighted means); OECD/JRC Handbook on Constructing Composite Indicators (2008), step 6, doi:10.1787/9789264043466-en; docs/methodology.md §H.4.
+    """
     return _quasi_mean(X, W, _HARMONIC, min_coverage)
 
 
@@ -235,7 +241,9 @@ def harmonic(X: np.ndarray, W: np.ndarray, *, min_coverage: Coverage = 0.0) -> n
 def generalised(X: np.ndarray, W: np.ndarray, *, p: float = 1.0, min_coverage: Coverage = 0.0) -> np.ndarray:
     """Generalised (power) mean (Σ w·x^p / Σ w)^(1/p); p = 0 is the geometric mean (COINr ``a_genmean``).
 
-    Missing if any child is missing. p <= 0 or a non-integer p needs values > 0.
+    Missing if any child is missing. p <= 0 or a non-integer p needs values > 0. Reference:
+    Hardy, Littlewood & Pólya (1934), Inequalities, ch. 2; Decancq & Lugo (2013), Econometric
+    Reviews 32(1), doi:10.1080/07474938.2012.690641.
     """
     return _quasi_mean(X, W, _power({"p": p}), min_coverage)
 
@@ -293,9 +301,12 @@ def quasi_mean_by_child(
 
 @AGGREGATE.register("median", traits=("rowwise", "distributable"))
 def median(X: np.ndarray, W: np.ndarray, *, min_coverage: Coverage = 0.0) -> np.ndarray:
-    """Weighted median of the children present: the value where the cumulative weight first
-    reaches half the total, averaged with the next value when it lands exactly on half (with
-    equal weights this is the ordinary median)."""
+    """Weighted median of the children present: the value m where the cumulative weight first
+    reaches half the total, Σ_{x ≤ m} w ≥ Σ w / 2, averaged with the next value when it lands
+    exactly on half (with equal weights this is the ordinary median). Not a mean, so no
+    contributions are reported. Reference: Edgeworth (1888), "On a new method of reducing
+    observations relating to several quantities", Phil. Mag. 25(154), doi:10.1080/14786448808628170.
+    """
     present, den, low = _prepare(X, W, min_coverage)
     out = np.empty(den.shape)
     for s, Xs in _per_sample(X, W.shape[0]):
@@ -319,7 +330,8 @@ def median(X: np.ndarray, W: np.ndarray, *, min_coverage: Coverage = 0.0) -> np.
 def copeland(X: np.ndarray, W: np.ndarray, *, min_coverage: Coverage = 0.0) -> np.ndarray:
     """Copeland score: for each pair of units, the one better on a weighted majority of children
     gains 1 and the other loses 1 (ties 0); children missing for either unit are left out of
-    that pair. Non-compensatory (Munda 2008, Social Multi-Criteria Evaluation). O(rows²)."""
+    that pair: C(a) = Σ_b sign(Σ_i w_i·[x_ai > x_bi] − Σ_i w_i·[x_ai < x_bi]). Non-compensatory
+    (Munda 2008, Social Multi-Criteria Evaluation). O(rows²)."""
     present, den, low = _prepare(X, W, min_coverage)
     R = X.shape[-2]
     if R > 20000:
@@ -336,7 +348,10 @@ def copeland(X: np.ndarray, W: np.ndarray, *, min_coverage: Coverage = 0.0) -> n
 @AGGREGATE.register("sum", traits=("rowwise", "distributable"))
 def total(X: np.ndarray, W: np.ndarray, *, min_coverage: Coverage = 0.0) -> np.ndarray:
     """Weighted sum Σ w·x with the weights rescaled to add up to the number of children, so equal
-    weights give the plain sum (points scales, 企业创新积分制). A missing child counts 0."""
+    weights give the plain sum (points scales, 企业创新积分制). A missing child counts 0.
+
+    Reference: additive (linear) aggregation, OECD/JRC Handbook on Constructing Composite Indicators (2008), step 6, doi:10.1787/9789264043466-en.
+    """
     present, den, low = _prepare(X, W, min_coverage)
     k = X.shape[-1]
     Wk = W * (k / row_sum(W))

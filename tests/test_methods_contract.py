@@ -263,16 +263,8 @@ REFERENCE = re.compile(
 older form METHODOLOGY.md §X is accepted) or an author-year citation such as Munda (2008)."""
 
 # methods whose docstrings still lack a reference; strict, so a fixed one must be removed from here
-LACKS_REFERENCE = {
-    ("weights", "fixed"),
-    ("aggregate", "arithmetic"),
-    ("aggregate", "geometric"),
-    ("aggregate", "harmonic"),
-    ("aggregate", "generalised"),
-    ("aggregate", "median"),
-    ("aggregate", "sum"),
-}
-LACKS_FORMULA = {("weights", "fixed"), ("aggregate", "median"), ("aggregate", "copeland")}
+LACKS_REFERENCE: set[tuple[str, str]] = set()
+LACKS_FORMULA: set[tuple[str, str]] = set()
 
 
 def _doc(m: Method) -> str:

@@ -15,7 +15,10 @@ from ._shared import WEIGHTS
 
 @WEIGHTS.register("fixed", traits=("distributable",))
 def fixed(children: pd.DataFrame, nominal: pd.Series) -> pd.Series:
-    """The spec's weights, rescaled to sum to 1 within the parent (COINr: weights are relative)."""
+    """The spec's weights, rescaled to sum to 1 within the parent: w_i / Σ_j w_j (COINr: weights are relative).
+
+    Reference: docs/methodology.md §H (COINr 1.1.14 conventions).
+    """
     w = nominal.astype(float)
     return w / w.sum()
 
