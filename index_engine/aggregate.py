@@ -320,12 +320,24 @@ def copeland(X: np.ndarray, W: np.ndarray, *, min_coverage: Coverage = 0.0) -> n
 def total(X: np.ndarray, W: np.ndarray, *, min_coverage: Coverage = 0.0) -> np.ndarray:
     """Weighted sum Σ w·x with the weights rescaled to add up to the number of children, so equal
     weights give the plain sum (points scales, 企业创新积分制). A missing child counts 0."""
-    present, den, low = _prepare(X, W, min_coverage)
     k = X.shape[-1]
     Wk = W * (k / row_sum(W))
-    out = wsum(Wk, np.where(present, X, 0.0))
-    out[low | (den == 0)] = np.nan
+    out = np.empty((W.shape[0], X.shape[-2]))
+    for rows in _row_blocks(X.shape[-2]):  # a block of rows at a time: temporaries stay small
+        Xr = X[..., rows, :]
+        present, den, low = _prepare(Xr, W, min_coverage)
+        part = wsum(Wk, np.where(present, Xr, 0.0))
+        part[low | (den == 0)] = np.nan
+        out[:, rows] = part
     return out
+
+
+ROW_BLOCK = 1 << 16
+"""Rows per block where a method works through the rows in blocks (a few MB of temporaries per block)."""
+
+
+def _row_blocks(n: int) -> list[slice]:
+    return [slice(i, min(i + ROW_BLOCK, n)) for i in range(0, n, ROW_BLOCK)]
 
 
 CROSS_ROWS = {"copeland"}
