@@ -103,26 +103,31 @@ def _per_indicator(
     log: _Log,
 ) -> pd.DataFrame:
     """``apply`` each indicator's plan entry of ``step`` to its column; log the entries."""
-    out = {}
+    entries = compile_plan(spec).entries(step)
+    codes = [e.code for e in entries]
+    block = np.empty((len(entries), len(table)))  # the new table, a row per column, filled as each is made
+    kept = []  # columns a method leaves as they are: copied in only if a new table is made
     groups: dict[tuple, list[str]] = defaultdict(list)
     changed: dict[tuple, int] = defaultdict(int)
-    for entry in compile_plan(spec).entries(step):
+    for i, entry in enumerate(entries):
         code = entry.code
         x = table[code].rename(code)
         key = entry.group
         groups[key].append(code)
         if entry.method.has("identity"):
-            out[code] = x
+            kept.append(i)
             continue
         y = _call(step, code, entry.method, lambda: apply(entry, x), panel)
-        y = pd.Series(np.asarray(y, dtype=float), index=x.index, name=code)
-        xv, yv = x.to_numpy(dtype=float), y.to_numpy()
+        # (a Series through to_numpy: numpy's probing of its attributes would look the names up in the index)
+        block[i] = y.to_numpy(dtype=float) if isinstance(y, pd.Series) else np.asarray(y, dtype=float)
+        xv, yv = x.to_numpy(dtype=float), block[i]
         changed[key] += int(((xv != yv) & ~(np.isnan(xv) & np.isnan(yv))).sum())
-        out[code] = y
     log.add(step, groups, changed)
-    if sum(changed.values()) == 0 and list(table.columns) == list(out):
+    if sum(changed.values()) == 0 and list(table.columns) == codes:
         return table  # nothing changed: the same table, not a copy (large builds write it once)
-    return pd.DataFrame(out, index=table.index)
+    for i in kept:
+        block[i] = table[codes[i]].to_numpy(dtype=float)
+    return pd.DataFrame(block.T, index=table.index, columns=codes, copy=False)
 
 
 UPSTREAM = ("raw", "transform", "denominate", "impute", "screen", "treat", "normalize")
@@ -202,7 +207,7 @@ def upstream(spec: Spec, panel: Panel, cache: dict | None = None) -> dict[str, S
 
 
 def _raw(spec: Spec, panel: Panel, _: Any) -> StageResult:
-    raw = panel.values[list(spec.indicators)].copy()
+    raw = panel.values[list(spec.indicators)]  # tables are never changed in place: a view, not a copy
     if spec.units is not None:
         keep_units = set(spec.units) | set(spec.reference_units)
         unknown = sorted(set(spec.units) - set(panel.units))
@@ -269,15 +274,17 @@ def _screen(spec: Spec, panel: Panel, imp: pd.DataFrame) -> StageResult:
     else:
         keep = pd.concat([method.func(g, **params) for _, g in imp.groupby(level="year", sort=True)])
     keep = keep.reindex(imp.index).fillna(False).astype(bool).to_numpy()
-    dropped = imp.index[~keep]
-    screened = imp[keep]
+    if keep.all():  # nothing dropped: the same table (large builds write it once)
+        dropped, screened = (), imp
+    else:
+        dropped, screened = tuple(imp.index[~keep]), imp[keep]
     if screened.empty:
         raise BuildError(f"{spec.source}: {path}: screen.{method.name} dropped every unit")
-    note = [f"dropped {list_rows(list(dropped))}"] if len(dropped) else []
+    note = [f"dropped {list_rows(list(dropped))}"] if dropped else []
     log = _Log()
     key = entry.group
-    log.add("screen", {key: ["*"]}, {key: int(len(dropped))}, {key: note})
-    return StageResult(screened, log.steps, {"dropped": tuple(dropped)})
+    log.add("screen", {key: ["*"]}, {key: len(dropped)}, {key: note})
+    return StageResult(screened, log.steps, {"dropped": dropped})
 
 
 def _treat(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
@@ -497,7 +504,7 @@ def _aggregate(
                         sel = rows & (years == yr)
                         y[sel] = method.func(X[sel], w, **params)[0]
                 else:
-                    y[rows] = method.func(X[rows], w, **params)[0]
+                    y[rows] = method.func(X if rows.all() else X[rows], w, **params)[0]  # all rows: no copy
             except DomainError as exc:
                 bad = normalized.index[np.flatnonzero(rows)[exc.rows]]
                 raise BuildError(f"{spec.source}: {path}: node {code}: {exc} — for {list_rows(list(bad))}") from None
@@ -510,7 +517,8 @@ def _aggregate(
     }
     log.add("weights", wgroups, {}, notes)
     log.add("aggregate", groups, {})
-    scores = pd.DataFrame(cols, index=normalized.index)
+    aggregates = pd.DataFrame({c: cols[c] for c in spec.aggregates}, index=normalized.index)
+    scores = pd.concat([normalized, aggregates], axis=1)  # the indicators' columns shared, not copied
     table = weight_table(spec, weights, diagnostics)
     for name, ws in seg_weights.items():
         seg_table = weight_table(spec, {**weights, **ws}, {}, spec.segments.weight_sets[name])
@@ -676,7 +684,9 @@ def rank_desc_min(values: np.ndarray) -> np.ndarray:
     if flat.shape[0] * flat.shape[1] > 200_000:  # numpy's sort releases the GIL: use every core
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor() as pool:
+        import os
+
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # one per core: each holds column-sized temporaries
             list(pool.map(one, range(flat.shape[1])))
     else:
         for j in range(flat.shape[1]):
@@ -688,11 +698,14 @@ def rank_scores(scores: pd.DataFrame) -> pd.DataFrame:
     """Rank 1 = best within each year, ties 'min', missing stays missing (COINr §H.3)."""
     years = scores.index.get_level_values("year").to_numpy()
     values = scores.to_numpy(dtype=float)
+    distinct = np.sort(pd.unique(years))
+    if len(distinct) == 1:  # one year: no selection copies
+        return pd.DataFrame(rank_desc_min(values), index=scores.index, columns=scores.columns, copy=False)
     ranks = np.full(values.shape, np.nan)
-    for yr in np.unique(years):
+    for yr in distinct:
         sel = years == yr
         ranks[sel] = rank_desc_min(values[sel])
-    return pd.DataFrame(ranks, index=scores.index, columns=scores.columns)
+    return pd.DataFrame(ranks, index=scores.index, columns=scores.columns, copy=False)
 
 
 def change_on_previous_year(scores: pd.DataFrame) -> pd.DataFrame:
