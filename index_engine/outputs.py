@@ -88,7 +88,8 @@ def _write_excel(sheets: dict[str, pd.DataFrame | str], path: Path, title: str =
 
 
 def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    with open(path, "rb") as f:  # streamed: a large file is not held in memory
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def output_tables(b: Build) -> dict[str, pd.DataFrame]:
@@ -312,7 +313,11 @@ def write_build(
 
 LARGE_ROWS = 5_000
 """Above this many unit-years, per-unit tables are written wide as Parquet only (a firm-level build), and results.xlsx
-holds summaries (score distribution, the top units, weights, log)."""
+holds summaries (score distribution, the top units, weights, log).
+
+Each table is written once: ``tables/same_as.json`` maps a stage whose table is not written to the
+stage whose file holds it (a step that changed nothing), or to ``"scores"`` for the normalised
+indicators, which are the indicator columns of ``scores.parquet``."""
 
 
 def _write_large(b: Build, d: Path, excel: bool | None) -> dict[str, int]:
@@ -329,6 +334,9 @@ def _write_large(b: Build, d: Path, excel: bool | None) -> dict[str, int]:
         for stage, table in b.tables.items():
             if previous is not None and table is previous[1]:  # a step that changed nothing
                 same_as[stage] = same_as.get(previous[0], previous[0])
+                continue
+            if stage == "normalized":  # the indicators' columns of scores.parquet
+                same_as[stage] = "scores"
                 continue
             parquet.add(f"tables/{stage}.parquet", keys.table(table))
             previous = (stage, table)

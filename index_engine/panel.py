@@ -524,23 +524,37 @@ def _unit_column(df: pd.DataFrame, name: str) -> str:
         raise DataError(
             f"{name}: no unit column; name one of {', '.join(UNIT_COLS)} (columns are {list_rows(list(df.columns))})"
         )
-    _strip_codes(df, ucol, name, "unit")
     return ucol
+
+
+def _codes(col: pd.Series, name: str, what: str) -> tuple[np.ndarray, pd.Index]:
+    """(the code of each row as an integer, the distinct codes sorted) of a column of codes, each
+    trimmed; an empty (or missing) code is an error naming its rows. Each distinct value is trimmed and
+    checked once, and the rows coded once."""
+    codes, uniq = pd.factorize(col, sort=True)  # a missing value is coded -1
+    uniq = pd.Index(uniq)
+    text = uniq.astype(str).str.strip()
+    bad = codes < 0
+    bad[~bad] = text.isin(["", "nan", "None"])[codes[~bad]]
+    if bad.any():
+        rows = [f"row {i + 2}" for i in np.flatnonzero(bad)]
+        raise DataError(f"{name}: column {col.name!r}: empty {what} at {list_rows(rows)}")
+    if text.dtype != uniq.dtype or (text.str.len() != uniq.str.len()).any():  # not text, or trimmed: code the text
+        recode, text = pd.factorize(text, sort=True)
+        codes = recode[codes]
+    return codes, text
 
 
 def _strip_codes(df: pd.DataFrame, col: str, name: str, what: str) -> None:
     """Trim a column of codes in place; an empty (or missing) code is an error naming its rows."""
-    codes = df[col].astype(str).str.strip()
-    blank = codes.isna() | codes.isin(["", "nan", "None"])
-    if blank.any():
-        rows = [f"row {i + 2}" for i in np.flatnonzero(blank.to_numpy())]
-        raise DataError(f"{name}: column {col!r}: empty {what} at {list_rows(rows)}")
-    df[col] = codes
+    codes, text = _codes(df[col], name, what)
+    df[col] = text.take(codes)
 
 
 def _from_long(df: pd.DataFrame, name: str, spec: Spec | None) -> Panel:
     cols = list(df.columns)
     ucol = _unit_column(df, name)
+    _strip_codes(df, ucol, name, "unit")
     low = {c.lower(): c for c in cols}
     icol, vcol = low["indicator"], low["value"]
     pcol = _find(cols, PERIOD_COLS)
@@ -613,9 +627,9 @@ def _file_order(rank: np.ndarray, years: np.ndarray) -> np.ndarray | None:
     return np.lexsort((years, rank))
 
 
-def _row_index(units: pd.Series, years: np.ndarray) -> pd.MultiIndex:
-    """The (unit, year) index of the rows, made from integer codes: each unit code is hashed once."""
-    ucodes, ulevel = pd.factorize(units, sort=True)
+def _row_index(units: tuple[np.ndarray, pd.Index], years: np.ndarray) -> pd.MultiIndex:
+    """The (unit, year) index of the rows from ``units`` coded by :func:`_codes` and the years."""
+    ucodes, ulevel = units
     ycodes, ylevel = pd.factorize(years, sort=True)
     return pd.MultiIndex(levels=[ulevel, ylevel], codes=[ucodes, ycodes], names=["unit", "year"], verify_integrity=False)
 
@@ -637,6 +651,7 @@ def _attrs_from_rows(
 def _from_wide(df: pd.DataFrame, name: str, spec: Spec | None) -> Panel:
     cols = list(df.columns)
     ucol = _unit_column(df, name)
+    units = _codes(df[ucol], name, "unit")
     pcol = _find(cols, PERIOD_COLS)
     ncol = _find(cols, NAME_COLS)
     has_years = pcol is not None
@@ -647,37 +662,23 @@ def _from_wide(df: pd.DataFrame, name: str, spec: Spec | None) -> Panel:
             raise DataError(f"{name}: sub-annual periods need the long layout (unit, period, indicator, value): {list_rows(rows)}")
     else:
         years = np.full(len(df), NO_YEAR)
-    index = _row_index(df[ucol], years)
+    index = _row_index(units, years)
     dup = index.duplicated(keep=False)
     if dup.any():
         rows = [f"row {i + 2} ({index[i][0]}{' ' + str(index[i][1]) if has_years else ''})" for i in np.flatnonzero(dup)]
         hint = "" if has_years else f"; there is no period column ({', '.join(PERIOD_COLS)}): add one if the rows are different years"
         raise DataError(f"{name}: duplicated unit{' and year' if has_years else ''} at {list_rows(rows)}{hint}")
-    units = index.get_level_values("unit")  # of each row, for messages
+    row_units = index.get_level_values("unit")  # of each row, for messages
     # rows in the file's order of first appearance of each unit, years ascending
     pos = _file_order(pd.factorize(np.asarray(index.codes[0]))[0], years) if len(index.levels[1]) > 1 else None
     spec_codes = set(spec.nodes) if spec is not None else set()
     dens = {n.denominator for n in spec.nodes.values() if n.denominator} if spec is not None else set()
     pct = _percent_units(spec)
-    # numbers go straight into two blocks (a row per column), the spec's indicators and the other
-    # columns, each in the file's order; they become the table without a copy, and the table of the
-    # spec's indicators (the raw stage) is then a view of the first. Rows left for columns that turn
-    # out to be text are never written, so they take no memory.
-    blocks = {True: np.empty((len(cols), len(df))), False: np.empty((len(cols), len(df)))}
-    names: dict[bool, list[str]] = {True: [], False: []}
-    numeric: list[str] = []
+    numeric: dict[str, np.ndarray] = {}
     text: list[str] = []
-    indicators = set(spec.indicators) if spec is not None else set()
 
     def add(c: str, arr: np.ndarray) -> None:
-        lead = c in indicators
-        row = blocks[lead][len(names[lead])]
-        if pos is None:
-            row[...] = arr
-        else:
-            np.take(arr, pos, out=row)
-        names[lead].append(c)
-        numeric.append(c)
+        numeric[c] = arr if pos is None else arr.take(pos)
 
     for c in cols:
         if c in (ucol, pcol):
@@ -687,21 +688,23 @@ def _from_wide(df: pd.DataFrame, name: str, spec: Spec | None) -> Panel:
             continue
         col = df[c]
         if c in spec_codes or c in dens or pd.api.types.is_numeric_dtype(col):
-            add(c, _parse_numbers(col, name, c, c in pct, units))
+            add(c, _parse_numbers(col, name, c, c in pct, row_units))
             continue
         if not _mostly_numeric(col.head(1000)):
             text.append(c)
             continue
         try:
-            add(c, _parse_numbers(col, name, c, False, units))
+            add(c, _parse_numbers(col, name, c, False, row_units))
         except DataError:
             if spec is None and _mostly_numeric(col):
                 raise
             text.append(c)
     if pos is not None:
         index = index[pos]
-    parts = [pd.DataFrame(blocks[k][: len(names[k])].T, index=index, columns=names[k], copy=False) for k in (True, False) if names[k]]
-    wide = pd.concat(parts, axis=1)[numeric] if len(parts) == 2 else parts[0] if parts else pd.DataFrame(index=index)
+    # a block per column, sharing the arrays read (a float column of a Parquet file is Arrow's memory): no
+    # copy of the data, and a table of some of the columns (the raw stage) is a view too
+    columns = [pd.Series(v, index=index, name=c, copy=False) for c, v in numeric.items()]
+    wide = pd.concat(columns, axis=1) if columns else pd.DataFrame(index=index)
     attrs = pd.DataFrame(
         {("unit_name" if c == ncol else c): _rows(df[c].astype(str).array, pos) for c in text}, index=index
     )

@@ -20,7 +20,7 @@ import pandas as pd
 
 from . import __version__
 from ._checks import list_rows
-from .aggregate import CROSS_ROWS, DomainError
+from .aggregate import CROSS_ROWS, DomainError, children_matrix
 
 ADDITIVE = {"arithmetic", "geometric", "harmonic", "generalised", "median"}
 """Aggregation methods whose result is a weighted mean, so children's contributions are reported."""
@@ -474,10 +474,11 @@ def _aggregate(
     diagnostics: dict[str, dict[str, Any]] = {}
     segments = _segment_rows(spec, panel, normalized.index)
     seg_weights: dict[str, dict[str, pd.Series]] = {name: {} for name in segments}
-    for code in spec.aggregates:
+    block = np.full((len(spec.aggregates), len(normalized)), np.nan)  # the aggregates' table, a row per node
+    for i, code in enumerate(spec.aggregates):
         node = spec.nodes[code]
         kids = [c.code for c in node.children]
-        X = np.column_stack([cols[k] for k in kids])
+        X = children_matrix([cols[k] for k in kids])
         # weights are resolved level by level, so data-driven methods see the children's scores
         if resolve(spec, "weights", code)[0].name in DATA_FREE_WEIGHTS:
             kid_frame = pd.DataFrame(columns=kids)  # the method reads only the spec's weights
@@ -494,7 +495,7 @@ def _aggregate(
             seg_kids = kid_frame[rows] if len(kid_frame) else kid_frame
             seg_weights[name][code], _ = node_weights_for(spec, code, seg_kids, nominal)
             parts.append((rows, seg_weights[name][code]))
-        y = np.full(X.shape[0], np.nan)
+        y = block[i]
         for rows, wser in parts:  # the default weights first, then each segment's over its rows
             w = wser.reindex(kids).to_numpy()[None, :]
             w = w / w.max()  # same means; equal weights become exact 1s, so 100s average to exactly 100
@@ -510,6 +511,7 @@ def _aggregate(
                 raise BuildError(f"{spec.source}: {path}: node {code}: {exc} — for {list_rows(list(bad))}") from None
         cols[code] = y
         groups[(method.name, _freeze(params), path)].append(code)
+        del X, kid_frame  # before the next node's are made
     wgroups = _weight_groups(spec)
     notes = {
         key: [f"{c}: {json.dumps(_jsonable(diagnostics[c]), ensure_ascii=False)}" for c in codes if diagnostics.get(c)]
@@ -517,7 +519,7 @@ def _aggregate(
     }
     log.add("weights", wgroups, {}, notes)
     log.add("aggregate", groups, {})
-    aggregates = pd.DataFrame({c: cols[c] for c in spec.aggregates}, index=normalized.index)
+    aggregates = pd.DataFrame(block.T, index=normalized.index, columns=list(spec.aggregates), copy=False)
     scores = pd.concat([normalized, aggregates], axis=1)  # the indicators' columns shared, not copied
     table = weight_table(spec, weights, diagnostics)
     for name, ws in seg_weights.items():
@@ -654,22 +656,27 @@ def rank_desc_min(values: np.ndarray) -> np.ndarray:
     of its ties in descending order).
     """
     x = np.asarray(values, dtype=float)
-    out = np.full(x.shape, np.nan)
+    out = np.full(x.shape, np.nan, order="F" if x.ndim == 2 else "C")  # 2-D: each column contiguous
     flat = x.reshape(x.shape[0], -1)
     res = out.reshape(x.shape[0], -1)
 
     def one(j: int) -> None:
         col = flat[:, j]
-        ok = np.flatnonzero(~np.isnan(col))
-        v = -col[ok]
-        codes, uniq = pd.factorize(v, sort=False)
+        nan = np.isnan(col)
+        ok = np.flatnonzero(~nan) if nan.any() else slice(None)  # no gap: no index arrays, no copies
+        x = col[ok]
+        codes, uniq = pd.factorize(x, sort=False)
         if len(uniq) <= 4096:  # few distinct values (points, counts): rank the values, not the rows
             counts = np.bincount(codes, minlength=len(uniq))
-            order_u = np.argsort(uniq)
+            order_u = np.argsort(-uniq)
             first = np.empty(len(uniq))
             first[order_u] = np.cumsum(counts[order_u]) - counts[order_u] + 1
-            res[ok, j] = first[codes]
+            if isinstance(ok, slice):
+                np.take(first, codes, out=res[:, j])
+            else:
+                res[ok, j] = first[codes]
             return
+        v = -x
         order = np.argsort(v)  # ties all get the first position, so the sort need not be stable
         sv = v[order]
         pos = np.arange(1, sv.size + 1, dtype=float)

@@ -116,12 +116,18 @@ class Build:
         return rank_scores(self.scores)
 
     def ranks_of(self, nodes: list[str]) -> pd.DataFrame:
-        """Ranks of some nodes only (cheaper than ``ranks`` for a large build)."""
+        """Ranks of some nodes only (cheaper than ``ranks`` for a large build); kept, so asking again for
+        some of them costs nothing."""
         if "ranks" in self.__dict__:
             return self.ranks[nodes]
+        kept = self.__dict__.setdefault("_ranks_of", [])
+        for r in kept:
+            if set(nodes) <= set(r.columns):
+                return r[nodes]
         from .pipeline import rank_scores
 
-        return rank_scores(self.scores[nodes])
+        kept.append(rank_scores(self.scores[nodes]))
+        return kept[-1]
 
     @cached_property
     def change(self) -> pd.DataFrame:

@@ -127,7 +127,8 @@ class _Source:
 
 
 class _ParquetSource(_Source):
-    """A large build: scores.parquet, ranks.parquet, tables/normalized.parquet (wide), grades.parquet, units.parquet."""
+    """A large build: scores.parquet (its indicator columns are the normalised values), ranks.parquet,
+    grades.parquet, units.parquet (wide)."""
 
     def __init__(self, d: Path):
         self.d = d
@@ -184,8 +185,13 @@ class _ParquetSource(_Source):
 
     def normalized(self, indicator: str) -> np.ndarray | None:
         p = self.d / "tables" / "normalized.parquet"
-        if not p.is_file():
-            return None
+        if not p.is_file():  # tables/same_as.json names the file that holds it
+            same = (load_json(self.d / "tables" / "same_as.json") or {}).get("normalized")
+            if same == "scores":
+                return self.score(indicator) if indicator in self.columns else None
+            p = self.d / "tables" / f"{same}.parquet"
+            if same is None or not p.is_file():
+                return None
         if not hasattr(self, "_f_norm"):
             self._f_norm = pq.ParquetFile(p)
         if indicator not in self._f_norm.schema_arrow.names:
