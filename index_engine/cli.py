@@ -66,18 +66,23 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
 
 
 def _print_summary(b) -> None:
-    s = b.summary()
-    names = b.panel.unit_names()
+    """The index's top 10 units of the latest year (a partial sort: a million units cost no more than a few)."""
+    from .panel import unit_count
+
+    s = b.summary(top=10)
+    names = b.panel.unit_names(list(s["unit"]))
     year = f" ({max(b.panel.years)})" if b.panel.has_years else ""
-    n_ref = len(set(b.spec.reference_units) & set(b.panel.units))
-    n_units = len(set(b.scores.index.get_level_values("unit")))
+    refs = b.spec.reference_units
+    n_ref = len(set(refs) & set(b.panel.units)) if refs else 0
+    n_units = unit_count(b.scores.index)
     ref = f" (+{n_ref} reference)" if n_ref else ""
     print(f"{b.spec.index.id}{year}: {n_units} units{ref}, {len(b.spec.indicators)} indicators")
-    for _, r in s.head(10).iterrows():
-        rank = "" if r["rank"] is None or str(r["rank"]) == "<NA>" else int(r["rank"])
-        print(f"  {rank:>4}  {names.get(r['unit'], r['unit'])}  {r['score']:.2f}")
-    if len(s) > 10:
-        print(f"  ... {len(s) - 10} more")
+    for u, score, rank in zip(s["unit"], s["score"], s["rank"]):
+        print(f"  {'' if rank is None or str(rank) == '<NA>' else int(rank):>4}  {names.get(u, u)}  {score:.2f}")
+    years = b.scores.index.get_level_values("year")
+    latest = int((years == years.max()).sum())  # the units of the latest year, as the summary lists
+    if latest > 10:
+        print(f"  ... {latest - 10} more")
 
 
 def cmd_audit(args: argparse.Namespace) -> int:

@@ -281,9 +281,11 @@ class BuildFolder:
 
     def stage_file(self, stage: str) -> Path:
         """The path of a stage table (``tables/<stage>.csv`` or ``.parquet``; an unchanged stage's
-        Parquet is the earlier stage's, see ``same_as.json``)."""
+        Parquet is the earlier stage's, see ``same_as.json``; the normalised indicators are the
+        indicator columns of ``scores.parquet``)."""
         if self.is_large:
-            return self.path / "tables" / f"{self._same_as.get(stage, stage)}.parquet"
+            target = self._same_as.get(stage, stage)
+            return self.file("scores") if target == "scores" else self.path / "tables" / f"{target}.parquet"
         return self.path / "tables" / f"{stage}.csv"
 
     def has(self, table: str) -> bool:
@@ -503,6 +505,8 @@ class BuildFolder:
         if table not in self.stages:
             raise DataError(f"{self.path}: no stage table {table!r}; the stages are {', '.join(self.stages) or 'none'}")
         if self.is_large:
+            if cols is None and self._same_as.get(table) == "scores":  # the indicator columns of scores.parquet
+                cols = list(self.spec.indicators)
             return self._parquet_wide(self.stage_file(table), cols)
         cache = self.__dict__.setdefault("_stage_wide", {})
         if table not in cache:

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from ._checks import NO_YEAR
@@ -87,7 +88,8 @@ def _write_excel(sheets: dict[str, pd.DataFrame | str], path: Path, title: str =
 
 
 def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    with open(path, "rb") as f:  # streamed: a large file is not held in memory
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def output_tables(b: Build) -> dict[str, pd.DataFrame]:
@@ -294,63 +296,145 @@ def fill_folder(
 
 LARGE_ROWS = 5_000
 """Above this many unit-years, per-unit tables are written wide as Parquet only (a firm-level build), and results.xlsx
-holds summaries (score distribution, the top units, weights, log)."""
+holds summaries (score distribution, the top units, weights, log).
 
-
-def _wide_frame(wide: pd.DataFrame, has_years: bool) -> pd.DataFrame:
-    out = wide.reset_index()
-    if not has_years:
-        out = out.drop(columns="year")
-    return out
+Each table is written once: ``tables/same_as.json`` maps a stage whose table is not written to the
+stage whose file holds it (a step that changed nothing), or to ``"scores"`` for the normalised
+indicators, which are the indicator columns of ``scores.parquet``."""
 
 
 def _write_large(b: Build, d: Path, excel: bool | None) -> dict[str, int]:
-    """Parquet (wide) per-unit tables and an Excel workbook of summaries, for firm-level builds."""
+    """Parquet (wide) per-unit tables and an Excel workbook of summaries, for firm-level builds.
+
+    Wide tables go to Arrow straight from their columns (no copy of the data), and the Parquet files
+    are written by a few threads while the rest (ranks, grades, CSVs, workbook) is made."""
     hy = b.panel.has_years
-    counts: dict[str, int] = {}
     (d / "tables").mkdir()
-    # ranks of the aggregates only: indicator ranks of a million firms are rarely wanted and cost
-    # a sort each (Build.ranks has them all)
-    frames = {"scores": b.scores, "ranks": b.ranks_of(list(b.spec.aggregates))}
-    if hy and len(b.panel.years) > 1:
-        frames["change"] = b.change
-    for stem, wide in frames.items():
-        _wide_frame(wide, hy).to_parquet(d / f"{stem}.parquet", index=False)
-        counts[f"{stem}.parquet"] = len(wide)
-    previous: tuple[str, pd.DataFrame] | None = None
-    same_as: dict[str, str] = {}
-    for stage, wide in b.tables.items():
-        if previous is not None and wide is previous[1]:  # a step that changed nothing
-            same_as[stage] = same_as.get(previous[0], previous[0])
-            continue
-        _wide_frame(wide, hy).to_parquet(d / "tables" / f"{stage}.parquet", index=False)
-        counts[f"tables/{stage}.parquet"] = len(wide)
-        previous = (stage, wide)
-    if same_as:
-        (d / "tables" / "same_as.json").write_text(json.dumps(same_as, indent=1), encoding="utf-8")
-    units = b.panel.attrs.groupby(level="unit", sort=False).first().reset_index()
-    units.to_parquet(d / "units.parquet", index=False)
-    counts["units.parquet"] = len(units)
-    for stem in ("treatment", "imputed") + (("grades",) if b.spec.grades is not None else ()):
-        df = getattr(b, stem)
-        df.to_parquet(d / f"{stem}.parquet", index=False)
-        counts[f"{stem}.parquet"] = len(df)
-    for stem, df in (("weights", with_names(b.weights, "node", node_names(b.spec), "node_name")), ("fitted", b.fitted)):
-        counts[f"{stem}.csv"] = write_csv(df, d / f"{stem}.csv", hy)
-    if not b.targets.empty:
-        counts["targets.csv"] = write_csv(b.targets, d / "targets.csv", hy)
-    if excel is not False:
-        write_workbook(b, summary_sheets(b), d / "results.xlsx")
-    return counts
+    keys = _ArrowKeys(hy)
+    with _ParquetJobs(d) as parquet:
+        previous: tuple[str, pd.DataFrame] | None = None
+        same_as: dict[str, str] = {}
+        for stage, table in b.tables.items():
+            if previous is not None and table is previous[1]:  # a step that changed nothing
+                same_as[stage] = same_as.get(previous[0], previous[0])
+                continue
+            if stage == "normalized":  # the indicators' columns of scores.parquet
+                same_as[stage] = "scores"
+                continue
+            parquet.add(f"tables/{stage}.parquet", keys.table(table))
+            previous = (stage, table)
+        if same_as:
+            (d / "tables" / "same_as.json").write_text(json.dumps(same_as, indent=1), encoding="utf-8")
+        parquet.add("scores.parquet", keys.table(b.scores))
+        # ranks of the aggregates only: indicator ranks of a million firms are rarely wanted and cost
+        # a sort each (Build.ranks has them all)
+        parquet.add("ranks.parquet", keys.table(b.ranks_of(list(b.spec.aggregates))))
+        if hy and len(b.panel.years) > 1:
+            parquet.add("change.parquet", keys.table(b.change))
+        for stem in (("grades",) if b.spec.grades is not None else ()) + ("treatment", "imputed"):
+            parquet.add(f"{stem}.parquet", _arrow_frame(getattr(b, stem)))
+        parquet.add("units.parquet", _arrow_frame(_unit_rows(b.panel.attrs)))
+        counts: dict[str, int] = {}
+        for stem, df in (("weights", with_names(b.weights, "node", node_names(b.spec), "node_name")), ("fitted", b.fitted)):
+            counts[f"{stem}.csv"] = write_csv(df, d / f"{stem}.csv", hy)
+        if not b.targets.empty:
+            counts["targets.csv"] = write_csv(b.targets, d / "targets.csv", hy)
+        if excel is not False:
+            write_workbook(b, summary_sheets(b), d / "results.xlsx")
+    return parquet.rows | counts
+
+
+class _ArrowKeys:
+    """Arrow tables of wide frames, ``unit, year, <columns>``; the key columns are made once per row index."""
+
+    def __init__(self, has_years: bool):
+        self.has_years = has_years
+        self._index: pd.Index | None = None
+        self._keys: dict = {}
+
+    def table(self, wide: pd.DataFrame) -> Callable[[], Any]:
+        """A function making ``wide``'s Arrow table, whose value columns share the frame's memory (a missing
+        value, NaN, becomes null, as pandas writes it); it may run on another thread."""
+        import pyarrow as pa
+
+        if wide.index is not self._index:
+            idx = wide.index
+            self._keys = {"unit": pa.array(idx.get_level_values("unit"))}
+            if self.has_years:
+                self._keys["year"] = pa.array(idx.get_level_values("year").to_numpy())
+            self._index = idx
+        keys = self._keys
+        cols = {str(c): wide[c].to_numpy() for c in wide.columns}
+        return lambda: pa.table({**keys, **{c: _arrow_floats(v) for c, v in cols.items()}})
+
+
+def _arrow_floats(v: np.ndarray) -> Any:
+    """A float column as an Arrow array, NaN as null as pandas writes it; without NaN it shares the memory
+    (Arrow's own NaN scan, ``from_pandas=True``, is several times slower than numpy's)."""
+    import pyarrow as pa
+
+    nan = np.isnan(v)
+    return pa.array(v, mask=nan) if nan.any() else pa.array(v)
+
+
+def _arrow_frame(df: pd.DataFrame) -> Callable[[], Any]:
+    """A function making ``df``'s Arrow table as pandas' writer does (without the index)."""
+    import pyarrow as pa
+
+    return lambda: pa.Table.from_pandas(df, preserve_index=False)
+
+
+class _ParquetJobs:
+    """Parquet files written on a few threads (Arrow's writer releases the GIL) while the caller goes on;
+    ``rows`` has each file's row count once the ``with`` block ends. Files are written with pandas'
+    defaults (snappy, dictionary pages) except that the unit codes, all distinct, skip the dictionary."""
+
+    def __init__(self, d: Path):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.d = d
+        self.rows: dict[str, int] = {}
+        self._pool = ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)))
+        self._jobs: dict[str, Any] = {}
+
+    def add(self, name: str, make: Callable[[], Any]) -> None:
+        """Write the table ``make()`` returns as ``name`` (relative to the folder)."""
+        self._jobs[name] = self._pool.submit(self._write, self.d / name, make)
+
+    @staticmethod
+    def _write(path: Path, make: Callable[[], Any]) -> int:
+        import pyarrow.parquet as pq
+
+        table = make()
+        pq.write_table(table, path, use_dictionary=[c for c in table.column_names if c != "unit"])
+        return table.num_rows
+
+    def __enter__(self) -> _ParquetJobs:
+        return self
+
+    def __exit__(self, kind, *_: Any) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=kind is not None)
+        if kind is None:
+            self.rows = {name: job.result() for name, job in self._jobs.items()}
+
+
+def _unit_rows(attrs: pd.DataFrame) -> pd.DataFrame:
+    """``unit`` and each text attribute's first value for the unit, a row per unit in the file's order."""
+    from .panel import unit_count
+
+    if unit_count(attrs.index) == len(attrs):  # a row per unit (one year): nothing to group
+        return pd.DataFrame({"unit": attrs.index.get_level_values("unit"), **{c: attrs[c].array for c in attrs.columns}})
+    return attrs.groupby(level="unit", sort=False).first().reset_index()
 
 
 def summary_sheets(b: Build) -> dict[str, pd.DataFrame | str]:
     """Sheets for a build too large for a row per unit: distribution by year, top 100, weights, log."""
     idx = b.spec.tree.code
-    s = b.scores[idx]
+    years = pd.Index(b.scores.index.get_level_values("year"), name="year")
+    s = pd.Series(b.scores[idx].to_numpy(), index=years, name=idx)  # grouped on the years alone
     dist = s.groupby(level="year").describe(percentiles=[0.05, 0.25, 0.5, 0.75, 0.95]).reset_index()
     last = max(b.panel.years)
-    top = s.xs(last, level="year").sort_values(ascending=False).head(100).rename("score").reset_index()
+    top = b.summary(top=100)[["unit", "score"]]  # best first, ties in the order of the unit codes
     top.insert(0, "rank", range(1, len(top) + 1))
     log = pd.DataFrame([st.as_dict() for st in b.log]).astype(str)
     extra: dict[str, pd.DataFrame] = {}
@@ -359,7 +443,7 @@ def summary_sheets(b: Build) -> dict[str, pd.DataFrame | str]:
         by = [g["year"]]
         seg_col = b.spec.segments.column if b.spec.segments else None
         if seg_col and seg_col in b.panel.attrs.columns:
-            by.append(pd.Series(b.panel.attrs[seg_col].reindex(b.scores.index).to_numpy(), name=seg_col))
+            by.append(pd.Series(b.panel.attrs[seg_col].reindex(b.scores.index).array, name=seg_col))
         extra["grades_by_segment"] = g.groupby(by + [g["grade"]]).size().unstack(fill_value=0).reset_index()
     return {
         **extra,

@@ -84,15 +84,12 @@ class Panel:
         """Unit codes in the order of the file (found from the index's integer codes)."""
         idx = self.values.index
         k = idx.names.index("unit")
-        codes = np.asarray(idx.codes[k])
-        _, first = np.unique(codes, return_index=True)
-        return list(idx.levels[k][codes[np.sort(first)]])
+        return list(idx.levels[k].take(pd.unique(np.asarray(idx.codes[k]))))
 
     @cached_property
     def n_units(self) -> int:
         """How many units (without listing them)."""
-        idx = self.values.index
-        return int(np.unique(np.asarray(idx.codes[idx.names.index("unit")])).size)
+        return unit_count(self.values.index)
 
     @cached_property
     def years(self) -> list[int]:
@@ -110,11 +107,17 @@ class Panel:
 
     __hash__ = None  # type: ignore[assignment]
 
-    def unit_names(self) -> dict[str, str]:
+    def unit_names(self, units: list[str] | None = None) -> dict[str, str]:
+        """Each unit's name (its first non-empty ``unit_name``, else its code), for ``units`` (default: every
+        unit, in the order of the file)."""
+        units = self.units if units is None else list(units)
         if "unit_name" not in self.attrs:
-            return {u: u for u in self.units}
-        names = self.attrs["unit_name"].groupby(level="unit").first()
-        return {u: (names.get(u) if isinstance(names.get(u), str) and names.get(u) else u) for u in self.units}
+            return {u: u for u in units}
+        names = self.attrs["unit_name"]
+        if len(units) < self.n_units:  # a few units: look at their rows only
+            names = names[names.index.get_level_values("unit").isin(units)]
+        names = names.groupby(level="unit").first()
+        return {u: (names.get(u) if isinstance(names.get(u), str) and names.get(u) else u) for u in units}
 
     def check_against(self, spec: Spec) -> None:
         """Every spec indicator and denominator is in the data, and every unit has some data.
@@ -139,13 +142,24 @@ class Panel:
             lacking = [d for d in dens if d not in self.values.columns]
             if lacking:
                 raise DataError(f"{self.file}: denominator columns the spec names are missing: {list_rows(lacking)}")
-        ind = self.values[list(spec.indicators)]
-        has = ind.notna().to_numpy().any(axis=1)
-        codes, uniq = pd.factorize(ind.index.get_level_values("unit"), sort=False)
-        any_data = np.bincount(codes, weights=has, minlength=len(uniq)) > 0
-        empty = list(np.asarray(uniq)[~any_data])
-        if empty:
+        has = np.zeros(len(self.values), bool)
+        for c in spec.indicators:  # column by column: no copy of the table
+            has |= self.values[c].notna().to_numpy()
+        idx = self.values.index
+        k = idx.names.index("unit")
+        codes = np.asarray(idx.codes[k])
+        rows = np.bincount(codes, minlength=len(idx.levels[k]))
+        empty_code = (rows > 0) & (np.bincount(codes[has], minlength=len(rows)) == 0)
+        if empty_code.any():
+            first = pd.unique(codes)  # in the order of the file
+            empty = list(idx.levels[k].take(first[empty_code[first]]))
             raise DataError(f"{self.file}: these units have no data for any indicator of the spec: {list_rows(empty)}")
+
+
+def unit_count(index: pd.MultiIndex) -> int:
+    """How many distinct units a (unit, year) index has, counted on its integer codes."""
+    codes = np.asarray(index.codes[index.names.index("unit")])
+    return int(np.count_nonzero(np.bincount(codes[codes >= 0], minlength=1)))
 
 
 def _read_table(path: Path, sheet: str | int | None) -> pd.DataFrame:
@@ -156,8 +170,7 @@ def _read_table(path: Path, sheet: str | int | None) -> pd.DataFrame:
         if suffix in (".xlsx", ".xlsm", ".xls"):
             df = _read_excel(path, name, sheet)
         elif suffix in (".parquet", ".pq"):
-            df = pd.read_parquet(path)
-            _check_header(list(df.columns), name)
+            df = _read_parquet(path, name)
         else:
             df = _read_csv(path, name)
     except DataError:
@@ -173,6 +186,16 @@ def _read_table(path: Path, sheet: str | int | None) -> pd.DataFrame:
         raise DataError(f"{name}: the file has a header but no rows")
     df.columns = [str(c).strip() for c in df.columns]
     return df
+
+
+def _read_parquet(path: Path, name: str) -> pd.DataFrame:
+    """A Parquet file as a DataFrame of one block per column, Arrow's memory released column by column as
+    it converts (so a large file is not held twice)."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    _check_header(table.column_names, name)
+    return table.to_pandas(split_blocks=True, self_destruct=True)
 
 
 def _read_csv(path: Path, name: str) -> pd.DataFrame:
@@ -342,7 +365,7 @@ def _parse_numbers(
     """
     col = col.reset_index(drop=True)
     if rows is None:
-        rows = np.arange(len(col)) + 2
+        rows = _DataRows()
     if pd.api.types.is_numeric_dtype(col):
         arr = col.to_numpy(dtype=float, na_value=np.nan)
         _check_magnitude(arr, units, rows, name, column, what)
@@ -375,10 +398,19 @@ compute (variances, skewness, kurtosis, min-max ranges, means) finite: a value n
 would overflow them into inf or NaN scores. Larger values are refused when the data is read."""
 
 
+class _DataRows:
+    """File row numbers of data cells when the header is on row 1: ``rows[i] == i + 2`` (made on demand, for messages)."""
+
+    def __getitem__(self, i: int) -> int:
+        return int(i) + 2
+
+
 def _check_magnitude(
-    arr: np.ndarray, units: np.ndarray, rows: np.ndarray, name: str, column: str, what: str
+    arr: np.ndarray, units: np.ndarray, rows: np.ndarray | _DataRows, name: str, column: str, what: str
 ) -> None:
     """An error naming the rows and units of infinite values and values beyond ±MAX_ABS_VALUE."""
+    if arr.size == 0 or (np.fmax.reduce(arr) <= MAX_ABS_VALUE and np.fmin.reduce(arr) >= -MAX_ABS_VALUE) or np.isnan(arr).all():
+        return  # two passes without temporaries settle the usual case (fmax and fmin skip gaps)
     inf = np.isinf(arr)
     big = ~inf & (np.abs(arr) > MAX_ABS_VALUE)
     for mask, problem, hint in (
@@ -424,18 +456,18 @@ def _periods(col: pd.Series, name: str, column: str) -> tuple[np.ndarray, np.nda
     if empty.any():
         rows = [f"row {i + 2}" for i in np.flatnonzero(empty)]
         raise DataError(f"{name}: column {column!r}: no period at {list_rows(rows, total=int(empty.sum()))}")
-    codes, uniq = pd.factorize(col.astype(str) if col.dtype != object else col.map(str), sort=False)
+    codes, uniq = pd.factorize(col, sort=False)  # each distinct value is parsed as its text, once
+    texts = list(uniq.astype(str)) if col.dtype != object else [str(u) for u in uniq]
     parsed: list[tuple[int, str, bool]] = []
-    bad = []
-    for u in uniq:
+    bad = np.zeros(len(texts), bool)
+    for i, u in enumerate(texts):
         try:
             parsed.append(parse_period(u))
         except ValueError:
-            bad.append(u)
+            bad[i] = True
             parsed.append((0, "", False))
-    if bad:
-        badset = set(bad)
-        rows = [f"row {i + 2} ({uniq[c]!r})" for i, c in enumerate(codes) if uniq[c] in badset]
+    if bad.any():
+        rows = [f"row {i + 2} ({texts[codes[i]]!r})" for i in np.flatnonzero(bad[codes])]
         raise DataError(
             f"{name}: column {column!r}: not a period (use 2025, 2025Q1 or 2025-03) at {list_rows(rows)}"
         )
@@ -473,7 +505,13 @@ def load_panel(path: str | Path, spec: Spec | None = None, sheet: str | int | No
         panel = _from_long(df, name, spec)
     else:
         panel = _from_wide(df, name, spec)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    del df
+    if path.suffix.lower() in (".parquet", ".pq"):  # Arrow's allocator keeps what it freed for reuse: hand it back
+        import pyarrow as pa
+
+        pa.default_memory_pool().release_unused()
+    with open(path, "rb") as f:
+        digest = hashlib.file_digest(f, "sha256").hexdigest()
     panel = Panel(panel.values, panel.attrs, panel._observations, panel.sources, name, digest, panel.has_years)
     if spec is not None:
         panel.check_against(spec)
@@ -486,23 +524,37 @@ def _unit_column(df: pd.DataFrame, name: str) -> str:
         raise DataError(
             f"{name}: no unit column; name one of {', '.join(UNIT_COLS)} (columns are {list_rows(list(df.columns))})"
         )
-    _strip_codes(df, ucol, name, "unit")
     return ucol
+
+
+def _codes(col: pd.Series, name: str, what: str) -> tuple[np.ndarray, pd.Index]:
+    """(the code of each row as an integer, the distinct codes sorted) of a column of codes, each
+    trimmed; an empty (or missing) code is an error naming its rows. Each distinct value is trimmed and
+    checked once, and the rows coded once."""
+    codes, uniq = pd.factorize(col, sort=True)  # a missing value is coded -1
+    uniq = pd.Index(uniq)
+    text = uniq.astype(str).str.strip()
+    bad = codes < 0
+    bad[~bad] = text.isin(["", "nan", "None"])[codes[~bad]]
+    if bad.any():
+        rows = [f"row {i + 2}" for i in np.flatnonzero(bad)]
+        raise DataError(f"{name}: column {col.name!r}: empty {what} at {list_rows(rows)}")
+    if text.dtype != uniq.dtype or (text.str.len() != uniq.str.len()).any():  # not text, or trimmed: code the text
+        recode, text = pd.factorize(text, sort=True)
+        codes = recode[codes]
+    return codes, text
 
 
 def _strip_codes(df: pd.DataFrame, col: str, name: str, what: str) -> None:
     """Trim a column of codes in place; an empty (or missing) code is an error naming its rows."""
-    codes = df[col].astype(str).str.strip()
-    blank = codes.isna() | codes.isin(["", "nan", "None"])
-    if blank.any():
-        rows = [f"row {i + 2}" for i in np.flatnonzero(blank.to_numpy())]
-        raise DataError(f"{name}: column {col!r}: empty {what} at {list_rows(rows)}")
-    df[col] = codes
+    codes, text = _codes(df[col], name, what)
+    df[col] = text.take(codes)
 
 
 def _from_long(df: pd.DataFrame, name: str, spec: Spec | None) -> Panel:
     cols = list(df.columns)
     ucol = _unit_column(df, name)
+    _strip_codes(df, ucol, name, "unit")
     low = {c.lower(): c for c in cols}
     icol, vcol = low["indicator"], low["value"]
     pcol = _find(cols, PERIOD_COLS)
@@ -560,12 +612,26 @@ def _from_long(df: pd.DataFrame, name: str, spec: Spec | None) -> Panel:
 def _order(wide: pd.DataFrame, unit_col: pd.Series) -> pd.DataFrame:
     """Rows in the file's order of first appearance of each unit, years ascending."""
     idx = wide.index
-    first = pd.unique(unit_col.to_numpy())
-    keys = pd.Categorical(idx.get_level_values("unit"), categories=first).codes
-    pos = np.lexsort((idx.get_level_values("year").to_numpy(), keys))
-    if (np.diff(pos) == 1).all():
-        return wide
-    return wide.iloc[pos]
+    rank = pd.Categorical(idx.get_level_values("unit"), categories=pd.unique(unit_col.to_numpy())).codes
+    pos = _file_order(rank, idx.get_level_values("year").to_numpy())
+    return wide if pos is None else wide.iloc[pos]
+
+
+def _file_order(rank: np.ndarray, years: np.ndarray) -> np.ndarray | None:
+    """Positions that sort rows by ``rank`` (the place of each row's unit in the file's order of first
+    appearance), years ascending within a unit; None when the rows are in that order already (one
+    linear pass, so an ordered file is not sorted)."""
+    step = np.diff(rank)
+    if ((step > 0) | ((step == 0) & (np.diff(years) > 0))).all():
+        return None
+    return np.lexsort((years, rank))
+
+
+def _row_index(units: tuple[np.ndarray, pd.Index], years: np.ndarray) -> pd.MultiIndex:
+    """The (unit, year) index of the rows from ``units`` coded by :func:`_codes` and the years."""
+    ucodes, ulevel = units
+    ycodes, ylevel = pd.factorize(years, sort=True)
+    return pd.MultiIndex(levels=[ulevel, ylevel], codes=[ucodes, ycodes], names=["unit", "year"], verify_integrity=False)
 
 
 def _attrs_from_rows(
@@ -585,6 +651,7 @@ def _attrs_from_rows(
 def _from_wide(df: pd.DataFrame, name: str, spec: Spec | None) -> Panel:
     cols = list(df.columns)
     ucol = _unit_column(df, name)
+    units = _codes(df[ucol], name, "unit")
     pcol = _find(cols, PERIOD_COLS)
     ncol = _find(cols, NAME_COLS)
     has_years = pcol is not None
@@ -595,18 +662,24 @@ def _from_wide(df: pd.DataFrame, name: str, spec: Spec | None) -> Panel:
             raise DataError(f"{name}: sub-annual periods need the long layout (unit, period, indicator, value): {list_rows(rows)}")
     else:
         years = np.full(len(df), NO_YEAR)
-    key = pd.DataFrame({"unit": df[ucol].to_numpy(), "year": years})
-    dup = key.duplicated(keep=False).to_numpy()
+    index = _row_index(units, years)
+    dup = index.duplicated(keep=False)
     if dup.any():
-        rows = [f"row {i + 2} ({key.unit[i]}{' ' + str(key.year[i]) if has_years else ''})" for i in np.flatnonzero(dup)]
+        rows = [f"row {i + 2} ({index[i][0]}{' ' + str(index[i][1]) if has_years else ''})" for i in np.flatnonzero(dup)]
         hint = "" if has_years else f"; there is no period column ({', '.join(PERIOD_COLS)}): add one if the rows are different years"
         raise DataError(f"{name}: duplicated unit{' and year' if has_years else ''} at {list_rows(rows)}{hint}")
-    unit_codes = key.unit.to_numpy()
+    row_units = index.get_level_values("unit")  # of each row, for messages
+    # rows in the file's order of first appearance of each unit, years ascending
+    pos = _file_order(pd.factorize(np.asarray(index.codes[0]))[0], years) if len(index.levels[1]) > 1 else None
     spec_codes = set(spec.nodes) if spec is not None else set()
     dens = {n.denominator for n in spec.nodes.values() if n.denominator} if spec is not None else set()
     pct = _percent_units(spec)
     numeric: dict[str, np.ndarray] = {}
     text: list[str] = []
+
+    def add(c: str, arr: np.ndarray) -> None:
+        numeric[c] = arr if pos is None else arr.take(pos)
+
     for c in cols:
         if c in (ucol, pcol):
             continue
@@ -615,24 +688,33 @@ def _from_wide(df: pd.DataFrame, name: str, spec: Spec | None) -> Panel:
             continue
         col = df[c]
         if c in spec_codes or c in dens or pd.api.types.is_numeric_dtype(col):
-            numeric[c] = _parse_numbers(col, name, c, c in pct, unit_codes)
+            add(c, _parse_numbers(col, name, c, c in pct, row_units))
             continue
         if not _mostly_numeric(col.head(1000)):
             text.append(c)
             continue
         try:
-            numeric[c] = _parse_numbers(col, name, c, False, unit_codes)
+            add(c, _parse_numbers(col, name, c, False, row_units))
         except DataError:
             if spec is None and _mostly_numeric(col):
                 raise
             text.append(c)
-    index = pd.MultiIndex.from_arrays([key.unit.to_numpy(), years], names=["unit", "year"])
-    wide = pd.DataFrame(numeric, index=index)
-    wide = _order(wide, df[ucol]) if has_years else wide
-    attrs = pd.DataFrame({("unit_name" if c == ncol else c): df[c].astype(str).to_numpy() for c in text}, index=index)
-    attrs = attrs.reindex(wide.index)
+    if pos is not None:
+        index = index[pos]
+    # a block per column, sharing the arrays read (a float column of a Parquet file is Arrow's memory): no
+    # copy of the data, and a table of some of the columns (the raw stage) is a view too
+    columns = [pd.Series(v, index=index, name=c, copy=False) for c, v in numeric.items()]
+    wide = pd.concat(columns, axis=1) if columns else pd.DataFrame(index=index)
+    attrs = pd.DataFrame(
+        {("unit_name" if c == ncol else c): _rows(df[c].astype(str).array, pos) for c in text}, index=index
+    )
     sources = pd.DataFrame(columns=["unit", "year", "period", "indicator"])
-    return Panel(wide.astype(float), attrs, None, sources, name, "", has_years)
+    return Panel(wide, attrs, None, sources, name, "", has_years)
+
+
+def _rows(values, pos: np.ndarray | None):
+    """``values`` (an array) in the order ``pos`` (None: as they are)."""
+    return values if pos is None else values.take(pos)
 
 
 def _dated(values: pd.DataFrame, has_years: bool) -> pd.DataFrame:

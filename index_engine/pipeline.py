@@ -101,26 +101,31 @@ def _per_indicator(
     log: _Log,
 ) -> pd.DataFrame:
     """``apply`` each indicator's plan entry of ``step`` to its column; log the entries."""
-    out = {}
+    entries = compile_plan(spec).entries(step)
+    codes = [e.code for e in entries]
+    block = np.empty((len(entries), len(table)))  # the new table, a row per column, filled as each is made
+    kept = []  # columns a method leaves as they are: copied in only if a new table is made
     groups: dict[tuple, list[str]] = defaultdict(list)
     changed: dict[tuple, int] = defaultdict(int)
-    for entry in compile_plan(spec).entries(step):
+    for i, entry in enumerate(entries):
         code = entry.code
         x = table[code].rename(code)
         key = entry.group
         groups[key].append(code)
         if entry.method.has("identity"):
-            out[code] = x
+            kept.append(i)
             continue
         y = _call(step, code, entry.method, lambda: apply(entry, x), panel)
-        y = pd.Series(np.asarray(y, dtype=float), index=x.index, name=code)
-        xv, yv = x.to_numpy(dtype=float), y.to_numpy()
+        # (a Series through to_numpy: numpy's probing of its attributes would look the names up in the index)
+        block[i] = y.to_numpy(dtype=float) if isinstance(y, pd.Series) else np.asarray(y, dtype=float)
+        xv, yv = x.to_numpy(dtype=float), block[i]
         changed[key] += int(((xv != yv) & ~(np.isnan(xv) & np.isnan(yv))).sum())
-        out[code] = y
     log.add(step, groups, changed)
-    if sum(changed.values()) == 0 and list(table.columns) == list(out):
+    if sum(changed.values()) == 0 and list(table.columns) == codes:
         return table  # nothing changed: the same table, not a copy (large builds write it once)
-    return pd.DataFrame(out, index=table.index)
+    for i in kept:
+        block[i] = table[codes[i]].to_numpy(dtype=float)
+    return pd.DataFrame(block.T, index=table.index, columns=codes, copy=False)
 
 
 UPSTREAM = ("raw", "transform", "denominate", "impute", "screen", "treat", "normalize")
@@ -200,7 +205,7 @@ def upstream(spec: Spec, panel: Panel, cache: dict | None = None) -> dict[str, S
 
 
 def _raw(spec: Spec, panel: Panel, _: Any) -> StageResult:
-    raw = panel.values[list(spec.indicators)].copy()
+    raw = panel.values[list(spec.indicators)]  # tables are never changed in place: a view, not a copy
     if spec.units is not None:
         keep_units = set(spec.units) | set(spec.reference_units)
         unknown = sorted(set(spec.units) - set(panel.units))
@@ -267,15 +272,17 @@ def _screen(spec: Spec, panel: Panel, imp: pd.DataFrame) -> StageResult:
     else:
         keep = pd.concat([method.func(g, **params) for _, g in imp.groupby(level="year", sort=True)])
     keep = keep.reindex(imp.index).fillna(False).astype(bool).to_numpy()
-    dropped = imp.index[~keep]
-    screened = imp[keep]
+    if keep.all():  # nothing dropped: the same table (large builds write it once)
+        dropped, screened = (), imp
+    else:
+        dropped, screened = tuple(imp.index[~keep]), imp[keep]
     if screened.empty:
         raise BuildError(f"{spec.source}: {path}: screen.{method.name} dropped every unit")
-    note = [f"dropped {list_rows(list(dropped))}"] if len(dropped) else []
+    note = [f"dropped {list_rows(list(dropped))}"] if dropped else []
     log = _Log()
     key = entry.group
-    log.add("screen", {key: ["*"]}, {key: int(len(dropped))}, {key: note})
-    return StageResult(screened, log.steps, {"dropped": tuple(dropped)})
+    log.add("screen", {key: ["*"]}, {key: len(dropped)}, {key: note})
+    return StageResult(screened, log.steps, {"dropped": dropped})
 
 
 def _treat(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
@@ -472,8 +479,8 @@ def _aggregate(
     }
     log.add("weights", wgroups, {}, notes)
     log.add("aggregate", groups, {})
-    cols: dict[str, np.ndarray] = {c: normalized[c].to_numpy(dtype=float) for c in normalized.columns}
-    scores = pd.DataFrame({**cols, **agg.scores}, index=normalized.index)
+    aggregates = pd.DataFrame(agg.scores, index=normalized.index)
+    scores = pd.concat([normalized, aggregates], axis=1)  # the indicators' columns shared, not copied
     methods = {nd.code: nd.weighting.name for nd in model.nodes}
     table = weight_table(spec, agg.weights, agg.diagnostics, methods=methods)
     for name, ws in agg.segment_weights.items():

@@ -98,10 +98,16 @@ class Build:
         return rank_scores(self.scores)
 
     def ranks_of(self, nodes: list[str]) -> pd.DataFrame:
-        """Ranks of some nodes only (cheaper than ``ranks`` for a large build)."""
+        """Ranks of some nodes only (cheaper than ``ranks`` for a large build); kept, so asking again for
+        some of them costs nothing."""
         if "ranks" in self.__dict__:
             return self.ranks[nodes]
-        return rank_scores(self.scores[nodes])
+        kept = self.__dict__.setdefault("_ranks_of", [])
+        for r in kept:
+            if set(nodes) <= set(r.columns):
+                return r[nodes]
+        kept.append(rank_scores(self.scores[nodes]))
+        return kept[-1]
 
     @cached_property
     def change(self) -> pd.DataFrame:
@@ -109,6 +115,14 @@ class Build:
         from .pipeline import change_on_previous_year
 
         return change_on_previous_year(self.scores)
+
+    def change_of(self, nodes: list[str]) -> pd.DataFrame:
+        """Change of some nodes only (cheaper than ``change`` for a large build)."""
+        if "change" in self.__dict__:
+            return self.change[nodes]
+        from .pipeline import change_on_previous_year
+
+        return change_on_previous_year(self.scores[nodes])
 
     @cached_property
     def grades(self) -> pd.DataFrame:
@@ -147,20 +161,29 @@ class Build:
         out = out.sort_values(["year", "_o"], kind="stable").drop(columns="_o").reset_index(drop=True)
         return out
 
-    def summary(self) -> pd.DataFrame:
-        """The index's score and rank for every unit in the latest year, best first."""
+    def summary(self, top: int | None = None) -> pd.DataFrame:
+        """The index's score, rank and change for every unit in the latest year, best first (by rank, then
+        unit code); ``top`` keeps the first ``top`` rows, picked by a partial sort (as cheap for a million
+        units as for ten)."""
         idx = self.spec.tree.code
         years = self.scores.index.get_level_values("year")
-        last = years.max()
-        sel = np.asarray(years == last)
-        score = self.scores[idx][sel]
-        rank = self.ranks_of([idx])[idx][sel]
-        change = self.change[idx][sel] if len(self.panel.years) > 1 else pd.Series(np.nan, index=score.index)
+        sel = np.flatnonzero(years == years.max())
+        rank = self.ranks_of([idx])[idx].to_numpy()[sel]
+        if top is not None and top < sel.size:
+            r = np.where(np.isnan(rank), np.inf, rank)
+            kth = np.partition(r, top - 1)[top - 1]
+            keep = np.flatnonzero(r <= kth)  # every unit tied with the top-th too, so the order by code below is exact
+            sel, rank = sel[keep], rank[keep]
+        if len(self.panel.years) > 1:
+            change = self.change_of([idx])[idx].to_numpy()[sel]
+        else:
+            change = np.full(sel.size, np.nan)
         df = pd.DataFrame(
-            {"unit": score.index.get_level_values("unit"), "score": score.to_numpy(),
-             "rank": pd.array(rank.to_numpy(), dtype="Int64"), "change": change.to_numpy()}
+            {"unit": self.scores.index.get_level_values("unit")[sel], "score": self.scores[idx].to_numpy()[sel],
+             "rank": pd.array(rank, dtype="Int64"), "change": change}
         )
-        return df.sort_values(["rank", "unit"], na_position="last", kind="stable").reset_index(drop=True)
+        df = df.sort_values(["rank", "unit"], na_position="last", kind="stable").reset_index(drop=True)
+        return df if top is None else df.head(top)
 
     def effective_weights(self) -> pd.Series:
         w = self.weights

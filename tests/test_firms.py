@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -80,13 +82,18 @@ def test_a_large_build_writes_parquet_and_summaries(tmp_path, monkeypatch):
     scores = pd.read_parquet(out / "scores.parquet")
     assert len(scores) == len(b.scores) and "ZGC" in scores.columns
     assert not (out / "scores.csv").exists()
-    assert (out / "tables" / "normalized.parquet").exists()
+    # each table once: unchanged stages and the normalised indicators (columns of scores.parquet) are named
+    same_as = json.loads((out / "tables" / "same_as.json").read_text())
+    assert same_as["normalized"] == "scores" and not (out / "tables" / "normalized.parquet").exists()
+    pd.testing.assert_frame_equal(scores.set_index(["unit", "year"])[list(spec.indicators)], b.tables["normalized"], check_names=False)
+    for stage, to in same_as.items():
+        assert to == "scores" or (out / "tables" / f"{to}.parquet").exists()
+        if to != "scores":
+            assert b.tables[stage].equals(pd.read_parquet(out / "tables" / f"{to}.parquet").set_index(["unit", "year"]))
     xl = pd.ExcelFile(out / "results.xlsx")
     assert "distribution" in xl.sheet_names and any(n.startswith("top100_") for n in xl.sheet_names)
     top = pd.read_excel(out / "results.xlsx", sheet_name=[n for n in xl.sheet_names if n.startswith("top100_")][0])
     assert top["score"].is_monotonic_decreasing
-    import json
-
     man = json.loads((out / "manifest.json").read_text())
     assert man["layout"].startswith("wide parquet") and "scores.parquet" in man["files"]
 

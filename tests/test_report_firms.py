@@ -104,8 +104,8 @@ def units(d: Path) -> pd.DataFrame:
 
 def normalized(d: Path) -> pd.DataFrame:
     """Wide: unit, year, one column per indicator."""
-    if (d / "tables/normalized.parquet").is_file():
-        return pd.read_parquet(d / "tables/normalized.parquet").astype({"unit": str})
+    if (d / "scores.parquet").is_file():  # a large build: the normalised indicators are columns of the scores
+        return pd.read_parquet(d / "scores.parquet").astype({"unit": str})
     n = pd.read_csv(d / "tables/normalized.csv", dtype={"unit": str}, keep_default_na=False, na_values=[""])
     return n.pivot(index=["unit", "year"], columns="indicator", values="value").reset_index()
 
