@@ -449,7 +449,7 @@ def topsis(
     weights : Series indexed by column (or array in column order)
         Non-negative; only their ratios matter.
     normalisation : {"vector", "minmax"}, default="vector"
-        r = x/√Σx² (Hwang & Yoon) or r = (x − min)/(max − min) (METHODOLOGY §E2); a constant
+        r = x/√Σx² (Hwang & Yoon) or r = (x − min)/(max − min) (docs/methodology.md §E2); a constant
         column normalises to 0 and adds nothing to either distance.
     scale : float, default=1.0
         Multiplies C (e.g. 100 for a 0–100 score).
@@ -470,7 +470,7 @@ def topsis(
     References
     ----------
     Hwang, C.-L. & Yoon, K. (1981). Multiple Attribute Decision Making, pp. 128–134. Springer.
-    doi:10.1007/978-3-642-48318-9. METHODOLOGY.md §E2.
+    doi:10.1007/978-3-642-48318-9. docs/methodology.md §E2.
 
     Examples
     --------

@@ -230,7 +230,7 @@ def base_index(
     direction: Literal[1, -1] = 1,
     base_values: dict[str, float] | None = None,
 ) -> pd.Series:
-    """Fixed-base index: base·x_t / x_base, per unit (中关村指数, NBS 中国创新指数 style, METHODOLOGY §E1).
+    """Fixed-base index: base·x_t / x_base, per unit (中关村指数, NBS 中国创新指数 style, docs/methodology.md §E1).
 
     Needs a positive base-year value for every unit with data (an error names the units
     that lack one). ``x`` is in its own units (trait ``own_units``); for a lower-is-better

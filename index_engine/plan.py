@@ -37,7 +37,7 @@ def frozen(v: Any) -> Any:
 def data_direction(step: str, method: Method, node: Node | None) -> int:
     """The factor an indicator is multiplied by before ``method`` runs: the direction rule.
 
-    As COINr does (METHODOLOGY §H.1), a negative-direction indicator is multiplied by −1 before
+    As COINr does (docs/methodology.md §H.1), a negative-direction indicator is multiplied by −1 before
     normalisation, so min, max, ranks and z-scores see the negated values, and every level the
     method takes from the indicator (a target, goalposts) is multiplied by the same factor (see
     :func:`compile_plan`). A method with the ``own_units`` trait reads the indicator in its own

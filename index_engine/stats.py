@@ -279,7 +279,7 @@ def kmo(corr: np.ndarray) -> KMO:
     gives 0.5). NaN without a warning if k < 2.
 
     Kaiser's labels: >= 0.9 marvelous, 0.8 meritorious, 0.7 middling, 0.6 mediocre, 0.5
-    miserable, below unacceptable; METHODOLOGY §E2 asks for >= 0.6. Neither scipy nor
+    miserable, below unacceptable; docs/methodology.md §E2 asks for >= 0.6. Neither scipy nor
     statsmodels has KMO.
 
     References
@@ -481,7 +481,7 @@ def importance_shares(
     References
     ----------
     Paruolo, Saisana & Saltelli (2013), doi:10.1111/j.1467-985X.2012.01059.x (relative importance
-    against relative nominal weight); METHODOLOGY §B6 (the 50% threshold is this project's choice,
+    against relative nominal weight); docs/methodology.md §B6 (the 50% threshold is this project's choice,
     not a JRC rule).
 
     Examples

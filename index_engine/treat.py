@@ -62,7 +62,7 @@ def jrc(
     boxcox_lambda: float = 0.5,
     min_points: Annotated[int, Field(ge=4)] = 4,
 ) -> tuple[pd.Series, pd.Series]:
-    """The JRC outlier rule exactly as COINr 1.1.14 ``Treat`` (METHODOLOGY §B2, §H.5).
+    """The JRC outlier rule exactly as COINr 1.1.14 ``Treat`` (docs/methodology.md §B2, §H.5).
 
     An indicator passes when |skew| < ``skew_thresh`` or kurtosis < ``kurt_thresh`` (Excel
     SKEW/KURT). A failing one is winsorised one pass at a time: for skew >= 0 every point equal

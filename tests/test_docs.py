@@ -90,8 +90,7 @@ def methodology_sections() -> set[str]:
 def cited_sections() -> dict[str, list[str]]:
     """Section -> the files that cite it: the package's modules and templates, the specs and the README.
 
-    Citations are written "docs/methodology.md §X"; the older "METHODOLOGY.md §X" and a bare "§X"
-    are read the same way.
+    Citations are written "docs/methodology.md §X"; a bare "§X" is read the same way.
     """
     files = [*sorted((ROOT / "index_engine").rglob("*.py")), *sorted((ROOT / "index_engine").rglob("*.j2")),
              *sorted((ROOT / "weights").rglob("*.yaml")), ROOT / "README.md"]

@@ -260,7 +260,7 @@ REFERENCE = re.compile(
     re.M,
 )
 """A reference: a References section, a DOI, a methodology section (docs/methodology.md §X; the
-older form METHODOLOGY.md §X is accepted) or an author-year citation such as Munda (2008)."""
+older form docs/methodology.md §X is accepted) or an author-year citation such as Munda (2008)."""
 
 # methods whose docstrings still lack a reference; strict, so a fixed one must be removed from here
 LACKS_REFERENCE: set[tuple[str, str]] = set()

@@ -20,7 +20,7 @@ def asem_build():
 
 def test_asem_scores_match_coinr(asem_build):
     """COINr 1.1.14 build_example_coin(): every indicator, pillar, sub-index and index score of all
-    51 units equals coinr_expected/ex_default_scores.csv to 1e-9 (METHODOLOGY §H.8)."""
+    51 units equals coinr_expected/ex_default_scores.csv to 1e-9 (docs/methodology.md §H.8)."""
     exp = pd.read_csv(DATA / "coinr_expected/ex_default_scores.csv").set_index("uCode").drop(columns="uName")
     got = asem_build.scores.droplevel("year").loc[exp.index, exp.columns]
     assert got.shape == (51, 49 + 8 + 2 + 1)

@@ -102,7 +102,7 @@ def test_contract_nonnegative_sums_to_one_deterministic_not_mutating(name):
 def test_contract_docstring_and_reference(name):
     doc = WEIGHTS.get(name).func.__doc__ or ""
     assert WEIGHTS.get(name).summary
-    assert any(k in doc for k in ("doi:", "Reference", "METHODOLOGY", "COINr")), name
+    assert any(k in doc for k in ("doi:", "Reference", "methodology.md", "COINr")), name
 
 
 @pytest.mark.parametrize("name", sorted(PARAMS))
@@ -186,7 +186,7 @@ def test_negative_values_are_an_error_listing_rows(fn):
 
 
 def test_entropy_reproduces_the_methodology_test_vector():
-    """METHODOLOGY.md §E2: X = [[9,0,0,0],[8,3,0.9,0.5],[6,7,0.2,1]], vector-normalised
+    """docs/methodology.md §E2: X = [[9,0,0,0],[8,3,0.9,0.5],[6,7,0.2,1]], vector-normalised
     (x/√Σx²), with 0·ln0 = 0, gives w = [0.00856537, 0.30716152, 0.39326471, 0.2910084]."""
     X = pd.DataFrame([[9, 0, 0, 0], [8, 3, 0.9, 0.5], [6, 7, 0.2, 1]], columns=list("ABCD"), dtype=float)
     V = X / np.sqrt((X**2).sum())
@@ -197,7 +197,7 @@ def test_entropy_reproduces_the_methodology_test_vector():
 
 
 def test_entropy_standardised_matches_a_hand_computation():
-    """METHODOLOGY.md §E2 steps 1–5, written out: min-max over all rows, z' = z + 1e-4,
+    """docs/methodology.md §E2 steps 1–5, written out: min-max over all rows, z' = z + 1e-4,
     p = z'/Σz', e = −Σp ln p / ln n, w ∝ 1 − e."""
     X = panel_children()
     A = X.to_numpy()
@@ -253,7 +253,7 @@ def test_entropy_all_zero_raw_column_gets_weight_zero():
 
 
 def test_ahp_arcgis_test_matrix_column_normalised_row_mean():
-    """ArcGIS Pro documentation's AHP example (METHODOLOGY.md §E2): the column-normalised row
+    """ArcGIS Pro documentation's AHP example (docs/methodology.md §E2): the column-normalised row
     mean gives [0.235, 0.089, 0.136, 0.247, 0.294]; the matrix is inconsistent (CR ≈ 0.33)."""
     A = [[1, 3, 2, 2, 0.333], [0.333, 1, 0.5, 1, 0.2], [0.5, 2, 1, 1, 0.5], [0.5, 1, 1, 1, 5], [3, 5, 2, 0.2, 1]]
     with pytest.warns(InconsistentJudgementsWarning, match="CR = 0.331"):
@@ -321,7 +321,7 @@ def test_ahp_experts_combine_by_elementwise_geometric_mean():
 
 
 def test_ahp_ri_tables():
-    """RI(n) for n = 1…10 as METHODOLOGY.md §E2 lists it (Saaty), and Alonso & Lamata (2006)
+    """RI(n) for n = 1…10 as docs/methodology.md §E2 lists it (Saaty), and Alonso & Lamata (2006)
     against an independent Monte Carlo of random Saaty-scale reciprocal matrices."""
     assert [RI_TABLES["saaty1980"][n] for n in range(1, 11)] == [0, 0, 0.58, 0.90, 1.12, 1.24, 1.32, 1.41, 1.45, 1.49]
     assert [RI_TABLES["cn_textbook"][n] for n in range(3, 11)] == [0.52, 0.89, 1.12, 1.26, 1.36, 1.41, 1.46, 1.49]
@@ -374,7 +374,7 @@ def test_ahp_registry_adapter_size_labels_and_load_time_checks():
 
 
 def test_critic_matches_a_hand_computation():
-    """Diakoulaki et al. (1995) / METHODOLOGY.md §E2, written out: min-max to [0,1], σ with n−1,
+    """Diakoulaki et al. (1995) / docs/methodology.md §E2, written out: min-max to [0,1], σ with n−1,
     Pearson r by its definition, C_j = σ_j Σ_k (1 − r_jk), w = C/ΣC."""
     X = pd.DataFrame(
         {"a": [3.0, 7, 2, 9, 5], "b": [10.0, 40, 20, 50, 30], "c": [8.0, 1, 6, 2, 5]}, index=list("vwxyz")
@@ -408,7 +408,7 @@ def test_critic_constant_indicator_is_left_out_of_the_conflict_sums():
 
 
 def test_cv_and_std_match_hand_computations():
-    """变异系数法 and the SD method (METHODOLOGY.md §E2; Wang & Luo 2010): by hand."""
+    """变异系数法 and the SD method (docs/methodology.md §E2; Wang & Luo 2010): by hand."""
     X = pd.DataFrame({"a": [1.0, 2, 3, 6], "b": [10.0, 10, 13, 11], "c": [0.0, 5, 5, 10]})
     v = X.std(ddof=1) / X.mean()
     np.testing.assert_allclose(cv(X), v / v.sum(), rtol=1e-12)
@@ -564,7 +564,7 @@ def test_bod_unit_with_all_zeros_gets_equal_weights():
 
 
 def test_combine_linear_multiplicative_and_game_by_hand():
-    """METHODOLOGY.md §E2 组合赋权, computed by hand for two sets."""
+    """docs/methodology.md §E2 组合赋权, computed by hand for two sets."""
     s = pd.Series({"x": 0.5, "y": 0.3, "z": 0.2})
     o = pd.Series({"x": 0.2, "y": 0.2, "z": 0.6})
     np.testing.assert_allclose(combine([s, o], alpha=0.7), 0.7 * s + 0.3 * o)
@@ -751,7 +751,7 @@ def test_optimal_spearman_and_iteration_limit():
 
 
 def topsis_by_hand(X: np.ndarray, w: np.ndarray, minmax: bool = False) -> np.ndarray:
-    """Hwang & Yoon (1981) steps 1–5 with explicit loops (METHODOLOGY.md §E2)."""
+    """Hwang & Yoon (1981) steps 1–5 with explicit loops (docs/methodology.md §E2)."""
     n, m = X.shape
     R = np.zeros_like(X)
     for j in range(m):
@@ -826,7 +826,7 @@ def test_topsis_ties_and_errors():
 
 
 def test_asem_build_with_entropy_weights_sums_to_one_within_every_parent():
-    """COINr's ASEM example (METHODOLOGY.md §H.8) with weights: {method: entropy}."""
+    """COINr's ASEM example (docs/methodology.md §H.8) with weights: {method: entropy}."""
     s = ie.load_spec(str(ROOT / "weights/examples/asem.yaml")).replace("steps.weights.method", "entropy")
     b = ie.build(s, ie.load_panel(str(ROOT / "inputs/examples/asem/ASEM_iData.csv"), s))
     wt = b.weights[b.weights.parent != ""]

@@ -5,7 +5,7 @@ render directly, and writes them with :meth:`Audit.write`. It follows the JRC-CO
 (OECD/JRC *Handbook on Constructing Composite Indicators*, 2008, step 4; Saisana et al., GII
 audits) with the conventions of COINr 1.1.14 (``get_stats``, ``get_data_avail``, ``get_corr``,
 ``get_corr_flags``, ``get_cronbach``, ``get_denom_corr``, ``get_eff_weights``; see
-METHODOLOGY.md §B1, §B4, §B6, §H).
+docs/methodology.md §B1, §B4, §B6, §H).
 
 Which data each table is computed on:
 
@@ -30,7 +30,7 @@ Where this module departs from COINr on purpose (each is documented where it hap
   covariance matrix is a proper one and alpha matches the textbook formula.
 * The zero-share and unique-share flags divide by the available values (COINr's flags divide
   by all rows, so missing values also count against them).
-* The outlier flag is the failure of the treat step's pass test (METHODOLOGY §H.5):
+* The outlier flag is the failure of the treat step's pass test (docs/methodology.md §H.5):
   ``|skew| >= 2 and kurtosis >= 3.5``; COINr's ``get_stats`` uses strict ``>``. They differ
   only at the exact thresholds.
 * Spearman p-values are scipy's t approximation; R's ``cor.test`` uses an exact test for small

@@ -27,10 +27,10 @@ class Thresholds:
         (COINr ``t_unq``).
     outlier_skew, outlier_kurtosis : float, default=2.0, 3.5
         Flag an indicator with ``|skew| >= outlier_skew`` **and** ``kurtosis >= outlier_kurtosis``
-        (Excel SKEW and KURT; the JRC rule, METHODOLOGY §B2, §H.5).
+        (Excel SKEW and KURT; the JRC rule, docs/methodology.md §B2, §H.5).
     unit_coverage : float, default=0.66
         A unit meets the coverage rule if, in every dimension, the share of its indicators with
-        data is ``>=`` this (GII: about 66% in each group; METHODOLOGY §B1).
+        data is ``>=`` this (GII: about 66% in each group; docs/methodology.md §B1).
     collinear : float, default=0.9
         Flag a pair of indicators in one dimension whose Pearson r is ``>`` this
         (COINr ``get_corr_flags(cor_thresh = 0.9)``).
@@ -41,14 +41,14 @@ class Thresholds:
         data (COINr ``get_denom_corr(cor_thresh = 0.6)``).
     alpha_coherent, alpha_incoherent : float, default=0.7, 0.6
         Cronbach's alpha at or above which a dimension can be coherent, and below which it is
-        incoherent (rules of thumb, METHODOLOGY §B4).
+        incoherent (rules of thumb, docs/methodology.md §B4).
     pc1_share : float, default=0.5
         PC1 dominates if exactly one eigenvalue is ``> 1`` and PC1 explains ``>=`` this share.
     importance_gap : float, default=0.5
         Flag a node whose relative importance (r² over the sum of r² at its level, in its year)
         differs from its relative effective weight by more than this fraction of the weight; both
         sums run over the nodes with weight > 0 and a known r² (:func:`index_engine.stats.importance_shares`;
-        METHODOLOGY §B6; this project's choice, not a JRC rule).
+        docs/methodology.md §B6; this project's choice, not a JRC rule).
     dimension_level : int, default=2
         The level whose aggregates are the dimensions (1 = indicator). An indicator's dimension
         is its lowest ancestor at this level or above.

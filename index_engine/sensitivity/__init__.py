@@ -1,4 +1,4 @@
-"""Uncertainty and sensitivity analysis: batched perturbations of a Spec (METHODOLOGY §B5, §B6, §H.9).
+"""Uncertainty and sensitivity analysis: batched perturbations of a Spec (docs/methodology.md §B5, §B6, §H.9).
 
 What is varied is a set of **factors** (:mod:`.factors`), declared in the spec's ``uncertainty:``
 section or built in Python: :class:`WeightNoise` (weights × (1 + u·f), renormalised, as COINr

@@ -1,4 +1,4 @@
-"""Designs (Monte Carlo, Saltelli) and the Sobol estimators (METHODOLOGY §B5)."""
+"""Designs (Monte Carlo, Saltelli) and the Sobol estimators (docs/methodology.md §B5)."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def sobol_indices(
 ) -> pd.DataFrame:
     """First-order and total Sobol indices from the outputs of a :func:`saltelli_design`.
 
-    COINr's ``SA_estimate`` (METHODOLOGY §B5): V = var(y_A ∪ y_B) (n − 1 denominator);
+    COINr's ``SA_estimate`` (docs/methodology.md §B5): V = var(y_A ∪ y_B) (n − 1 denominator);
     S_i = mean(y_B·(y_ABi − y_A))/V (Saltelli 2010); S_Ti = Σ(y_A − y_ABi)²/(2N·V) (Jansen 1999).
     Bootstrap: the N rows are resampled with replacement ``nboot`` times (V held fixed, as
     COINr), and ``S1_lo``/``S1_hi``, ``ST_lo``/``ST_hi`` are the (1 ± level)/2 quantiles.

@@ -36,7 +36,7 @@ def importance(b, *, threshold: float = 0.5) -> Importance:
     b : Build
     threshold : float, default=0.5
         Flag a node when its share of importance among its siblings differs from its share of
-        weight by more than ``threshold`` times the weight share (METHODOLOGY §B6; this
+        weight by more than ``threshold`` times the weight share (docs/methodology.md §B6; this
         project's choice, not a JRC rule).
 
     Returns

@@ -633,7 +633,7 @@ def sobol(
     References
     ----------
     Saltelli A. et al. (2010), doi:10.1016/j.cpc.2009.09.018; COINr ``get_sensitivity`` and
-    ``SA_estimate`` (METHODOLOGY §B5).
+    ``SA_estimate`` (docs/methodology.md §B5).
     """
     n, jobs = _check_n(n, "sobol"), _check_jobs(jobs)
     if n < 2:

@@ -25,9 +25,9 @@ Conventions shared by the data-driven methods (entropy, critic, cv, std, pca, bo
   ``get_PCA`` does with ``na.omit``); ``attrs["rows_used"]`` and ``attrs["rows_dropped"]`` count them.
   At least 2 complete rows are needed.
 * **Panels**: every row counts once, so a panel of n units × T years is n·T observations
-  (METHODOLOGY §E2: k = 1/ln(n·T) for entropy). Pass ``window: [first_year, last_year]`` in the
+  (docs/methodology.md §E2: k = 1/ln(n·T) for entropy). Pass ``window: [first_year, last_year]`` in the
   registry params to estimate on those years only; the weights are then held fixed for every
-  year of the build (METHODOLOGY §E2: estimate once on a base window and freeze).
+  year of the build (docs/methodology.md §E2: estimate once on a base window and freeze).
 * **Constant indicators** (zero variance over the rows used) carry no information about the
   differences between units, so every data-driven method gives them weight 0 and warns with
   :class:`~index_engine.errors.DegenerateIndicatorWarning`; nothing is ever divided by a zero

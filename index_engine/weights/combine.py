@@ -82,7 +82,7 @@ def combine(
 
     References
     ----------
-    METHODOLOGY.md §E2 (组合赋权: linear α = 0.5, multiplicative, game theory).
+    docs/methodology.md §E2 (组合赋权: linear α = 0.5, multiplicative, game theory).
     Yan, H.-B. & Ma, T. (2015). A game theory-based approach for combining multiple sets of
     weights. Expert Syst. Appl. (DOI not checked here).
 
@@ -173,7 +173,7 @@ def _combine_node(
     """Combined weights (组合赋权) of two or more weighting methods, e.g. ``methods: [{method: ahp, params: {...}}, {method: entropy}]``.
 
     Each method runs on the node as it would alone (each with its own ``window``), then the sets
-    are combined by :func:`combine`. Reference: METHODOLOGY.md §E2.
+    are combined by :func:`combine`. Reference: docs/methodology.md §E2.
     """
     sets = []
     for i, choice in enumerate(methods):

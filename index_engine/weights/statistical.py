@@ -61,10 +61,10 @@ def entropy(
     data : DataFrame, rows = units or unit-years, columns = indicators (direction applied)
     variant : {"standardised", "raw"}, default="standardised"
         ``standardised``: z = (x − min)/(max − min) per indicator over all rows used, then
-        z′ = z + delta (the textbook 熵值法, METHODOLOGY §E2). ``raw``: p = x/Σx on the data as
+        z′ = z + delta (the textbook 熵值法, docs/methodology.md §E2). ``raw``: p = x/Σx on the data as
         given (x >= 0 required), e.g. on vector-normalised or positive raw data.
     delta : float or None, default=None
-        Shift that keeps ln 0 away. None means 1e-4 for ``standardised`` (METHODOLOGY §E2) and 0
+        Shift that keeps ln 0 away. None means 1e-4 for ``standardised`` (docs/methodology.md §E2) and 0
         for ``raw``; with 0 the convention 0·ln 0 = 0 applies. It moves the weights, so it is
         recorded in ``attrs``.
     pool : {"all", "year"}, default="all"
@@ -92,7 +92,7 @@ def entropy(
     27(3):379–423. doi:10.1002/j.1538-7305.1948.tb01338.x.
     Hwang, C.-L. & Yoon, K. (1981). Multiple Attribute Decision Making, pp. 52–54. Springer.
     doi:10.1007/978-3-642-48318-9.
-    METHODOLOGY.md §E2 (definitions, test vector).
+    docs/methodology.md §E2 (definitions, test vector).
 
     Examples
     --------
@@ -186,7 +186,7 @@ def critic(data: pd.DataFrame, *, correlation: Literal["pearson", "abs"] = "pear
     Notes
     -----
     On data min-max standardised to [0, 1] over all rows used: σ_j = sample SD (n − 1),
-    C_j = σ_j·R_j, w_j = C_j/ΣC (METHODOLOGY §E2). Rows with a missing indicator are left out.
+    C_j = σ_j·R_j, w_j = C_j/ΣC (docs/methodology.md §E2). Rows with a missing indicator are left out.
     A constant indicator has σ = 0 and an undefined correlation: it gets weight 0 and is left
     out of the other indicators' conflict sums (with a DegenerateIndicatorWarning).
 
@@ -246,7 +246,7 @@ def cv(data: pd.DataFrame) -> pd.Series:
     Parameters
     ----------
     data : DataFrame, rows = units or unit-years, columns = indicators
-        Ratio-scale data: every value >= 0 (raw positive data, as METHODOLOGY §E2 asks). On
+        Ratio-scale data: every value >= 0 (raw positive data, as docs/methodology.md §E2 asks). On
         min-max normalised data the CV depends on where the minimum sits, so prefer raw data.
 
     Returns
@@ -263,7 +263,7 @@ def cv(data: pd.DataFrame) -> pd.Series:
 
     References
     ----------
-    METHODOLOGY.md §E2 (变异系数法). The coefficient of variation as a weight: Zeleny, M. (1982),
+    docs/methodology.md §E2 (变异系数法). The coefficient of variation as a weight: Zeleny, M. (1982),
     Multiple Criteria Decision Making, McGraw-Hill (contrast intensity).
 
     Examples
@@ -285,7 +285,7 @@ def cv(data: pd.DataFrame) -> pd.Series:
 def _cv_node(children: pd.DataFrame, nominal: pd.Series, *, window: Window = None) -> pd.Series:
     """Coefficient-of-variation weights (变异系数法) on the children's scores (all rows, or the ``window`` years), then held fixed.
 
-    See :func:`cv`. Reference: METHODOLOGY.md §E2.
+    See :func:`cv`. Reference: docs/methodology.md §E2.
     """
     w = cv(_in_window(children[list(nominal.index)], window, "cv"))
     w.attrs["window"] = list(window) if window else None
@@ -393,7 +393,7 @@ def pca(
     The data are z-scored (PCA of the correlation matrix). Rows with a missing indicator are
     left out, as COINr does. A constant indicator has no correlation: it is left out of the PCA
     and gets weight 0 (DegenerateIndicatorWarning). KMO (>= 0.6 wanted) and Bartlett's test
-    (p < 0.05 wanted, METHODOLOGY §B4/§E2) are reported, not enforced. With fewer rows than
+    (p < 0.05 wanted, docs/methodology.md §B4/§E2) are reported, not enforced. With fewer rows than
     indicators the correlation matrix is singular: KMO and Bartlett's statistic are NaN
     (:func:`~index_engine.stats.kmo` says why with a SingularCorrelationWarning) and a
     SmallSampleWarning is issued.

@@ -25,7 +25,7 @@ def fixed(children: pd.DataFrame, nominal: pd.Series) -> pd.Series:
 
 @WEIGHTS.register("equal", traits=("distributable",))
 def equal(children: pd.DataFrame, nominal: pd.Series) -> pd.Series:
-    """Equal weights 1/k for the k children (逐级等权 when used at every level, METHODOLOGY §E1)."""
+    """Equal weights 1/k for the k children (逐级等权 when used at every level, docs/methodology.md §E1)."""
     return pd.Series(np.full(len(nominal), 1.0 / len(nominal)), index=nominal.index)
 
 
@@ -34,7 +34,7 @@ def equal(children: pd.DataFrame, nominal: pd.Series) -> pd.Series:
 # --------------------------------------------------------------------------------------------
 
 RI_TABLES: dict[str, dict[int, float]] = {
-    # Saaty (1980), The Analytic Hierarchy Process, McGraw-Hill; METHODOLOGY §E2.
+    # Saaty (1980), The Analytic Hierarchy Process, McGraw-Hill; docs/methodology.md §E2.
     "saaty1980": {1: 0.0, 2: 0.0, 3: 0.58, 4: 0.90, 5: 1.12, 6: 1.24, 7: 1.32, 8: 1.41, 9: 1.45, 10: 1.49},
     # Saaty (2005), Theory and Applications of the ANP, p. 31; also Saaty & Tran (2007),
     # doi:10.1016/j.mcm.2007.03.022 (the table used by AHPy 'saaty' and R ahpsurvey).
@@ -42,7 +42,7 @@ RI_TABLES: dict[str, dict[int, float]] = {
         1: 0.0, 2: 0.0, 3: 0.52, 4: 0.89, 5: 1.11, 6: 1.25, 7: 1.35, 8: 1.40, 9: 1.45, 10: 1.49,
         11: 1.52, 12: 1.54, 13: 1.56, 14: 1.58, 15: 1.59,
     },
-    # The table in most Chinese AHP textbooks and code (METHODOLOGY §E2's "alternative table").
+    # The table in most Chinese AHP textbooks and code (docs/methodology.md §E2's "alternative table").
     "cn_textbook": {
         1: 0.0, 2: 0.0, 3: 0.52, 4: 0.89, 5: 1.12, 6: 1.26, 7: 1.36, 8: 1.41, 9: 1.46, 10: 1.49,
         11: 1.52, 12: 1.54, 13: 1.56, 14: 1.58, 15: 1.59,
@@ -272,7 +272,7 @@ def ahp(
     Psychol. 15(3):234–281. doi:10.1016/0022-2496(77)90033-5.
     Aczél, J. & Saaty, T. L. (1983). Procedures for synthesizing ratio judgements. J. Math.
     Psychol. 27(1):93–102. doi:10.1016/0022-2496(83)90028-7.
-    METHODOLOGY.md §E2.
+    docs/methodology.md §E2.
 
     Examples
     --------
