@@ -86,6 +86,7 @@ def _print_summary(b) -> None:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
+    from .atomic import write_folder
     from .audit import audit
     from .pipeline import build
 
@@ -104,7 +105,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         spec, panel = load_inputs(args)
         a = audit(build(spec, panel))
         out = Path(args.out) if args.out else default_out(spec.index.id) / "audit"
-        a.write(out, force=args.force)
+        write_folder(out, a.write, force=args.force, replaceable="audit.json")  # one rename, as every command writes
     summary = a.summary()
     print(f"{spec.index.id}: audit of {len(spec.indicators)} indicators")
     for k, v in summary.items():
@@ -260,6 +261,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     import time
 
     from . import sensitivity as sa
+    from .job import default_factors, write_job
     from .pipeline import build
 
     if args.build is not None and args.out is not None:
@@ -287,22 +289,25 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     b = build(spec, panel, cache=cache)
     if made is not None:
         made.check_same(b)  # the analysis is of the build in that folder
+    factors = None if spec.uncertainty or args.mode == "remove" else default_factors(spec, panel, cache)
     with _dask_client(args.backend, args.scheduler) as client:
         if args.mode == "uncertainty":
-            res = sa.uncertainty(spec, panel, n=args.n, seed=args.seed, jobs=args.jobs, cache=cache, client=client)
+            res = sa.uncertainty(spec, panel, factors, n=args.n, seed=args.seed, jobs=args.jobs, cache=cache, client=client)
         elif args.mode == "sobol":
-            res = sa.sobol(spec, panel, n=args.n, seed=args.seed, jobs=args.jobs, cache=cache, client=client)
+            res = sa.sobol(spec, panel, factors, n=args.n, seed=args.seed, jobs=args.jobs, cache=cache, client=client)
         else:
             res = sa.remove_one(spec, panel, cache=cache)
     res = sa.with_importance(res, b)
     seconds = time.perf_counter() - t0
-    if args.build is None:
-        b.write(folder, force=args.force)
-    res.write(target, force=args.force)
-    if (folder / "report").exists() or args.build is None:  # the report shows the new robustness results
-        from .report import render_report
+    if args.build is None:  # one new folder, written at once: the build's tables and sensitivity/
+        write_job(b, folder, force=args.force, excel=args.excel, sensitivity=res, report=args.report,
+                  overrides=parse_set(args.set))
+    else:
+        res.write(target, force=args.force)
+        if (folder / "report").exists():  # the report shows the new robustness results
+            from .report import render_report
 
-        render_report(folder, force=True)
+            render_report(folder, force=True)
     m = res.manifest
     print(f"{spec.index.id}: {args.mode}, {m['builds']} builds in {seconds:.2f} s")
     if res.sobol is not None:
@@ -423,6 +428,10 @@ def make_parser() -> argparse.ArgumentParser:
     se.add_argument("--build", metavar="DIR", help="add sensitivity/ to this finished build folder (its spec.yaml "
                     "and recorded data file are used; pass --data if the file has moved)")
     se.add_argument("--force", action="store_true", help="replace --out, or the sensitivity/ folder of --build, if it exists")
+    se.add_argument("--report", action="store_true",
+                    help="with a new folder (--out): also write the report pages (a sensitivity run writes the build's "
+                    "tables and sensitivity/ only, so it stays quick; `index-engine report DIR` renders them later)")
+    se.add_argument("--excel", action="store_true", help="with a new folder (--out): also write results.xlsx")
     se.set_defaults(func=cmd_sensitivity)
 
     v = sub.add_parser("validate", parents=[debug], help="check a spec (and its data) without building")

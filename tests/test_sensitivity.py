@@ -497,5 +497,9 @@ def test_cli_sensitivity_into_an_existing_build(tmp_path, capsys):
     assert code == 2 and "--n must be at least 1" in err
     code, _, err = run_main(capsys, "sensitivity", str(HDI), "--jobs", "0", "--out", str(tmp_path / "y"))
     assert code == 2 and "--jobs must be at least 1" in err
-    code, _, err = run_main(capsys, "sensitivity", str(HDI), "--out", str(tmp_path / "z"))
-    assert code == 2 and "no uncertainty: section" in err and not (tmp_path / "z").exists()
+    # a spec without an uncertainty: section gets the documented default factors (job.default_factors)
+    code, _, err = run_main(capsys, "sensitivity", str(HDI), "--n", "20", "--out", str(tmp_path / "z"))
+    assert code == 0, err
+    samples = pd.read_csv(tmp_path / "z" / "sensitivity" / "samples.csv")
+    assert any(c.startswith("weights_level") for c in samples.columns)
+    assert (tmp_path / "z" / "scores.csv").exists() and not (tmp_path / "z" / "report").exists()
