@@ -17,11 +17,11 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-import yaml
 
 from . import __version__
 from .atomic import Interrupted
 from .errors import IndexEngineError, OutputExistsError, SpecError
+from .spec import read_yaml_text
 from .job import default_out, read_inputs, rebuild, run_build
 
 EXIT_OK, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2
@@ -34,10 +34,8 @@ def parse_set(items: Sequence[str] | None) -> dict[str, Any]:
         path, sep, value = item.partition("=")
         if not sep or not path.strip():
             raise SpecError(f"--set {item!r}: write it as path=value, e.g. --set steps.normalize.method=zscore")
-        try:
-            out[path.strip()] = yaml.safe_load(value) if value.strip() else ""
-        except yaml.YAMLError:
-            raise SpecError(f"--set {item!r}: the value is not valid YAML") from None
+        # the spec's own YAML reader: no Python tags, no key twice, aliases and nesting bounded
+        out[path.strip()] = read_yaml_text(value, f"--set {item!r}") if value.strip() else ""
     return out
 
 
@@ -482,10 +480,14 @@ def run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> 
         if getattr(args, "debug", False):
             traceback.print_exc()
         hook, sys.unraisablehook = sys.unraisablehook, _ignore  # before the traceback's objects are freed
+        failed_write = isinstance(exc, OSError)  # a full disk, ...: half-written files to free quietly
     finally:
         warnings.showwarning = shown
     print(message, file=sys.stderr)
-    _collect_quietly(hook)
+    if failed_write:
+        _collect_quietly(hook)
+    else:
+        sys.unraisablehook = hook
     return code
 
 

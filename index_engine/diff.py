@@ -17,7 +17,8 @@ import pandas as pd
 
 from ._checks import NO_YEAR
 from .folder import BuildFolder, load_build
-from .outputs import write_csv, write_folder
+from .atomic import write_folder
+from .outputs import write_csv
 
 KEY = {"scores": ["unit", "year", "node"], "weights": ["node"], "fitted": ["indicator", "pool"], "data": ["unit", "year", "indicator"]}
 

@@ -71,5 +71,7 @@ class EncodingGuessWarning(IndexEngineWarning):
 
 class EmptyNodeWarning(IndexEngineWarning):
     """An indicator, or every indicator under an aggregate, has no value for any unit or year."""
+
+
 class DegenerateOutputWarning(IndexEngineWarning):
     """An analysis' output barely varies (most builds give the same value), so its indices are unreliable."""

@@ -305,11 +305,21 @@ class BuildFolder:
             spec = load_spec(p)
         except SpecError as exc:
             raise DataError(str(exc)) from None  # the message names the folder's spec.yaml
+        base = self.recorded_inputs.get("base_dir")
         origin = self.manifest.get("spec_file")
-        if isinstance(origin, str) and origin and not origin.startswith("<"):
+        if not base and isinstance(origin, str) and origin and not origin.startswith("<"):
+            base = Path(origin).parent
+        if base:
             # relative paths in the spec (data.file, freeze_normalization) are relative to the original spec
-            spec = spec_from_dict(spec.to_dict(), label=str(p), base_dir=Path(origin).parent)
+            spec = spec_from_dict(spec.to_dict(), label=str(p), base_dir=Path(base))
         return spec
+
+    @property
+    def recorded_inputs(self) -> dict[str, Any]:
+        """``manifest.json`` ``inputs`` (written by :func:`index_engine.job.recorded_inputs`): the spec's
+        folder, the data file and sheet read, every ``--set`` and the options; empty for older folders."""
+        inputs = self.manifest.get("inputs")
+        return inputs if isinstance(inputs, dict) else {}
 
     @cached_property
     def log(self) -> list[dict[str, Any]]:
@@ -749,9 +759,9 @@ class BuildFolder:
         if data is not None:
             cands.append(Path(data))
         else:
-            recorded = self.manifest.get("data_file")
-            if isinstance(recorded, str) and recorded and not recorded.startswith("<"):
-                cands.append(Path(recorded))
+            for recorded in (self.recorded_inputs.get("data_file"), self.manifest.get("data_file")):
+                if isinstance(recorded, str) and recorded and not recorded.startswith("<"):
+                    cands.append(Path(recorded))
             if self.spec.data is not None:
                 cands.append(Path(os.path.normpath(self.spec.base_dir / self.spec.data.file)))
         found = [p for p in dict.fromkeys(cands) if p.is_file()]
@@ -775,7 +785,7 @@ class BuildFolder:
         if want and spec.hash() != want:
             raise DataError(f"{self.path / SPEC}: changed since the build (its hash is not the manifest's spec_sha256)")
         path = self.data_file(data)
-        recorded = self.manifest.get("data_sheet")
+        recorded = self.recorded_inputs.get("sheet")
         sheet = sheet or (recorded if isinstance(recorded, str) and recorded else None) or (
             spec.data.sheet if spec.data is not None else None)
         return spec, load_panel(path, spec, sheet=sheet)

@@ -15,7 +15,6 @@ records its spec (``spec.yaml``, with ``--set`` applied and the data file and sh
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import os
 import warnings
 from dataclasses import dataclass
@@ -286,23 +285,12 @@ def rebuild(folder: str | Path, out: str | Path | None = None, *, force: bool = 
     ``out`` defaults to a new ``outputs/<index id>/<timestamp>/``; ``out=folder, force=True``
     replaces the folder itself.
     """
-    import yaml
+    from .folder import load_build
 
-    from .panel import load_panel
-    from .spec import spec_from_dict
-
-    folder = Path(folder)
-    try:
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        text = (folder / "spec.yaml").read_text(encoding="utf-8")
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{folder}: not a build folder (cannot read manifest.json and spec.yaml: {exc})") from None
-    inputs = manifest.get("inputs") if isinstance(manifest, dict) else None
-    if not isinstance(inputs, dict) or not inputs.get("data_file"):
-        raise DataError(f"{folder}/manifest.json: records no inputs (data file, sheet, options): build it again with index-engine build")
-    spec = spec_from_dict(yaml.safe_load(text), label=str(folder / "spec.yaml"), base_dir=inputs["base_dir"])
-    panel = load_panel(inputs["data_file"], spec, sheet=inputs.get("sheet"))
-    if panel.sha256 != manifest.get("data_sha256"):
-        raise DataError(f"{inputs['data_file']}: the data file changed since {folder} was built (its SHA-256 differs)")
+    f = load_build(folder)
+    inputs = f.recorded_inputs
+    if not inputs.get("data_file"):
+        raise DataError(f"{f.path}/manifest.json: records no inputs (data file, sheet, options): build it again with index-engine build")
+    spec, panel = f.inputs()  # the recorded data file, refused unless its SHA-256 is the manifest's
     opts = {k: v for k, v in (inputs.get("options") or {}).items() if k in ("audit", "uncertainty", "seed", "report", "excel", "lang")}
     return run_build(spec, panel, out, sheet=inputs.get("sheet"), overrides=inputs.get("set"), force=force, progress=progress, **opts)

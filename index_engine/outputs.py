@@ -5,15 +5,16 @@ from __future__ import annotations
 import codecs
 import hashlib
 import json
+import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import pandas as pd
 
 from ._checks import NO_YEAR
 from .folder import LONG, WIDE
-from .atomic import LOCK, write_folder  # noqa: F401 - write_folder: imported from here by the sensitivity writer
+from .atomic import LOCK
 
 if TYPE_CHECKING:
     from .audit import Audit

@@ -111,8 +111,8 @@ def test_rebuild_refuses_changed_data_and_a_folder_without_inputs(tiny, tmp_path
     assert main(["build", str(tiny), "--out", str(out), "--no-report", "--no-excel"]) == 0
     (tmp_path / "tiny.csv").write_text((tmp_path / "tiny.csv").read_text().replace("100.0", "101.0"))
     assert main(["rebuild", str(out), "--out", str(tmp_path / "again")]) == 2
-    assert "the data file changed since" in capsys.readouterr().err and not (tmp_path / "again").exists()
-    with pytest.raises(DataError, match="not a build folder"):
+    assert "SHA-256 differs" in capsys.readouterr().err and not (tmp_path / "again").exists()
+    with pytest.raises(DataError, match="not a finished build folder"):
         jobs.rebuild(tmp_path)
 
 

@@ -15,7 +15,6 @@ language of the pages: names are kept in both languages and numbers unformatted.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import re
 from dataclasses import dataclass, field

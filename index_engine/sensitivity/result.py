@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from ..outputs import write_csv, write_folder
+from ..atomic import write_folder
+from ..outputs import write_csv
 from ..pipeline import tree_model
 from ..spec import Spec
 from .._json import jsonable
