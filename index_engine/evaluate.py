@@ -105,6 +105,7 @@ class NodeModel:
         self.reads_data = self.weighting.has("reads_data")
 
     def nominal_weights(self, segment: str = "") -> pd.Series:
+        """The spec's weights of the children: the tree's, or ``segment``'s weight set."""
         return pd.Series(self.segments[segment] if segment else self.nominal, index=list(self.kids), dtype=float)
 
     def weights(self, children: pd.DataFrame, segment: str = "") -> tuple[pd.Series, dict[str, Any]]:
