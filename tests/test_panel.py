@@ -222,3 +222,22 @@ def test_a_parquet_panel_and_its_raw_stage_share_the_file_s_memory(tmp_path, tin
     b = ie.build(tiny_spec, panel)
     raw = b.tables["raw"]
     assert all(np.shares_memory(raw[c].to_numpy(), panel.values[c].to_numpy()) for c in "abcd")
+
+
+def test_codes_of_sorted_text_equal_pandas_factorize():
+    """Unit codes already in order are coded by comparing neighbours; the codes and distinct values are
+    pandas.factorize(sort=True)'s; any other column is left to it (None)."""
+    from index_engine.panel import _sorted_codes
+
+    for values in (["a", "a", "b", "c", "c"], ["A", "a", "é", "é", "北京"], [f"F{i:07d}" for i in range(0, 5000, 3)]):
+        col = pd.Series(values, dtype="str")
+        got = _sorted_codes(col)
+        if got is None:  # pandas without Arrow strings
+            assert not (isinstance(col.dtype, pd.StringDtype) and col.dtype.storage == "pyarrow")
+            continue
+        codes, uniq = pd.factorize(col, sort=True)
+        np.testing.assert_array_equal(got[0], codes)
+        pd.testing.assert_index_equal(got[1], pd.Index(uniq))
+    for values in (["b", "a"], ["a", None, "b"], ["x"]):
+        assert _sorted_codes(pd.Series(values, dtype="str")) is None
+    assert _sorted_codes(pd.Series([1, 2, 3])) is None
