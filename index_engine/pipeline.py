@@ -370,7 +370,7 @@ def _normalize(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
         p = e.params
         if e.code in frozen:
             p = {**p, **{k: v for k, v in frozen[e.code].items() if p.get(k) is None}}
-        parts = _pooled(x * e.direction, e.pool, lambda g: e.method.func(g, **p))
+        parts = _pooled(x if e.direction == 1 else x * e.direction, e.pool, lambda g: e.method.func(g, **p))
         for g, r in parts:
             fit = r.attrs.get("fitted")
             if fit:
