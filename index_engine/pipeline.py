@@ -661,40 +661,31 @@ def weight_table(
 def rank_desc_min(values: np.ndarray) -> np.ndarray:
     """Ranks of the rows of each column, 1 = largest, ties 'min', NaN kept: rank(-x, ties = "min").
 
-    Works on a rows × columns (or rows × columns × ...) array along axis 0: the rank of x is 1 + the
-    number of values strictly greater than x (the position of the first of its ties in descending
-    order), counted per distinct value for a column with few of them, else found by one sort.
+    Works on a rows × columns (or rows × columns × ...) array along axis 0 with one sort per column:
+    the rank of x is 1 + the number of values strictly greater than x (the position of the first
+    of its ties in descending order).
     """
     x = np.asarray(values, dtype=float)
     out = np.full(x.shape, np.nan, order="F" if x.ndim == 2 else "C")  # 2-D: each column contiguous
     flat = x.reshape(x.shape[0], -1)
     res = out.reshape(x.shape[0], -1)
 
-    def rows(j: int) -> tuple[np.ndarray, np.ndarray | slice]:
-        """Column j's values present, and where they are (all rows: a slice, no index array)."""
+    def one(j: int) -> None:
         col = flat[:, j]
         nan = np.isnan(col)
-        ok = np.flatnonzero(~nan) if nan.any() else slice(None)
-        return col[ok], ok
-
-    def by_count(j: int) -> bool:
-        """Few distinct values (points, counts): rank the values, not the rows; False if there are many."""
-        x, ok = rows(j)
+        ok = np.flatnonzero(~nan) if nan.any() else slice(None)  # no gap: no index arrays, no copies
+        x = col[ok]
         codes, uniq = pd.factorize(x, sort=False)
-        if len(uniq) > 4096:
-            return False
-        counts = np.bincount(codes, minlength=len(uniq))
-        order_u = np.argsort(-uniq)
-        first = np.empty(len(uniq))
-        first[order_u] = np.cumsum(counts[order_u]) - counts[order_u] + 1
-        if isinstance(ok, slice):
-            np.take(first, codes, out=res[:, j])
-        else:
-            res[ok, j] = first[codes]
-        return True
-
-    def by_sort(j: int) -> None:
-        x, ok = rows(j)
+        if len(uniq) <= 4096:  # few distinct values (points, counts): rank the values, not the rows
+            counts = np.bincount(codes, minlength=len(uniq))
+            order_u = np.argsort(-uniq)
+            first = np.empty(len(uniq))
+            first[order_u] = np.cumsum(counts[order_u]) - counts[order_u] + 1
+            if isinstance(ok, slice):
+                np.take(first, codes, out=res[:, j])
+            else:
+                res[ok, j] = first[codes]
+            return
         v = -x
         order = np.argsort(v)  # ties all get the first position, so the sort need not be stable
         sv = v[order]
@@ -707,16 +698,16 @@ def rank_desc_min(values: np.ndarray) -> np.ndarray:
         r[order] = ranks_sorted
         res[ok, j] = r
 
-    sort = [j for j in range(flat.shape[1]) if not by_count(j)]  # counting is quick: one column at a time
-    if len(sort) > 1 and flat.shape[0] * len(sort) > 200_000:  # numpy's sort releases the GIL: use every core
-        import os
+    if flat.shape[0] * flat.shape[1] > 200_000:  # numpy's sort releases the GIL: use every core
         from concurrent.futures import ThreadPoolExecutor
 
+        import os
+
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # one per core: each holds column-sized temporaries
-            list(pool.map(by_sort, sort))
+            list(pool.map(one, range(flat.shape[1])))
     else:
-        for j in sort:
-            by_sort(j)
+        for j in range(flat.shape[1]):
+            one(j)
     return out
 
 

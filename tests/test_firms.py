@@ -68,7 +68,6 @@ def test_sum_in_blocks_of_rows_equals_the_sum_by_hand(rng, monkeypatch):
         present = ~np.isnan(X)
         want[(present.mean(axis=1) < 0.5) | ((present * w).sum(axis=1) == 0)] = np.nan
         np.testing.assert_allclose(got[s], want, rtol=1e-12)
-    np.testing.assert_array_equal(agg.children_matrix([X[:, j] for j in range(4)]), np.column_stack(list(X.T)))
 
 
 def test_the_top_of_the_summary_equals_the_head_of_the_whole_summary():

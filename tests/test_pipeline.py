@@ -310,22 +310,3 @@ def test_batched_mean_of_per_sample_children_names_the_row():
     with pytest.raises(aggregate.DomainError) as err:
         aggregate.quasi_mean_by_child(form, kids, W)
     assert err.value.rows.tolist() == [2]
-
-
-def test_ranks_equal_pandas_rank_min_of_the_negated_scores():
-    """Few distinct values (counted), many (sorted), gaps, a column all missing, and a samples axis."""
-    from index_engine.pipeline import rank_desc_min
-
-    rng = np.random.default_rng(7)
-    few = rng.integers(0, 40, (250_000, 2)).astype(float)
-    few[::9, 1] = np.nan
-    many = rng.normal(size=(250_000, 2))
-    many[3, 0] = np.nan
-    gaps = np.full((6, 2), np.nan)
-    gaps[2, 1] = 1.0
-    for x in (few, many, np.ascontiguousarray(few[:, ::-1]), few[:50], gaps):
-        want = pd.DataFrame(-x).rank(method="min").to_numpy()
-        np.testing.assert_array_equal(rank_desc_min(x), want)
-    cube = rng.normal(size=(30, 4, 3)).round(1)
-    want = np.stack([pd.DataFrame(-cube[:, :, k]).rank(method="min").to_numpy() for k in range(3)], axis=2)
-    np.testing.assert_array_equal(rank_desc_min(cube), want)
