@@ -425,6 +425,7 @@ class _ParquetJobs:
     defaults (snappy, dictionary pages) except that the unit codes, all distinct, skip the dictionary."""
 
     def __init__(self, d: Path):
+        import os
         from concurrent.futures import ThreadPoolExecutor
 
         self.d = d
