@@ -146,7 +146,8 @@ def test_a_large_build_writes_parquet_and_summaries(tmp_path, monkeypatch):
     xl = pd.ExcelFile(out / "results.xlsx")
     assert "distribution" in xl.sheet_names and any(n.startswith("top100_") for n in xl.sheet_names)
     top = pd.read_excel(out / "results.xlsx", sheet_name=[n for n in xl.sheet_names if n.startswith("top100_")][0])
-    assert top["score"].is_monotonic_decreasing
+    step = np.diff(top["score"].to_numpy())  # best first; scores tied to float residue may come in unit order
+    assert (step <= 1e-9 * top["score"].abs().max()).all()
     man = json.loads((out / "manifest.json").read_text())
     assert man["layout"].startswith("wide parquet") and "scores.parquet" in man["files"]
 
