@@ -334,7 +334,7 @@ def _write_large(b: Build, d: Path, excel: bool | None) -> dict[str, int]:
             parquet.add("change.parquet", keys.table(b.change))
         for stem in (("grades",) if b.spec.grades is not None else ()) + ("treatment", "imputed"):
             parquet.add(f"{stem}.parquet", _arrow_frame(getattr(b, stem)))
-        parquet.add("units.parquet", _arrow_frame(_unit_rows(b.panel.attrs)))
+        parquet.add("units.parquet", keys.units(b.panel.attrs))
         counts: dict[str, int] = {}
         for stem, df in (("weights", with_names(b.weights, "node", node_names(b.spec), "node_name")), ("fitted", b.fitted)):
             counts[f"{stem}.csv"] = write_csv(df, d / f"{stem}.csv", hy)
@@ -350,23 +350,41 @@ class _ArrowKeys:
 
     def __init__(self, has_years: bool):
         self.has_years = has_years
-        self._index: pd.Index | None = None
-        self._keys: dict = {}
+        self._made: dict[int, tuple[pd.Index, dict]] = {}
+
+    def keys(self, index: pd.MultiIndex) -> dict:
+        """``{"unit": ..., "year": ...}`` of ``index`` as Arrow arrays."""
+        import pyarrow as pa
+
+        made = self._made.get(id(index))
+        if made is None or made[0] is not index:
+            keys = {"unit": pa.array(index.get_level_values("unit"))}
+            if self.has_years:
+                keys["year"] = pa.array(index.get_level_values("year").to_numpy())
+            self._made[id(index)] = made = (index, keys)
+        return made[1]
 
     def table(self, wide: pd.DataFrame) -> Callable[[], Any]:
         """A function making ``wide``'s Arrow table, whose value columns share the frame's memory (a missing
         value, NaN, becomes null, as pandas writes it); it may run on another thread."""
         import pyarrow as pa
 
-        if wide.index is not self._index:
-            idx = wide.index
-            self._keys = {"unit": pa.array(idx.get_level_values("unit"))}
-            if self.has_years:
-                self._keys["year"] = pa.array(idx.get_level_values("year").to_numpy())
-            self._index = idx
-        keys = self._keys
+        keys = self.keys(wide.index)
         cols = {str(c): wide[c].to_numpy() for c in wide.columns}
         return lambda: pa.table({**keys, **{c: _arrow_floats(v) for c, v in cols.items()}})
+
+    def units(self, attrs: pd.DataFrame) -> Callable[[], Any]:
+        """A function making the table of units: ``unit`` and each text attribute's first value for the
+        unit, a row per unit in the file's order."""
+        import pyarrow as pa
+
+        from .panel import unit_count
+
+        if unit_count(attrs.index) < len(attrs):  # several rows (years) per unit
+            return _arrow_frame(attrs.groupby(level="unit", sort=False).first().reset_index())
+        unit = self.keys(attrs.index)["unit"]
+        cols = {str(c): attrs[c].array for c in attrs.columns}
+        return lambda: pa.table({"unit": unit, **{c: pa.array(v, from_pandas=True) for c, v in cols.items()}})
 
 
 def _arrow_floats(v: np.ndarray) -> Any:
@@ -391,6 +409,7 @@ class _ParquetJobs:
     defaults (snappy, dictionary pages) except that the unit codes, all distinct, skip the dictionary."""
 
     def __init__(self, d: Path):
+        import os
         from concurrent.futures import ThreadPoolExecutor
 
         self.d = d
@@ -417,15 +436,6 @@ class _ParquetJobs:
         self._pool.shutdown(wait=True, cancel_futures=kind is not None)
         if kind is None:
             self.rows = {name: job.result() for name, job in self._jobs.items()}
-
-
-def _unit_rows(attrs: pd.DataFrame) -> pd.DataFrame:
-    """``unit`` and each text attribute's first value for the unit, a row per unit in the file's order."""
-    from .panel import unit_count
-
-    if unit_count(attrs.index) == len(attrs):  # a row per unit (one year): nothing to group
-        return pd.DataFrame({"unit": attrs.index.get_level_values("unit"), **{c: attrs[c].array for c in attrs.columns}})
-    return attrs.groupby(level="unit", sort=False).first().reset_index()
 
 
 def summary_sheets(b: Build) -> dict[str, pd.DataFrame | str]:

@@ -109,23 +109,33 @@ def _per_indicator(
     changed: dict[tuple, int] = defaultdict(int)
     for i, entry in enumerate(entries):
         code = entry.code
-        x = table[code].rename(code)
         key = entry.group
         groups[key].append(code)
         if entry.method.has("identity"):
             kept.append(i)
             continue
+        x = table[code].rename(code)
         y = _call(step, code, entry.method, lambda: apply(entry, x), panel)
         # (a Series through to_numpy: numpy's probing of its attributes would look the names up in the index)
         block[i] = y.to_numpy(dtype=float) if isinstance(y, pd.Series) else np.asarray(y, dtype=float)
-        xv, yv = x.to_numpy(dtype=float), block[i]
-        changed[key] += int(((xv != yv) & ~(np.isnan(xv) & np.isnan(yv))).sum())
+        changed[key] += _cells_changed(x.to_numpy(dtype=float), block[i])
     log.add(step, groups, changed)
     if sum(changed.values()) == 0 and list(table.columns) == codes:
         return table  # nothing changed: the same table, not a copy (large builds write it once)
     for i in kept:
         block[i] = table[codes[i]].to_numpy(dtype=float)
     return pd.DataFrame(block.T, index=table.index, columns=codes, copy=False)
+
+
+def _cells_changed(before: np.ndarray, after: np.ndarray) -> int:
+    """How many cells differ, a cell missing in both not counting."""
+    n = np.count_nonzero(before != after)  # NaN != NaN: both missing count here, and are taken off below
+    if n:
+        both = np.isnan(before)
+        if both.any():
+            both &= np.isnan(after)
+            n -= np.count_nonzero(both)
+    return int(n)
 
 
 UPSTREAM = ("raw", "transform", "denominate", "impute", "screen", "treat", "normalize")
@@ -358,7 +368,7 @@ def _normalize(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
         p = e.params
         if e.code in frozen:
             p = {**p, **{k: v for k, v in frozen[e.code].items() if p.get(k) is None}}
-        parts = _pooled(x * e.direction, e.pool, lambda g: e.method.func(g, **p))
+        parts = _pooled(x if e.direction == 1 else x * e.direction, e.pool, lambda g: e.method.func(g, **p))
         for g, r in parts:
             fit = r.attrs.get("fitted")
             if fit:

@@ -167,19 +167,21 @@ class Build:
         units as for ten)."""
         idx = self.spec.tree.code
         years = self.scores.index.get_level_values("year")
-        sel = np.flatnonzero(years == years.max())
+        latest = np.asarray(years == years.max())
+        sel: slice | np.ndarray = slice(None) if latest.all() else np.flatnonzero(latest)
         rank = self.ranks_of([idx])[idx].to_numpy()[sel]
-        if top is not None and top < sel.size:
+        if top is not None and top < len(rank):
             r = np.where(np.isnan(rank), np.inf, rank)
             kth = np.partition(r, top - 1)[top - 1]
             keep = np.flatnonzero(r <= kth)  # every unit tied with the top-th too, so the order by code below is exact
-            sel, rank = sel[keep], rank[keep]
+            sel = keep if isinstance(sel, slice) else sel[keep]
+            rank = rank[keep]
         if len(self.panel.years) > 1:
             change = self.change_of([idx])[idx].to_numpy()[sel]
         else:
-            change = np.full(sel.size, np.nan)
+            change = np.full(len(rank), np.nan)
         df = pd.DataFrame(
-            {"unit": self.scores.index.get_level_values("unit")[sel], "score": self.scores[idx].to_numpy()[sel],
+            {"unit": self.scores.index[sel].get_level_values("unit"), "score": self.scores[idx].to_numpy()[sel],
              "rank": pd.array(rank, dtype="Int64"), "change": change}
         )
         df = df.sort_values(["rank", "unit"], na_position="last", kind="stable").reset_index(drop=True)

@@ -233,3 +233,36 @@ def test_xlsx_names_widths_and_long_text():
     ws = load_workbook(buf)["t"]
     assert len(ws["A2"].value) == MAX_TEXT and ws["A2"].value.endswith("…") and ws["A2"].alignment.wrap_text
     assert ws.column_dimensions["A"].width == 60
+
+
+def test_large_layout_tables_read_back_with_gaps_as_nulls(named, tmp_path, monkeypatch):
+    """The wide Parquet tables equal the build's frames; a gap (NaN) is a null, as pandas writes it."""
+    import pyarrow.parquet as pq
+
+    monkeypatch.setattr(outputs, "LARGE_ROWS", 10)
+    out = named.write(tmp_path / "big")
+    for name, frame in (("scores.parquet", named.scores), ("tables/raw.parquet", named.tables["raw"]),
+                        ("ranks.parquet", named.ranks_of(list(named.spec.aggregates)))):
+        t = pq.read_table(out / name)
+        assert t.column_names[:2] == ["unit", "year"]
+        back = t.to_pandas().set_index(["unit", "year"])
+        pd.testing.assert_frame_equal(back, frame, check_names=False, check_column_type=False, check_index_type=False)
+        assert [t.column(c).null_count for c in frame.columns] == frame.isna().sum().tolist()
+    assert named.tables["raw"].isna().to_numpy().sum() == 1  # the gap, imputed later
+
+
+def test_a_failed_parquet_file_fails_the_write_and_leaves_nothing(named, tmp_path, monkeypatch):
+    import pyarrow.parquet as pq
+
+    monkeypatch.setattr(outputs, "LARGE_ROWS", 10)
+    real = pq.write_table
+
+    def failing(table, path, **kw):
+        if str(path).endswith("ranks.parquet"):
+            raise OSError("disk full")
+        return real(table, path, **kw)
+
+    monkeypatch.setattr(pq, "write_table", failing)
+    with pytest.raises(OSError, match="disk full"):
+        named.write(tmp_path / "big")
+    assert not (tmp_path / "big").exists() and not list(tmp_path.iterdir())

@@ -173,3 +173,71 @@ def test_quarterly_observations_are_kept(tmp_path):
 def test_one_period_data_has_no_year(tmp_path):
     p = ie.load_panel(write(tmp_path, "unit,x\nA,1\nB,2\n"))
     assert not p.has_years and len(p.years) == 1
+
+
+def test_a_wide_file_in_any_row_order_reads_as_the_same_panel(tmp_path, tiny_spec):
+    """Rows come in the order of each unit's first appearance, years ascending, whatever the file's
+    order; padded unit codes are the same unit; CSV and Parquet agree."""
+    f = tiny_frame()
+    shuffled = f.sample(frac=1, random_state=3).reset_index(drop=True)
+    shuffled["unit"] = [f"  {u} " if i % 2 else u for i, u in enumerate(shuffled["unit"])]
+    pq, csv = tmp_path / "s.parquet", tmp_path / "s.csv"
+    shuffled.to_parquet(pq)
+    shuffled.to_csv(csv, index=False)
+    codes = [u.strip() for u in shuffled["unit"]]
+    first = list(dict.fromkeys(codes))
+    expect = sorted(zip(codes, shuffled["year"]), key=lambda k: (first.index(k[0]), k[1]))
+    want = f.set_index(["unit", "year"]).loc[expect, list("abcd")]
+    for p in (pq, csv):
+        panel = ie.load_panel(p, tiny_spec)
+        assert list(panel.values.index) == expect
+        assert panel.units == first and panel.n_units == 3
+        pd.testing.assert_frame_equal(panel.values[list("abcd")], want, check_names=False)
+
+
+def test_unit_codes_are_read_as_text_and_empty_ones_are_named(tmp_path):
+    p = tmp_path / "n.parquet"
+    pd.DataFrame({"unit": [10, 9, 100], "x": [1.0, 2.0, 3.0]}).to_parquet(p)
+    panel = ie.load_panel(p)
+    assert panel.units == ["10", "9", "100"] and panel.unit_names(["9"]) == {"9": "9"}
+    assert panel.values.loc[("100", ie.panel.NO_YEAR), "x"] == 3.0
+    p = tmp_path / "b.parquet"
+    pd.DataFrame({"unit": ["A", " ", None, "B", "nan"], "x": [1.0, 2, 3, 4, 5]}).to_parquet(p)
+    with pytest.raises(ie.DataError, match=r"b.parquet: column 'unit': empty unit at row 3, row 4, row 6"):
+        ie.load_panel(p)
+
+
+def test_unit_count_counts_the_codes_in_use():
+    idx = pd.MultiIndex.from_arrays([["b", "a", "b", "c"], [1, 1, 2, 1]], names=["unit", "year"])
+    assert ie.panel.unit_count(idx) == 3
+    assert ie.panel.unit_count(idx[[0, 2]]) == 1  # levels keep unused codes after a selection
+
+
+@pytest.mark.skipif(pd.__version__ < "3", reason="pandas 2 copies on concat and selection unless copy-on-write is set")
+def test_a_parquet_panel_and_its_raw_stage_share_the_file_s_memory(tmp_path, tiny_spec):
+    """The panel's columns are the arrays read (a block each), and the raw stage is a view of them."""
+    p = tmp_path / "d.parquet"
+    tiny_frame().assign(extra=7.0).to_parquet(p)
+    panel = ie.load_panel(p, tiny_spec)
+    b = ie.build(tiny_spec, panel)
+    raw = b.tables["raw"]
+    assert all(np.shares_memory(raw[c].to_numpy(), panel.values[c].to_numpy()) for c in "abcd")
+
+
+def test_codes_of_sorted_text_equal_pandas_factorize():
+    """Unit codes already in order are coded by comparing neighbours; the codes and distinct values are
+    pandas.factorize(sort=True)'s; any other column is left to it (None)."""
+    from index_engine.panel import _sorted_codes
+
+    for values in (["a", "a", "b", "c", "c"], ["A", "a", "é", "é", "北京"], [f"F{i:07d}" for i in range(0, 5000, 3)]):
+        col = pd.Series(values, dtype="str")
+        got = _sorted_codes(col)
+        if got is None:  # pandas without Arrow strings
+            assert not (isinstance(col.dtype, pd.StringDtype) and col.dtype.storage == "pyarrow")
+            continue
+        codes, uniq = pd.factorize(col, sort=True)
+        np.testing.assert_array_equal(got[0], codes)
+        pd.testing.assert_index_equal(got[1], pd.Index(uniq))
+    for values in (["b", "a"], ["a", None, "b"], ["x"]):
+        assert _sorted_codes(pd.Series(values, dtype="str")) is None
+    assert _sorted_codes(pd.Series([1, 2, 3])) is None
