@@ -104,7 +104,10 @@ def staged_folder(target: str | Path, *, force: bool = False, replaceable: str |
             try:
                 yield tmp
             except OSError as exc:  # name the file as it would have been, not its temporary place
-                exc.filename = str(target) if exc.filename is None else _untemp(exc.filename, tmp, target)
+                if exc.filename is not None:
+                    exc.filename = _untemp(exc.filename, tmp, target)
+                elif exc.errno is not None:  # OSError("text") has no errno and keeps its message as it is
+                    exc.filename = str(target)
                 raise
             _commit(tmp, target, force=force, replaceable=replaceable)
         finally:
