@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(PY) bench/build.py
 	$(PY) bench/report.py
 	$(PY) bench/scale.py
+	$(PY) bench/speed.py
 
 clean:
 	rm -rf $(VENV) outputs .pytest_cache

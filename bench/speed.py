@@ -33,8 +33,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from scale import data_file  # bench/ is this script's folder, so its sibling imports
+
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "bench" / ".data"
 CLI = [sys.executable, "-m", "index_engine"]
 
 
@@ -95,18 +96,6 @@ def sobol(tmp: Path):
     return run
 
 
-def firm_data(n: int) -> Path:
-    DATA.mkdir(parents=True, exist_ok=True)
-    f = DATA / f"firms_{n}.parquet"
-    if not f.exists():
-        subprocess.run(
-            [sys.executable, str(ROOT / "inputs/zgc/generate.py"), "--firms", str(n), "--years", "2025",
-             "--extra", "18", "--out", str(f)],
-            check=True, capture_output=True,
-        )
-    return f
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=3)
@@ -130,7 +119,7 @@ def main() -> None:
             if importlib.util.find_spec("polars") is None:
                 print("firms     skipped: polars is not importable (see the docstring to install it in a scratch place)")
                 return
-            data = firm_data(a.firms)
+            data = data_file(a.firms)  # the same generated file bench/scale.py times
             spec = "weights/examples/zgc_pilot_score_30.yaml"
             counter = iter(range(10**6))
 
