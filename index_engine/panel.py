@@ -692,10 +692,6 @@ def _from_wide(df: pd.DataFrame, name: str, spec: Spec | None) -> Panel:
     pct = _percent_units(spec)
     numeric: dict[str, np.ndarray] = {}
     text: list[str] = []
-
-    def add(c: str, arr: np.ndarray) -> None:
-        numeric[c] = arr if pos is None else arr.take(pos)
-
     for c in cols:
         if c in (ucol, pcol):
             continue
@@ -704,13 +700,13 @@ def _from_wide(df: pd.DataFrame, name: str, spec: Spec | None) -> Panel:
             continue
         col = df[c]
         if c in spec_codes or c in dens or pd.api.types.is_numeric_dtype(col):
-            add(c, _parse_numbers(col, name, c, c in pct, row_units))
+            numeric[c] = _rows(_parse_numbers(col, name, c, c in pct, row_units), pos)
             continue
         if not _mostly_numeric(col.head(1000)):
             text.append(c)
             continue
         try:
-            add(c, _parse_numbers(col, name, c, False, row_units))
+            numeric[c] = _rows(_parse_numbers(col, name, c, False, row_units), pos)
         except DataError:
             if spec is None and _mostly_numeric(col):
                 raise
