@@ -89,7 +89,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from .pipeline import build
 
     if args.build is not None:
-        from .folder import audit_folder
+        from .job import audit_folder
 
         if args.out is not None:
             raise SpecError("--build writes audit/ into that build folder and --out makes a new one; give one of them")
@@ -209,7 +209,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_import_coinr(args: argparse.Namespace) -> int:
-    from .coinr import imeta_to_dict, write_spec_yaml
+    from .coinr import imeta_to_dict
+    from .spec import write_spec_yaml
 
     out = Path(args.output)
     if out.exists() and not args.force:

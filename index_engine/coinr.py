@@ -3,7 +3,8 @@
 COINr (Becker et al. 2022, JOSS 7(78):4567) describes an index with two tables: iData (one row per
 unit, one column per indicator, group and denominator) and iMeta (``Level, iCode, iName,
 Direction, Weight, Unit, Target, Denominator, Parent, Type``). iData loads directly with
-:func:`index_engine.load_panel`; iMeta becomes a spec here.
+:func:`index_engine.load_panel`; iMeta becomes spec data here (:func:`imeta_to_dict`), which :func:`index_engine.load_spec`
+validates when it is given an iMeta CSV.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from typing import Any
 import pandas as pd
 
 from .errors import SpecError
-from .spec import Spec, spec_from_dict
 
 _REQUIRED = ("iCode", "Level", "Parent", "Type")
 
@@ -72,31 +72,3 @@ def imeta_to_dict(path: str | Path, *, index_id: str | None = None) -> dict[str,
             "aggregate": {"method": "arithmetic"},
         },
     }
-
-
-def spec_from_imeta(path: str | Path) -> Spec:
-    """Validate an iMeta table into a Spec."""
-    return spec_from_dict(imeta_to_dict(path), label=str(path), base_dir=Path(path).parent)
-
-
-def write_spec_yaml(data: dict[str, Any], out: str | Path) -> Path:
-    """Write spec data as YAML (nested tree), validated first."""
-    spec = spec_from_dict(data, label=str(out))
-    out = Path(out)
-    out.write_text(spec_yaml_text(spec), encoding="utf-8")
-    return out
-
-
-def spec_yaml_text(spec: Spec) -> str:
-    """The YAML of a spec without default-valued keys, so it reads like a hand-written one."""
-    import yaml
-
-    data = spec.model_dump(mode="json", exclude_defaults=True)
-
-    def drop_parent(node: dict[str, Any]) -> None:  # implied by the nesting
-        node.pop("parent", None)
-        for child in node.get("children", ()):
-            drop_parent(child)
-
-    drop_parent(data["tree"])
-    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)

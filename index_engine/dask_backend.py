@@ -30,7 +30,9 @@ import pandas as pd
 from .errors import BuildError, SpecError
 from .families import FAMILIES
 from .panel import Panel
+from .pipeline import StageResult, build_from_stages, upstream
 from .plan import DEFAULT_POOL, compile_plan
+from .result import Step
 from .spec import Spec, step_choice
 
 
@@ -65,8 +67,6 @@ def split_panel(panel: Panel, partitions: int) -> list[Panel]:
 
 
 def _treated(spec: Spec, part: Panel) -> pd.DataFrame:
-    from .pipeline import upstream
-
     return upstream(spec, part)["treat"].table
 
 
@@ -137,8 +137,6 @@ def fixed_spec(spec: Spec, stats: dict) -> Spec:
 
 def _upstream(spec: Spec, part: Panel) -> dict:
     """One partition's upstream stages (transform … normalize, with pooled statistics fixed)."""
-    from .pipeline import upstream
-
     return upstream(spec, part)
 
 
@@ -198,8 +196,6 @@ def build_dask(
 def _assemble(spec: Spec, panel: Panel, parts: list[dict], seconds: float, n_parts: int):
     """One Build from the partitions' upstream stages, in the panel's row order: the tables
     joined, then weights, scores and log by :func:`index_engine.pipeline.build_from_stages`."""
-    from .pipeline import StageResult, build_from_stages
-    from .result import Step
 
     order = panel.values.index
 

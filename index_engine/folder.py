@@ -48,7 +48,6 @@ from .errors import DataError, SpecError
 from .spec import Spec, load_spec, spec_from_dict
 
 if TYPE_CHECKING:
-    from .audit import Audit
     from .panel import Panel
     from .result import Build
 
@@ -830,33 +829,3 @@ def _sha256(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
-
-
-# ---- analyses written into a finished folder -------------------------------------------------
-def audit_folder(path: str | Path | BuildFolder, *, data: str | Path | None = None, sheet: str | None = None,
-                 force: bool = False, report: bool = True) -> tuple[Audit, Path]:
-    """Audit a finished build folder and write ``audit/`` into it; returns the Audit and that path.
-
-    The audit needs the whole Build (stage tables, the data file's denominators and unit
-    attributes), which a folder keeps only in part, so the build is run again from the folder's
-    ``spec.yaml`` and the data file its manifest records (or ``data``), refused unless that file's
-    SHA-256 is the recorded one and the rebuilt scores are the folder's (:meth:`BuildFolder.rebuild`).
-    ``audit/`` is written atomically (a temporary folder renamed into place); an existing one is
-    refused unless ``force``. With ``report`` a report the folder holds is rendered again, so that
-    it shows the audit. The manifest is left as the build wrote it.
-    """
-    from .audit import audit
-    from .errors import OutputExistsError
-    from .atomic import write_folder
-
-    f = path if isinstance(path, BuildFolder) else load_build(path)
-    target = f.path / "audit"
-    if target.exists() and not force:
-        raise OutputExistsError(f"{target}: the folder exists already; pass --force to replace it")
-    a = audit(f.rebuild(data, sheet))
-    write_folder(target, lambda tmp: a.write(tmp, force=True), force=force)
-    if report and f.has_report:
-        from .report import render_report
-
-        render_report(f.path, force=True)
-    return a, target

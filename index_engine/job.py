@@ -21,14 +21,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
-from .errors import BuildError, DataError, SpecError
+from .errors import BuildError, DataError, OutputExistsError, SpecError
 
-if TYPE_CHECKING:
+from .atomic import check_target, staged_folder, write_folder
+from .folder import BuildFolder, load_build
+from .outputs import fill_folder
+from .panel import Panel, load_panel
+from .pipeline import build
+from .result import Build
+from .spec import Spec, load_spec
+
+if TYPE_CHECKING:  # the audit, sensitivity, report and Dask modules are imported when a job asks for them
     from .audit import Audit
-    from .panel import Panel
-    from .result import Build
     from .sensitivity import SensitivityResult
-    from .spec import Spec
 
 DEFAULT_NOISE = 0.25
 """Weight noise of the default uncertainty factors (±25%, as COINr's vignette)."""
@@ -58,9 +63,6 @@ def read_inputs(
     The returned spec names the data file and sheet it was read with in ``data:``, so the build
     folder's ``spec.yaml`` records them.
     """
-    from .panel import Panel, load_panel
-    from .spec import Spec, load_spec
-
     if isinstance(spec, Spec):
         label = spec.source
         if overrides:
@@ -109,7 +111,6 @@ def default_factors(spec: Spec, panel: Panel, cache: dict | None = None) -> dict
       (a geometric mean needs scores > 0).
     """
     from . import sensitivity as sa
-    from .pipeline import build
 
     levels = spec.levels
     top = levels[spec.tree.code]
@@ -184,8 +185,6 @@ def run_build(
     Job
         The folder written, the Build, and the Audit and SensitivityResult when asked for.
     """
-    from .atomic import check_target
-    from .pipeline import build
 
     if uncertainty is not None and (isinstance(uncertainty, bool) or uncertainty < 1):
         raise SpecError(f"--uncertainty must be at least 1. Got {uncertainty} instead")
@@ -256,8 +255,6 @@ def write_job(
     into one temporary folder, renamed to ``out`` at the end (see :mod:`index_engine.atomic`);
     ``force`` replaces an existing build folder. Returns ``out``.
     """
-    from .atomic import staged_folder
-    from .outputs import fill_folder
 
     if audit is True:
         from .audit import audit as run_audit
@@ -285,7 +282,6 @@ def rebuild(folder: str | Path, out: str | Path | None = None, *, force: bool = 
     ``out`` defaults to a new ``outputs/<index id>/<timestamp>/``; ``out=folder, force=True``
     replaces the folder itself.
     """
-    from .folder import load_build
 
     f = load_build(folder)
     inputs = f.recorded_inputs
@@ -294,3 +290,29 @@ def rebuild(folder: str | Path, out: str | Path | None = None, *, force: bool = 
     spec, panel = f.inputs()  # the recorded data file, refused unless its SHA-256 is the manifest's
     opts = {k: v for k, v in (inputs.get("options") or {}).items() if k in ("audit", "uncertainty", "seed", "report", "excel", "lang")}
     return run_build(spec, panel, out, sheet=inputs.get("sheet"), overrides=inputs.get("set"), force=force, progress=progress, **opts)
+
+
+def audit_folder(path: str | Path | BuildFolder, *, data: str | Path | None = None, sheet: str | None = None,
+                 force: bool = False, report: bool = True) -> tuple[Audit, Path]:
+    """Audit a finished build folder and write ``audit/`` into it; returns the Audit and that path.
+
+    The audit needs the whole Build (stage tables, the data file's denominators and unit
+    attributes), which a folder keeps only in part, so the build is run again from the folder's
+    ``spec.yaml`` and the data file its manifest records (or ``data``), refused unless that file's
+    SHA-256 is the recorded one and the rebuilt scores are the folder's (:meth:`BuildFolder.rebuild`).
+    ``audit/`` is written atomically (a temporary folder renamed into place); an existing one is
+    refused unless ``force``. With ``report`` a report the folder holds is rendered again, so that
+    it shows the audit. The manifest is left as the build wrote it.
+    """
+    from .audit import audit
+    from .report import render_report
+
+    f = path if isinstance(path, BuildFolder) else load_build(path)
+    target = f.path / "audit"
+    if target.exists() and not force:
+        raise OutputExistsError(f"{target}: the folder exists already; pass --force to replace it")
+    a = audit(f.rebuild(data, sheet))
+    write_folder(target, lambda tmp: a.write(tmp, force=True), force=force)
+    if report and f.has_report:
+        render_report(f.path, force=True)
+    return a, target

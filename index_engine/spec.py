@@ -29,6 +29,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from ._checks import check_input_file, decode_text
+from .coinr import imeta_to_dict
 from .errors import SpecError
 
 STEP_NAMES = ("transform", "denominate", "impute", "screen", "treat", "normalize", "weights", "aggregate")
@@ -689,16 +690,14 @@ def load_spec(path: str | Path, overrides: dict[str, Any] | None = None) -> Spec
     ----------
     path : str or Path
         The YAML spec (``extends``, ``weight_set`` and ``set`` are applied) or a COINr
-        ``iMeta`` CSV, which is converted with :func:`index_engine.coinr.spec_from_imeta`.
+        ``iMeta`` CSV, which is converted with :func:`index_engine.coinr.imeta_to_dict`.
     overrides : dict of {path: value}, optional
         Values to replace, as ``--set`` does; validated like the file.
     """
     path = Path(path)
     check_input_file(path, "spec", SpecError)
     if path.suffix.lower() == ".csv":
-        from .coinr import spec_from_imeta
-
-        spec = spec_from_imeta(path)
+        spec = spec_from_dict(imeta_to_dict(path), label=str(path), base_dir=path.parent)
     else:
         data = _resolve_file(path)
         spec = _validate(data, label=str(path), base_dir=path.parent, source=str(path))
@@ -918,3 +917,24 @@ def step_choice(spec: Spec, step: str, code: str) -> tuple[StepChoice, str]:
     if lvl in s.by_level:
         return s.by_level[lvl], f"steps.{step}.by_level.{lvl}"
     return s, f"steps.{step}"
+
+
+def write_spec_yaml(data: dict[str, Any], out: str | Path) -> Path:
+    """Write spec data as YAML (nested tree), validated first."""
+    spec = spec_from_dict(data, label=str(out))
+    out = Path(out)
+    out.write_text(spec_yaml_text(spec), encoding="utf-8")
+    return out
+
+
+def spec_yaml_text(spec: Spec) -> str:
+    """The YAML of a spec without default-valued keys, so it reads like a hand-written one."""
+    data = spec.model_dump(mode="json", exclude_defaults=True)
+
+    def drop_parent(node: dict[str, Any]) -> None:  # implied by the nesting
+        node.pop("parent", None)
+        for child in node.get("children", ()):
+            drop_parent(child)
+
+    drop_parent(data["tree"])
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)

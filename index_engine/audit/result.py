@@ -12,6 +12,7 @@ import pandas as pd
 from .._checks import NO_YEAR, list_rows
 from .._json import jsonable
 from ..errors import OutputExistsError
+from ..outputs import write_csv
 from .thresholds import Thresholds
 
 FILES = (
@@ -153,8 +154,6 @@ class Audit:
         Files an earlier audit left there are refused with :class:`OutputExistsError` unless
         ``force``. Returns ``out_dir``. The files are listed in :data:`FILES`.
         """
-        from ..outputs import write_csv
-
         d = Path(out_dir)
         present = [f for f in FILES if (d / f).exists()]
         if present and not force:
