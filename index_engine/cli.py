@@ -197,7 +197,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     if args.data is None:
         spec = load_spec(args.spec, overrides=parse_set(args.set))
-        if spec.data is None:
+        if spec.data is None or spec.data.file is None:
             print(f"{args.spec}: spec OK ({len(spec.indicators)} indicators); no data file to check")
             return EXIT_OK
     spec, panel = load_inputs(args)

@@ -6,13 +6,17 @@ with a warning; see :func:`index_engine._checks.decode_text`) or tab-separated t
 regular files within the size limit (:func:`index_engine._checks.check_input_file`), in either layout:
 
 * long: ``unit, period, indicator, value`` (``year`` accepted for ``period``), optional
-  ``source``, ``vintage``, ``unit_name`` and group columns;
+  provenance columns ``source``, ``vintage``, ``flag``, ``note``, ``break``, and ``unit_name`` and group columns;
 * wide: ``unit``, optional ``period``/``year``, one column per indicator, optional
   ``unit_name``, group (text) and denominator (number) columns. COINr's iData (``uCode``,
-  ``uName``, ``Time``) is read as it is.
+  ``uName``, ``Time``) is read as it is. Its provenance is a second sheet named ``provenance`` of the
+  workbook, or the sidecar file the spec names in ``data.provenance`` (long: ``unit, period, indicator``
+  and the provenance columns).
 
 Builds are annual. A period such as ``2025Q1`` or ``2025-03`` is kept in
-:attr:`Panel.observations` (every dated value) for what needs it, such as target baselines.
+:attr:`Panel.observations` (every dated value) for what needs it, such as target baselines; a year with
+no annual row takes its value from its sub-annual rows by the indicator's rule
+(:func:`index_engine.dataquality.annualise`). ``docs/data.md`` describes the format.
 """
 
 from __future__ import annotations
@@ -33,7 +37,9 @@ from xml.etree import ElementTree
 import numpy as np
 import pandas as pd
 
+from . import dataquality as dq
 from ._checks import NO_YEAR, check_input_file, decode_text, list_rows
+from .dataquality import BREAK_COLUMNS, SOURCE_COLUMNS, DataQuality, Problems
 from .errors import DataError, EmptyNodeWarning
 
 if TYPE_CHECKING:
@@ -42,7 +48,10 @@ if TYPE_CHECKING:
 UNIT_COLS = ("unit", "ucode", "unit_code", "code")
 NAME_COLS = ("unit_name", "uname", "name")
 PERIOD_COLS = ("period", "year", "time")
-NA_TOKENS = {"", "na", "n/a", "nan", "null", "none", "-", "—", "--", "..", "…", "#n/a"}
+NA_TOKENS = frozenset(dq.GAP_TOKENS)
+"""Cell texts read as gaps (lower case, trimmed): :data:`index_engine.dataquality.GAP_TOKENS`."""
+PROVENANCE_SHEET = "provenance"
+"""The sheet of a workbook that gives the provenance of a wide data sheet's values."""
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
 _PERIOD = re.compile(r"^\s*(\d{4})(?:\.0)?\s*(?:(?:[-/ ]?[Qq]([1-4]))|(?:[-/.M]?(\d{1,2})))?\s*$")
 
@@ -60,7 +69,15 @@ class Panel:
     observations : DataFrame
         Every dated value, annual and sub-annual: ``unit, period, date, indicator, value``.
     sources : DataFrame
-        ``unit, year, indicator, source, vintage`` where the file gives them.
+        ``unit, year, period, indicator, source, vintage, flag, note``: one row per value the file gives
+        provenance for (flag canonical, ``observed`` when not given); an annual value made from sub-annual
+        rows has a row with the rule in ``note``. Empty when the file has no provenance columns.
+    breaks : DataFrame
+        ``unit, indicator, date, note``: series breaks, from the file's ``break`` column and the spec's
+        ``breaks:`` (merged in when the panel is checked against a spec). Values before ``date`` and from
+        it on are not comparable (see :meth:`break_between`).
+    quality : DataQuality
+        Gap tokens counted, sub-annual rules applied, duplicates settled.
     """
 
     values: pd.DataFrame
@@ -71,6 +88,8 @@ class Panel:
     sha256: str = ""
     has_years: bool = True
     _checked: set = field(default_factory=set, compare=False, repr=False)
+    breaks: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=BREAK_COLUMNS), compare=False, repr=False)
+    quality: DataQuality = field(default_factory=DataQuality, compare=False, repr=False)
 
     @property
     def observations(self) -> pd.DataFrame:
@@ -119,32 +138,61 @@ class Panel:
         names = names.groupby(level="unit").first()
         return {u: (names.get(u) if isinstance(names.get(u), str) and names.get(u) else u) for u in units}
 
-    def check_against(self, spec: Spec) -> None:
-        """Every spec indicator and denominator is in the data, and every unit has some data.
+    def break_between(self, unit: str, indicator: str, year_a: int, year_b: int) -> bool:
+        """Whether a series break of ``indicator`` for ``unit`` lies between two years: a break dated in year Y
+        separates the years before Y from Y and after, so a change from ``year_a`` to ``year_b`` spans it when
+        min < Y <= max."""
+        b = self.breaks
+        if b.empty:
+            return False
+        lo, hi = sorted((int(year_a), int(year_b)))
+        hit = b[(b["unit"] == unit) & (b["indicator"] == indicator)]
+        return any(lo < dq.year_of(d) <= hi for d in hit["date"])
+
+    def unit_code(self, text: str) -> str | None:
+        """The unit code ``text`` names: a code of the data, else the code of the one unit whose name it is."""
+        if text in set(self.units):
+            return text
+        names = self.unit_names()
+        hits = [u for u, n in names.items() if n == text]
+        return hits[0] if len(hits) == 1 else None
+
+    def missing_indicators(self, spec: Spec) -> list[str]:
+        """Spec indicators with no column in the data (no row at all: an indicator with rows that are all gaps,
+        or only sub-annual rows, has one)."""
+        return [c for c in spec.indicators if c not in self.values.columns]
+
+    def check_against(self, spec: Spec, problems: list[str] | None = None) -> None:
+        """Every spec indicator (unless ``data.on_missing_indicator: warn``) and denominator is in the data,
+        every unit has some data, and the units the spec names (``reference_units``, ``tracking.unit``,
+        ``breaks``) are units of the data, by code or name. The spec's ``breaks:`` join :attr:`breaks`.
 
         A panel remembers what it passed, so a build after ``load_panel(path, spec)`` does not
-        check the same indicators twice."""
+        check the same indicators twice. ``problems``: append every problem to it instead of raising the first."""
         dens = tuple(sorted({n.denominator for n in spec.nodes.values() if n.denominator}))
-        key = (spec.indicators, dens if spec.steps.denominate.method != "none" else ())
-        if key in self._checked:
+        policy = spec.data.on_missing_indicator if spec.data is not None else "error"
+        key = (spec.indicators, dens if spec.steps.denominate.method != "none" else (), policy,
+               spec.reference_units, spec.tracking.unit if spec.tracking else None, spec.breaks)
+        if key in self._checked and problems is None:
             return
-        self._check(spec)
-        self._checked.add(key)
+        self._check(spec, Problems(problems))
+        if problems is None or not problems:
+            self._checked.add(key)
 
-    def _check(self, spec: Spec) -> None:
-        missing = [c for c in spec.indicators if c not in self.values.columns]
-        if missing:
-            raise DataError(
-                f"{self.file}: the spec {spec.source} names indicators the data lacks: {list_rows(missing)}"
-            )
+    def _check(self, spec: Spec, problems: Problems) -> None:
+        missing = self.missing_indicators(spec)
+        if missing and (spec.data is None or spec.data.on_missing_indicator == "error"):
+            problems(missing_message(spec, self.file, missing))
         dens = sorted({n.denominator for n in spec.nodes.values() if n.denominator})
         if spec.steps.denominate.method != "none":
             lacking = [d for d in dens if d not in self.values.columns]
             if lacking:
-                raise DataError(f"{self.file}: denominator columns the spec names are missing: {list_rows(lacking)}")
+                problems(f"{self.file}: denominator columns the spec names are missing: {list_rows(lacking)}")
+        resolve_units(spec, self, problems)
         has = np.zeros(len(self.values), bool)
         for c in spec.indicators:  # column by column: no copy of the table
-            has |= self.values[c].notna().to_numpy()
+            if c in self.values.columns:
+                has |= self.values[c].notna().to_numpy()
         idx = self.values.index
         k = idx.names.index("unit")
         codes = np.asarray(idx.codes[k])
@@ -153,7 +201,75 @@ class Panel:
         if empty_code.any():
             first = pd.unique(codes)  # in the order of the file
             empty = list(idx.levels[k].take(first[empty_code[first]]))
-            raise DataError(f"{self.file}: these units have no data for any indicator of the spec: {list_rows(empty)}")
+            problems(f"{self.file}: these units have no data for any indicator of the spec: {list_rows(empty)}")
+
+
+def missing_message(spec: Spec, file: str, missing: list[str]) -> str:
+    """The error for spec indicators the data lacks: the count, then each dimension's codes on a line, then
+    how to build without them."""
+    lines = [f"{file}: the data lacks {len(missing)} of the {len(spec.indicators)} indicators of {spec.source}:"]
+    for dim, codes in group_by_dimension(spec, missing).items():
+        lines.append(f"  {dim}: {', '.join(codes)}")
+    lines.append("  to build without them (their siblings' weights renormalised), set data.on_missing_indicator: warn "
+                 "in the spec or pass --set data.on_missing_indicator=warn; `index-engine validate` lists every problem")
+    return "\n".join(lines)
+
+
+def group_by_dimension(spec: Spec, codes: list[str]) -> dict[str, list[str]]:
+    """``codes`` grouped by their dimension (the node right below the index), in tree order."""
+    out: dict[str, list[str]] = {}
+    for c in codes:
+        dim = c
+        while spec.parents.get(dim) not in (None, spec.tree.code):
+            dim = spec.parents[dim]
+        out.setdefault(dim if spec.parents.get(dim) is not None else spec.tree.code, []).append(c)
+    return out
+
+
+def resolve_units(spec: Spec, panel: Panel, problems: Problems | None = None) -> Spec:
+    """``spec`` with ``reference_units``, ``tracking.unit`` and the units of ``breaks:`` as unit codes of the
+    data (each may be written as a code or as a unit's name); a unit that is neither is a problem naming the
+    spec path. Checked against the whole file, before ``units:`` narrows the ranked units."""
+    problems = problems or Problems()
+    changes: dict[str, object] = {}
+
+    def code(text: str, path: str) -> str:
+        found = panel.unit_code(text)
+        if found is None:
+            problems(f"{panel.file}: {spec.source}: {path}: {text!r} is neither a unit code nor a unit name of the data")
+            return text
+        return found
+
+    refs = tuple(code(u, f"reference_units[{i}]") for i, u in enumerate(spec.reference_units))
+    if refs != spec.reference_units:
+        changes["reference_units"] = list(refs)
+    if spec.tracking is not None:
+        unit = code(spec.tracking.unit, "tracking.unit")
+        if unit != spec.tracking.unit:
+            changes["tracking.unit"] = unit
+    for i, brk in enumerate(spec.breaks):
+        if brk.unit is not None:
+            unit = code(brk.unit, f"breaks[{i}].unit")
+            if unit != brk.unit:
+                changes[f"breaks[{i}].unit"] = unit
+    if changes:
+        spec = spec.replace_many(changes, origin="unit names")
+    _merge_breaks(spec, panel)
+    return spec
+
+
+def _merge_breaks(spec: Spec, panel: Panel) -> None:
+    """Join the spec's ``breaks:`` (a break without a unit: one row per unit of the data) to ``panel.breaks``."""
+    if not spec.breaks:
+        return
+    rows = [
+        (u, b.indicator, b.date, b.note)
+        for b in spec.breaks
+        for u in ([b.unit] if b.unit is not None else panel.units)
+        if b.unit is None or b.unit in set(panel.units)
+    ]
+    merged = pd.concat([panel.breaks, pd.DataFrame(rows, columns=BREAK_COLUMNS)], ignore_index=True)
+    object.__setattr__(panel, "breaks", merged.drop_duplicates(["unit", "indicator", "date"]).reset_index(drop=True))
 
 
 def unit_count(index: pd.MultiIndex) -> int:
@@ -356,12 +472,13 @@ def _parse_numbers(
     units: np.ndarray,
     rows: np.ndarray | None = None,
     what: str = "",
+    gaps: dict[str, int] | None = None,
 ) -> np.ndarray:
     """Parse cells to floats; a cell that is not a number, or not a finite one within
     ±:data:`MAX_ABS_VALUE`, is an error naming its file row and unit.
 
     ``rows`` are the file row numbers of the cells (default: header on row 1, data from row 2);
-    ``units`` the unit of each cell.
+    ``units`` the unit of each cell. ``gaps`` counts the gap tokens read (:data:`NA_TOKENS`).
     """
     col = col.reset_index(drop=True)
     if rows is None:
@@ -369,9 +486,16 @@ def _parse_numbers(
     if pd.api.types.is_numeric_dtype(col):
         arr = col.to_numpy(dtype=float, na_value=np.nan)
         _check_magnitude(arr, units, rows, name, column, what)
+        if gaps is not None:
+            n = int(np.isnan(arr).sum())
+            if n:
+                gaps[""] = gaps.get("", 0) + n
         return arr
     s = col.astype(str).str.strip()
-    missing = s.str.lower().isin(NA_TOKENS)
+    low = s.str.lower()
+    missing = low.isin(NA_TOKENS)
+    if gaps is not None and missing.any():
+        dq.count_gaps(low[missing].where(~col[missing].isna().to_numpy(), ""), gaps)
     num = pd.to_numeric(s.where(~missing), errors="coerce")
     bad = num.isna() & ~missing
     if bad.any():
@@ -567,7 +691,8 @@ def _strip_codes(df: pd.DataFrame, col: str, name: str, what: str) -> None:
     df[col] = text.take(codes)
 
 
-def _from_long(df: pd.DataFrame, name: str, spec: Spec | None) -> Panel:
+def _from_long(df: pd.DataFrame, name: str, spec: Spec | None, problems: Problems | None = None) -> Panel:
+    problems = problems or Problems()
     cols = list(df.columns)
     ucol = _unit_column(df, name)
     _strip_codes(df, ucol, name, "unit")
@@ -586,10 +711,12 @@ def _from_long(df: pd.DataFrame, name: str, spec: Spec | None) -> Panel:
     pct = _percent_units(spec)
     values = np.empty(len(df))
     unit_codes = df[ucol].to_numpy()
+    gaps: dict[str, int] = {}
     for ind, idx in df.groupby(icol, sort=False).indices.items():
         values[idx] = _parse_numbers(
-            df[vcol].iloc[idx], name, vcol, ind in pct, unit_codes[idx], idx + 2, f" (indicator {ind!r})"
+            df[vcol].iloc[idx], name, vcol, ind in pct, unit_codes[idx], idx + 2, f" (indicator {ind!r})", gaps
         )
+    prov = dq.read_provenance(df, name, problems)
     key = pd.DataFrame({"unit": unit_codes, "period": labels, "indicator": df[icol].to_numpy()})
     dup = key.duplicated(keep=False).to_numpy()
     if dup.any() and not has_years:
@@ -598,9 +725,15 @@ def _from_long(df: pd.DataFrame, name: str, spec: Spec | None) -> Panel:
             f"{name}: there is no period column ({', '.join(PERIOD_COLS)}) and these (unit, indicator) pairs "
             f"repeat: {list_rows(rows)}; add a period column, or keep one row per unit and indicator"
         )
+    settled = pd.DataFrame(columns=dq.DUPLICATE_COLUMNS)
     if dup.any():
-        rows = [f"row {i + 2} ({key.unit[i]}, {key.period[i]}, {key.indicator[i]})" for i in np.flatnonzero(dup)]
-        raise DataError(f"{name}: duplicated (unit, period, indicator) at {list_rows(rows)}")
+        policy = spec.data.duplicates if spec is not None and spec.data is not None else "error"
+        keep, settled = dq.settle_duplicates(key, prov, policy, name, problems)
+        if not keep.all():
+            df = df.loc[keep].reset_index(drop=True)
+            key = key[keep].reset_index(drop=True)
+            years, labels, annual, values, unit_codes = years[keep], labels[keep], annual[keep], values[keep], unit_codes[keep]
+            prov = None if prov is None else {k: v[keep] for k, v in prov.items()}
     obs = pd.DataFrame(
         {
             "unit": key.unit,
@@ -612,17 +745,67 @@ def _from_long(df: pd.DataFrame, name: str, spec: Spec | None) -> Panel:
         }
     )
     ann = obs[annual]
+    made = _annual_from_periods(obs, annual, spec)
+    if not made.empty:
+        ann = pd.concat([ann, made[["unit", "year", "indicator", "value"]].assign(period=made["year"].astype(str))],
+                        ignore_index=True)
     wide = ann.pivot(index=["unit", "year"], columns="indicator", values="value")
+    named = list(pd.unique(key.indicator))  # every indicator the file names has a column, even one of gaps only
+    if len(named) != wide.shape[1]:
+        wide = wide.reindex(columns=sorted(named))
     wide = _order(wide, df[ucol])
     wide.columns.name = None
-    extra = [c for c in cols if c not in {ucol, icol, vcol, pcol} and c.lower() not in ("source", "vintage")]
-    attrs = _attrs_from_rows(df.loc[annual], ucol, years[annual], extra, ncol, wide.index)
-    src_cols = [low[c] for c in ("source", "vintage") if c in low]
-    sources = pd.DataFrame(
-        {"unit": key.unit, "year": years, "period": labels, "indicator": key.indicator}
-        | {c.lower(): df[c].to_numpy() for c in src_cols}
-    )
-    return Panel(wide.astype(float), attrs, obs, sources, name, "", has_years)
+    extra = [c for c in cols if c not in {ucol, icol, vcol, pcol} and c.lower() not in dq.PROVENANCE_COLUMNS]
+    first = np.argsort(~annual, kind="stable")  # a unit-year's annual rows give its names and groups
+    attrs = _attrs_from_rows(df.iloc[first], ucol, years[first], extra, ncol, wide.index)
+    sources = _sources(key, years, labels, prov, made)
+    breaks = pd.DataFrame(columns=BREAK_COLUMNS)
+    if prov is not None and prov["break"].any():
+        b = prov["break"]
+        breaks = pd.DataFrame({"unit": key.unit[b].to_numpy(), "indicator": key.indicator[b].to_numpy(),
+                               "date": labels[b], "note": prov["note"][b]})
+    quality = DataQuality(gaps, made, settled)
+    return Panel(wide.astype(float), attrs, obs, sources, name, "", has_years, breaks=breaks, quality=quality)
+
+
+def _annual_from_periods(obs: pd.DataFrame, annual: np.ndarray, spec: Spec | None) -> pd.DataFrame:
+    """The annual values made from sub-annual rows (:func:`index_engine.dataquality.annualise`) for the unit-years
+    and indicators without an annual value; an annual row with a value wins."""
+    if annual.all():
+        return pd.DataFrame(columns=dq.ANNUAL_COLUMNS)
+    sub = obs[~annual & obs["value"].notna().to_numpy()]
+    ann = obs[annual & obs["value"].notna().to_numpy()]
+    if not ann.empty and not sub.empty:
+        have = pd.MultiIndex.from_frame(ann[["unit", "year", "indicator"]])
+        sub = sub[~pd.MultiIndex.from_frame(sub[["unit", "year", "indicator"]]).isin(have)]
+    return dq.annualise(sub, spec)
+
+
+def _sources(key: pd.DataFrame, years: np.ndarray, labels: np.ndarray, prov: dict[str, np.ndarray] | None,
+             made: pd.DataFrame) -> pd.DataFrame:
+    """:attr:`Panel.sources`: a row per row of the file (when it has provenance columns) and per annual value made
+    from sub-annual rows (its source, vintage and flag those of the latest row used, its rule in ``note``)."""
+    if prov is None and made.empty:
+        return pd.DataFrame(columns=SOURCE_COLUMNS)
+    n = len(key)
+    get = (lambda c, fill: prov[c]) if prov is not None else (lambda c, fill: np.full(n, fill, dtype=object))
+    rows = pd.DataFrame({"unit": key.unit.to_numpy(), "year": years, "period": labels, "indicator": key.indicator.to_numpy(),
+                         "source": get("source", ""), "vintage": get("vintage", ""), "flag": get("flag", "observed"),
+                         "note": get("note", "")})
+    if made.empty:
+        return rows
+    last = rows.set_index(["unit", "period", "indicator"])
+    if prov is None:  # the file gives no provenance: only the rows made here
+        rows = rows.iloc[:0]
+    at = pd.MultiIndex.from_arrays([made["unit"], made["last_period"], made["indicator"]])
+    used = last.reindex(at)
+    rule = made["rule"] + np.where(made["note"] != "", ": " + made["note"], "")
+    derived = pd.DataFrame({"unit": made["unit"].to_numpy(), "year": made["year"].to_numpy(),
+                            "period": made["year"].astype(str).to_numpy(), "indicator": made["indicator"].to_numpy(),
+                            "source": used["source"].fillna("").to_numpy(), "vintage": used["vintage"].fillna("").to_numpy(),
+                            "flag": used["flag"].fillna("observed").to_numpy(),
+                            "note": ("from sub-annual rows, " + rule).to_numpy()})
+    return pd.concat([rows, derived], ignore_index=True)
 
 
 def _order(wide: pd.DataFrame, unit_col: pd.Series) -> pd.DataFrame:

@@ -141,7 +141,7 @@ BAD_INPUTS = [
      "tree.D.children[1].code: duplicated code 'a'"),
     ("duplicated row", GOOD_SPEC, GOOD_DATA + "U1,2020,3,3\n", "duplicated unit and year at row 2 (U1 2020), row 5 (U1 2020)"),
     ("non-numeric cell", GOOD_SPEC, GOOD_DATA.replace("U2,2020,2,3", "U2,2020,two,3"), "column 'a': not a number at row 3 ('two')"),
-    ("indicator missing", GOOD_SPEC, "unit,year,a\nU1,2020,1\n", "names indicators the data lacks: b"),
+    ("indicator missing", GOOD_SPEC, "unit,year,a\nU1,2020,1\n", "d.csv: the data lacks 1 of the 2 indicators of"),
     ("unit with no data", GOOD_SPEC, GOOD_DATA + "U4,2020,,\n", "these units have no data for any indicator of the spec: U4"),
     ("empty file", GOOD_SPEC, "", "the file is empty"),
     ("log of a negative", GOOD_SPEC + "steps: {transform: {method: log}}\n", GOOD_DATA.replace("U3,2020,4,1", "U3,2020,-4,1"),
