@@ -76,9 +76,12 @@ class DataQuality:
         ``annualised``).
     duplicates : DataFrame (:data:`DUPLICATE_COLUMNS`)
         Duplicated rows settled by the spec's policy.
+    indicators : tuple
+        The codes of a long file's indicator column, in the order of the file (empty for a wide file).
     """
 
     gaps: dict[str, int] = field(default_factory=dict)
+    indicators: tuple[str, ...] = ()
     annualised: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ANNUAL_COLUMNS))
     duplicates: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=DUPLICATE_COLUMNS))
 
@@ -323,3 +326,70 @@ def annualise(obs: pd.DataFrame, spec: Spec | None) -> pd.DataFrame:
 def year_of(date: str) -> int:
     """The year of a break date (``2023``, ``2023-07``, ``2023-07-01``, ``2023Q3``)."""
     return int(str(date)[:4])
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing reading found that a build logs (a ``data`` step of the log) and, when ``warning`` is set,
+    warns about: ``kind`` (missing_indicators, unknown_indicators, gaps, sub_annual, duplicates, breaks),
+    the codes it concerns, how many cells or rows, and the text."""
+
+    kind: str
+    codes: tuple[str, ...]
+    count: int
+    text: str
+    warning: type[Warning] | None = None
+    spec_path: str = "data"
+
+
+def findings(spec: Spec, panel: Any) -> list[Finding]:
+    """What the build log records about the data of ``panel`` read for ``spec`` (see :class:`Finding`)."""
+    from .errors import (DuplicateRowsWarning, GapTokenWarning, MissingIndicatorWarning, PartialYearWarning,
+                         UnknownIndicatorWarning)
+    from .panel import group_by_dimension
+
+    out: list[Finding] = []
+    file, q = panel.file, panel.quality
+    missing = panel.missing_indicators(spec)
+    if missing:
+        groups = "; ".join(f"{d}: {', '.join(c)}" for d, c in group_by_dimension(spec, missing).items())
+        out.append(Finding("missing_indicators", tuple(missing), len(missing),
+                           f"{file}: dropped {len(missing)} of the {len(spec.indicators)} indicators the data lacks "
+                           f"({groups}); the weights of their siblings are renormalised", MissingIndicatorWarning,
+                           "data.on_missing_indicator"))
+    dens = {n.denominator for n in spec.nodes.values() if n.denominator}
+    unknown = [c for c in q.indicators if c not in spec.nodes and c not in dens]
+    if unknown:
+        out.append(Finding("unknown_indicators", tuple(unknown), len(unknown),
+                           f"{file}: the data has {len(unknown)} indicators the spec does not name, not used: "
+                           f"{list_rows(unknown)}", UnknownIndicatorWarning))
+    if q.gaps:
+        named = any(t for t in q.gaps)
+        out.append(Finding("gaps", tuple(sorted(q.gaps)), q.n_gaps, f"{file}: read as gaps: {gap_summary(q.gaps)}",
+                           GapTokenWarning if named else None))
+    a = q.annualised
+    if not a.empty:
+        used = a[a["indicator"].isin(spec.indicators)]
+        for status, part in used.groupby("status", sort=True):
+            rules = ", ".join(f"{i} ({r})" for i, r in part[["indicator", "rule"]].drop_duplicates().itertuples(index=False))
+            cells = list_rows([f"{u} {y} {i}" + (f" ({n})" if n else "") for u, y, i, n in
+                               part[["unit", "year", "indicator", "note"]].itertuples(index=False)])
+            text = f"{file}: {len(part)} annual values from sub-annual rows, {status}: {rules}: {cells}"
+            if status == "partial":
+                text += "; missing (a flow's partial year is not an annual value unless aggregate_periods: annualise)"
+            out.append(Finding("sub_annual", tuple(pd.unique(part["indicator"])), len(part), text,
+                               PartialYearWarning if status == "partial" else None))
+    d = q.duplicates
+    if not d.empty:
+        rows = list_rows([f"{r.unit} {r.period} {r.indicator}: row {r.kept_row} kept, {r.dropped_rows} dropped"
+                          for r in d.itertuples(index=False)])
+        out.append(Finding("duplicates", tuple(pd.unique(d["indicator"])), len(d),
+                           f"{file}: {len(d)} duplicated values settled by data.duplicates ({d['policy'].iloc[0]}): {rows}",
+                           DuplicateRowsWarning, "data.duplicates"))
+    b = panel.breaks
+    if not b.empty:
+        out.append(Finding("breaks", tuple(pd.unique(b["indicator"])), len(b),
+                           f"{file}: series breaks (no change spans them): "
+                           + list_rows([f"{r.unit} {r.indicator} from {r.date}" + (f" ({r.note})" if r.note else "")
+                                        for r in b.itertuples(index=False)]), None, "breaks"))
+    return out

@@ -58,7 +58,7 @@ def read_inputs(
     The returned spec names the data file and sheet it was read with in ``data:``, so the build
     folder's ``spec.yaml`` records them.
     """
-    from .panel import Panel, load_panel
+    from .panel import Panel, load_panel, resolve_units
     from .spec import Spec, load_spec
 
     if isinstance(spec, Spec):
@@ -69,7 +69,8 @@ def read_inputs(
         label = str(spec)
         spec = load_spec(spec, overrides=dict(overrides or {}))
     if isinstance(data, Panel):
-        return _naming_data(spec, data.file, sheet), data
+        data.check_against(spec)
+        return resolve_units(_naming_data(spec, data.file, sheet), data), data
     if data is None:
         if spec.data is None or spec.data.file is None:
             raise SpecError(f"{label}: no data file: pass --data FILE or give the spec a 'data: {{file: ...}}' entry")
@@ -77,7 +78,8 @@ def read_inputs(
         sheet = sheet or spec.data.sheet
     else:
         path = Path(data)
-    return _naming_data(spec, path, sheet), load_panel(path, spec, sheet=sheet)
+    panel = load_panel(path, spec, sheet=sheet)
+    return resolve_units(_naming_data(spec, path, sheet), panel), panel
 
 
 def _naming_data(spec: Spec, file: str | Path, sheet: str | None) -> Spec:

@@ -106,6 +106,10 @@ class Panel:
         return list(idx.levels[k].take(pd.unique(np.asarray(idx.codes[k]))))
 
     @cached_property
+    def _unit_set(self) -> frozenset:
+        return frozenset(self.units)
+
+    @cached_property
     def n_units(self) -> int:
         """How many units (without listing them)."""
         return unit_count(self.values.index)
@@ -151,7 +155,7 @@ class Panel:
 
     def unit_code(self, text: str) -> str | None:
         """The unit code ``text`` names: a code of the data, else the code of the one unit whose name it is."""
-        if text in set(self.units):
+        if text in self._unit_set:
             return text
         names = self.unit_names()
         hits = [u for u, n in names.items() if n == text]
@@ -266,7 +270,7 @@ def _merge_breaks(spec: Spec, panel: Panel) -> None:
         (u, b.indicator, b.date, b.note)
         for b in spec.breaks
         for u in ([b.unit] if b.unit is not None else panel.units)
-        if b.unit is None or b.unit in set(panel.units)
+        if b.unit is None or b.unit in panel._unit_set
     ]
     merged = pd.concat([panel.breaks, pd.DataFrame(rows, columns=BREAK_COLUMNS)], ignore_index=True)
     object.__setattr__(panel, "breaks", merged.drop_duplicates(["unit", "indicator", "date"]).reset_index(drop=True))
@@ -764,7 +768,7 @@ def _from_long(df: pd.DataFrame, name: str, spec: Spec | None, problems: Problem
         b = prov["break"]
         breaks = pd.DataFrame({"unit": key.unit[b].to_numpy(), "indicator": key.indicator[b].to_numpy(),
                                "date": labels[b], "note": prov["note"][b]})
-    quality = DataQuality(gaps, made, settled)
+    quality = DataQuality(gaps, tuple(named), made, settled)
     return Panel(wide.astype(float), attrs, obs, sources, name, "", has_years, breaks=breaks, quality=quality)
 
 
@@ -875,6 +879,7 @@ def _from_wide(df: pd.DataFrame, name: str, spec: Spec | None) -> Panel:
     pct = _percent_units(spec)
     numeric: dict[str, np.ndarray] = {}
     text: list[str] = []
+    gaps: dict[str, int] = {}
     for c in cols:
         if c in (ucol, pcol):
             continue
@@ -883,13 +888,16 @@ def _from_wide(df: pd.DataFrame, name: str, spec: Spec | None) -> Panel:
             continue
         col = df[c]
         if c in spec_codes or c in dens or pd.api.types.is_numeric_dtype(col):
-            numeric[c] = _rows(_parse_numbers(col, name, c, c in pct, row_units), pos)
+            numeric[c] = _rows(_parse_numbers(col, name, c, c in pct, row_units, gaps=gaps), pos)
             continue
         if not _mostly_numeric(col.head(1000)):
             text.append(c)
             continue
         try:
-            numeric[c] = _rows(_parse_numbers(col, name, c, False, row_units), pos)
+            counted: dict[str, int] = {}
+            numeric[c] = _rows(_parse_numbers(col, name, c, False, row_units, gaps=counted), pos)
+            for token, n in counted.items():
+                gaps[token] = gaps.get(token, 0) + n
         except DataError:
             if spec is None and _mostly_numeric(col):
                 raise
@@ -903,8 +911,8 @@ def _from_wide(df: pd.DataFrame, name: str, spec: Spec | None) -> Panel:
     attrs = pd.DataFrame(
         {("unit_name" if c == ncol else c): _rows(df[c].astype(str).array, pos) for c in text}, index=index
     )
-    sources = pd.DataFrame(columns=["unit", "year", "period", "indicator"])
-    return Panel(wide, attrs, None, sources, name, "", has_years)
+    sources = pd.DataFrame(columns=SOURCE_COLUMNS)
+    return Panel(wide, attrs, None, sources, name, "", has_years, quality=DataQuality(gaps))
 
 
 def _rows(values, pos: np.ndarray | None):

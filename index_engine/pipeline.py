@@ -24,7 +24,8 @@ from .aggregate import DomainError
 from .errors import BuildError, DataError, IndexEngineError, SpecError
 from .evaluate import TreeModel, aggregate_build, segment_rows
 from .folder import read_csv
-from .panel import Panel, warn_empty_nodes
+from .dataquality import findings
+from .panel import Panel, resolve_units, warn_empty_nodes
 from .plan import Entry, compile_plan, resolve_entry
 from .plan import frozen as _freeze
 from .registry import Method
@@ -215,7 +216,18 @@ def upstream(spec: Spec, panel: Panel, cache: dict | None = None) -> dict[str, S
 
 
 def _raw(spec: Spec, panel: Panel, _: Any) -> StageResult:
-    raw = panel.values[list(spec.indicators)]  # tables are never changed in place: a view, not a copy
+    """The spec's indicators of the data (an indicator the data lacks, under ``data.on_missing_indicator: warn``,
+    as a column of gaps: the aggregates renormalise their weights over the children with values), and a
+    ``data`` step in the log for each thing reading found (:func:`index_engine.dataquality.findings`)."""
+    if panel.missing_indicators(spec):
+        raw = panel.values.reindex(columns=list(spec.indicators))
+    else:
+        raw = panel.values[list(spec.indicators)]  # tables are never changed in place: a view, not a copy
+    log = _Log()
+    for f in findings(spec, panel):
+        if f.warning is not None:
+            warnings.warn(f.text, f.warning, stacklevel=2)
+        log.steps.append(Step("data", f.kind, {}, f.codes, f.spec_path, f.count, (f.text,)))
     if spec.units is not None:
         keep_units = set(spec.units) | set(spec.reference_units)
         unknown = sorted(set(spec.units) - set(panel.units))
@@ -223,7 +235,7 @@ def _raw(spec: Spec, panel: Panel, _: Any) -> StageResult:
             raise DataError(f"{panel.file}: the spec's units list names units the data lacks: {list_rows(unknown)}")
         raw = raw[raw.index.get_level_values("unit").isin(keep_units)]
     warn_empty_nodes(spec, raw, panel.file)
-    return StageResult(raw, [])
+    return StageResult(raw, log.steps)
 
 
 def _transform(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
@@ -411,6 +423,7 @@ def build(spec: Spec, panel: Panel, *, cache: dict | None = None) -> Build:
     """
     t0 = time.perf_counter()
     panel.check_against(spec)
+    spec = resolve_units(spec, panel)  # reference and tracked units named by their names: their codes
     stages = upstream(spec, panel, cache)
     return build_from_stages(spec, panel, stages, {"upstream": round(time.perf_counter() - t0, 6)})
 
