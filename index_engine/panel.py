@@ -28,7 +28,7 @@ import posixpath
 import re
 import warnings
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -611,7 +611,9 @@ def _percent_units(spec: Spec | None) -> set[str]:
     return {c for c, n in spec.nodes.items() if n.unit and "%" in n.unit}
 
 
-def load_panel(path: str | Path, spec: Spec | None = None, sheet: str | int | None = None) -> Panel:
+def load_panel(
+    path: str | Path, spec: Spec | None = None, sheet: str | int | None = None, problems: list[str] | None = None
+) -> Panel:
     """Read and validate an indicator data file.
 
     Parameters
@@ -623,16 +625,24 @@ def load_panel(path: str | Path, spec: Spec | None = None, sheet: str | int | No
         some data) and trailing % signs are read for indicators whose unit is %.
     sheet : str, optional
         The Excel sheet (default: the first).
+    problems : list, optional
+        Append the problems a file's rows can have (bad flags or vintages, duplicates, indicators the data
+        lacks, unknown units, ...) to it and go on, instead of raising the first (``index-engine validate``).
+        A file that cannot be read at all still raises.
     """
     path = Path(path)
     name = str(path)
+    collect = Problems(problems)
     df = _read_table(path, sheet)
     cols = list(df.columns)
     lower = {c.lower() for c in cols}
     if {"indicator", "value"} <= lower:
-        panel = _from_long(df, name, spec)
+        panel = _from_long(df, name, spec, collect)
     else:
         panel = _from_wide(df, name, spec)
+        side = _provenance_file(path, sheet, spec)
+        if side is not None:
+            panel = _with_provenance(panel, *side, collect)
     del df
     if path.suffix.lower() in (".parquet", ".pq"):  # Arrow's allocator keeps what it freed for reuse: hand it back
         import pyarrow as pa
@@ -640,10 +650,64 @@ def load_panel(path: str | Path, spec: Spec | None = None, sheet: str | int | No
         pa.default_memory_pool().release_unused()
     with open(path, "rb") as f:
         digest = hashlib.file_digest(f, "sha256").hexdigest()
-    panel = Panel(panel.values, panel.attrs, panel._observations, panel.sources, name, digest, panel.has_years)
+    panel = replace(panel, file=name, sha256=digest, _checked=set())
     if spec is not None:
-        panel.check_against(spec)
+        panel.check_against(spec, problems)
     return panel
+
+
+def _provenance_file(path: Path, sheet: str | int | None, spec: Spec | None) -> tuple[Path, str | None] | None:
+    """Where a wide file's provenance is: the spec's ``data.provenance`` sidecar (relative to the spec), else a
+    sheet named :data:`PROVENANCE_SHEET` of the same workbook (not the data sheet itself)."""
+    if spec is not None and spec.data is not None and spec.data.provenance:
+        return Path(spec.base_dir) / spec.data.provenance, None
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        return None
+    try:
+        names = pd.ExcelFile(path, engine="openpyxl").sheet_names
+    except Exception:  # noqa: BLE001 - the data sheet was read: a workbook that lists no sheets has none
+        return None
+    found = [n for n in names if n.strip().lower() == PROVENANCE_SHEET and n != sheet and names.index(n) != 0]
+    return (path, found[0]) if found else None
+
+
+def _with_provenance(panel: Panel, path: Path, sheet: str | None, problems: Problems) -> Panel:
+    """``panel`` (wide) with :attr:`Panel.sources` and :attr:`Panel.breaks` from a provenance table
+    (``unit, period, indicator`` and the provenance columns); a row naming a unit or indicator the data does
+    not have is a problem naming the table and row."""
+    where = f"{path}" + (f": sheet {sheet!r}" if sheet else "")
+    df = _read_table(path, sheet)
+    cols = list(df.columns)
+    ucol = _unit_column(df, where)
+    low = {c.lower(): c for c in cols}
+    if "indicator" not in low:
+        raise DataError(f"{where}: a provenance table needs the columns unit, period, indicator and some of "
+                        f"{', '.join(dq.PROVENANCE_COLUMNS)} (columns are {list_rows(cols)})")
+    _strip_codes(df, ucol, where, "unit")
+    _strip_codes(df, low["indicator"], where, "indicator")
+    pcol = _find(cols, PERIOD_COLS)
+    if pcol is not None:
+        years, labels, _ = _periods(df[pcol], where, pcol)
+    else:
+        years, labels = np.full(len(df), NO_YEAR), np.full(len(df), "", dtype=object)
+    prov = dq.read_provenance(df, where, problems)
+    units, inds = df[ucol].to_numpy(), df[low["indicator"]].to_numpy()
+    for what, have, col in (("unit", panel._unit_set, units), ("indicator", set(panel.values.columns), inds)):
+        bad = np.flatnonzero(~np.isin(col, list(have)))
+        if bad.size:
+            problems(f"{where}: {what}s the data does not have at "
+                     f"{list_rows([f'row {i + 2} ({col[i]})' for i in bad[:6]], total=bad.size)}")
+    if prov is None:
+        return panel
+    key = pd.DataFrame({"unit": units, "period": labels, "indicator": inds})
+    keep, _ = dq.settle_duplicates(key, prov, "error", where, problems)
+    key, years, labels = key[keep].reset_index(drop=True), years[keep], labels[keep]
+    prov = {k: v[keep] for k, v in prov.items()}
+    sources = _sources(key, years, labels, prov, pd.DataFrame(columns=dq.ANNUAL_COLUMNS))
+    b = prov["break"]
+    breaks = pd.DataFrame({"unit": key.unit[b].to_numpy(), "indicator": key.indicator[b].to_numpy(),
+                           "date": labels[b], "note": prov["note"][b]})
+    return replace(panel, sources=sources, breaks=breaks)
 
 
 def _unit_column(df: pd.DataFrame, name: str) -> str:

@@ -24,7 +24,7 @@ from .aggregate import DomainError
 from .errors import BuildError, DataError, IndexEngineError, SpecError
 from .evaluate import TreeModel, aggregate_build, segment_rows
 from .folder import read_csv
-from .dataquality import findings
+from .dataquality import findings, year_of
 from .panel import Panel, resolve_units, warn_empty_nodes
 from .plan import Entry, compile_plan, resolve_entry
 from .plan import frozen as _freeze
@@ -116,6 +116,9 @@ def _per_indicator(
             kept.append(i)
             continue
         x = table[code].rename(code)
+        if step != "impute" and not x.notna().to_numpy().any():  # no value at all (dropped, or empty): nothing to
+            kept.append(i)  # transform, treat or normalise, and no "no spread" warning for it (it is named once)
+            continue
         y = _call(step, code, entry.method, lambda: apply(entry, x), panel)
         # (a Series through to_numpy: numpy's probing of its attributes would look the names up in the index)
         block[i] = y.to_numpy(dtype=float) if isinstance(y, pd.Series) else np.asarray(y, dtype=float)
@@ -608,17 +611,28 @@ def weight_table(
     return pd.DataFrame(rows)
 
 
-def change_on_previous_year(scores: pd.DataFrame) -> pd.DataFrame:
-    """Score minus the same unit's score in the previous year of the panel (missing in the first)."""
+def change_on_previous_year(scores: pd.DataFrame, breaks: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Score minus the same unit's score in the previous year of the panel (missing in the first).
+
+    ``breaks`` (:attr:`Panel.breaks <index_engine.panel.Panel.breaks>`): an indicator's change is missing
+    where it would span a break of its series (:meth:`Panel.break_between <index_engine.panel.Panel.break_between>`).
+    """
     years = sorted(set(scores.index.get_level_values("year")))
     if len(years) == 1:
         return pd.DataFrame(np.full(scores.shape, np.nan), index=scores.index, columns=scores.columns)
     prev = {y: p for p, y in zip(years, years[1:])}
     idx = scores.index
-    prev_idx = pd.MultiIndex.from_arrays(
-        [idx.get_level_values("unit"), [prev.get(y, -10**9) for y in idx.get_level_values("year")]],
-        names=["unit", "year"],
-    )
+    prev_years = np.array([prev.get(y, -10**9) for y in idx.get_level_values("year")])
+    prev_idx = pd.MultiIndex.from_arrays([idx.get_level_values("unit"), prev_years], names=["unit", "year"])
     before = scores.reindex(prev_idx)
     before.index = idx
-    return scores - before
+    change = scores - before
+    if breaks is not None and not breaks.empty:
+        units, years_now = idx.get_level_values("unit"), idx.get_level_values("year").to_numpy()
+        for unit, indicator, date in breaks[["unit", "indicator", "date"]].itertuples(index=False):
+            if indicator in change.columns:
+                y = year_of(date)
+                spans = (units == unit) & (prev_years < y) & (y <= years_now)
+                if spans.any():
+                    change.loc[spans, indicator] = np.nan
+    return change

@@ -114,7 +114,7 @@ class Build:
         """Score minus the unit's score in the previous year, like ``scores`` (computed on first use)."""
         from .pipeline import change_on_previous_year
 
-        return change_on_previous_year(self.scores)
+        return change_on_previous_year(self.scores, self.panel.breaks)
 
     def change_of(self, nodes: list[str]) -> pd.DataFrame:
         """Change of some nodes only (cheaper than ``change`` for a large build)."""
@@ -122,7 +122,7 @@ class Build:
             return self.change[nodes]
         from .pipeline import change_on_previous_year
 
-        return change_on_previous_year(self.scores[nodes])
+        return change_on_previous_year(self.scores[nodes], self.panel.breaks)
 
     @cached_property
     def grades(self) -> pd.DataFrame:

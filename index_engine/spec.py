@@ -458,6 +458,8 @@ def _locate(data: dict[str, Any], path: str, create: bool) -> tuple[Any, Any]:
                 cur[t] = [] if isinstance(nxt, int) else {}
             if isinstance(cur, dict) and isinstance(t, str) and t.isdigit() and t not in cur and int(t) in cur:
                 t = int(t)
+            if create and isinstance(cur, dict) and cur.get(t) is None and j == 0 and t == "data":
+                cur[t] = {}  # data: its reading policies may be set without a file (--set data.on_missing_indicator=warn)
             cur = cur[t]
         except (KeyError, IndexError, TypeError):
             raise SpecError(f"{_fmt(tokens[: j + 1])} does not exist") from None
