@@ -194,18 +194,20 @@ def cmd_weights(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from .spec import load_spec
+    from .validate import print_report, validate_data
 
     if args.data is None:
         spec = load_spec(args.spec, overrides=parse_set(args.set))
         if spec.data is None or spec.data.file is None:
             print(f"{args.spec}: spec OK ({len(spec.indicators)} indicators); no data file to check")
             return EXIT_OK
-    spec, panel = load_inputs(args)
-    print(
-        f"{args.spec}: spec OK ({len(spec.indicators)} indicators, {len(spec.aggregates)} aggregates); "
-        f"{panel.file}: data OK ({panel.n_units} units, {len(panel.years)} years)"
-    )
-    return EXIT_OK
+    if args.out is not None and Path(args.out).exists() and not args.force:
+        raise OutputExistsError(f"{args.out}: the folder exists already; choose another --out or pass --force")
+    report = validate_data(args.spec, args.data, sheet=args.sheet, overrides=parse_set(args.set))
+    print_report(report, args.spec)
+    if args.out is not None:
+        print(f"wrote {report.write(args.out, force=args.force)}")
+    return EXIT_OK if report.ok else EXIT_BAD_INPUT
 
 
 def cmd_import_coinr(args: argparse.Namespace) -> int:
@@ -432,8 +434,10 @@ def make_parser() -> argparse.ArgumentParser:
     se.add_argument("--excel", action="store_true", help="with a new folder (--out): also write results.xlsx")
     se.set_defaults(func=cmd_sensitivity)
 
-    v = sub.add_parser("validate", parents=[debug], help="check a spec (and its data) without building")
+    v = sub.add_parser("validate", parents=[debug], help="check a spec and its data without building: every problem in one pass")
     common(v)
+    v.add_argument("--out", help="write the report as CSV files into this new folder")
+    v.add_argument("--force", action="store_true", help="replace --out if it exists")
     v.set_defaults(func=cmd_validate)
 
     ic = sub.add_parser("import-coinr", parents=[debug], help="write a spec from COINr's iMeta (and iData) tables")

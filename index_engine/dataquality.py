@@ -351,7 +351,7 @@ def findings(spec: Spec, panel: Any) -> list[Finding]:
     out: list[Finding] = []
     file, q = panel.file, panel.quality
     missing = panel.missing_indicators(spec)
-    if missing:
+    if missing and spec.data is not None and spec.data.on_missing_indicator == "warn":
         groups = "; ".join(f"{d}: {', '.join(c)}" for d, c in group_by_dimension(spec, missing).items())
         out.append(Finding("missing_indicators", tuple(missing), len(missing),
                            f"{file}: dropped {len(missing)} of the {len(spec.indicators)} indicators the data lacks "
@@ -361,7 +361,7 @@ def findings(spec: Spec, panel: Any) -> list[Finding]:
     unknown = [c for c in q.indicators if c not in spec.nodes and c not in dens]
     if unknown:
         out.append(Finding("unknown_indicators", tuple(unknown), len(unknown),
-                           f"{file}: the data has {len(unknown)} indicators the spec does not name, not used: "
+                           f"{file}: the data has {len(unknown)} indicator{'s' * (len(unknown) != 1)} the spec does not name, not used: "
                            f"{list_rows(unknown)}", UnknownIndicatorWarning))
     if q.gaps:
         named = any(t for t in q.gaps)

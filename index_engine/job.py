@@ -71,15 +71,18 @@ def read_inputs(
     if isinstance(data, Panel):
         data.check_against(spec)
         return resolve_units(_naming_data(spec, data.file, sheet), data), data
-    if data is None:
-        if spec.data is None or spec.data.file is None:
-            raise SpecError(f"{label}: no data file: pass --data FILE or give the spec a 'data: {{file: ...}}' entry")
-        path = Path(os.path.normpath(spec.base_dir / spec.data.file))
-        sheet = sheet or spec.data.sheet
-    else:
-        path = Path(data)
+    path, sheet = data_path(spec, data, sheet, label)
     panel = load_panel(path, spec, sheet=sheet)
     return resolve_units(_naming_data(spec, path, sheet), panel), panel
+
+
+def data_path(spec: Spec, data: str | Path | None, sheet: str | None, label: str) -> tuple[Path, str | None]:
+    """The data file and sheet to read: ``data`` (with ``sheet``), else the spec's ``data:`` entry."""
+    if data is not None:
+        return Path(data), sheet
+    if spec.data is None or spec.data.file is None:
+        raise SpecError(f"{label}: no data file: pass --data FILE or give the spec a 'data: {{file: ...}}' entry")
+    return Path(os.path.normpath(spec.base_dir / spec.data.file)), sheet or spec.data.sheet
 
 
 def _naming_data(spec: Spec, file: str | Path, sheet: str | None) -> Spec:
