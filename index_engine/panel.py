@@ -664,7 +664,8 @@ def _provenance_file(path: Path, sheet: str | int | None, spec: Spec | None) -> 
     if path.suffix.lower() not in (".xlsx", ".xlsm"):
         return None
     try:
-        names = pd.ExcelFile(path, engine="openpyxl").sheet_names
+        with pd.ExcelFile(path, engine="openpyxl") as book:
+            names = book.sheet_names
     except Exception:  # noqa: BLE001 - the data sheet was read: a workbook that lists no sheets has none
         return None
     found = [n for n in names if n.strip().lower() == PROVENANCE_SHEET and n != sheet and names.index(n) != 0]
