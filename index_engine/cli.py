@@ -210,6 +210,19 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_BAD_INPUT
 
 
+def cmd_template(args: argparse.Namespace) -> int:
+    from .spec import load_spec
+    from .template import parse_years, write_template
+
+    spec = load_spec(args.spec, overrides=parse_set(args.set))
+    years = parse_years(args.years) if args.years else None
+    made = write_template(spec, args.output, data=args.data, sheet=args.sheet, years=years, force=args.force)
+    print(f"{spec.index.id}: data-collection workbook, {made['indicators']} indicators x {made['units']} units x "
+          f"{len(made['years'])} years ({made['rows']} rows to fill)")
+    print(f"wrote {args.output}")
+    return EXIT_OK
+
+
 def cmd_import_coinr(args: argparse.Namespace) -> int:
     from .coinr import imeta_to_dict, write_spec_yaml
 
@@ -439,6 +452,13 @@ def make_parser() -> argparse.ArgumentParser:
     v.add_argument("--out", help="write the report as CSV files into this new folder")
     v.add_argument("--force", action="store_true", help="replace --out if it exists")
     v.set_defaults(func=cmd_validate)
+
+    tp = sub.add_parser("template", parents=[debug], help="write a data-collection workbook (.xlsx) for a spec's indicators")
+    common(tp)
+    tp.add_argument("-o", "--output", required=True, help="the workbook to write (.xlsx)")
+    tp.add_argument("--years", help="the years wanted: 2019-2025 or 2023,2025 (default: those of the data, else last year)")
+    tp.add_argument("--force", action="store_true", help="replace the output file if it exists")
+    tp.set_defaults(func=cmd_template)
 
     ic = sub.add_parser("import-coinr", parents=[debug], help="write a spec from COINr's iMeta (and iData) tables")
     ic.add_argument("imeta", help="COINr iMeta CSV")

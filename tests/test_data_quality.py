@@ -354,3 +354,55 @@ def test_a_break_of_an_indicator_the_spec_lacks_is_a_spec_error(tiny_spec):
         tiny_spec.replace("breaks", [{"indicator": "zz", "date": 2021}])
     with pytest.raises(ie.SpecError, match=r"breaks\[0\].date: must be a date YYYY, YYYY-MM, YYYY-MM-DD"):
         tiny_spec.replace("breaks", [{"indicator": "a", "date": "July"}])
+
+
+# ---- the data-collection template ------------------------------------------------------------------
+
+def test_template_workbook_filled_loads_back_as_it_is(run_cli, tmp_path):
+    from openpyxl import load_workbook
+
+    tiny_frame().to_csv(tmp_path / "known.csv", index=False)
+    spec = write_spec(tmp_path, SPEC)
+    book = tmp_path / "collect.xlsx"
+    r = run_cli("template", spec, "--data", tmp_path / "known.csv", "--years", "2022-2023", "-o", book)
+    assert r.returncode == 0, r.stderr
+    assert "4 indicators x 3 units x 2 years (24 rows to fill)" in r.stdout
+    wb = load_workbook(book)
+    assert wb.sheetnames == ["data", "indicators", "说明", "lists"]
+    ws = wb["data"]
+    assert [c.value for c in ws[1]] == ["unit", "unit_name", "period", "indicator", "value", "flag", "source", "vintage",
+                                        "note", "break"]
+    lists = {str(dv.sqref).split(":")[0][0]: dv.formula1 for dv in ws.data_validations.dataValidation}
+    assert lists == {"A": "'lists'!$A$2:$A$4", "D": "'lists'!$B$2:$B$5", "F": "'lists'!$C$2:$C$13"}
+    assert [c.value for c in wb["lists"]["B"]][1:5] == ["a", "b", "c", "d"]
+    assert [c.value for c in wb["indicators"]["A"]][1:] == ["a", "b", "c", "d"]
+    # a department fills it in a spreadsheet program: values, one estimate with its source and vintage
+    expected = {}
+    for k, row in enumerate(ws.iter_rows(min_row=2), start=1):
+        unit, period, ind = row[0].value, row[2].value, row[3].value
+        row[4].value = expected[(unit, period, ind)] = float(k)
+    ws["F2"], ws["G2"], ws["H2"] = "估计", "部门测算", "2024-03"
+    wb.save(book)
+    panel = ie.load_panel(book, ie.load_spec(spec))
+    got = {(u, y, i): panel.values.loc[(u, y), i] for (u, y, i) in expected}
+    assert got == expected
+    assert panel.sources.loc[0, ["unit", "year", "indicator", "flag", "source", "vintage"]].tolist() == [
+        "U1", 2022, "a", "estimate", "部门测算", "2024-03"]
+    r = run_cli("build", spec, "--data", book, "--out", tmp_path / "out", *QUICK)
+    assert r.returncode == 0, r.stderr
+    ws["F3"] = "maybe"
+    wb.save(book)
+    r = run_cli("build", spec, "--data", book, "--out", tmp_path / "out2", *QUICK)
+    assert r.returncode == 2 and "collect.xlsx: column 'flag', row 3: unknown flag 'maybe'" in r.stderr
+    assert not (tmp_path / "out2").exists()
+
+
+def test_template_refuses_to_overwrite_and_bad_years(run_cli, tmp_path):
+    spec = write_spec(tmp_path, SPEC)
+    (tmp_path / "c.xlsx").write_bytes(b"x")
+    r = run_cli("template", spec, "-o", tmp_path / "c.xlsx")
+    assert r.returncode == 2 and "c.xlsx: the file exists already; pass --force" in r.stderr
+    assert (tmp_path / "c.xlsx").read_bytes() == b"x"
+    r = run_cli("template", spec, "-o", tmp_path / "n.xlsx", "--years", "2025-2019")
+    assert r.returncode == 2 and "--years '2025-2019': write a range such as 2019-2025" in r.stderr
+    assert not (tmp_path / "n.xlsx").exists()
