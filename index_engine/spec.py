@@ -16,6 +16,7 @@ uncertainty factors): dotted keys from the top of the spec, ``[i]`` for list pos
 from __future__ import annotations
 
 import copy
+import datetime
 import difflib
 import hashlib
 import json
@@ -186,6 +187,8 @@ class SeriesBreak(_Model):
     @field_validator("date", mode="before")
     @classmethod
     def _date(cls, v: Any) -> Any:
+        if isinstance(v, (datetime.date, datetime.datetime)):  # YAML reads 2023-07-01 as a date
+            v = v.strftime("%Y-%m-%d")
         text = str(v).strip() if isinstance(v, (int, str)) and not isinstance(v, bool) else None
         if text is None or not _BREAK_DATE.fullmatch(text):
             raise ValueError(f"must be a date YYYY, YYYY-MM, YYYY-MM-DD or a period such as 2025Q1, got {v!r}")
