@@ -132,6 +132,7 @@ def test_under_warn_missing_indicators_are_dropped_and_weights_renormalised(run_
     out = tmp_path / "out"
     r = run_cli("build", spec, "--data", tmp_path / "d.csv", "--out", out, "--set", "data.on_missing_indicator=warn", *QUICK)
     assert r.returncode == 0, r.stderr
+    assert "T (2021): 3 units, 3 of 4 indicators (1 dropped: no data)" in r.stdout
     assert "warning: MissingIndicatorWarning:" in r.stderr and "dropped 1 of the 4 indicators the data lacks (D2: d)" in r.stderr
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
