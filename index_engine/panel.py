@@ -193,6 +193,14 @@ class Panel:
             if lacking:
                 problems(f"{self.file}: denominator columns the spec names are missing: {list_rows(lacking)}")
         resolve_units(spec, self, problems)
+        made = self.quality.annualised
+        if not made.empty:
+            rules = made[["indicator", "rule"]].drop_duplicates()
+            other = [f"{i} ({r}, the spec's is {dq.period_rule(spec, i)})" for i, r in rules.itertuples(index=False)
+                     if i in spec.nodes and r != dq.period_rule(spec, i)]
+            if other:
+                problems(f"{self.file}: annual values were made from sub-annual rows by other rules than the spec's: "
+                         f"{list_rows(other)}; read the data with this spec (load_panel(path, spec))")
         has = np.zeros(len(self.values), bool)
         for c in spec.indicators:  # column by column: no copy of the table
             if c in self.values.columns:

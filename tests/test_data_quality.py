@@ -268,6 +268,15 @@ def test_sub_annual_rows_make_annual_values_by_the_indicator_rule(tmp_path):
         ie.build(spec, panel)
 
 
+def test_sub_annual_rules_come_from_the_spec_the_data_is_read_with(tmp_path):
+    spec = ie.load_spec(write_spec(tmp_path, SUB_SPEC))
+    panel = ie.load_panel(write(tmp_path, _sub_rows()))  # no spec: every indicator by 'last'
+    assert panel.values.loc[("SH", 2025), "FLOW"] == 80  # the last quarter
+    with pytest.raises(ie.DataError, match=r"d.csv: annual values were made from sub-annual rows by other rules than "
+                                            r"the spec's: FLOW \(last, the spec's is sum\)"):
+        ie.build(spec, panel)
+
+
 def test_an_indicator_with_only_monthly_rows_is_not_lacking(tmp_path):
     spec = ie.load_spec(write_spec(tmp_path, "index: {id: M}\ntree:\n  code: M\n  children: [{code: x}, {code: y, type: flow}]\n"))
     text = "unit,period,indicator,value\n" + "".join(
