@@ -58,7 +58,7 @@ def read_inputs(
     The returned spec names the data file and sheet it was read with in ``data:``, so the build
     folder's ``spec.yaml`` records them.
     """
-    from .panel import Panel, load_panel, resolve_units
+    from .panel import Panel, load_panel
     from .spec import Spec, load_spec
 
     if isinstance(spec, Spec):
@@ -70,10 +70,10 @@ def read_inputs(
         spec = load_spec(spec, overrides=dict(overrides or {}))
     if isinstance(data, Panel):
         data.check_against(spec)
-        return resolve_units(_naming_data(spec, data.file, sheet), data), data
+        return _with_unit_codes(_naming_data(spec, data.file, sheet), data), data
     path, sheet = data_path(spec, data, sheet, label)
     panel = load_panel(path, spec, sheet=sheet)
-    return resolve_units(_naming_data(spec, path, sheet), panel), panel
+    return _with_unit_codes(_naming_data(spec, path, sheet), panel), panel
 
 
 def data_path(spec: Spec, data: str | Path | None, sheet: str | None, label: str) -> tuple[Path, str | None]:
@@ -83,6 +83,13 @@ def data_path(spec: Spec, data: str | Path | None, sheet: str | None, label: str
     if spec.data is None or spec.data.file is None:
         raise SpecError(f"{label}: no data file: pass --data FILE or give the spec a 'data: {{file: ...}}' entry")
     return Path(os.path.normpath(spec.base_dir / spec.data.file)), sheet or spec.data.sheet
+
+
+def _with_unit_codes(spec: Spec, panel: Panel) -> Spec:
+    """``spec`` with its reference and tracked units as the data's unit codes (:func:`index_engine.panel.resolve_units`)."""
+    from .panel import resolve_units
+
+    return resolve_units(spec, panel)
 
 
 def _naming_data(spec: Spec, file: str | Path, sheet: str | None) -> Spec:

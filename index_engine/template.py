@@ -36,6 +36,9 @@ if TYPE_CHECKING:
     from .panel import Panel
     from .spec import Spec
 
+MAX_ROWS = 100_000
+"""The most entry rows a template fills in (units × indicators × years); beyond it (a firm register, say) the
+entry sheet is left empty and the unit list is not offered: a workbook that size is no form to fill in."""
 ENTRY_COLUMNS = ["unit", "unit_name", "period", "indicator", "value", "flag", "source", "vintage", "note", "break"]
 
 _GUIDE = [
@@ -100,6 +103,8 @@ def template_sheets(spec: Spec, units: list[str], names: dict[str, str], years: 
             "target": "" if t is None else f"{t.value:g}" + (f" by {t.year}" if t.year else "") + f" ({t.basis})",
             "periods wanted": f"{period_text} annual; monthly or quarterly rows become annual by '{rule}'",
         })
+    if len(units) * len(spec.indicators) * len(years) > MAX_ROWS:
+        units = []
     entry = pd.DataFrame(
         [{"unit": u, "unit_name": names.get(u, ""), "period": y, "indicator": code}
          for u in units for code in spec.indicators for y in years],
