@@ -668,7 +668,10 @@ def _provenance_file(path: Path, sheet: str | int | None, spec: Spec | None) -> 
     """Where a wide file's provenance is: the spec's ``data.provenance`` sidecar (relative to the spec), else a
     sheet named :data:`PROVENANCE_SHEET` of the same workbook (not the data sheet itself)."""
     if spec is not None and spec.data is not None and spec.data.provenance:
-        return Path(spec.base_dir) / spec.data.provenance, None
+        side = Path(spec.base_dir) / spec.data.provenance
+        if not side.exists():
+            raise DataError(f"{spec.source}: data.provenance: no such file {str(side)!r}")
+        return side, None
     if path.suffix.lower() not in (".xlsx", ".xlsm"):
         return None
     try:

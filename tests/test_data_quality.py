@@ -105,6 +105,9 @@ def test_wide_csv_takes_provenance_from_the_sidecar_the_spec_names(tmp_path):
     spec = ie.spec_from_dict({**TINY_SPEC, "data": {"file": "w.csv", "provenance": "w_sources.csv"}}, "t.yaml", tmp_path)
     with pytest.raises(ie.DataError, match=r"w_sources.csv: units the data does not have at row 3 \(U9\)"):
         ie.load_panel(tmp_path / "w.csv", spec)
+    gone = spec.replace("data.provenance", "gone.csv")
+    with pytest.raises(ie.DataError, match=r"t.yaml: data.provenance: no such file '.*gone.csv'"):
+        ie.load_panel(tmp_path / "w.csv", gone)
     write(tmp_path, "unit,year,indicator,source,vintage\nU3,2020,d,ministry,2021-06\n", "w_sources.csv")
     s = ie.load_panel(tmp_path / "w.csv", spec).sources
     assert s[["unit", "year", "indicator", "source", "vintage", "flag"]].values.tolist() == [
