@@ -74,7 +74,7 @@ def _print_summary(b) -> None:
     n_ref = len(set(refs) & set(b.panel.units)) if refs else 0
     n_units = unit_count(b.scores.index)
     ref = f" (+{n_ref} reference)" if n_ref else ""
-    dropped = b.panel.missing_indicators(b.spec)  # under data.on_missing_indicator: warn
+    dropped = b.dropped_indicators
     n_ind = len(b.spec.indicators)
     inds = f"{n_ind - len(dropped)} of {n_ind} indicators ({len(dropped)} dropped: no data)" if dropped else f"{n_ind} indicators"
     print(f"{b.spec.index.id}{year}: {n_units} units{ref}, {inds}")

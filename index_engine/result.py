@@ -193,6 +193,12 @@ class Build:
             w = w[w["segment"] == ""]
         return w.set_index("node")["effective_weight"]
 
+    @property
+    def dropped_indicators(self) -> tuple[str, ...]:
+        """The spec's indicators the data lacks, dropped under ``data.on_missing_indicator: warn`` (from the log's
+        ``data`` step ``missing_indicators``); they count as unobserved against the nominal weights."""
+        return tuple(c for st in self.log if st.step == "data" and st.method == "missing_indicators" for c in st.applies_to)
+
     # ---- writing ----------------------------------------------------------------------
     def write(
         self, out_dir: str | Path, *, force: bool = False, excel: bool | None = None, extras: tuple[str, ...] = ()

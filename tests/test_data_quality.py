@@ -151,6 +151,7 @@ def test_under_warn_missing_indicators_are_dropped_and_weights_renormalised(run_
     np.testing.assert_allclose(s["c"], 100 * (c - 10) / (33 - 10), rtol=0, atol=1e-12)
     step = [st for st in b.log if st.step == "data" and st.method == "missing_indicators"]
     assert len(step) == 1 and step[0].applies_to == ("d",) and step[0].spec_path == "data.on_missing_indicator"
+    assert b.dropped_indicators == ("d",)
 
 
 def test_indicators_the_spec_does_not_name_are_a_warning(tmp_path, tiny_spec):
