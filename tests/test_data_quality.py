@@ -420,3 +420,21 @@ def test_template_refuses_to_overwrite_and_bad_years(run_cli, tmp_path):
     r = run_cli("template", spec, "-o", tmp_path / "n.xlsx", "--years", "2025-2019")
     assert r.returncode == 2 and "--years '2025-2019': write a range such as 2019-2025" in r.stderr
     assert not (tmp_path / "n.xlsx").exists()
+
+
+def test_excel_vintage_dates_and_a_bad_policy(run_cli, tmp_path):
+    import datetime
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["unit", "period", "indicator", "value", "vintage", "flag"])
+    ws.append(["BJ", 2024, "a", 1.5, datetime.datetime(2025, 3, 31), "A"])
+    ws.append(["BJ", 2025, "a", 2.5, 2026, "f"])
+    wb.save(tmp_path / "v.xlsx")
+    s = ie.load_panel(tmp_path / "v.xlsx").sources
+    assert s[["vintage", "flag"]].values.tolist() == [["2025-03-31", "observed"], ["2026", "forecast"]]
+    spec = write_spec(tmp_path, SPEC)
+    r = run_cli("validate", spec, "--data", tmp_path / "v.xlsx", "--set", "data.on_missing_indicator=maybe")
+    assert r.returncode == 2 and "data.on_missing_indicator: must be 'error' or 'warn', got 'maybe'" in r.stderr
