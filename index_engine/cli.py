@@ -74,7 +74,10 @@ def _print_summary(b) -> None:
     n_ref = len(set(refs) & set(b.panel.units)) if refs else 0
     n_units = unit_count(b.scores.index)
     ref = f" (+{n_ref} reference)" if n_ref else ""
-    print(f"{b.spec.index.id}{year}: {n_units} units{ref}, {len(b.spec.indicators)} indicators")
+    dropped = b.dropped_indicators
+    n_ind = len(b.spec.indicators)
+    inds = f"{n_ind - len(dropped)} of {n_ind} indicators ({len(dropped)} dropped: no data)" if dropped else f"{n_ind} indicators"
+    print(f"{b.spec.index.id}{year}: {n_units} units{ref}, {inds}")
     for u, score, rank in zip(s["unit"], s["score"], s["rank"]):
         print(f"  {'' if rank is None or str(rank) == '<NA>' else int(rank):>4}  {names.get(u, u)}  {score:.2f}")
     years = b.scores.index.get_level_values("year")
@@ -194,17 +197,32 @@ def cmd_weights(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from .spec import load_spec
+    from .validate import print_report, validate_data
 
     if args.data is None:
         spec = load_spec(args.spec, overrides=parse_set(args.set))
-        if spec.data is None:
+        if spec.data is None or spec.data.file is None:
             print(f"{args.spec}: spec OK ({len(spec.indicators)} indicators); no data file to check")
             return EXIT_OK
-    spec, panel = load_inputs(args)
-    print(
-        f"{args.spec}: spec OK ({len(spec.indicators)} indicators, {len(spec.aggregates)} aggregates); "
-        f"{panel.file}: data OK ({panel.n_units} units, {len(panel.years)} years)"
-    )
+    if args.out is not None and Path(args.out).exists() and not args.force:
+        raise OutputExistsError(f"{args.out}: the folder exists already; choose another --out or pass --force")
+    report = validate_data(args.spec, args.data, sheet=args.sheet, overrides=parse_set(args.set))
+    print_report(report, args.spec)
+    if args.out is not None:
+        print(f"wrote {report.write(args.out, force=args.force)}")
+    return EXIT_OK if report.ok else EXIT_BAD_INPUT
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    from .spec import load_spec
+    from .template import parse_years, write_template
+
+    spec = load_spec(args.spec, overrides=parse_set(args.set))
+    years = parse_years(args.years) if args.years else None
+    made = write_template(spec, args.output, data=args.data, sheet=args.sheet, years=years, force=args.force)
+    print(f"{spec.index.id}: data-collection workbook, {made['indicators']} indicators x {made['units']} units x "
+          f"{len(made['years'])} years ({made['rows']} rows to fill)")
+    print(f"wrote {args.output}")
     return EXIT_OK
 
 
@@ -433,9 +451,18 @@ def make_parser() -> argparse.ArgumentParser:
     se.add_argument("--excel", action="store_true", help="with a new folder (--out): also write results.xlsx")
     se.set_defaults(func=cmd_sensitivity)
 
-    v = sub.add_parser("validate", parents=[debug], help="check a spec (and its data) without building")
+    v = sub.add_parser("validate", parents=[debug], help="check a spec and its data without building: every problem in one pass")
     common(v)
+    v.add_argument("--out", help="write the report as CSV files into this new folder")
+    v.add_argument("--force", action="store_true", help="replace --out if it exists")
     v.set_defaults(func=cmd_validate)
+
+    tp = sub.add_parser("template", parents=[debug], help="write a data-collection workbook (.xlsx) for a spec's indicators")
+    common(tp)
+    tp.add_argument("-o", "--output", required=True, help="the workbook to write (.xlsx)")
+    tp.add_argument("--years", help="the years wanted: 2019-2025 or 2023,2025 (default: those of the data, else last year)")
+    tp.add_argument("--force", action="store_true", help="replace the output file if it exists")
+    tp.set_defaults(func=cmd_template)
 
     ic = sub.add_parser("import-coinr", parents=[debug], help="write a spec from COINr's iMeta (and iData) tables")
     ic.add_argument("imeta", help="COINr iMeta CSV")

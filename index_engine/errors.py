@@ -75,3 +75,24 @@ class EmptyNodeWarning(IndexEngineWarning):
 
 class DegenerateOutputWarning(IndexEngineWarning):
     """An analysis' output barely varies (most builds give the same value), so its indices are unreliable."""
+
+
+class MissingIndicatorWarning(IndexEngineWarning):
+    """Indicators of the spec the data lacks were dropped (``data.on_missing_indicator: warn``); the weights of
+    their siblings were renormalised."""
+
+
+class UnknownIndicatorWarning(IndexEngineWarning):
+    """The data has indicators the spec does not name; they are read but not used."""
+
+
+class GapTokenWarning(IndexEngineWarning):
+    """Cells written as a gap token (``NA``, ``n/a``, ``—``, ``#N/A``, ...) were read as missing values."""
+
+
+class PartialYearWarning(IndexEngineWarning):
+    """Sub-annual rows of a flow do not cover a whole year, so that year's value is missing (recorded as partial)."""
+
+
+class DuplicateRowsWarning(IndexEngineWarning):
+    """Rows for the same unit, period and indicator were settled by the spec's ``data.duplicates`` policy."""

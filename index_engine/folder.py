@@ -761,7 +761,7 @@ class BuildFolder:
             for recorded in (self.recorded_inputs.get("data_file"), self.manifest.get("data_file")):
                 if isinstance(recorded, str) and recorded and not recorded.startswith("<"):
                     cands.append(Path(recorded))
-            if self.spec.data is not None:
+            if self.spec.data is not None and self.spec.data.file is not None:
                 cands.append(Path(os.path.normpath(self.spec.base_dir / self.spec.data.file)))
         found = [p for p in dict.fromkeys(cands) if p.is_file()]
         if not found:

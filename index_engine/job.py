@@ -71,15 +71,27 @@ def read_inputs(
         label = str(spec)
         spec = load_spec(spec, overrides=dict(overrides or {}))
     if isinstance(data, Panel):
-        return _naming_data(spec, data.file, sheet), data
-    if data is None:
-        if spec.data is None:
-            raise SpecError(f"{label}: no data file: pass --data FILE or give the spec a 'data: {{file: ...}}' entry")
-        path = Path(os.path.normpath(spec.base_dir / spec.data.file))
-        sheet = sheet or spec.data.sheet
-    else:
-        path = Path(data)
-    return _naming_data(spec, path, sheet), load_panel(path, spec, sheet=sheet)
+        data.check_against(spec)
+        return _with_unit_codes(_naming_data(spec, data.file, sheet), data), data
+    path, sheet = data_path(spec, data, sheet, label)
+    panel = load_panel(path, spec, sheet=sheet)
+    return _with_unit_codes(_naming_data(spec, path, sheet), panel), panel
+
+
+def data_path(spec: Spec, data: str | Path | None, sheet: str | None, label: str) -> tuple[Path, str | None]:
+    """The data file and sheet to read: ``data`` (with ``sheet``), else the spec's ``data:`` entry."""
+    if data is not None:
+        return Path(data), sheet
+    if spec.data is None or spec.data.file is None:
+        raise SpecError(f"{label}: no data file: pass --data FILE or give the spec a 'data: {{file: ...}}' entry")
+    return Path(os.path.normpath(spec.base_dir / spec.data.file)), sheet or spec.data.sheet
+
+
+def _with_unit_codes(spec: Spec, panel: Panel) -> Spec:
+    """``spec`` with its reference and tracked units as the data's unit codes (:func:`index_engine.panel.resolve_units`)."""
+    from .panel import resolve_units
+
+    return resolve_units(spec, panel)
 
 
 def _naming_data(spec: Spec, file: str | Path, sheet: str | None) -> Spec:
@@ -88,9 +100,12 @@ def _naming_data(spec: Spec, file: str | Path, sheet: str | None) -> Spec:
         return spec
     path = Path(file)
     where = path if path.is_absolute() else Path(os.path.relpath(path.resolve(), spec.base_dir.resolve()))
-    if spec.data is not None and sheet in (None, spec.data.sheet) and _same_file(spec.base_dir / spec.data.file, path):
+    if (spec.data is not None and spec.data.file is not None and sheet in (None, spec.data.sheet)
+            and _same_file(spec.base_dir / spec.data.file, path)):
         return spec
-    return spec.replace("data", {"file": where.as_posix(), "sheet": sheet}, origin="--data")
+    # the reading policies (data.on_missing_indicator, data.duplicates, ...) stay as the spec sets them
+    kept = spec.data.model_dump(mode="json") if spec.data is not None else {}
+    return spec.replace("data", kept | {"file": where.as_posix(), "sheet": sheet}, origin="--data")
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -230,7 +245,7 @@ def recorded_inputs(b: Build, overrides: Mapping[str, Any] | None = None, option
         "spec_file": b.spec.source,
         "base_dir": os.path.abspath(b.spec.base_dir),
         "data_file": file,
-        "sheet": data.sheet if data is not None and file and _same_file(b.spec.base_dir / data.file, Path(file)) else None,
+        "sheet": data.sheet if data is not None and data.file and file and _same_file(b.spec.base_dir / data.file, Path(file)) else None,
         "set": {str(k): v for k, v in (overrides or {}).items()},
         "options": dict(options or {}),
     }

@@ -6,13 +6,17 @@ with a warning; see :func:`index_engine._checks.decode_text`) or tab-separated t
 regular files within the size limit (:func:`index_engine._checks.check_input_file`), in either layout:
 
 * long: ``unit, period, indicator, value`` (``year`` accepted for ``period``), optional
-  ``source``, ``vintage``, ``unit_name`` and group columns;
+  provenance columns ``source``, ``vintage``, ``flag``, ``note``, ``break``, and ``unit_name`` and group columns;
 * wide: ``unit``, optional ``period``/``year``, one column per indicator, optional
   ``unit_name``, group (text) and denominator (number) columns. COINr's iData (``uCode``,
-  ``uName``, ``Time``) is read as it is.
+  ``uName``, ``Time``) is read as it is. Its provenance is a second sheet named ``provenance`` of the
+  workbook, or the sidecar file the spec names in ``data.provenance`` (long: ``unit, period, indicator``
+  and the provenance columns).
 
 Builds are annual. A period such as ``2025Q1`` or ``2025-03`` is kept in
-:attr:`Panel.observations` (every dated value) for what needs it, such as target baselines.
+:attr:`Panel.observations` (every dated value) for what needs it, such as target baselines; a year with
+no annual row takes its value from its sub-annual rows by the indicator's rule
+(:func:`index_engine.dataquality.annualise`). ``docs/data.md`` describes the format.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import posixpath
 import re
 import warnings
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -33,7 +37,9 @@ from xml.etree import ElementTree
 import numpy as np
 import pandas as pd
 
+from . import dataquality as dq
 from ._checks import NO_YEAR, check_input_file, decode_text, list_rows
+from .dataquality import BREAK_COLUMNS, SOURCE_COLUMNS, DataQuality, Problems
 from .errors import DataError, EmptyNodeWarning
 
 if TYPE_CHECKING:
@@ -42,7 +48,10 @@ if TYPE_CHECKING:
 UNIT_COLS = ("unit", "ucode", "unit_code", "code")
 NAME_COLS = ("unit_name", "uname", "name")
 PERIOD_COLS = ("period", "year", "time")
-NA_TOKENS = {"", "na", "n/a", "nan", "null", "none", "-", "—", "--", "..", "…", "#n/a"}
+NA_TOKENS = frozenset(dq.GAP_TOKENS)
+"""Cell texts read as gaps (lower case, trimmed): :data:`index_engine.dataquality.GAP_TOKENS`."""
+PROVENANCE_SHEET = "provenance"
+"""The sheet of a workbook that gives the provenance of a wide data sheet's values."""
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
 _PERIOD = re.compile(r"^\s*(\d{4})(?:\.0)?\s*(?:(?:[-/ ]?[Qq]([1-4]))|(?:[-/.M]?(\d{1,2})))?\s*$")
 
@@ -60,7 +69,15 @@ class Panel:
     observations : DataFrame
         Every dated value, annual and sub-annual: ``unit, period, date, indicator, value``.
     sources : DataFrame
-        ``unit, year, indicator, source, vintage`` where the file gives them.
+        ``unit, year, period, indicator, source, vintage, flag, note``: one row per value the file gives
+        provenance for (flag canonical, ``observed`` when not given); an annual value made from sub-annual
+        rows has a row with the rule in ``note``. Empty when the file has no provenance columns.
+    breaks : DataFrame
+        ``unit, indicator, date, note``: series breaks, from the file's ``break`` column and the spec's
+        ``breaks:`` (merged in when the panel is checked against a spec). Values before ``date`` and from
+        it on are not comparable (see :meth:`break_between`).
+    quality : DataQuality
+        Gap tokens counted, sub-annual rules applied, duplicates settled.
     """
 
     values: pd.DataFrame
@@ -71,6 +88,8 @@ class Panel:
     sha256: str = ""
     has_years: bool = True
     _checked: set = field(default_factory=set, compare=False, repr=False)
+    breaks: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=BREAK_COLUMNS), compare=False, repr=False)
+    quality: DataQuality = field(default_factory=DataQuality, compare=False, repr=False)
 
     @property
     def observations(self) -> pd.DataFrame:
@@ -85,6 +104,10 @@ class Panel:
         idx = self.values.index
         k = idx.names.index("unit")
         return list(idx.levels[k].take(pd.unique(np.asarray(idx.codes[k]))))
+
+    @cached_property
+    def _unit_set(self) -> frozenset:
+        return frozenset(self.units)
 
     @cached_property
     def n_units(self) -> int:
@@ -119,32 +142,69 @@ class Panel:
         names = names.groupby(level="unit").first()
         return {u: (names.get(u) if isinstance(names.get(u), str) and names.get(u) else u) for u in units}
 
-    def check_against(self, spec: Spec) -> None:
-        """Every spec indicator and denominator is in the data, and every unit has some data.
+    def break_between(self, unit: str, indicator: str, year_a: int, year_b: int) -> bool:
+        """Whether a series break of ``indicator`` for ``unit`` lies between two years: a break dated in year Y
+        separates the years before Y from Y and after, so a change from ``year_a`` to ``year_b`` spans it when
+        min < Y <= max."""
+        b = self.breaks
+        if b.empty:
+            return False
+        lo, hi = sorted((int(year_a), int(year_b)))
+        hit = b[(b["unit"] == unit) & (b["indicator"] == indicator)]
+        return any(lo < dq.year_of(d) <= hi for d in hit["date"])
+
+    def unit_code(self, text: str) -> str | None:
+        """The unit code ``text`` names: a code of the data, else the code of the one unit whose name it is."""
+        if text in self._unit_set:
+            return text
+        names = self.unit_names()
+        hits = [u for u, n in names.items() if n == text]
+        return hits[0] if len(hits) == 1 else None
+
+    def missing_indicators(self, spec: Spec) -> list[str]:
+        """Spec indicators with no column in the data (no row at all: an indicator with rows that are all gaps,
+        or only sub-annual rows, has one)."""
+        return [c for c in spec.indicators if c not in self.values.columns]
+
+    def check_against(self, spec: Spec, problems: list[str] | None = None) -> None:
+        """Every spec indicator (unless ``data.on_missing_indicator: warn``) and denominator is in the data,
+        every unit has some data, and the units the spec names (``reference_units``, ``tracking.unit``,
+        ``breaks``) are units of the data, by code or name. The spec's ``breaks:`` join :attr:`breaks`.
 
         A panel remembers what it passed, so a build after ``load_panel(path, spec)`` does not
-        check the same indicators twice."""
+        check the same indicators twice. ``problems``: append every problem to it instead of raising the first."""
         dens = tuple(sorted({n.denominator for n in spec.nodes.values() if n.denominator}))
-        key = (spec.indicators, dens if spec.steps.denominate.method != "none" else ())
-        if key in self._checked:
+        policy = spec.data.on_missing_indicator if spec.data is not None else "error"
+        key = (spec.indicators, dens if spec.steps.denominate.method != "none" else (), policy,
+               spec.reference_units, spec.tracking.unit if spec.tracking else None, spec.breaks)
+        if key in self._checked and problems is None:
             return
-        self._check(spec)
-        self._checked.add(key)
+        self._check(spec, Problems(problems))
+        if problems is None or not problems:
+            self._checked.add(key)
 
-    def _check(self, spec: Spec) -> None:
-        missing = [c for c in spec.indicators if c not in self.values.columns]
-        if missing:
-            raise DataError(
-                f"{self.file}: the spec {spec.source} names indicators the data lacks: {list_rows(missing)}"
-            )
+    def _check(self, spec: Spec, problems: Problems) -> None:
+        missing = self.missing_indicators(spec)
+        if missing and (spec.data is None or spec.data.on_missing_indicator == "error"):
+            problems(missing_message(spec, self.file, missing))
         dens = sorted({n.denominator for n in spec.nodes.values() if n.denominator})
         if spec.steps.denominate.method != "none":
             lacking = [d for d in dens if d not in self.values.columns]
             if lacking:
-                raise DataError(f"{self.file}: denominator columns the spec names are missing: {list_rows(lacking)}")
+                problems(f"{self.file}: denominator columns the spec names are missing: {list_rows(lacking)}")
+        resolve_units(spec, self, problems)
+        made = self.quality.annualised
+        if not made.empty:
+            rules = made[["indicator", "rule"]].drop_duplicates()
+            other = [f"{i} ({r}, the spec's is {dq.period_rule(spec, i)})" for i, r in rules.itertuples(index=False)
+                     if i in spec.nodes and r != dq.period_rule(spec, i)]
+            if other:
+                problems(f"{self.file}: annual values were made from sub-annual rows by other rules than the spec's: "
+                         f"{list_rows(other)}; read the data with this spec (load_panel(path, spec))")
         has = np.zeros(len(self.values), bool)
         for c in spec.indicators:  # column by column: no copy of the table
-            has |= self.values[c].notna().to_numpy()
+            if c in self.values.columns:
+                has |= self.values[c].notna().to_numpy()
         idx = self.values.index
         k = idx.names.index("unit")
         codes = np.asarray(idx.codes[k])
@@ -153,7 +213,75 @@ class Panel:
         if empty_code.any():
             first = pd.unique(codes)  # in the order of the file
             empty = list(idx.levels[k].take(first[empty_code[first]]))
-            raise DataError(f"{self.file}: these units have no data for any indicator of the spec: {list_rows(empty)}")
+            problems(f"{self.file}: these units have no data for any indicator of the spec: {list_rows(empty)}")
+
+
+def missing_message(spec: Spec, file: str, missing: list[str]) -> str:
+    """The error for spec indicators the data lacks: the count, then each dimension's codes on a line, then
+    how to build without them."""
+    lines = [f"{file}: the data lacks {len(missing)} of the {len(spec.indicators)} indicators of {spec.source}:"]
+    for dim, codes in group_by_dimension(spec, missing).items():
+        lines.append(f"  {dim}: {', '.join(codes)}")
+    lines.append("  to build without them (their siblings' weights renormalised), set data.on_missing_indicator: warn "
+                 "in the spec or pass --set data.on_missing_indicator=warn; `index-engine validate` lists every problem")
+    return "\n".join(lines)
+
+
+def group_by_dimension(spec: Spec, codes: list[str]) -> dict[str, list[str]]:
+    """``codes`` grouped by their dimension (the node right below the index), in tree order."""
+    out: dict[str, list[str]] = {}
+    for c in codes:
+        dim = c
+        while spec.parents.get(dim) not in (None, spec.tree.code):
+            dim = spec.parents[dim]
+        out.setdefault(dim if spec.parents.get(dim) is not None else spec.tree.code, []).append(c)
+    return out
+
+
+def resolve_units(spec: Spec, panel: Panel, problems: Problems | None = None) -> Spec:
+    """``spec`` with ``reference_units``, ``tracking.unit`` and the units of ``breaks:`` as unit codes of the
+    data (each may be written as a code or as a unit's name); a unit that is neither is a problem naming the
+    spec path. Checked against the whole file, before ``units:`` narrows the ranked units."""
+    problems = problems or Problems()
+    changes: dict[str, object] = {}
+
+    def code(text: str, path: str) -> str:
+        found = panel.unit_code(text)
+        if found is None:
+            problems(f"{panel.file}: {spec.source}: {path}: {text!r} is neither a unit code nor a unit name of the data")
+            return text
+        return found
+
+    refs = tuple(code(u, f"reference_units[{i}]") for i, u in enumerate(spec.reference_units))
+    if refs != spec.reference_units:
+        changes["reference_units"] = list(refs)
+    if spec.tracking is not None:
+        unit = code(spec.tracking.unit, "tracking.unit")
+        if unit != spec.tracking.unit:
+            changes["tracking.unit"] = unit
+    for i, brk in enumerate(spec.breaks):
+        if brk.unit is not None:
+            unit = code(brk.unit, f"breaks[{i}].unit")
+            if unit != brk.unit:
+                changes[f"breaks[{i}].unit"] = unit
+    if changes:
+        spec = spec.replace_many(changes, origin="unit names")
+    _merge_breaks(spec, panel)
+    return spec
+
+
+def _merge_breaks(spec: Spec, panel: Panel) -> None:
+    """Join the spec's ``breaks:`` (a break without a unit: one row per unit of the data) to ``panel.breaks``."""
+    if not spec.breaks:
+        return
+    rows = [
+        (u, b.indicator, b.date, b.note)
+        for b in spec.breaks
+        for u in ([b.unit] if b.unit is not None else panel.units)
+        if b.unit is None or b.unit in panel._unit_set
+    ]
+    merged = pd.concat([panel.breaks, pd.DataFrame(rows, columns=BREAK_COLUMNS)], ignore_index=True)
+    object.__setattr__(panel, "breaks", merged.drop_duplicates(["unit", "indicator", "date"]).reset_index(drop=True))
 
 
 def unit_count(index: pd.MultiIndex) -> int:
@@ -356,12 +484,13 @@ def _parse_numbers(
     units: np.ndarray,
     rows: np.ndarray | None = None,
     what: str = "",
+    gaps: dict[str, int] | None = None,
 ) -> np.ndarray:
     """Parse cells to floats; a cell that is not a number, or not a finite one within
     ±:data:`MAX_ABS_VALUE`, is an error naming its file row and unit.
 
     ``rows`` are the file row numbers of the cells (default: header on row 1, data from row 2);
-    ``units`` the unit of each cell.
+    ``units`` the unit of each cell. ``gaps`` counts the gap tokens read (:data:`NA_TOKENS`).
     """
     col = col.reset_index(drop=True)
     if rows is None:
@@ -369,9 +498,16 @@ def _parse_numbers(
     if pd.api.types.is_numeric_dtype(col):
         arr = col.to_numpy(dtype=float, na_value=np.nan)
         _check_magnitude(arr, units, rows, name, column, what)
+        if gaps is not None:
+            n = int(np.isnan(arr).sum())
+            if n:
+                gaps[""] = gaps.get("", 0) + n
         return arr
     s = col.astype(str).str.strip()
-    missing = s.str.lower().isin(NA_TOKENS)
+    low = s.str.lower()
+    missing = low.isin(NA_TOKENS)
+    if gaps is not None and missing.any():
+        dq.count_gaps(low[missing].where(~col[missing].isna().to_numpy(), ""), gaps)
     num = pd.to_numeric(s.where(~missing), errors="coerce")
     bad = num.isna() & ~missing
     if bad.any():
@@ -483,7 +619,9 @@ def _percent_units(spec: Spec | None) -> set[str]:
     return {c for c, n in spec.nodes.items() if n.unit and "%" in n.unit}
 
 
-def load_panel(path: str | Path, spec: Spec | None = None, sheet: str | int | None = None) -> Panel:
+def load_panel(
+    path: str | Path, spec: Spec | None = None, sheet: str | int | None = None, problems: list[str] | None = None
+) -> Panel:
     """Read and validate an indicator data file.
 
     Parameters
@@ -495,16 +633,24 @@ def load_panel(path: str | Path, spec: Spec | None = None, sheet: str | int | No
         some data) and trailing % signs are read for indicators whose unit is %.
     sheet : str, optional
         The Excel sheet (default: the first).
+    problems : list, optional
+        Append the problems a file's rows can have (bad flags or vintages, duplicates, indicators the data
+        lacks, unknown units, ...) to it and go on, instead of raising the first (``index-engine validate``).
+        A file that cannot be read at all still raises.
     """
     path = Path(path)
     name = str(path)
+    collect = Problems(problems)
     df = _read_table(path, sheet)
     cols = list(df.columns)
     lower = {c.lower() for c in cols}
     if {"indicator", "value"} <= lower:
-        panel = _from_long(df, name, spec)
+        panel = _from_long(df, name, spec, collect)
     else:
         panel = _from_wide(df, name, spec)
+        side = _provenance_file(path, sheet, spec)
+        if side is not None:
+            panel = _with_provenance(panel, *side, collect)
     del df
     if path.suffix.lower() in (".parquet", ".pq"):  # Arrow's allocator keeps what it freed for reuse: hand it back
         import pyarrow as pa
@@ -512,10 +658,68 @@ def load_panel(path: str | Path, spec: Spec | None = None, sheet: str | int | No
         pa.default_memory_pool().release_unused()
     with open(path, "rb") as f:
         digest = hashlib.file_digest(f, "sha256").hexdigest()
-    panel = Panel(panel.values, panel.attrs, panel._observations, panel.sources, name, digest, panel.has_years)
+    panel = replace(panel, file=name, sha256=digest, _checked=set())
     if spec is not None:
-        panel.check_against(spec)
+        panel.check_against(spec, problems)
     return panel
+
+
+def _provenance_file(path: Path, sheet: str | int | None, spec: Spec | None) -> tuple[Path, str | None] | None:
+    """Where a wide file's provenance is: the spec's ``data.provenance`` sidecar (relative to the spec), else a
+    sheet named :data:`PROVENANCE_SHEET` of the same workbook (not the data sheet itself)."""
+    if spec is not None and spec.data is not None and spec.data.provenance:
+        side = Path(spec.base_dir) / spec.data.provenance
+        if not side.exists():
+            raise DataError(f"{spec.source}: data.provenance: no such file {str(side)!r}")
+        return side, None
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        return None
+    try:
+        with pd.ExcelFile(path, engine="openpyxl") as book:
+            names = book.sheet_names
+    except Exception:  # noqa: BLE001 - the data sheet was read: a workbook that lists no sheets has none
+        return None
+    found = [n for n in names if n.strip().lower() == PROVENANCE_SHEET and n != sheet and names.index(n) != 0]
+    return (path, found[0]) if found else None
+
+
+def _with_provenance(panel: Panel, path: Path, sheet: str | None, problems: Problems) -> Panel:
+    """``panel`` (wide) with :attr:`Panel.sources` and :attr:`Panel.breaks` from a provenance table
+    (``unit, period, indicator`` and the provenance columns); a row naming a unit or indicator the data does
+    not have is a problem naming the table and row."""
+    where = f"{path}" + (f": sheet {sheet!r}" if sheet else "")
+    df = _read_table(path, sheet)
+    cols = list(df.columns)
+    ucol = _unit_column(df, where)
+    low = {c.lower(): c for c in cols}
+    if "indicator" not in low:
+        raise DataError(f"{where}: a provenance table needs the columns unit, period, indicator and some of "
+                        f"{', '.join(dq.PROVENANCE_COLUMNS)} (columns are {list_rows(cols)})")
+    _strip_codes(df, ucol, where, "unit")
+    _strip_codes(df, low["indicator"], where, "indicator")
+    pcol = _find(cols, PERIOD_COLS)
+    if pcol is not None:
+        years, labels, _ = _periods(df[pcol], where, pcol)
+    else:
+        years, labels = np.full(len(df), NO_YEAR), np.full(len(df), "", dtype=object)
+    prov = dq.read_provenance(df, where, problems)
+    units, inds = df[ucol].to_numpy(), df[low["indicator"]].to_numpy()
+    for what, have, col in (("unit", panel._unit_set, units), ("indicator", set(panel.values.columns), inds)):
+        bad = np.flatnonzero(~np.isin(col, list(have)))
+        if bad.size:
+            problems(f"{where}: {what}s the data does not have at "
+                     f"{list_rows([f'row {i + 2} ({col[i]})' for i in bad[:6]], total=bad.size)}")
+    if prov is None:
+        return panel
+    key = pd.DataFrame({"unit": units, "period": labels, "indicator": inds})
+    keep, _ = dq.settle_duplicates(key, prov, "error", where, problems)
+    key, years, labels = key[keep].reset_index(drop=True), years[keep], labels[keep]
+    prov = {k: v[keep] for k, v in prov.items()}
+    sources = _sources(key, years, labels, prov, pd.DataFrame(columns=dq.ANNUAL_COLUMNS))
+    b = prov["break"]
+    breaks = pd.DataFrame({"unit": key.unit[b].to_numpy(), "indicator": key.indicator[b].to_numpy(),
+                           "date": labels[b], "note": prov["note"][b]})
+    return replace(panel, sources=sources, breaks=breaks)
 
 
 def _unit_column(df: pd.DataFrame, name: str) -> str:
@@ -567,7 +771,8 @@ def _strip_codes(df: pd.DataFrame, col: str, name: str, what: str) -> None:
     df[col] = text.take(codes)
 
 
-def _from_long(df: pd.DataFrame, name: str, spec: Spec | None) -> Panel:
+def _from_long(df: pd.DataFrame, name: str, spec: Spec | None, problems: Problems | None = None) -> Panel:
+    problems = problems or Problems()
     cols = list(df.columns)
     ucol = _unit_column(df, name)
     _strip_codes(df, ucol, name, "unit")
@@ -586,10 +791,12 @@ def _from_long(df: pd.DataFrame, name: str, spec: Spec | None) -> Panel:
     pct = _percent_units(spec)
     values = np.empty(len(df))
     unit_codes = df[ucol].to_numpy()
+    gaps: dict[str, int] = {}
     for ind, idx in df.groupby(icol, sort=False).indices.items():
         values[idx] = _parse_numbers(
-            df[vcol].iloc[idx], name, vcol, ind in pct, unit_codes[idx], idx + 2, f" (indicator {ind!r})"
+            df[vcol].iloc[idx], name, vcol, ind in pct, unit_codes[idx], idx + 2, f" (indicator {ind!r})", gaps
         )
+    prov = dq.read_provenance(df, name, problems)
     key = pd.DataFrame({"unit": unit_codes, "period": labels, "indicator": df[icol].to_numpy()})
     dup = key.duplicated(keep=False).to_numpy()
     if dup.any() and not has_years:
@@ -598,9 +805,15 @@ def _from_long(df: pd.DataFrame, name: str, spec: Spec | None) -> Panel:
             f"{name}: there is no period column ({', '.join(PERIOD_COLS)}) and these (unit, indicator) pairs "
             f"repeat: {list_rows(rows)}; add a period column, or keep one row per unit and indicator"
         )
+    settled = pd.DataFrame(columns=dq.DUPLICATE_COLUMNS)
     if dup.any():
-        rows = [f"row {i + 2} ({key.unit[i]}, {key.period[i]}, {key.indicator[i]})" for i in np.flatnonzero(dup)]
-        raise DataError(f"{name}: duplicated (unit, period, indicator) at {list_rows(rows)}")
+        policy = spec.data.duplicates if spec is not None and spec.data is not None else "error"
+        keep, settled = dq.settle_duplicates(key, prov, policy, name, problems)
+        if not keep.all():
+            df = df.loc[keep].reset_index(drop=True)
+            key = key[keep].reset_index(drop=True)
+            years, labels, annual, values, unit_codes = years[keep], labels[keep], annual[keep], values[keep], unit_codes[keep]
+            prov = None if prov is None else {k: v[keep] for k, v in prov.items()}
     obs = pd.DataFrame(
         {
             "unit": key.unit,
@@ -612,17 +825,67 @@ def _from_long(df: pd.DataFrame, name: str, spec: Spec | None) -> Panel:
         }
     )
     ann = obs[annual]
+    made = _annual_from_periods(obs, annual, spec)
+    if not made.empty:
+        ann = pd.concat([ann, made[["unit", "year", "indicator", "value"]].assign(period=made["year"].astype(str))],
+                        ignore_index=True)
     wide = ann.pivot(index=["unit", "year"], columns="indicator", values="value")
+    named = list(pd.unique(key.indicator))  # every indicator the file names has a column, even one of gaps only
+    if len(named) != wide.shape[1]:
+        wide = wide.reindex(columns=sorted(named))
     wide = _order(wide, df[ucol])
     wide.columns.name = None
-    extra = [c for c in cols if c not in {ucol, icol, vcol, pcol} and c.lower() not in ("source", "vintage")]
-    attrs = _attrs_from_rows(df.loc[annual], ucol, years[annual], extra, ncol, wide.index)
-    src_cols = [low[c] for c in ("source", "vintage") if c in low]
-    sources = pd.DataFrame(
-        {"unit": key.unit, "year": years, "period": labels, "indicator": key.indicator}
-        | {c.lower(): df[c].to_numpy() for c in src_cols}
-    )
-    return Panel(wide.astype(float), attrs, obs, sources, name, "", has_years)
+    extra = [c for c in cols if c not in {ucol, icol, vcol, pcol} and c.lower() not in dq.PROVENANCE_COLUMNS]
+    first = np.argsort(~annual, kind="stable")  # a unit-year's annual rows give its names and groups
+    attrs = _attrs_from_rows(df.iloc[first], ucol, years[first], extra, ncol, wide.index)
+    sources = _sources(key, years, labels, prov, made)
+    breaks = pd.DataFrame(columns=BREAK_COLUMNS)
+    if prov is not None and prov["break"].any():
+        b = prov["break"]
+        breaks = pd.DataFrame({"unit": key.unit[b].to_numpy(), "indicator": key.indicator[b].to_numpy(),
+                               "date": labels[b], "note": prov["note"][b]})
+    quality = DataQuality(gaps, tuple(named), made, settled)
+    return Panel(wide.astype(float), attrs, obs, sources, name, "", has_years, breaks=breaks, quality=quality)
+
+
+def _annual_from_periods(obs: pd.DataFrame, annual: np.ndarray, spec: Spec | None) -> pd.DataFrame:
+    """The annual values made from sub-annual rows (:func:`index_engine.dataquality.annualise`) for the unit-years
+    and indicators without an annual value; an annual row with a value wins."""
+    if annual.all():
+        return pd.DataFrame(columns=dq.ANNUAL_COLUMNS)
+    sub = obs[~annual & obs["value"].notna().to_numpy()]
+    ann = obs[annual & obs["value"].notna().to_numpy()]
+    if not ann.empty and not sub.empty:
+        have = pd.MultiIndex.from_frame(ann[["unit", "year", "indicator"]])
+        sub = sub[~pd.MultiIndex.from_frame(sub[["unit", "year", "indicator"]]).isin(have)]
+    return dq.annualise(sub, spec)
+
+
+def _sources(key: pd.DataFrame, years: np.ndarray, labels: np.ndarray, prov: dict[str, np.ndarray] | None,
+             made: pd.DataFrame) -> pd.DataFrame:
+    """:attr:`Panel.sources`: a row per row of the file (when it has provenance columns) and per annual value made
+    from sub-annual rows (its source, vintage and flag those of the latest row used, its rule in ``note``)."""
+    if prov is None and made.empty:
+        return pd.DataFrame(columns=SOURCE_COLUMNS)
+    n = len(key)
+    get = (lambda c, fill: prov[c]) if prov is not None else (lambda c, fill: np.full(n, fill, dtype=object))
+    rows = pd.DataFrame({"unit": key.unit.to_numpy(), "year": years, "period": labels, "indicator": key.indicator.to_numpy(),
+                         "source": get("source", ""), "vintage": get("vintage", ""), "flag": get("flag", "observed"),
+                         "note": get("note", "")})
+    if made.empty:
+        return rows
+    last = rows.set_index(["unit", "period", "indicator"])
+    if prov is None:  # the file gives no provenance: only the rows made here
+        rows = rows.iloc[:0]
+    at = pd.MultiIndex.from_arrays([made["unit"], made["last_period"], made["indicator"]])
+    used = last.reindex(at)
+    rule = made["rule"] + np.where(made["note"] != "", ": " + made["note"], "")
+    derived = pd.DataFrame({"unit": made["unit"].to_numpy(), "year": made["year"].to_numpy(),
+                            "period": made["year"].astype(str).to_numpy(), "indicator": made["indicator"].to_numpy(),
+                            "source": used["source"].fillna("").to_numpy(), "vintage": used["vintage"].fillna("").to_numpy(),
+                            "flag": used["flag"].fillna("observed").to_numpy(),
+                            "note": ("from sub-annual rows, " + rule).to_numpy()})
+    return pd.concat([rows, derived], ignore_index=True)
 
 
 def _order(wide: pd.DataFrame, unit_col: pd.Series) -> pd.DataFrame:
@@ -692,6 +955,7 @@ def _from_wide(df: pd.DataFrame, name: str, spec: Spec | None) -> Panel:
     pct = _percent_units(spec)
     numeric: dict[str, np.ndarray] = {}
     text: list[str] = []
+    gaps: dict[str, int] = {}
     for c in cols:
         if c in (ucol, pcol):
             continue
@@ -700,13 +964,16 @@ def _from_wide(df: pd.DataFrame, name: str, spec: Spec | None) -> Panel:
             continue
         col = df[c]
         if c in spec_codes or c in dens or pd.api.types.is_numeric_dtype(col):
-            numeric[c] = _rows(_parse_numbers(col, name, c, c in pct, row_units), pos)
+            numeric[c] = _rows(_parse_numbers(col, name, c, c in pct, row_units, gaps=gaps), pos)
             continue
         if not _mostly_numeric(col.head(1000)):
             text.append(c)
             continue
         try:
-            numeric[c] = _rows(_parse_numbers(col, name, c, False, row_units), pos)
+            counted: dict[str, int] = {}
+            numeric[c] = _rows(_parse_numbers(col, name, c, False, row_units, gaps=counted), pos)
+            for token, n in counted.items():
+                gaps[token] = gaps.get(token, 0) + n
         except DataError:
             if spec is None and _mostly_numeric(col):
                 raise
@@ -720,8 +987,8 @@ def _from_wide(df: pd.DataFrame, name: str, spec: Spec | None) -> Panel:
     attrs = pd.DataFrame(
         {("unit_name" if c == ncol else c): _rows(df[c].astype(str).array, pos) for c in text}, index=index
     )
-    sources = pd.DataFrame(columns=["unit", "year", "period", "indicator"])
-    return Panel(wide, attrs, None, sources, name, "", has_years)
+    sources = pd.DataFrame(columns=SOURCE_COLUMNS)
+    return Panel(wide, attrs, None, sources, name, "", has_years, quality=DataQuality(gaps))
 
 
 def _rows(values, pos: np.ndarray | None):

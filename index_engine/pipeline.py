@@ -24,7 +24,8 @@ from .aggregate import DomainError
 from .errors import BuildError, DataError, IndexEngineError, SpecError
 from .evaluate import TreeModel, aggregate_build, segment_rows
 from .folder import read_csv
-from .panel import Panel, warn_empty_nodes
+from .dataquality import findings, year_of
+from .panel import Panel, resolve_units, warn_empty_nodes
 from .plan import Entry, compile_plan, resolve_entry
 from .plan import frozen as _freeze
 from .registry import Method
@@ -115,6 +116,9 @@ def _per_indicator(
             kept.append(i)
             continue
         x = table[code].rename(code)
+        if step != "impute" and not x.notna().to_numpy().any():  # no value at all (dropped, or empty): nothing to
+            kept.append(i)  # transform, treat or normalise, and no "no spread" warning for it (it is named once)
+            continue
         y = _call(step, code, entry.method, lambda: apply(entry, x), panel)
         # (a Series through to_numpy: numpy's probing of its attributes would look the names up in the index)
         block[i] = y.to_numpy(dtype=float) if isinstance(y, pd.Series) else np.asarray(y, dtype=float)
@@ -215,7 +219,18 @@ def upstream(spec: Spec, panel: Panel, cache: dict | None = None) -> dict[str, S
 
 
 def _raw(spec: Spec, panel: Panel, _: Any) -> StageResult:
-    raw = panel.values[list(spec.indicators)]  # tables are never changed in place: a view, not a copy
+    """The spec's indicators of the data (an indicator the data lacks, under ``data.on_missing_indicator: warn``,
+    as a column of gaps: the aggregates renormalise their weights over the children with values), and a
+    ``data`` step in the log for each thing reading found (:func:`index_engine.dataquality.findings`)."""
+    if panel.missing_indicators(spec):
+        raw = panel.values.reindex(columns=list(spec.indicators))
+    else:
+        raw = panel.values[list(spec.indicators)]  # tables are never changed in place: a view, not a copy
+    log = _Log()
+    for f in findings(spec, panel):
+        if f.warning is not None:
+            warnings.warn(f.text, f.warning, stacklevel=2)
+        log.steps.append(Step("data", f.kind, {}, f.codes, f.spec_path, f.count, (f.text,)))
     if spec.units is not None:
         keep_units = set(spec.units) | set(spec.reference_units)
         unknown = sorted(set(spec.units) - set(panel.units))
@@ -223,7 +238,7 @@ def _raw(spec: Spec, panel: Panel, _: Any) -> StageResult:
             raise DataError(f"{panel.file}: the spec's units list names units the data lacks: {list_rows(unknown)}")
         raw = raw[raw.index.get_level_values("unit").isin(keep_units)]
     warn_empty_nodes(spec, raw, panel.file)
-    return StageResult(raw, [])
+    return StageResult(raw, log.steps)
 
 
 def _transform(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
@@ -411,6 +426,7 @@ def build(spec: Spec, panel: Panel, *, cache: dict | None = None) -> Build:
     """
     t0 = time.perf_counter()
     panel.check_against(spec)
+    spec = resolve_units(spec, panel)  # reference and tracked units named by their names: their codes
     stages = upstream(spec, panel, cache)
     return build_from_stages(spec, panel, stages, {"upstream": round(time.perf_counter() - t0, 6)})
 
@@ -595,17 +611,28 @@ def weight_table(
     return pd.DataFrame(rows)
 
 
-def change_on_previous_year(scores: pd.DataFrame) -> pd.DataFrame:
-    """Score minus the same unit's score in the previous year of the panel (missing in the first)."""
+def change_on_previous_year(scores: pd.DataFrame, breaks: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Score minus the same unit's score in the previous year of the panel (missing in the first).
+
+    ``breaks`` (:attr:`Panel.breaks <index_engine.panel.Panel.breaks>`): an indicator's change is missing
+    where it would span a break of its series (:meth:`Panel.break_between <index_engine.panel.Panel.break_between>`).
+    """
     years = sorted(set(scores.index.get_level_values("year")))
     if len(years) == 1:
         return pd.DataFrame(np.full(scores.shape, np.nan), index=scores.index, columns=scores.columns)
     prev = {y: p for p, y in zip(years, years[1:])}
     idx = scores.index
-    prev_idx = pd.MultiIndex.from_arrays(
-        [idx.get_level_values("unit"), [prev.get(y, -10**9) for y in idx.get_level_values("year")]],
-        names=["unit", "year"],
-    )
+    prev_years = np.array([prev.get(y, -10**9) for y in idx.get_level_values("year")])
+    prev_idx = pd.MultiIndex.from_arrays([idx.get_level_values("unit"), prev_years], names=["unit", "year"])
     before = scores.reindex(prev_idx)
     before.index = idx
-    return scores - before
+    change = scores - before
+    if breaks is not None and not breaks.empty:
+        units, years_now = idx.get_level_values("unit"), idx.get_level_values("year").to_numpy()
+        for unit, indicator, date in breaks[["unit", "indicator", "date"]].itertuples(index=False):
+            if indicator in change.columns:
+                y = year_of(date)
+                spans = (units == unit) & (prev_years < y) & (y <= years_now)
+                if spans.any():
+                    change.loc[spans, indicator] = np.nan
+    return change

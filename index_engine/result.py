@@ -114,7 +114,7 @@ class Build:
         """Score minus the unit's score in the previous year, like ``scores`` (computed on first use)."""
         from .pipeline import change_on_previous_year
 
-        return change_on_previous_year(self.scores)
+        return change_on_previous_year(self.scores, self.panel.breaks)
 
     def change_of(self, nodes: list[str]) -> pd.DataFrame:
         """Change of some nodes only (cheaper than ``change`` for a large build)."""
@@ -122,7 +122,7 @@ class Build:
             return self.change[nodes]
         from .pipeline import change_on_previous_year
 
-        return change_on_previous_year(self.scores[nodes])
+        return change_on_previous_year(self.scores[nodes], self.panel.breaks)
 
     @cached_property
     def grades(self) -> pd.DataFrame:
@@ -192,6 +192,12 @@ class Build:
         if "segment" in w.columns:
             w = w[w["segment"] == ""]
         return w.set_index("node")["effective_weight"]
+
+    @property
+    def dropped_indicators(self) -> tuple[str, ...]:
+        """The spec's indicators the data lacks, dropped under ``data.on_missing_indicator: warn`` (from the log's
+        ``data`` step ``missing_indicators``); they count as unobserved against the nominal weights."""
+        return tuple(c for st in self.log if st.step == "data" and st.method == "missing_indicators" for c in st.applies_to)
 
     # ---- writing ----------------------------------------------------------------------
     def write(

@@ -16,6 +16,7 @@ uncertainty factors): dotted keys from the top of the spec, ``[i]`` for list pos
 from __future__ import annotations
 
 import copy
+import datetime
 import difflib
 import hashlib
 import json
@@ -37,6 +38,7 @@ INDICATOR_STEPS = ("transform", "denominate", "impute", "treat", "normalize")
 NODE_STEPS = ("weights", "aggregate")
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
+_BREAK_DATE = re.compile(r"\d{4}(?:-\d{2}(?:-\d{2})?|Q[1-4])?")
 
 
 class _Model(BaseModel):
@@ -86,6 +88,7 @@ class Node(_Model):
     target: Target | None = None
     goalposts: Goalposts | None = None
     source: str | None = None
+    aggregate_periods: Literal["last", "sum", "mean", "annualise"] | None = None
 
     @field_validator("code", mode="before")
     @classmethod
@@ -150,11 +153,47 @@ class Steps(_Model):
     aggregate: StepSpec = _step("arithmetic")
 
 
-class DataRef(_Model):
-    """The default data file of a spec, relative to the spec file."""
+class SourceOrder(_Model):
+    """Duplicated rows are settled by source: the row whose ``source`` comes first in ``source_order`` wins."""
 
-    file: str
+    source_order: tuple[str, ...] = Field(min_length=1)
+
+
+class DataRef(_Model):
+    """The data of a spec and how to read it (see ``docs/data.md``).
+
+    ``file`` is relative to the spec file; ``provenance`` names a sidecar file (CSV or .xlsx, long:
+    ``unit, period, indicator, source, vintage, flag, note, break``) giving the provenance of a wide file's
+    values. ``on_missing_indicator``: a spec indicator the data lacks is an error, or (``warn``) it is dropped
+    and the weights of its siblings renormalised. ``duplicates``: two rows for one unit, period and indicator
+    are an error, or the latest ``vintage`` wins, or the first source in ``{source_order: [...]}``.
+    """
+
+    file: str | None = None
     sheet: str | None = None
+    provenance: str | None = None
+    on_missing_indicator: Literal["error", "warn"] = "error"
+    duplicates: Literal["error", "latest_vintage"] | SourceOrder = "error"
+
+
+class SeriesBreak(_Model):
+    """A change of definition (口径) of an indicator's series: values before ``date`` and from ``date`` on are not
+    comparable, so no change, growth rate or base-year value spans it. ``unit`` empty: every unit."""
+
+    indicator: str
+    unit: str | None = None
+    date: str
+    note: str = ""
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _date(cls, v: Any) -> Any:
+        if isinstance(v, (datetime.date, datetime.datetime)):  # YAML reads 2023-07-01 as a date
+            v = v.strftime("%Y-%m-%d")
+        text = str(v).strip() if isinstance(v, (int, str)) and not isinstance(v, bool) else None
+        if text is None or not _BREAK_DATE.fullmatch(text):
+            raise ValueError(f"must be a date YYYY, YYYY-MM, YYYY-MM-DD or a period such as 2025Q1, got {v!r}")
+        return text
 
 
 class Tracking(_Model):
@@ -275,6 +314,7 @@ class Spec(_Model):
     grades: Grades | None = None
     segments: Segments | None = None
     data: DataRef | None = None
+    breaks: tuple[SeriesBreak, ...] = ()
     uncertainty: dict[str, UncertainFactor] = {}
 
     _source: str = PrivateAttr(default="<spec>")
@@ -422,6 +462,8 @@ def _locate(data: dict[str, Any], path: str, create: bool) -> tuple[Any, Any]:
                 cur[t] = [] if isinstance(nxt, int) else {}
             if isinstance(cur, dict) and isinstance(t, str) and t.isdigit() and t not in cur and int(t) in cur:
                 t = int(t)
+            if create and isinstance(cur, dict) and cur.get(t) is None and j == 0 and t == "data":
+                cur[t] = {}  # data: its reading policies may be set without a file (--set data.on_missing_indicator=warn)
             cur = cur[t]
         except (KeyError, IndexError, TypeError):
             raise SpecError(f"{_fmt(tokens[: j + 1])} does not exist") from None
@@ -653,7 +695,9 @@ def _resolve_file(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         base = _resolve_file(base_path, seen + (path,))
         if "data" in base and "data" not in data and isinstance(base["data"], dict):
             base["data"] = dict(base["data"])
-            base["data"]["file"] = _rebase(base["data"].get("file"), base_path.parent, path.parent)
+            for key in ("file", "provenance"):
+                if key in base["data"]:
+                    base["data"][key] = _rebase(base["data"][key], base_path.parent, path.parent)
         data = _deep_merge(base, data)
     if weight_set is not None:
         if not isinstance(weight_set, dict):
@@ -817,7 +861,7 @@ def _allowed_keys(loc: tuple[Any, ...], data: dict[str, Any]) -> list[str]:
         if field is None:
             return []
         ann = field.annotation
-        for cand in (Node, StepSpec, StepChoice, Steps, IndexMeta, Target, Goalposts, Baseline, DataRef):
+        for cand in (Node, StepSpec, StepChoice, Steps, IndexMeta, Target, Goalposts, Baseline, DataRef, SeriesBreak):
             if cand is ann or cand in getattr(ann, "__args__", ()) or (
                 getattr(ann, "__args__", None) and any(cand in getattr(a, "__args__", ()) for a in ann.__args__)
             ):
@@ -831,7 +875,7 @@ def _allowed_keys(loc: tuple[Any, ...], data: dict[str, Any]) -> list[str]:
     return sorted(getattr(model, "model_fields", {}))
 
 
-_INDICATOR_ONLY = ("unit", "type", "denominator", "target", "goalposts")
+_INDICATOR_ONLY = ("unit", "type", "denominator", "target", "goalposts", "aggregate_periods")
 
 
 def _check_tree(spec: Spec, label: str) -> None:
@@ -857,6 +901,9 @@ def _check_tree(spec: Spec, label: str) -> None:
     walk(spec.tree, "tree", None)
     if not spec.tree.children:
         raise SpecError(f"{label}: tree.children: the index needs at least one indicator")
+    for i, brk in enumerate(spec.breaks):
+        if brk.indicator not in spec.nodes or not spec.nodes[brk.indicator].is_indicator:
+            raise SpecError(f"{label}: breaks[{i}].indicator: no indicator with code {brk.indicator!r}")
     if spec.grades is not None and spec.grades.node is not None and spec.grades.node not in spec.nodes:
         raise SpecError(f"{label}: grades.node: no node with code {spec.grades.node!r}")
     if spec.segments is not None:

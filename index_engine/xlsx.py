@@ -14,7 +14,9 @@ tables alone:
   and its first :data:`WIDTH_SAMPLE` values need (East Asian wide characters count twice), at most
   :data:`MAX_WIDTH`; longer text wraps;
 * every zip entry carries the same time stamp and mode, and the document properties no date, so
-  the same tables give the same bytes.
+  the same tables give the same bytes;
+* a column may get a drop-down list of allowed values (a data validation of type list, ECMA-376
+  §18.3.1.32), its choices a range of another sheet, for the first :data:`VALIDATION_ROWS` rows.
 
 >>> import io, pandas as pd
 >>> from openpyxl import load_workbook
@@ -42,6 +44,8 @@ MAX_WIDTH = 60
 WIDTH_SAMPLE = 200
 """Rows whose values set a column's width (besides the header)."""
 MAX_SHEET_NAME = 31
+VALIDATION_ROWS = 5000
+"""Rows (below the header, or the table's rows when more) a column's list of allowed values covers."""
 MAX_TEXT = 32_767
 """Excel's limit on the characters of one cell; longer text is cut and ends with an ellipsis."""
 
@@ -161,7 +165,25 @@ def _widths(df: pd.DataFrame) -> list[int]:
     return out
 
 
-def _sheet_xml(df: pd.DataFrame, selected: bool) -> bytes:
+def _validations_xml(df: pd.DataFrame, lists: dict[str, str]) -> str:
+    """``<dataValidations>`` giving each column named in ``lists`` the choices of its range (e.g.
+    ``'lists'!$A$2:$A$9``); a blank cell is allowed, any other value outside the list refused."""
+    cols = [str(c) for c in df.columns]
+    last = max(len(df), VALIDATION_ROWS) + 1
+    items = []
+    for header, source in lists.items():
+        if header not in cols:
+            raise ValueError(f"no column {header!r} to validate (columns are {cols})")
+        x = column_letter(cols.index(header))
+        items.append(
+            f'<dataValidation type="list" allowBlank="1" showErrorMessage="1" errorStyle="stop" '
+            f'error={quoteattr("choose a value from the list")} sqref="{x}2:{x}{last}">'
+            f"<formula1>{escape(source)}</formula1></dataValidation>"
+        )
+    return f'<dataValidations count="{len(items)}">{"".join(items)}</dataValidations>' if items else ""
+
+
+def _sheet_xml(df: pd.DataFrame, selected: bool, lists: dict[str, str] | None = None) -> bytes:
     n_rows, n_cols = df.shape
     letters = [column_letter(j) for j in range(n_cols)]
     widths = _widths(df)
@@ -191,16 +213,22 @@ def _sheet_xml(df: pd.DataFrame, selected: bool) -> bytes:
     columns = [_column(df.iloc[:, j].tolist(), x, w) for j, (x, w) in enumerate(zip(letters, widths))]
     for i, cells in enumerate(zip(*columns), start=2):
         parts.append(f'<row r="{i}">{"".join(cells)}</row>')
-    parts.append("</sheetData></worksheet>")
+    parts.append("</sheetData>")
+    parts.append(_validations_xml(df, lists or {}))  # after sheetData, as the schema orders a worksheet's parts
+    parts.append("</worksheet>")
     return "".join(parts).encode("utf-8")
 
 
-def write_xlsx(sheets: dict[str, pd.DataFrame], path: str | Path | IO[bytes], *, title: str = "") -> None:
+def write_xlsx(
+    sheets: dict[str, pd.DataFrame], path: str | Path | IO[bytes], *, title: str = "",
+    lists: dict[str, dict[str, str]] | None = None,
+) -> None:
     """Write each DataFrame as a sheet of ``path``, in order; the first sheet is the one shown on opening.
 
     Sheet names are made valid with :func:`sheet_name`; two that end up the same (Excel compares
     them without case) raise ``ValueError``, as the second would hide the first. ``title`` becomes
-    the document's title property.
+    the document's title property. ``lists`` maps a sheet to {column header: range of its allowed
+    values}, e.g. ``{"data": {"flag": "'lists'!$C$2:$C$13"}}``.
     """
     names = [sheet_name(n) for n in sheets]
     seen: dict[str, str] = {}
@@ -249,8 +277,8 @@ def write_xlsx(sheets: dict[str, pd.DataFrame], path: str | Path | IO[bytes], *,
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in parts:
             _put(zf, name, data)
-        for k, df in enumerate(sheets.values(), 1):
-            _put(zf, f"xl/worksheets/sheet{k}.xml", _sheet_xml(df, k == 1))
+        for k, (given, df) in enumerate(sheets.items(), 1):
+            _put(zf, f"xl/worksheets/sheet{k}.xml", _sheet_xml(df, k == 1, (lists or {}).get(given)))
 
 
 def _put(zf: zipfile.ZipFile, name: str, data: bytes | str) -> None:

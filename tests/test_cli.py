@@ -141,7 +141,7 @@ BAD_INPUTS = [
      "tree.D.children[1].code: duplicated code 'a'"),
     ("duplicated row", GOOD_SPEC, GOOD_DATA + "U1,2020,3,3\n", "duplicated unit and year at row 2 (U1 2020), row 5 (U1 2020)"),
     ("non-numeric cell", GOOD_SPEC, GOOD_DATA.replace("U2,2020,2,3", "U2,2020,two,3"), "column 'a': not a number at row 3 ('two')"),
-    ("indicator missing", GOOD_SPEC, "unit,year,a\nU1,2020,1\n", "names indicators the data lacks: b"),
+    ("indicator missing", GOOD_SPEC, "unit,year,a\nU1,2020,1\n", "d.csv: the data lacks 1 of the 2 indicators of"),
     ("unit with no data", GOOD_SPEC, GOOD_DATA + "U4,2020,,\n", "these units have no data for any indicator of the spec: U4"),
     ("empty file", GOOD_SPEC, "", "the file is empty"),
     ("log of a negative", GOOD_SPEC + "steps: {transform: {method: log}}\n", GOOD_DATA.replace("U3,2020,4,1", "U3,2020,-4,1"),
@@ -173,3 +173,73 @@ def test_gbk_data_builds(run_cli, tmp_path):
     r = run_cli("build", spec, "--data", data, "--out", tmp_path / "out", *QUICK)
     assert r.returncode == 0, r.stderr
     assert "北京" in (tmp_path / "out" / "units.csv").read_text(encoding="utf-8")
+
+
+VALIDATE_SPEC = """index: {id: V}
+tree:
+  code: V
+  children:
+    - code: D1
+      children: [{code: a}, {code: b}]
+    - code: D2
+      children: [{code: c, type: flow}, {code: d, weight: 3}]
+reference_units: [全国, 香港]
+tracking: {unit: 北京}
+"""
+VALIDATE_DATA = """unit,unit_name,period,indicator,value,flag,source,vintage
+BJ,北京,2024,a,1,,yb,2025
+BJ,北京,2024,a,2,guess,bl,2025
+BJ,北京,2025,a,n/a,,,
+BJ,北京,2025-03,c,5,,,
+BJ,北京,2024,d,7,X,,
+SH,上海,2024,a,3,E,,2025-13
+SH,上海,2024,zz,3,,,
+CN,全国,2024,a,9,,,
+"""
+
+
+def test_validate_reports_every_problem_in_one_pass(run_cli, tmp_path):
+    spec = tmp_path / "s.yaml"
+    spec.write_text(VALIDATE_SPEC, encoding="utf-8")
+    (tmp_path / "d.csv").write_text(VALIDATE_DATA, encoding="utf-8")
+    r = run_cli("validate", spec, "--data", tmp_path / "d.csv", "--out", tmp_path / "rep")
+    assert r.returncode == 2
+    assert "d.csv (3 units, 2 years): 5 errors, 3 warnings" in r.stdout
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 5
+    for part in ("column 'vintage': not a vintage", "row 7 ('2025-13')", "column 'flag', row 3: unknown flag 'guess'",
+                 "duplicated (unit, period, indicator): rows 2 and 3 (BJ, 2024, a; sources 'yb', 'bl')",
+                 "the data lacks 1 of the 4 indicators of", "  D1: b",
+                 "reference_units[1]: '香港' is neither a unit code nor a unit name of the data",
+                 "d.csv: the data has 1 indicator the spec does not name, not used: zz",
+                 "d.csv: read as gaps: 1 cells: 'n/a' ×1",
+                 "partial: c (sum): BJ 2025 c (partial year: 1 of 12 months (2025-03..2025-03)"):
+        assert part in r.stderr, part
+    tracked = pd.read_csv(tmp_path / "rep" / "coverage_tracked.csv", keep_default_na=False, dtype=str)
+    assert tracked.to_dict("list") == {"indicator": ["a", "b", "c", "d"], "2024": ["observed", "", "", "proxy"],
+                                       "2025": ["", "", "", ""]}
+    units = pd.read_csv(tmp_path / "rep" / "coverage_units.csv")
+    # 2025: BJ has no value (a is n/a, c partial); in 2024 d (proxy, counted, weight 3/4 of D2) would cover 75% of D2
+    assert units[["unit", "D1", "D2"]].values.tolist() == [["BJ", 0, 0], ["SH", 0, 0], ["CN", 0, 0]]
+    problems = pd.read_csv(tmp_path / "rep" / "problems.csv")
+    assert problems["severity"].tolist() == ["error"] * 5 + ["warning"] * 3
+    assert (tmp_path / "rep" / "missing_indicators.csv").read_text(encoding="utf-8-sig").splitlines()[1:] == ["b,D1,error"]
+
+
+def test_validate_coverage_of_each_dimension(run_cli, tmp_path):
+    spec = tmp_path / "s.yaml"
+    spec.write_text(VALIDATE_SPEC.replace(", 香港", ""), encoding="utf-8")
+    rows = ["unit,unit_name,period,indicator,value,flag"]
+    rows += [f"{u},{n},2024,{i},1,{f}" for u, n in (("BJ", "北京"), ("SH", "上海"), ("CN", "全国")) for i, f in
+             (("a", ""), ("b", "F"), ("c", ""), ("d", "X"))]
+    rows += ["SH,上海,2024,d,n/a,", "BJ,北京,2024,c,,"]
+    text = "\n".join(r for r in rows if not r.startswith(("SH,上海,2024,d,1", "BJ,北京,2024,c,1"))) + "\n"
+    (tmp_path / "d.csv").write_text(text, encoding="utf-8")
+    r = run_cli("validate", spec, "--data", tmp_path / "d.csv", "--out", tmp_path / "rep")
+    assert r.returncode == 0, r.stderr
+    units = pd.read_csv(tmp_path / "rep" / "coverage_units.csv").set_index("unit")
+    # D1 = a (1/2) + b (1/2, forecast: not observed) -> 0.5; D2 = c (1/4) + d (3/4, proxy: counted)
+    assert units.loc["BJ", "D1"] == 0.5 and units.loc["BJ", "D2"] == 0.75  # c is blank
+    assert units.loc["SH", "D2"] == 0.25  # d is n/a
+    assert units.loc["CN", "D2"] == 1.0
+    assert "observed share of each dimension's weight, 2024" in r.stdout

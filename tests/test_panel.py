@@ -76,7 +76,7 @@ def test_duplicated_rows_are_named(tmp_path):
     with pytest.raises(ie.DataError) as exc:
         ie.load_panel(write(tmp_path, text))
     msg = str(exc.value)
-    assert "d.csv: duplicated (unit, period, indicator) at row 16 (U2, 2021, c), row 26 (U2, 2021, c)" in msg
+    assert "d.csv: duplicated (unit, period, indicator): rows 16 and 26 (U2, 2021, c)" in msg
 
 
 def test_non_numeric_cell_names_row_and_column(tmp_path, tiny_spec):
@@ -120,8 +120,12 @@ def test_indicator_the_data_lacks(tmp_path, tiny_spec):
     df = tiny_frame().drop(columns="d")
     p = tmp_path / "w.csv"
     df.to_csv(p, index=False)
-    with pytest.raises(ie.DataError, match=r"w.csv: the spec tiny.yaml names indicators the data lacks: d"):
+    with pytest.raises(ie.DataError) as exc:
         ie.load_panel(p, tiny_spec)
+    first, by_dimension, how = str(exc.value).splitlines()
+    assert first.endswith("w.csv: the data lacks 1 of the 4 indicators of tiny.yaml:")
+    assert by_dimension == "  D2: d"
+    assert "--set data.on_missing_indicator=warn" in how
 
 
 def test_unit_with_no_data(tmp_path, tiny_spec):
