@@ -81,6 +81,30 @@ def _print_summary(b) -> None:
     latest = int((years == years.max()).sum())  # the units of the latest year, as the summary lists
     if latest > 10:
         print(f"  ... {latest - 10} more")
+    _print_coverage(b)
+
+
+def _print_coverage(b) -> None:
+    """The data notice, the withheld scores and the coverage of the index and each dimension in the latest
+    year: a row per unit, or (more than 40 units) the minimum, median and maximum over the units."""
+    from .coverage import coverage_summary
+    from .outputs import data_notice
+
+    notice = data_notice(b)
+    print(notice[b.spec.index.lang])
+    held = b.withheld
+    n_held = 0 if held is None else int(held.to_numpy().sum())
+    if n_held:
+        print(f"withheld: {n_held} scores below the publication threshold (scores.csv status says why)")
+    cov = coverage_summary(b)
+    year = f" ({max(b.panel.years)})" if b.panel.has_years else ""
+    print(f"coverage{year}: share of each node's nominal weight backed by observed data")
+    if len(cov) > 40:
+        cov = cov.describe().loc[["min", "50%", "max"]].rename(index={"50%": "median"})
+    else:
+        names = b.panel.unit_names(list(cov.index))
+        cov.index = [names.get(u, u) for u in cov.index]
+    print(cov.to_string(float_format=lambda v: f"{v:.2f}"))
 
 
 def cmd_audit(args: argparse.Namespace) -> int:

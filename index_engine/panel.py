@@ -35,6 +35,7 @@ import pandas as pd
 
 from ._checks import NO_YEAR, check_input_file, decode_text, list_rows
 from .errors import DataError, EmptyNodeWarning
+from .flags import canonical_flag
 
 if TYPE_CHECKING:
     from .spec import Spec
@@ -615,13 +616,16 @@ def _from_long(df: pd.DataFrame, name: str, spec: Spec | None) -> Panel:
     wide = ann.pivot(index=["unit", "year"], columns="indicator", values="value")
     wide = _order(wide, df[ucol])
     wide.columns.name = None
-    extra = [c for c in cols if c not in {ucol, icol, vcol, pcol} and c.lower() not in ("source", "vintage")]
+    extra = [c for c in cols if c not in {ucol, icol, vcol, pcol} and c.lower() not in ("source", "vintage", "flag", "note")]
     attrs = _attrs_from_rows(df.loc[annual], ucol, years[annual], extra, ncol, wide.index)
-    src_cols = [low[c] for c in ("source", "vintage") if c in low]
+    src_cols = [low[c] for c in ("source", "vintage", "note") if c in low]
     sources = pd.DataFrame(
         {"unit": key.unit, "year": years, "period": labels, "indicator": key.indicator}
         | {c.lower(): df[c].to_numpy() for c in src_cols}
     )
+    if "flag" in low:
+        words = {v: canonical_flag(v, f"{name}: column {low['flag']!r}") for v in pd.unique(df[low["flag"]])}
+        sources["flag"] = df[low["flag"]].map(words).to_numpy()
     return Panel(wide.astype(float), attrs, obs, sources, name, "", has_years)
 
 
