@@ -165,29 +165,33 @@ def data_notice(b: Build) -> dict[str, Any]:
     span = f"{years[0]}–{years[-1]}" if len(years) > 1 else (str(years[0]) if years else "")
     parts = [(f, FLAGS[f].zh, FLAGS[f].en) for f in FLAG_NAMES if f in shares]
     parts += [(k, zh, en) for k, zh, en in (("imputed", "插补", "imputed"), ("missing", "缺失", "missing")) if shares[k] > 0]
-    obs = _percent(shares["counted"])
+    obs_zh, obs_en = _percent(shares["counted"], "zh"), _percent(shares["counted"], "en")
     if vintage:
         zh, en = f"数据截至{vintage}（数据文件中最新的发布日期）", f"Data as of {vintage} (the latest publication date in the data file)"
     elif span:
         zh, en = f"数据年份{span}（数据文件未注明发布日期）", f"Data for {span} (the data file gives no publication dates)"
     else:
         zh, en = "数据文件未注明发布日期", "The data file gives no publication dates"
-    zh += f"；{obs}的指标-年份为观测数据（{'，'.join(f'{z}{_percent(shares[k])}' for k, z, _ in parts)}）。"
-    en += f"; {obs} of indicator-years observed ({', '.join(f'{e} {_percent(shares[k])}' for k, _, e in parts)})."
+    each_zh = "，".join(z + _percent(shares[k], "zh") for k, z, _ in parts)
+    each_en = ", ".join(e + " " + _percent(shares[k], "en") for k, _, e in parts)
+    zh += f"；{obs_zh}的指标-年份为观测数据（{each_zh}）。"
+    en += f"; {obs_en} of indicator-years observed ({each_en})."
     illustrative = "illustrative" in shares
     if illustrative:
-        p = _percent(shares["illustrative"] / max(1e-300, 1.0 - shares["imputed"] - shares["missing"]))
-        zh = f"示例数据，非官方统计：数据文件将{p}的数值标为示例数据，请勿引用其结果。" + zh
-        en = f"Illustrative data, not official statistics: the data file flags {p} of its values as illustrative; do not cite the results. " + en
+        share = shares["illustrative"] / max(1e-300, 1.0 - shares["imputed"] - shares["missing"])
+        zh = f"示例数据，非官方统计：数据文件将{_percent(share, 'zh')}的数值标为示例数据，请勿引用其结果。" + zh
+        en = (f"Illustrative data, not official statistics: the data file flags {_percent(share, 'en')} of its values "
+              "as illustrative; do not cite the results. ") + en
     return {"zh": zh, "en": en, "illustrative": illustrative}
 
 
-def _percent(x: float) -> str:
-    """A share as a whole percentage; '<1%' and '>99%' rather than a rounded 0% or 100% that is not exact."""
+def _percent(x: float, lang: str) -> str:
+    """A share as a whole percentage; 'under 1%' and 'over 99%' rather than a rounded 0% or 100% that is not exact
+    (words, not '<': the text goes into HTML and spreadsheets as it is)."""
     if 0 < x < 0.005:
-        return "<1%"
+        return "不足1%" if lang == "zh" else "under 1%"
     if 0.995 <= x < 1:
-        return ">99%"
+        return "逾99%" if lang == "zh" else "over 99%"
     return f"{round(100 * x)}%"
 
 
