@@ -2,8 +2,8 @@
 
 ``provenance_table(b)`` has the columns :data:`COLUMNS`, a row per exception:
 
-* a value the data file flags other than ``observed``, gives from a source other than the file's usual one
-  (its most frequent), or annotates with a ``note``;
+* a value the data file flags other than ``observed``, gives from a source other than the indicator's usual
+  one (its most frequent in the file), or annotates with a ``note``;
 * a cell the build imputed (``treatment`` ``imputed``; ``how`` says how and from which observations, e.g.
   ``carried forward from 2023``, ``interpolated between 2021 and 2024``, ``mean of 12 units in 2024``);
 * a value the outlier treatment changed (``treated``; ``how``: the rule, the value before and after).
@@ -128,12 +128,13 @@ def provenance_table(b: Build) -> pd.DataFrame:
     for c in _TEXT:
         vals = pd.unique(rows[c]) if len(rows) else []
         first[c] = vals[0] if len(vals) == 1 else None
-    usual = rows["source"].mode().iloc[0] if len(rows) and first["source"] is None else first["source"]
     listed = np.zeros(len(rows), bool)
     if first["flag"] is None:
         listed |= (rows["flag"] != "observed").to_numpy()
-    if first["source"] is None:
-        listed |= ((rows["source"] != usual) & (rows["source"] != "")).to_numpy()
+    if first["source"] is None:  # the usual source of each indicator: its most frequent
+        given = rows[rows["source"] != ""]
+        usual = given.groupby("indicator")["source"].agg(lambda s: s.mode().iloc[0])
+        listed |= ((rows["source"] != rows["indicator"].map(usual)) & (rows["source"] != "")).to_numpy()
     if first["note"] is None:
         listed |= (rows["note"] != "").to_numpy()
     exceptions = rows[listed].assign(treatment="", how="")
