@@ -76,7 +76,8 @@ def _print_summary(b) -> None:
     ref = f" (+{n_ref} reference)" if n_ref else ""
     print(f"{b.spec.index.id}{year}: {n_units} units{ref}, {len(b.spec.indicators)} indicators")
     for u, score, rank in zip(s["unit"], s["score"], s["rank"]):
-        print(f"  {'' if rank is None or str(rank) == '<NA>' else int(rank):>4}  {names.get(u, u)}  {score:.2f}")
+        shown = "withheld" if score != score and b.withheld is not None else f"{score:.2f}"  # NaN: withheld
+        print(f"  {'' if rank is None or str(rank) == '<NA>' else int(rank):>4}  {names.get(u, u)}  {shown}")
     years = b.scores.index.get_level_values("year")
     latest = int((years == years.max()).sum())  # the units of the latest year, as the summary lists
     if latest > 10:

@@ -170,9 +170,12 @@ class Build:
         if held is None or c.empty or not held.to_numpy().any():
             return c
         long = held.stack(future_stack=True)
-        keys = pd.MultiIndex.from_arrays([c["unit"], c["year"], c["parent"]])
-        hide = long.reindex(keys).fillna(False).to_numpy(dtype=bool)
-        hide |= long.reindex(pd.MultiIndex.from_arrays([c["unit"], c["year"], c["child"]])).fillna(False).to_numpy(dtype=bool)
+
+        def hidden(node: str) -> np.ndarray:
+            keys = pd.MultiIndex.from_arrays([c["unit"], c["year"], c[node]])
+            return long.reindex(keys).fillna(False).to_numpy(dtype=bool)
+
+        hide = hidden("parent") | hidden("child")
         return c.assign(contribution=np.where(hide, np.nan, c["contribution"].to_numpy(dtype=float)))
 
     def table(self, stage: str) -> pd.DataFrame:
