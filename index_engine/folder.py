@@ -751,7 +751,11 @@ class BuildFolder:
         folder written before provenance was recorded."""
         if not self.has("provenance"):
             return None
-        return self._long("provenance")
+        p = self.file("provenance")
+        df = read_parquet(p) if p.suffix == ".parquet" else read_csv(p)
+        if len(df) and "year" in df.columns and not pd.api.types.is_integer_dtype(df["year"]):  # years as numbers, '*' (every value) kept
+            df["year"] = [y if y == "*" else (NO_YEAR if y in ("", None) else int(y)) for y in df["year"]]
+        return df
 
     @cached_property
     def notice(self) -> dict[str, Any]:

@@ -284,7 +284,7 @@ def test_sparse_build_end_to_end(tmp_path, capsys):
     for name, text in texts.items():
         for word in ("illustrative", "Illustrative", "示例", "模拟"):
             assert word not in text, (name, word)
-    for page in ("report/index.html", "report/methodology.html", "report/dim-VC.html", "report/unit-BJ.html"):
+    for page in ("report/index.html", "report/methodology.html", "report/dim-VC.html", "report/unit-BJ.html", "report/unit-SC.html"):
         assert notice["zh"] in texts[page], page
 
 
