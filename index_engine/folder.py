@@ -10,14 +10,15 @@ Two layouts (``manifest.json`` names it under ``"layout"``):
 ``long csv`` (at most ``outputs.LARGE_ROWS`` unit-years)
     ``scores.csv`` (``unit, year, node, level, score, rank, change``), ``contributions.csv``,
     ``weights.csv``, ``fitted.csv``, ``treatment.csv``, ``imputed.csv``, ``units.csv``,
-    ``grades.csv`` (with grades), ``targets.csv`` (with targets) and ``tables/<stage>.csv``
-    (``unit, year, indicator, value``).
+    ``grades.csv`` (with grades), ``targets.csv`` (with targets), ``coverage.csv`` (``unit, year, node,
+    coverage``), ``provenance.csv`` and ``tables/<stage>.csv`` (``unit, year, indicator, value``).
 ``wide parquet (large build)``
     ``scores.parquet``, ``ranks.parquet`` (aggregates only), ``change.parquet`` (with more than one
     year) and ``tables/<stage>.parquet``, each a row per (unit, year) and a column per node;
     ``tables/same_as.json`` names the stages a step left unchanged (written once, under the first
     stage that had them); ``units.parquet``, ``treatment.parquet``, ``imputed.parquet``,
-    ``grades.parquet``; ``weights.csv``, ``fitted.csv`` and ``targets.csv`` stay CSV.
+    ``grades.parquet``, ``coverage.parquet`` (the aggregates' coverage, wide), ``provenance.parquet``;
+    ``weights.csv``, ``fitted.csv`` and ``targets.csv`` stay CSV.
 
 Either layout holds ``manifest.json`` (written last: a folder without it is unfinished),
 ``spec.yaml`` (the spec as built, ``--set`` applied), ``log.json`` and, when they were asked for,
