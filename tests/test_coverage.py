@@ -292,9 +292,14 @@ def test_sparse_build_end_to_end(tmp_path, capsys):
 @NEEDS_READING
 def test_sparse_file_as_it_is_under_warn(tmp_path, capsys):
     """The fixture file itself: VC4 and XB2 monthly (December values are the years'), IN1 with a break (BJ 2024)
-    and two sources (SH 2024: the latest vintage wins), 32 indicators missing."""
-    args = ["build", str(SPEC), "--out", str(out := tmp_path / "out"), "--no-report",
-            "--set", "data.on_missing_indicator=warn", "--set", "data.duplicates=latest_vintage"]
+    and two sources (SH 2024: the latest vintage wins), 32 indicators missing. The denominators only missing
+    indicators need (LOANS_RMB, LOANS_CORP, HT_FIRMS) are listed as gaps (a file without them is refused), and
+    targets are not tracked (targets of indicators the data lacks are the targets' own rules)."""
+    text = (SPARSE / "sparse_panel.csv").read_text(encoding="utf-8")
+    text += "".join(f"BJ,北京,2023,{d},,,,,,\n" for d in ("LOANS_RMB", "LOANS_CORP", "HT_FIRMS"))
+    (data := tmp_path / "sparse_panel.csv").write_text(text, encoding="utf-8")
+    args = ["build", str(SPEC), "--data", str(data), "--out", str(out := tmp_path / "out"), "--no-report",
+            "--set", "data.on_missing_indicator=warn", "--set", "data.duplicates=latest_vintage", "--set", "tracking=null"]
     assert cli.main(args) == 0
     f = load_build(out)
     cov = f.coverage.set_index(["unit", "year", "node"])["coverage"]
