@@ -107,36 +107,45 @@ def value_flags(panel: Panel, indicators: Iterable[str], index: pd.MultiIndex) -
     return out
 
 
-def observed(b: Build, indicators: Iterable[str] | None = None) -> np.ndarray:
-    """obs(u, y, i) of the build's rows (``b.scores.index``) × ``indicators`` (default the spec's): a
-    value given by the file (present after the transformation and the denominator), not imputed,
-    with a flag that counts as observed."""
-    inds = list(b.spec.indicators if indicators is None else indicators)
-    out = _given(b, inds, ("raw", "denominated"))
-    flags = value_flags(b.panel, inds, b.scores.index)
-    if flags is not None:
-        out &= (flags < 0) | _COUNTS[np.maximum(flags, 0)]
-    return out
+def observed(b: Build) -> np.ndarray:
+    """obs(u, y, i) of the build's rows (``b.scores.index``) × the spec's indicators: a value given by the
+    file (present after the transformation and the denominator), not imputed, with a flag that counts
+    as observed."""
+    given, flags = _cells(b)
+    return given if flags is None else given & ((flags < 0) | _COUNTS[np.maximum(flags, 0)])
+
+
+def _cells(b: Build) -> tuple[np.ndarray, np.ndarray | None]:
+    """(where the file gives a value, the flag of each value or None): the build's rows × the spec's
+    indicators, made once per build."""
+    made = b.__dict__.get("_cells")
+    if made is None:
+        inds = list(b.spec.indicators)
+        made = b.__dict__["_cells"] = (_given(b, inds, ("raw", "denominated")), value_flags(b.panel, inds, b.scores.index))
+    return made
 
 
 def _given(b: Build, inds: list[str], stages: tuple[str, ...]) -> np.ndarray:
     """True where every stage of ``stages`` has a value: the build's rows × ``inds`` (a column a stage
     lacks: False)."""
     index = b.scores.index
-    out = np.zeros((len(index), len(inds)), dtype=bool)
+    out = np.zeros((len(index), len(inds)), dtype=bool, order="F")  # a column per indicator, contiguous
     for stage in stages:
         t = b.tables.get(stage)
         if t is None:
             continue
-        same = t.index is index or t.index.equals(index)
+        same = t.index is index or (len(t.index) == len(index) and t.index.equals(index))
         pos = None if same else t.index.get_indexer(index)
         for k, c in enumerate(inds):
             if c not in t.columns:
                 out[:, k] = False
                 continue
-            has = t[c].notna().to_numpy()
+            has = ~np.isnan(t[c].to_numpy(dtype=float))
             has = has if pos is None else np.where(pos >= 0, has[np.maximum(pos, 0)], False)
-            out[:, k] = has if stage == stages[0] else out[:, k] & has
+            if stage == stages[0]:
+                out[:, k] = has
+            else:
+                out[:, k] &= has
     return out
 
 
@@ -144,16 +153,17 @@ def observation_shares(b: Build) -> dict[str, float]:
     """How the build's indicator-years (its rows × the spec's indicators) stand: the share given by the
     file under each flag (keys of :data:`FLAG_NAMES`, only those present), ``imputed``, ``missing``
     (neither), and ``counted``, the share that counts as observed (the sum over the flags that count)."""
-    inds = list(b.spec.indicators)
-    given = _given(b, inds, ("raw", "denominated"))
-    filled = _given(b, inds, ("imputed",)) & ~given
+    given, flags = _cells(b)
+    n_filled = int((_given(b, list(b.spec.indicators), ("imputed",)) & ~given).sum()) if len(b.imputed) else 0
     total = given.size or 1
-    flags = value_flags(b.panel, inds, b.scores.index)
-    codes = np.zeros(given.shape, dtype=np.int8) if flags is None else np.maximum(flags, 0)
-    counts = np.bincount(codes[given], minlength=len(FLAG_NAMES))
+    if flags is None:
+        counts = np.zeros(len(FLAG_NAMES), dtype=np.int64)
+        counts[0] = int(given.sum())
+    else:
+        counts = np.bincount(np.maximum(flags, 0)[given], minlength=len(FLAG_NAMES))
     out = {f: counts[k] / total for k, f in enumerate(FLAG_NAMES) if counts[k]}
-    out["imputed"] = int(filled.sum()) / total
-    out["missing"] = 1.0 - (int(given.sum()) + int(filled.sum())) / total
+    out["imputed"] = n_filled / total
+    out["missing"] = 1.0 - (int(counts.sum()) + n_filled) / total
     out["counted"] = float(counts[_COUNTS].sum()) / total
     return out
 
@@ -169,10 +179,29 @@ def latest_vintage(panel: Panel) -> str:
 
 
 def node_coverage(b: Build, nodes: Iterable[str] | None = None) -> pd.DataFrame:
-    """coverage(u, y, n): rows like ``b.scores`` × ``nodes`` (default every node)."""
+    """coverage(u, y, n): rows like ``b.scores`` × ``nodes`` (default every node); a column at a time, so a
+    large build holds its observed cells as booleans only."""
     shares = nominal_shares(b.spec, nodes)
     obs = observed(b)
-    return pd.DataFrame(obs.astype(float) @ shares.to_numpy(), index=b.scores.index, columns=shares.columns)
+    cols = {}
+    for n in shares.columns:
+        col = np.zeros(len(obs))
+        for k in np.flatnonzero(shares[n].to_numpy()):
+            np.add(col, shares[n].iat[k], out=col, where=obs[:, k])
+        cols[n] = col
+    return pd.DataFrame(cols, index=b.scores.index)
+
+
+def aggregate_coverage(b: Build) -> pd.DataFrame:
+    """The coverage of the aggregates (a large build's coverage.parquet, the withheld scores, the console
+    summary), computed once per build."""
+    aggs = list(b.spec.aggregates)
+    if "coverage" in b.__dict__:
+        return b.coverage[aggs]
+    made = b.__dict__.get("_aggregate_coverage")
+    if made is None:
+        made = b.__dict__["_aggregate_coverage"] = node_coverage(b, aggs)
+    return made
 
 
 def coverage_long(coverage: pd.DataFrame) -> pd.DataFrame:
@@ -293,8 +322,8 @@ def coverage_summary(b: Build) -> pd.DataFrame:
     """Coverage of the index and of each dimension (the root's children) for every unit of the latest
     year: units (rows, the build's order) × nodes."""
     spec = b.spec
-    nodes = [spec.tree.code] + [c.code for c in spec.tree.children]
-    cov = b.coverage[nodes]
+    nodes = [spec.tree.code] + [c.code for c in spec.tree.children if not c.is_indicator]
+    cov = aggregate_coverage(b)[nodes]
     years = cov.index.get_level_values("year")
     latest = cov[np.asarray(years == years.max())]
     latest.index = latest.index.get_level_values("unit")

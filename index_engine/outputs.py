@@ -367,6 +367,7 @@ def _write_large(b: Build, d: Path, excel: bool | None) -> dict[str, int]:
 
     Wide tables go to Arrow straight from their columns (no copy of the data), and the Parquet files
     are written by a few threads while the rest (ranks, grades, CSVs, workbook) is made."""
+    from .coverage import aggregate_coverage
     from .provenance import provenance_table
 
     hy = b.panel.has_years
@@ -387,7 +388,7 @@ def _write_large(b: Build, d: Path, excel: bool | None) -> dict[str, int]:
         if same_as:
             (d / "tables" / "same_as.json").write_text(json.dumps(same_as, indent=1), encoding="utf-8")
         parquet.add("scores.parquet", keys.table(b.published))
-        parquet.add("coverage.parquet", keys.table(_aggregate_coverage(b)))
+        parquet.add("coverage.parquet", keys.table(aggregate_coverage(b)))  # an indicator's: whether it is observed
         parquet.add("provenance.parquet", _arrow_frame(provenance_table(b).astype({"year": str})))
         # ranks of the aggregates only: indicator ranks of a million firms are rarely wanted and cost
         # a sort each (Build.ranks has them all)
@@ -405,15 +406,6 @@ def _write_large(b: Build, d: Path, excel: bool | None) -> dict[str, int]:
         if excel is not False:
             write_workbook(b, summary_sheets(b), d / "results.xlsx")
     return parquet.rows | counts
-
-
-def _aggregate_coverage(b: Build) -> pd.DataFrame:
-    """The coverage of the aggregates, a row per unit-year (a large build's coverage.parquet; an
-    indicator's coverage is whether its value is observed)."""
-    from .coverage import node_coverage
-
-    aggs = list(b.spec.aggregates)
-    return b.coverage[aggs] if "coverage" in b.__dict__ else node_coverage(b, aggs)
 
 
 class _ArrowKeys:

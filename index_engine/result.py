@@ -104,12 +104,11 @@ class Build:
     def withheld(self) -> pd.DataFrame | None:
         """True where a unit's score at an aggregate is withheld (its coverage below the spec's
         ``publish`` threshold): rows like ``scores`` × aggregates; None without ``publish:``."""
-        from .coverage import node_coverage, withheld
+        from .coverage import aggregate_coverage, withheld
 
         if self.spec.publish is None:
             return None
-        cov = self.coverage if "coverage" in self.__dict__ else node_coverage(self, self.spec.aggregates)
-        return withheld(self.spec, cov)
+        return withheld(self.spec, aggregate_coverage(self))
 
     @cached_property
     def published(self) -> pd.DataFrame:
@@ -205,14 +204,14 @@ class Build:
 
     def _status(self, long: pd.DataFrame) -> np.ndarray:
         """The ``status`` of each row (unit, year, node) of ``long``."""
-        from .coverage import node_coverage, status_text, thresholds
+        from .coverage import aggregate_coverage, status_text, thresholds
 
         out = np.full(len(long), "", dtype=object)
         held = self.withheld
         if held is None or not held.to_numpy().any():
             return out
         thr = thresholds(self.spec)
-        cov = (self.coverage if "coverage" in self.__dict__ else node_coverage(self, list(held.columns)))[list(held.columns)]
+        cov = aggregate_coverage(self)[list(held.columns)]
         rows = held.stack(future_stack=True)
         rows = rows[rows.to_numpy(dtype=bool)]
         text = pd.Series(
