@@ -256,8 +256,7 @@ def applied_weights(spec: Spec, table: pd.DataFrame, scores: pd.DataFrame) -> pd
     """``table`` (weights.csv) with ``applied_weight`` and ``applied_effective_weight``: the weights once the
     children without any score in the build are taken out and their siblings' weights renormalised (what
     aggregation did for every row; a child missing for some rows only is renormalised away in those rows)."""
-    present = scores.notna().to_numpy().any(axis=0)
-    has = dict(zip(scores.columns, present))
+    has = {c: not np.isnan(scores[c].to_numpy(dtype=float)).all() for c in scores.columns}
     parts = []
     blocks = table.groupby("segment", sort=False) if "segment" in table.columns else [("", table)]
     for _, t in blocks:
