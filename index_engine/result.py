@@ -54,7 +54,11 @@ class Build:
     scores : DataFrame, rows (unit, year), one column per node
         Indicators (normalised) and every aggregate up to the index.
     ranks, change : DataFrame like ``scores`` (properties, computed on first use)
-        Rank within the year (1 = best, ties 'min') and score minus the previous year's.
+        Rank within the year (1 = best, ties 'min') and score minus the previous year's, of the
+        published scores.
+    coverage, withheld, published : properties (see :mod:`index_engine.coverage`)
+        The share of each node's nominal weight backed by observed data; where a score is withheld
+        (the spec's ``publish:`` threshold); ``scores`` with the withheld ones missing.
     weights : DataFrame
         ``node, parent, level, nominal_weight, weight, effective_weight``.
     """
