@@ -79,11 +79,36 @@ def _print_summary(b) -> None:
     inds = f"{n_ind - len(dropped)} of {n_ind} indicators ({len(dropped)} dropped: no data)" if dropped else f"{n_ind} indicators"
     print(f"{b.spec.index.id}{year}: {n_units} units{ref}, {inds}")
     for u, score, rank in zip(s["unit"], s["score"], s["rank"]):
-        print(f"  {'' if rank is None or str(rank) == '<NA>' else int(rank):>4}  {names.get(u, u)}  {score:.2f}")
+        shown = "withheld" if score != score and b.withheld is not None else f"{score:.2f}"  # NaN: withheld
+        print(f"  {'' if rank is None or str(rank) == '<NA>' else int(rank):>4}  {names.get(u, u)}  {shown}")
     years = b.scores.index.get_level_values("year")
     latest = int((years == years.max()).sum())  # the units of the latest year, as the summary lists
     if latest > 10:
         print(f"  ... {latest - 10} more")
+    _print_coverage(b)
+
+
+def _print_coverage(b) -> None:
+    """The data notice, the withheld scores and the coverage of the index and each dimension in the latest
+    year: a row per unit, or (more than 40 units) the minimum, median and maximum over the units."""
+    from .coverage import coverage_summary
+    from .outputs import data_notice
+
+    notice = data_notice(b)
+    print(notice[b.spec.index.lang])
+    held = b.withheld
+    n_held = 0 if held is None else int(held.to_numpy().sum())
+    if n_held:
+        print(f"withheld: {n_held} scores below the publication threshold (scores.csv status says why)")
+    cov = coverage_summary(b)
+    year = f" ({max(b.panel.years)})" if b.panel.has_years else ""
+    print(f"coverage{year}: share of each node's nominal weight backed by observed data")
+    if len(cov) > 40:
+        cov = cov.describe().loc[["min", "50%", "max"]].rename(index={"50%": "median"})
+    else:
+        names = b.panel.unit_names(list(cov.index))
+        cov.index = [names.get(u, u) for u in cov.index]
+    print(cov.to_string(float_format=lambda v: f"{v:.2f}"))
 
 
 def cmd_audit(args: argparse.Namespace) -> int:

@@ -73,6 +73,10 @@ class EmptyNodeWarning(IndexEngineWarning):
     """An indicator, or every indicator under an aggregate, has no value for any unit or year."""
 
 
+class EmptyNodeYearWarning(EmptyNodeWarning):
+    """An indicator, or every indicator under an aggregate, has no value for any unit in some years (not all)."""
+
+
 class DegenerateOutputWarning(IndexEngineWarning):
     """An analysis' output barely varies (most builds give the same value), so its indices are unreliable."""
 

@@ -10,14 +10,15 @@ Two layouts (``manifest.json`` names it under ``"layout"``):
 ``long csv`` (at most ``outputs.LARGE_ROWS`` unit-years)
     ``scores.csv`` (``unit, year, node, level, score, rank, change``), ``contributions.csv``,
     ``weights.csv``, ``fitted.csv``, ``treatment.csv``, ``imputed.csv``, ``units.csv``,
-    ``grades.csv`` (with grades), ``targets.csv`` (with targets) and ``tables/<stage>.csv``
-    (``unit, year, indicator, value``).
+    ``grades.csv`` (with grades), ``targets.csv`` (with targets), ``coverage.csv`` (``unit, year, node,
+    coverage``), ``provenance.csv`` and ``tables/<stage>.csv`` (``unit, year, indicator, value``).
 ``wide parquet (large build)``
     ``scores.parquet``, ``ranks.parquet`` (aggregates only), ``change.parquet`` (with more than one
     year) and ``tables/<stage>.parquet``, each a row per (unit, year) and a column per node;
     ``tables/same_as.json`` names the stages a step left unchanged (written once, under the first
     stage that had them); ``units.parquet``, ``treatment.parquet``, ``imputed.parquet``,
-    ``grades.parquet``; ``weights.csv``, ``fitted.csv`` and ``targets.csv`` stay CSV.
+    ``grades.parquet``, ``coverage.parquet`` (the aggregates' coverage, wide), ``provenance.parquet``;
+    ``weights.csv``, ``fitted.csv`` and ``targets.csv`` stay CSV.
 
 Either layout holds ``manifest.json`` (written last: a folder without it is unfinished),
 ``spec.yaml`` (the spec as built, ``--set`` applied), ``log.json`` and, when they were asked for,
@@ -64,12 +65,13 @@ FILES: dict[str, dict[str, str]] = {
     LONG: {
         "scores": "scores.csv", "contributions": "contributions.csv", "weights": "weights.csv", "fitted": "fitted.csv",
         "treatment": "treatment.csv", "imputed": "imputed.csv", "units": "units.csv", "grades": "grades.csv",
-        "targets": "targets.csv",
+        "targets": "targets.csv", "coverage": "coverage.csv", "provenance": "provenance.csv",
     },
     WIDE: {
         "scores": "scores.parquet", "ranks": "ranks.parquet", "change": "change.parquet", "weights": "weights.csv",
         "fitted": "fitted.csv", "treatment": "treatment.parquet", "imputed": "imputed.parquet",
         "units": "units.parquet", "grades": "grades.parquet", "targets": "targets.csv",
+        "coverage": "coverage.parquet", "provenance": "provenance.parquet",
     },
 }
 """The file of each table, by layout (tables/<stage> aside)."""
@@ -79,7 +81,8 @@ REQUIRED = ("scores", "weights", "units")
 NUMERIC: dict[str, tuple[str, ...]] = {
     "scores": ("level", "score", "rank", "change"),
     "contributions": ("contribution",),
-    "weights": ("level", "nominal_weight", "weight", "effective_weight"),
+    "weights": ("level", "nominal_weight", "weight", "effective_weight", "applied_weight", "applied_effective_weight"),
+    "coverage": ("coverage",),
     "treatment": ("before", "after"),
     "imputed": ("value",),
     "grades": ("score",),
@@ -101,7 +104,7 @@ SENSITIVITY_NUMERIC: dict[str, tuple[str, ...]] = {
 """Numeric columns of the tables of sensitivity/ (others of an unknown table: every all-number column)."""
 TEXT = frozenset({"unit", "node", "indicator", "parent", "child", "pool", "segment", "name", "unit_name",
                   "unit_name_en", "node_name", "name_zh", "name_en", "tracked_unit", "x", "y", "other", "group",
-                  "dimension", "method"})
+                  "dimension", "method", "status", "flag", "source", "vintage", "note", "treatment", "how"})
 """Columns that are always text, whatever their cells look like (codes such as ``NA`` or ``0012``)."""
 NULLS = frozenset({"", "nan", "NaN", "NAN", "-nan", "NA", "N/A", "n/a", "NULL", "null", "None", "<NA>", "#N/A"})
 """Cells of a numeric column that mean 'no value'."""
@@ -630,7 +633,26 @@ class BuildFolder:
             s["_o"] = s["node"].map(lambda c: order.get(c, len(order)))
             s = s.sort_values(["year", "_o"], kind="stable").drop(columns="_o").reset_index(drop=True)
         s["rank"] = pd.array(np.round(s["rank"].to_numpy(dtype=float)), dtype="Int64") if len(s) else s["rank"].astype("Int64")
+        if "status" not in s.columns:
+            s["status"] = self._status(s)
         return s
+
+    def _status(self, s: pd.DataFrame) -> np.ndarray:
+        """``status`` of the rows of ``s`` where the folder has no status column (the wide layout, or a folder
+        written before it): from the coverage of the aggregates and the spec's ``publish`` thresholds."""
+        from .coverage import below, status_text, thresholds
+
+        out = np.full(len(s), "", dtype=object)
+        thr = thresholds(self.spec)
+        cov = self.coverage if thr else None
+        if cov is None or not len(s):
+            return out
+        cov = cov[cov["node"].isin(list(thr))]
+        low = cov[below(cov["coverage"].to_numpy(), cov["node"].map(thr).to_numpy())]
+        text = pd.Series([status_text(c, thr[n]) for n, c in zip(low["node"], low["coverage"])],
+                         index=pd.MultiIndex.from_arrays([low["unit"], low["year"], low["node"]]), dtype=object)
+        found = text.reindex(pd.MultiIndex.from_arrays([s["unit"], s["year"], s["node"]])).to_numpy(dtype=object)
+        return np.where(pd.isna(found), "", found)
 
     def table_long(self, stage: str) -> pd.DataFrame:
         """``unit, year, indicator, value`` of a stage."""
@@ -708,6 +730,40 @@ class BuildFolder:
         vals = np.asarray(vals, dtype=object)
         vals[pd.isna(vals) | (vals == "")] = None
         return vals
+
+    @cached_property
+    def coverage(self) -> pd.DataFrame | None:
+        """``unit, year, node, coverage`` (coverage.csv; a large build's coverage.parquet holds the
+        aggregates); None in a folder written before coverage was recorded."""
+        if not self.has("coverage"):
+            return None
+        if self.is_large:
+            w = self._parquet_wide(self.file("coverage"), None)
+            out = w.stack(future_stack=True).rename("coverage").reset_index()
+            out.columns = ["unit", "year", "node", "coverage"]
+            return out
+        return self._long("coverage", NUMERIC["coverage"])
+
+    @cached_property
+    def provenance(self) -> pd.DataFrame | None:
+        """``unit, year, indicator, flag, source, vintage, note, treatment, how`` (provenance.csv: the exceptions,
+        a first row ``*`` for what holds for the whole file; see :mod:`index_engine.provenance`); None in a
+        folder written before provenance was recorded."""
+        if not self.has("provenance"):
+            return None
+        p = self.file("provenance")
+        df = read_parquet(p) if p.suffix == ".parquet" else read_csv(p)
+        if len(df) and "year" in df.columns and not pd.api.types.is_integer_dtype(df["year"]):  # years as numbers, '*' (every value) kept
+            df["year"] = [y if y == "*" else (NO_YEAR if y in ("", None) else int(y)) for y in df["year"]]
+        return df
+
+    @cached_property
+    def notice(self) -> dict[str, Any]:
+        """The build's data notice (manifest.json ``notice``: ``zh``, ``en``, ``illustrative``; see
+        :func:`index_engine.outputs.data_notice`); empty texts in a folder written before it was recorded."""
+        n = self.manifest.get("notice")
+        n = n if isinstance(n, dict) else {}
+        return {"zh": str(n.get("zh") or ""), "en": str(n.get("en") or ""), "illustrative": bool(n.get("illustrative"))}
 
     @cached_property
     def targets(self) -> pd.DataFrame | None:

@@ -34,6 +34,8 @@ def _fitted(out: pd.Series, **stats: float) -> pd.Series:
 
 
 def _constant(x: pd.Series, on_constant: str, midpoint: float, method: str) -> pd.Series:
+    if not x.notna().any():  # no value at all: nothing to normalise (the build's EmptyNodeWarning names it)
+        return x.astype(float)
     if on_constant == "error":
         raise BuildError(f"{x.name}: the indicator has no spread (every value is equal)")
     warnings.warn(

@@ -94,6 +94,9 @@ def _sha(path: Path) -> str:
 
 def output_tables(b: Build) -> dict[str, pd.DataFrame]:
     """Every per-build table, by file stem, as it is written."""
+    from .coverage import coverage_long
+    from .provenance import provenance_table
+
     spec = b.spec
     scores = b.scores_long()
     contrib = b.contributions
@@ -113,6 +116,8 @@ def output_tables(b: Build) -> dict[str, pd.DataFrame]:
     scores = with_names(with_names(scores, "unit", names, "unit_name"), "node", nodes, "node_name")
     out = {
         "scores": scores,
+        "coverage": coverage_long(b.coverage),
+        "provenance": provenance_table(b),
         "contributions": contrib,
         "weights": with_names(w, "node", nodes, "node_name"),
         "treatment": b.treatment,
@@ -140,11 +145,54 @@ def with_names(df: pd.DataFrame, column: str, names: dict[str, str], name_column
     return out
 
 
-def data_notice(b: Build) -> dict[str, str]:
-    """What every result says about its data, ``{"zh": ..., "en": ...}`` (empty texts when nothing):
-    the spec's ``index.notice_zh`` / ``notice_en``."""
-    meta = b.spec.index
-    return {"zh": meta.notice_zh or "", "en": meta.notice_en or ""}
+def data_notice(b: Build) -> dict[str, Any]:
+    """What every result says about its data, from the data itself: ``{"zh": ..., "en": ..., "illustrative": bool}``.
+
+    The statement gives the data's date (the latest ``vintage`` of the file, else its years), the share of
+    the indicator-years (the build's rows × the spec's indicators) observed (flags that count as observed,
+    :func:`index_engine.flags.counts_as_observed`) and the share of each flag present, imputed and missing.
+    When the file flags values ``illustrative``, the statement opens with a warning not to cite the results
+    (``illustrative`` True), and only then: a build on a user's own data never calls itself illustrative.
+    This is THE notice of the console summary, results.xlsx's 说明 sheet, manifest.json and every report page
+    (the spec's deprecated ``index.notice_zh`` / ``notice_en`` are not used).
+    """
+    from .coverage import FLAG_NAMES, latest_vintage, observation_shares
+    from .flags import FLAGS
+
+    shares = observation_shares(b)
+    vintage = latest_vintage(b.panel)
+    years = [int(y) for y in b.panel.years] if b.panel.has_years else []
+    span = f"{years[0]}–{years[-1]}" if len(years) > 1 else (str(years[0]) if years else "")
+    parts = [(f, FLAGS[f].zh, FLAGS[f].en) for f in FLAG_NAMES if f in shares]
+    parts += [(k, zh, en) for k, zh, en in (("imputed", "插补", "imputed"), ("missing", "缺失", "missing")) if shares[k] > 0]
+    obs_zh, obs_en = _percent(shares["counted"], "zh"), _percent(shares["counted"], "en")
+    if vintage:
+        zh, en = f"数据截至{vintage}（数据文件中最新的发布日期）", f"Data as of {vintage} (the latest publication date in the data file)"
+    elif span:
+        zh, en = f"数据年份{span}（数据文件未注明发布日期）", f"Data for {span} (the data file gives no publication dates)"
+    else:
+        zh, en = "数据文件未注明发布日期", "The data file gives no publication dates"
+    each_zh = "，".join(z + _percent(shares[k], "zh") for k, z, _ in parts)
+    each_en = ", ".join(e + " " + _percent(shares[k], "en") for k, _, e in parts)
+    zh += f"；{obs_zh}的指标-年份为观测数据（{each_zh}）。"
+    en += f"; {obs_en} of indicator-years observed ({each_en})."
+    illustrative = "illustrative" in shares
+    if illustrative:
+        share = shares["illustrative"] / max(1e-300, 1.0 - shares["imputed"] - shares["missing"])
+        zh = f"示例数据，非官方统计：数据文件将{_percent(share, 'zh')}的数值标为示例数据，请勿引用其结果。" + zh
+        en = (f"Illustrative data, not official statistics: the data file flags {_percent(share, 'en')} of its values "
+              "as illustrative; do not cite the results. ") + en
+    return {"zh": zh, "en": en, "illustrative": illustrative}
+
+
+def _percent(x: float, lang: str) -> str:
+    """A share as a whole percentage; 'under 1%' and 'over 99%' rather than a rounded 0% or 100% that is not exact
+    (words, not '<': the text goes into HTML and spreadsheets as it is)."""
+    if 0 < x < 0.005:
+        return "不足1%" if lang == "zh" else "under 1%"
+    if 0.995 <= x < 1:
+        return "逾99%" if lang == "zh" else "over 99%"
+    return f"{round(100 * x)}%"
 
 
 README_SHEET = "说明"
@@ -176,13 +224,25 @@ _AUDIT_TEXT = {
 }
 _SHEET_TEXT = {
     "scores": (
-        "各单元、年份、节点的得分、排名（1 为最好）与较上年变化；指标为无量纲化后的值",
-        "score, rank (1 = best) and change on the previous year of every unit, year and node; indicators normalised",
+        "各单元、年份、节点的得分、排名（1 为最好）与较上年变化；指标为无量纲化后的值；status：得分因观测数据不足而不予发布的原因，发布者为空",
+        "score, rank (1 = best) and change on the previous year of every unit, year and node; indicators normalised; "
+        "status: why a score is withheld (too little observed data), empty when published",
+    ),
+    "coverage": (
+        "各单元、年份、节点的数据覆盖率：观测数据所支撑的名义有效权重份额（插补、缺失、预测值不计）",
+        "coverage of every unit, year and node: the share of its nominal effective weight backed by observed data "
+        "(imputed, missing and forecast values do not count)",
+    ),
+    "provenance": (
+        "数据来源与处理的例外：标记（估计、代理等）、非常用来源、插补（方法与所据数据）、离群值处理；全文件相同者记一行（*）",
+        "provenance exceptions: flagged values (estimate, proxy, ...), other sources, imputed cells (how, from what), "
+        "treated outliers; what holds for the whole file is one row (*)",
     ),
     "contributions": ("各子节点对上级得分的贡献", "each child's contribution to its parent's score"),
     "weights": (
-        "各节点的名义权重、在上级中的权重与在总指数中的有效权重",
-        "nominal weight, weight within the parent and effective weight in the index of every node",
+        "各节点的名义权重、在上级中的权重与在总指数中的有效权重；applied：剔除无数据节点并重新归一后实际采用的权重",
+        "nominal weight, weight within the parent and effective weight in the index of every node; applied: the weights "
+        "actually used once nodes without any data are taken out and their siblings renormalised",
     ),
     "treatment": ("离群值处理：每个被处理的数据点（处理前、处理后、规则）", "outlier treatment: every treated point (before, after, rule)"),
     "imputed": ("缺失值插补：每个被插补的数据格及其取值与方法", "imputation: every imputed cell, its value and method"),
@@ -236,8 +296,7 @@ def readme_sheet(b: Build, sheets: dict[str, pd.DataFrame | str]) -> pd.DataFram
          f"{panel.n_units} units" + (f", {span}" if span else "")),
         ("软件版本 / package version", f"index_engine {b.version}", f"index_engine {b.version}"),
     ]
-    if notice["zh"] or notice["en"]:
-        rows.append(("数据说明 / data notice", notice["zh"] or notice["en"], notice["en"] or notice["zh"]))
+    rows.append(("数据说明 / data notice", notice["zh"], notice["en"]))
     rows += [
         ("文件 / files", "各表另存为 CSV（UTF-8，带 BOM）或 Parquet 文件；manifest.json 列出全部文件及其 SHA-256",
          "the tables are also CSV (UTF-8 with a BOM) or Parquet files; manifest.json lists every file with its SHA-256"),
@@ -308,6 +367,9 @@ def _write_large(b: Build, d: Path, excel: bool | None) -> dict[str, int]:
 
     Wide tables go to Arrow straight from their columns (no copy of the data), and the Parquet files
     are written by a few threads while the rest (ranks, grades, CSVs, workbook) is made."""
+    from .coverage import aggregate_coverage
+    from .provenance import provenance_table
+
     hy = b.panel.has_years
     (d / "tables").mkdir()
     keys = _ArrowKeys(hy)
@@ -325,7 +387,9 @@ def _write_large(b: Build, d: Path, excel: bool | None) -> dict[str, int]:
             previous = (stage, table)
         if same_as:
             (d / "tables" / "same_as.json").write_text(json.dumps(same_as, indent=1), encoding="utf-8")
-        parquet.add("scores.parquet", keys.table(b.scores))
+        parquet.add("scores.parquet", keys.table(b.published))
+        parquet.add("coverage.parquet", keys.table(aggregate_coverage(b)))  # an indicator's: whether it is observed
+        parquet.add("provenance.parquet", _arrow_frame(provenance_table(b).astype({"year": str})))
         # ranks of the aggregates only: indicator ranks of a million firms are rarely wanted and cost
         # a sort each (Build.ranks has them all)
         parquet.add("ranks.parquet", keys.table(b.ranks_of(list(b.spec.aggregates))))
@@ -516,6 +580,8 @@ def _finish(b: Build, d: Path, counts: dict[str, int], inputs: dict[str, Any] | 
         "rows": counts,
         "layout": WIDE if len(b.scores) > LARGE_ROWS else LONG,
         "warnings": list(b.warnings),
+        "notice": data_notice(b),
+        "withheld": 0 if b.withheld is None else int(b.withheld.to_numpy().sum()),
         "inputs": inputs,
         "files": {},
     }

@@ -21,6 +21,7 @@ import pandas as pd
 from . import __version__
 from ._checks import list_rows
 from .aggregate import DomainError
+from .coverage import applied_weights, warn_empty_years
 from .errors import BuildError, DataError, IndexEngineError, SpecError
 from .evaluate import TreeModel, aggregate_build, segment_rows
 from .folder import read_csv
@@ -238,6 +239,7 @@ def _raw(spec: Spec, panel: Panel, _: Any) -> StageResult:
             raise DataError(f"{panel.file}: the spec's units list names units the data lacks: {list_rows(unknown)}")
         raw = raw[raw.index.get_level_values("unit").isin(keep_units)]
     warn_empty_nodes(spec, raw, panel.file)
+    warn_empty_years(spec, raw, panel.file)
     return StageResult(raw, log.steps)
 
 
@@ -515,7 +517,7 @@ def _aggregate(
         table = pd.concat([table.assign(segment=table.get("segment", "")), seg_table], ignore_index=True)
     if agg.segment_weights:
         table = table[["segment"] + [c for c in table.columns if c != "segment"]]
-    return table, scores
+    return applied_weights(spec, table, scores), scores
 
 
 def grade_table(spec: Spec, scores: pd.DataFrame) -> pd.DataFrame:

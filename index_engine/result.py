@@ -54,7 +54,11 @@ class Build:
     scores : DataFrame, rows (unit, year), one column per node
         Indicators (normalised) and every aggregate up to the index.
     ranks, change : DataFrame like ``scores`` (properties, computed on first use)
-        Rank within the year (1 = best, ties 'min') and score minus the previous year's.
+        Rank within the year (1 = best, ties 'min') and score minus the previous year's, of the
+        published scores.
+    coverage, withheld, published : properties (see :mod:`index_engine.coverage`)
+        The share of each node's nominal weight backed by observed data; where a score is withheld
+        (the spec's ``publish:`` threshold); ``scores`` with the withheld ones missing.
     weights : DataFrame
         ``node, parent, level, nominal_weight, weight, effective_weight``.
     """
@@ -93,9 +97,36 @@ class Build:
 
     # ---- views ------------------------------------------------------------------------
     @cached_property
+    def coverage(self) -> pd.DataFrame:
+        """Share of each node's nominal effective weight backed by observed data, like ``scores``
+        (see :mod:`index_engine.coverage`; computed on first use)."""
+        from .coverage import node_coverage
+
+        return node_coverage(self)
+
+    @cached_property
+    def withheld(self) -> pd.DataFrame | None:
+        """True where a unit's score at an aggregate is withheld (its coverage below the spec's
+        ``publish`` threshold): rows like ``scores`` × aggregates; None without ``publish:``."""
+        from .coverage import aggregate_coverage, withheld
+
+        if self.spec.publish is None:
+            return None
+        return withheld(self.spec, aggregate_coverage(self))
+
+    @cached_property
+    def published(self) -> pd.DataFrame:
+        """``scores`` with the withheld scores missing: what the build publishes, ranks and compares
+        (``scores`` itself when nothing is withheld)."""
+        from .coverage import published
+
+        return published(self.scores, self.withheld)
+
+    @cached_property
     def ranks(self) -> pd.DataFrame:
-        """Rank within the year, 1 = best, ties 'min' within :data:`~index_engine.ranks.RANK_RTOL`, like ``scores`` (computed on first use)."""
-        return rank_scores(self.scores)
+        """Rank within the year of the published scores, 1 = best, ties 'min' within
+        :data:`~index_engine.ranks.RANK_RTOL`, like ``scores`` (computed on first use); a withheld score has none."""
+        return rank_scores(self.published)
 
     def ranks_of(self, nodes: list[str]) -> pd.DataFrame:
         """Ranks of some nodes only (cheaper than ``ranks`` for a large build); kept, so asking again for
@@ -106,15 +137,15 @@ class Build:
         for r in kept:
             if set(nodes) <= set(r.columns):
                 return r[nodes]
-        kept.append(rank_scores(self.scores[nodes]))
+        kept.append(rank_scores(self.published[nodes]))
         return kept[-1]
 
     @cached_property
     def change(self) -> pd.DataFrame:
-        """Score minus the unit's score in the previous year, like ``scores`` (computed on first use)."""
+        """Published score minus the unit's published score in the previous year, like ``scores`` (computed on first use)."""
         from .pipeline import change_on_previous_year
 
-        return change_on_previous_year(self.scores, self.panel.breaks)
+        return change_on_previous_year(self.published, self.panel.breaks)
 
     def change_of(self, nodes: list[str]) -> pd.DataFrame:
         """Change of some nodes only (cheaper than ``change`` for a large build)."""
@@ -122,21 +153,33 @@ class Build:
             return self.change[nodes]
         from .pipeline import change_on_previous_year
 
-        return change_on_previous_year(self.scores[nodes], self.panel.breaks)
+        return change_on_previous_year(self.published[nodes], self.panel.breaks)
 
     @cached_property
     def grades(self) -> pd.DataFrame:
         """``unit, year, node, score, grade`` from the spec's ``grades`` (empty without them)."""
         from .pipeline import grade_table
 
-        return grade_table(self.spec, self.scores)
+        return grade_table(self.spec, self.published)
 
     @cached_property
     def contributions(self) -> pd.DataFrame:
-        """``unit, year, parent, child, contribution`` (see :func:`index_engine.pipeline.contributions`)."""
+        """``unit, year, parent, child, contribution`` (see :func:`index_engine.pipeline.contributions`); missing
+        where the parent's or the child's score is withheld."""
         from .pipeline import contributions
 
-        return contributions(self.spec, self.scores, self.weights)
+        c = contributions(self.spec, self.scores, self.weights)
+        held = self.withheld
+        if held is None or c.empty or not held.to_numpy().any():
+            return c
+        long = held.stack(future_stack=True)
+
+        def hidden(node: str) -> np.ndarray:
+            keys = pd.MultiIndex.from_arrays([c["unit"], c["year"], c[node]])
+            return long.reindex(keys).fillna(False).to_numpy(dtype=bool)
+
+        hide = hidden("parent") | hidden("child")
+        return c.assign(contribution=np.where(hide, np.nan, c["contribution"].to_numpy(dtype=float)))
 
     def table(self, stage: str) -> pd.DataFrame:
         """The wide table of ``stage`` (one of STAGES, or 'scores')."""
@@ -148,18 +191,39 @@ class Build:
             raise KeyError(f"no stage {stage!r}; stages are {', '.join(self.tables)}") from None
 
     def scores_long(self) -> pd.DataFrame:
-        """``unit, year, node, level, score, rank, change`` for every node, unit and year."""
-        s = self.scores.stack(future_stack=True).rename("score")
+        """``unit, year, node, level, score, rank, change, status`` for every node, unit and year: the published
+        scores; ``status`` says why a score is withheld (``coverage 0.12 < 0.66``), empty when it is published."""
+        s = self.published.stack(future_stack=True).rename("score")
         r = self.ranks.stack(future_stack=True).rename("rank")
         c = self.change.stack(future_stack=True).rename("change")
         out = pd.concat([s, r, c], axis=1).reset_index()
         out.columns = ["unit", "year", "node", "score", "rank", "change"]
         out.insert(3, "level", out["node"].map(self.spec.levels))
         out["rank"] = out["rank"].astype("Int64")
+        out["status"] = self._status(out)
         order = {c: i for i, c in enumerate(reversed(list(self.spec.aggregates)))}
         out["_o"] = out["node"].map(lambda c: order.get(c, len(order)))
         out = out.sort_values(["year", "_o"], kind="stable").drop(columns="_o").reset_index(drop=True)
         return out
+
+    def _status(self, long: pd.DataFrame) -> np.ndarray:
+        """The ``status`` of each row (unit, year, node) of ``long``."""
+        from .coverage import aggregate_coverage, status_text, thresholds
+
+        out = np.full(len(long), "", dtype=object)
+        held = self.withheld
+        if held is None or not held.to_numpy().any():
+            return out
+        thr = thresholds(self.spec)
+        cov = aggregate_coverage(self)[list(held.columns)]
+        rows = held.stack(future_stack=True)
+        rows = rows[rows.to_numpy(dtype=bool)]
+        text = pd.Series(
+            [status_text(float(cov.at[(u, y), n]), thr[n]) for u, y, n in rows.index], index=rows.index, dtype=object
+        )
+        keys = pd.MultiIndex.from_arrays([long["unit"], long["year"], long["node"]])
+        found = text.reindex(keys).to_numpy(dtype=object)
+        return np.where(pd.isna(found), "", found)
 
     def summary(self, top: int | None = None) -> pd.DataFrame:
         """The index's score, rank and change for every unit in the latest year, best first (by rank, then
@@ -181,7 +245,7 @@ class Build:
         else:
             change = np.full(len(rank), np.nan)
         df = pd.DataFrame(
-            {"unit": self.scores.index[sel].get_level_values("unit"), "score": self.scores[idx].to_numpy()[sel],
+            {"unit": self.scores.index[sel].get_level_values("unit"), "score": self.published[idx].to_numpy()[sel],
              "rank": pd.array(rank, dtype="Int64"), "change": change}
         )
         df = df.sort_values(["rank", "unit"], na_position="last", kind="stable").reset_index(drop=True)

@@ -24,7 +24,7 @@ import math
 import re
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
@@ -278,6 +278,26 @@ class Segments(_Model):
     weight_sets: dict[str, dict[str, float]]
 
 
+class Publish(_Model):
+    """When a score is published: ``min_coverage``, the share of an aggregate's nominal effective weight
+    that observed data must back (see :mod:`index_engine.coverage`), below which the unit's score at
+    that aggregate is withheld (empty, with its reason in scores.csv ``status``) and left out of ranks.
+
+    ``levels`` (COINr level numbers, 2 = the lowest aggregates) and ``nodes`` (aggregate codes) give
+    their own thresholds; a node's own beats its level's, which beats ``min_coverage``. Indicators
+    are never withheld: an imputed or flagged value is published with its marker (provenance.csv).
+    A spec without ``publish:`` publishes every score.
+    """
+
+    min_coverage: float = Field(0.0, ge=0, le=1)
+    levels: dict[int, Annotated[float, Field(ge=0, le=1)]] = {}
+    nodes: dict[str, Annotated[float, Field(ge=0, le=1)]] = {}
+
+    def threshold(self, code: str, level: int) -> float:
+        """The threshold of the aggregate ``code`` at ``level``."""
+        return self.nodes.get(code, self.levels.get(level, self.min_coverage))
+
+
 class IndexMeta(_Model):
     id: str = Field(min_length=1)
     name_zh: str = ""
@@ -286,7 +306,9 @@ class IndexMeta(_Model):
     description_zh: str = ""
     version: str = "1"
     notice_zh: str | None = None
+    """Deprecated and ignored: the data notice comes from the data's flags (:func:`index_engine.outputs.data_notice`)."""
     notice_en: str | None = None
+    """Deprecated and ignored, as ``notice_zh``."""
 
     @property
     def lang(self) -> str:
@@ -313,6 +335,7 @@ class Spec(_Model):
     freeze_normalization: str | None = None
     grades: Grades | None = None
     segments: Segments | None = None
+    publish: Publish | None = None
     data: DataRef | None = None
     breaks: tuple[SeriesBreak, ...] = ()
     uncertainty: dict[str, UncertainFactor] = {}
@@ -906,6 +929,14 @@ def _check_tree(spec: Spec, label: str) -> None:
             raise SpecError(f"{label}: breaks[{i}].indicator: no indicator with code {brk.indicator!r}")
     if spec.grades is not None and spec.grades.node is not None and spec.grades.node not in spec.nodes:
         raise SpecError(f"{label}: grades.node: no node with code {spec.grades.node!r}")
+    if spec.publish is not None:
+        for code in spec.publish.nodes:
+            if code not in spec.nodes or spec.nodes[code].is_indicator:
+                raise SpecError(f"{label}: publish.nodes.{code}: no aggregate with code {code!r} (indicators are never withheld)")
+        top = spec.levels[spec.tree.code]
+        for level in spec.publish.levels:
+            if not 2 <= level <= top:
+                raise SpecError(f"{label}: publish.levels.{level}: the aggregates' levels are 2 to {top}")
     if spec.segments is not None:
         for seg, ws in spec.segments.weight_sets.items():
             for code, w in ws.items():

@@ -79,9 +79,10 @@ def jrc(
     labels = np.full(v.shape, "", dtype=object)
     ok = ~np.isnan(v)
     if ok.sum() < min_points:
-        warnings.warn(
-            f"{x.name}: only {int(ok.sum())} values, outlier test skipped", SmallSampleWarning, stacklevel=2
-        )
+        if ok.any():  # (no value at all: the build's EmptyNodeWarning names the indicator)
+            warnings.warn(
+                f"{x.name}: only {int(ok.sum())} values, outlier test skipped", SmallSampleWarning, stacklevel=2
+            )
         return x, pd.Series(labels, index=x.index)
     if _passes(v, skew_thresh, kurt_thresh):
         return x, pd.Series(labels, index=x.index)

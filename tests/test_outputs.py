@@ -106,7 +106,7 @@ def test_diff_and_sensitivity_tables_go_through_the_same_writer(folder, named, t
 
 def test_scores_and_weights_carry_names_in_the_index_language(folder, named):
     scores = pd.read_csv(folder / "scores.csv", keep_default_na=False)
-    assert list(scores.columns) == ["unit", "unit_name", "year", "node", "node_name", "level", "score", "rank", "change"]
+    assert list(scores.columns) == ["unit", "unit_name", "year", "node", "node_name", "level", "score", "rank", "change", "status"]
     names = scores.drop_duplicates("node").set_index("node")["node_name"].to_dict()
     # Chinese first (the index has a Chinese name), else English, else empty
     assert names == {"IDX": "示例指数", "D1": "投入", "D2": "Output", "a": "甲", "b": "Bee only", "c": "丙", "d": ""}
@@ -134,7 +134,9 @@ def test_readme_sheet_comes_first_and_describes_every_sheet(book, named):
     for name in book.sheetnames:
         assert described[name][0] and described[name][1], name
     notice = outputs.data_notice(named)
-    assert described["数据说明 / data notice"] == (notice["zh"], notice["en"]) == ("示例数据，请勿引用。", "Illustrative data; do not cite.")
+    assert described["数据说明 / data notice"] == (notice["zh"], notice["en"])
+    assert not notice["illustrative"] and "示例" not in notice["zh"]  # the spec's deprecated notice is not used
+    assert notice["en"].startswith("Data for 2020–2021 (the data file gives no publication dates);")
     assert described["指数 / index"] == ("示例指数", "Example index")
 
 

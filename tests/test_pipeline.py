@@ -62,7 +62,8 @@ def test_contributions_add_up_to_the_parent(tiny_spec, tiny_panel):
 def test_scores_long_has_every_node(tiny_spec, tiny_panel):
     b = ie.build(tiny_spec, tiny_panel)
     s = b.scores_long()
-    assert list(s.columns) == ["unit", "year", "node", "level", "score", "rank", "change"]
+    assert list(s.columns) == ["unit", "year", "node", "level", "score", "rank", "change", "status"]
+    assert (s["status"] == "").all()  # no publish: section: every score published
     assert len(s) == 6 * len(tiny_spec.nodes)
     assert set(s.loc[s.node == "IDX", "level"]) == {3}
 

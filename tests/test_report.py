@@ -272,7 +272,8 @@ def test_methodology_is_generated_from_spec_log_weights_and_manifest(full_zh, fu
     log = json.loads(read(bj_full / "log.json"))
     manifest = json.loads(read(bj_full / "manifest.json"))
     zh, en = read(full_zh / "methodology.html"), read(full_en / "methodology.html")
-    assert spec.index.notice_zh in zh and spec.index.notice_en in en
+    assert manifest["notice"]["zh"] in zh and manifest["notice"]["en"] in en  # the notice of the data's flags
+    assert manifest["notice"]["illustrative"] and "示例数据" in manifest["notice"]["zh"]
     for step in log:
         assert step["spec_path"] in en
     assert manifest["spec_sha256"] in en and manifest["data_sha256"] in en
@@ -282,8 +283,8 @@ def test_methodology_is_generated_from_spec_log_weights_and_manifest(full_zh, fu
     assert "The JRC outlier rule" in en  # the method's summary from the registry
 
 
-def test_notice_is_on_every_page(full_zh):
-    notice = ie.load_spec(BEIJING).index.notice_zh
+def test_notice_is_on_every_page(full_zh, bj_full):
+    notice = json.loads(read(bj_full / "manifest.json"))["notice"]["zh"]
     for page in full_zh.glob("*.html"):
         assert notice in read(page), page.name
 

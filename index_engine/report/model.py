@@ -186,8 +186,13 @@ class ReportModel:
 
     @property
     def ranked_units(self) -> tuple[str, ...]:
-        """Units with index scores (reference units excluded), best first in the latest year."""
-        return tuple(self.ranking(self.latest))
+        """Units with index scores (reference units excluded), best first in the latest year, then the units of
+        that year whose index score is withheld (too little observed data) or missing."""
+        ranked = self.ranking(self.latest)
+        if len(ranked) == sum(not info.reference for info in self.units.values()):
+            return tuple(ranked)
+        scored = {u for (u, y, _) in self._score if y == self.latest} - set(ranked)  # some published score
+        return tuple(ranked + [u for u, info in self.units.items() if not info.reference and u in scored])
 
     @property
     def default_lang(self) -> str:

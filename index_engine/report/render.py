@@ -249,7 +249,8 @@ class PageBuilder:
     def base(self, file: str, title: str, active: str, **kw: Any) -> dict[str, Any]:
         m = self.m
         nav = self.nav()
-        notice = m.index.get(f"notice_{self.lang}") or m.index.get("notice_en" if self.lang == "zh" else "notice_zh")
+        recorded = m.manifest.get("notice") if isinstance(m.manifest.get("notice"), dict) else {}  # outputs.data_notice
+        notice = recorded.get(self.lang) or recorded.get("en" if self.lang == "zh" else "zh")
         return {
             "file": file,
             "title": title,
@@ -261,6 +262,7 @@ class PageBuilder:
             or "",
             "index_other_name": i18n.other_name(m.index, self.lang),
             "notice": notice or "",
+            "notice_illustrative": bool(recorded.get("illustrative")),
             "year": self.year_label(m.latest),
             "crumbs": kw.pop("crumbs", []),
             "charts": kw.pop("charts", []),

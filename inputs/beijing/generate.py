@@ -1,13 +1,14 @@
 """Illustrative panel of the Beijing Tech-Finance Development Index (示例数据，非官方统计).
 
 Writes ``beijing_tfdi_panel.csv`` beside this file, in the engine's long layout
-(unit, unit_name, unit_name_en, period, indicator, value, source), for Beijing, 12 peer
+(unit, unit_name, unit_name_en, period, indicator, value, source, flag), for Beijing, 12 peer
 provinces and the national series (CN), 2019-2025, plus two real 2025Q1 anchors.
 
     python inputs/beijing/generate.py
 
 The numbers are SIMULATED. Only their orders of magnitude are meant to be plausible; nothing
-here is an official statistic except the two 2025Q1 anchor rows. Seeded: running the script
+here is an official statistic except the two 2025Q1 anchor rows; the ``flag`` column says so on
+every row (``illustrative``; ``observed`` for the anchors), and the build's data notice comes from it. Seeded: running the script
 again reproduces the file byte for byte (same numpy).
 
 Model, per amount indicator: Beijing follows a level path (2019 value x growth x a national
@@ -226,10 +227,10 @@ def rows(v, cn):
                 x = data[ind][t]
                 if np.isnan(x):
                     continue
-                yield [code, zh, en, str(year), ind, f"{x:.{decimals(ind)}f}", SOURCE]
+                yield [code, zh, en, str(year), ind, f"{x:.{decimals(ind)}f}", SOURCE, "illustrative"]
         if code == "BJ":
-            yield [code, zh, en, "2025Q1", "CR1", "42000", ANCHOR.format(what="科技贷款", wan="4.2")]
-            yield [code, zh, en, "2025Q1", "CR2", "19000", ANCHOR.format(what="科技型企业贷款", wan="1.9")]
+            yield [code, zh, en, "2025Q1", "CR1", "42000", ANCHOR.format(what="科技贷款", wan="4.2"), "observed"]
+            yield [code, zh, en, "2025Q1", "CR2", "19000", ANCHOR.format(what="科技型企业贷款", wan="1.9"), "observed"]
 
 
 def main():
@@ -237,7 +238,7 @@ def main():
     out = Path(__file__).with_name("beijing_tfdi_panel.csv")
     with out.open("w", encoding="utf-8", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
-        w.writerow(["unit", "unit_name", "unit_name_en", "period", "indicator", "value", "source"])
+        w.writerow(["unit", "unit_name", "unit_name_en", "period", "indicator", "value", "source", "flag"])
         w.writerows(rows(v, cn))
     print(f"wrote {out}")
 

@@ -94,8 +94,9 @@ def main() -> None:
     out = Path(a.out)
     if out.suffix == ".parquet":
         df.to_parquet(out, index=False)
-    else:  # the CSV says on every row what it is
+    else:  # the CSV says on every row what it is (the flag makes the build's notice say so)
         df.insert(3, "source", LABEL)
+        df.insert(4, "flag", "illustrative")
         df.to_csv(out, index=False, lineterminator="\n")
     print(f"wrote {out}: {len(df)} rows, {df['unit'].nunique()} firms")
 

@@ -1,0 +1,329 @@
+"""Coverage: how much observed data stands behind each score, and which scores are published.
+
+For unit u, year y and node n::
+
+    coverage(u, y, n) = Σ_i s(n, i) · obs(u, y, i)
+
+over the indicators i under n, where s(n, i) is i's nominal effective weight within n (the spec's
+nominal weights, each divided by the sum of its siblings', multiplied from n down to i; so
+Σ_i s(n, i) = 1) and obs(u, y, i) is 1 when the data file gives the year's value (after the
+transformation and the denominator), its flag counts as observed (:func:`index_engine.flags.counts_as_observed`:
+observed, estimate, provisional, proxy, illustrative; not forecast) and it was not imputed. An
+indicator the data lacks, one dropped, or one without any value counts 0, so dropping an
+indicator never raises coverage; an indicator of nominal weight 0 counts for nothing. For an
+indicator, coverage is obs itself. Coverage is measured against the nominal weights whatever the
+weighting method (a data-driven method's weights are not known before the data).
+
+A spec's ``publish:`` section (:class:`index_engine.spec.Publish`) sets the threshold below which a
+unit's score at an aggregate is withheld: empty in scores.csv with its reason in ``status``
+(``coverage 0.12 < 0.66``), left out of ranks, changes and contributions. Without it every score
+is published (COINr and HDI parity).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING, Iterable
+
+import numpy as np
+import pandas as pd
+
+from ._checks import list_rows
+from .errors import EmptyNodeYearWarning
+from .flags import FLAGS, canonical_flag
+
+if TYPE_CHECKING:
+    from .panel import Panel
+    from .result import Build
+    from .spec import Spec
+
+FLAG_NAMES = tuple(FLAGS)
+"""The flag vocabulary in display order; :func:`value_flags` codes a flag by its position here."""
+_COUNTS = np.array([FLAGS[f].counts_as_observed for f in FLAG_NAMES])
+
+
+def nominal_shares(spec: Spec, nodes: Iterable[str] | None = None) -> pd.DataFrame:
+    """s(n, i): indicators (rows, tree order) × nodes (columns, default every node), each column summing to 1.
+
+    >>> from index_engine.spec import spec_from_dict
+    >>> s = spec_from_dict({"index": {"id": "X"}, "tree": {"code": "X", "children": [
+    ...     {"code": "A", "children": [{"code": "a1"}, {"code": "a2", "weight": 3}]}, {"code": "b"}]}})
+    >>> nominal_shares(s, ["X", "A"]).to_dict()
+    {'X': {'a1': 0.125, 'a2': 0.375, 'b': 0.5}, 'A': {'a1': 0.25, 'a2': 0.75, 'b': 0.0}}
+    """
+    nodes = list(spec.nodes) if nodes is None else list(nodes)
+    pos = {c: k for k, c in enumerate(spec.indicators)}
+    memo: dict[str, np.ndarray] = {}
+
+    def shares(code: str) -> np.ndarray:
+        if code not in memo:
+            out = np.zeros(len(pos))
+            node = spec.nodes[code]
+            if node.is_indicator:
+                out[pos[code]] = 1.0
+            else:
+                total = sum(c.weight for c in node.children)
+                for c in node.children:
+                    if c.weight > 0:
+                        out += (c.weight / total) * shares(c.code)
+            memo[code] = out
+        return memo[code]
+
+    return pd.DataFrame({c: shares(c) for c in nodes}, index=list(spec.indicators))
+
+
+def value_flags(panel: Panel, indicators: Iterable[str], index: pd.MultiIndex) -> np.ndarray | None:
+    """The flag of each value, coded by its position in :data:`FLAG_NAMES`: rows of ``index`` ×
+    ``indicators``, -1 where the file gives no flag for the value (an observed value); None when it
+    gives none at all.
+
+    Flags come from ``panel.sources`` (the long layout's ``flag`` column): a year's annual row, else
+    its latest sub-annual one. A wide file's text column ``flag`` flags every value of its row."""
+    inds = list(indicators)
+    out: np.ndarray | None = None
+    attrs = panel.attrs
+    if "flag" in attrs.columns:
+        col = attrs["flag"]
+        where = f"{panel.file}: column 'flag'"
+        words = {v: FLAG_NAMES.index(canonical_flag("" if v in ("nan", "None") else v, where)) for v in pd.unique(col)}
+        codes = col.map(words)
+        if not codes.index.equals(index):
+            codes = codes.reindex(index)
+        row = codes.fillna(-1).to_numpy(dtype=np.int8)
+        out = np.repeat(row[:, None], len(inds), axis=1)
+    src = panel.sources
+    if "flag" in src.columns and len(src):
+        src = src[src["indicator"].isin(inds)]
+        annual = (src["period"].astype(str) == src["year"].astype(str)) | (src["period"].astype(str) == "")
+        src = src.assign(_annual=annual.to_numpy()).sort_values(["_annual", "period"], kind="stable")
+        src = src.drop_duplicates(["unit", "year", "indicator"], keep="last")
+        rows = index.get_indexer(pd.MultiIndex.from_arrays([src["unit"], src["year"]]))
+        cols = pd.Index(inds).get_indexer(src["indicator"])
+        codes = np.array([FLAG_NAMES.index(f) for f in src["flag"]], dtype=np.int8)
+        keep = rows >= 0
+        if out is None:
+            out = np.full((len(index), len(inds)), -1, dtype=np.int8)
+        out[rows[keep], cols[keep]] = codes[keep]
+    return out
+
+
+def observed(b: Build) -> np.ndarray:
+    """obs(u, y, i) of the build's rows (``b.scores.index``) × the spec's indicators: a value given by the
+    file (present after the transformation and the denominator), not imputed, with a flag that counts
+    as observed."""
+    given, flags = _cells(b)
+    return given if flags is None else given & ((flags < 0) | _COUNTS[np.maximum(flags, 0)])
+
+
+def _cells(b: Build) -> tuple[np.ndarray, np.ndarray | None]:
+    """(where the file gives a value, the flag of each value or None): the build's rows × the spec's
+    indicators, made once per build."""
+    made = b.__dict__.get("_cells")
+    if made is None:
+        inds = list(b.spec.indicators)
+        made = b.__dict__["_cells"] = (_given(b, inds, ("raw", "denominated")), value_flags(b.panel, inds, b.scores.index))
+    return made
+
+
+def _given(b: Build, inds: list[str], stages: tuple[str, ...]) -> np.ndarray:
+    """True where every stage of ``stages`` has a value: the build's rows × ``inds`` (a column a stage
+    lacks: False)."""
+    index = b.scores.index
+    out = np.zeros((len(index), len(inds)), dtype=bool, order="F")  # a column per indicator, contiguous
+    for stage in stages:
+        t = b.tables.get(stage)
+        if t is None:
+            continue
+        same = t.index is index or (len(t.index) == len(index) and t.index.equals(index))
+        pos = None if same else t.index.get_indexer(index)
+        for k, c in enumerate(inds):
+            if c not in t.columns:
+                out[:, k] = False
+                continue
+            has = ~np.isnan(t[c].to_numpy(dtype=float))
+            has = has if pos is None else np.where(pos >= 0, has[np.maximum(pos, 0)], False)
+            if stage == stages[0]:
+                out[:, k] = has
+            else:
+                out[:, k] &= has
+    return out
+
+
+def observation_shares(b: Build) -> dict[str, float]:
+    """How the build's indicator-years (its rows × the spec's indicators) stand: the share given by the
+    file under each flag (keys of :data:`FLAG_NAMES`, only those present), ``imputed``, ``missing``
+    (neither), and ``counted``, the share that counts as observed (the sum over the flags that count)."""
+    given, flags = _cells(b)
+    n_filled = int((_given(b, list(b.spec.indicators), ("imputed",)) & ~given).sum()) if len(b.imputed) else 0
+    total = given.size or 1
+    if flags is None:
+        counts = np.zeros(len(FLAG_NAMES), dtype=np.int64)
+        counts[0] = int(given.sum())
+    else:
+        counts = np.bincount(np.maximum(flags, 0)[given], minlength=len(FLAG_NAMES))
+    out = {f: counts[k] / total for k, f in enumerate(FLAG_NAMES) if counts[k]}
+    out["imputed"] = n_filled / total
+    out["missing"] = 1.0 - (int(counts.sum()) + n_filled) / total
+    out["counted"] = float(counts[_COUNTS].sum()) / total
+    return out
+
+
+def latest_vintage(panel: Panel) -> str:
+    """The latest publication date (``vintage``) the data file gives, as written (empty when none)."""
+    src = panel.sources
+    if "vintage" not in src.columns or not len(src):
+        return ""
+    v = src["vintage"].dropna().astype(str).str.strip()
+    v = v[(v != "") & (v.str.lower() != "nan")]
+    return str(v.max()) if len(v) else ""
+
+
+def node_coverage(b: Build, nodes: Iterable[str] | None = None) -> pd.DataFrame:
+    """coverage(u, y, n): rows like ``b.scores`` × ``nodes`` (default every node); a column at a time, so a
+    large build holds its observed cells as booleans only."""
+    shares = nominal_shares(b.spec, nodes)
+    obs = observed(b)
+    cols = {}
+    for n in shares.columns:
+        col = np.zeros(len(obs))
+        for k in np.flatnonzero(shares[n].to_numpy()):
+            np.add(col, shares[n].iat[k], out=col, where=obs[:, k])
+        cols[n] = col
+    return pd.DataFrame(cols, index=b.scores.index)
+
+
+def aggregate_coverage(b: Build) -> pd.DataFrame:
+    """The coverage of the aggregates (a large build's coverage.parquet, the withheld scores, the console
+    summary), computed once per build."""
+    aggs = list(b.spec.aggregates)
+    if "coverage" in b.__dict__:
+        return b.coverage[aggs]
+    made = b.__dict__.get("_aggregate_coverage")
+    if made is None:
+        made = b.__dict__["_aggregate_coverage"] = node_coverage(b, aggs)
+    return made
+
+
+def coverage_long(coverage: pd.DataFrame) -> pd.DataFrame:
+    """``unit, year, node, coverage`` of a wide coverage table (coverage.csv)."""
+    out = coverage.stack(future_stack=True).rename("coverage").reset_index()
+    out.columns = ["unit", "year", "node", "coverage"]
+    return out
+
+
+def thresholds(spec: Spec) -> dict[str, float]:
+    """Each aggregate's publication threshold (empty without ``publish:``)."""
+    p = spec.publish
+    if p is None:
+        return {}
+    return {c: p.threshold(c, spec.levels[c]) for c in spec.aggregates}
+
+
+def withheld(spec: Spec, coverage: pd.DataFrame) -> pd.DataFrame | None:
+    """True where a unit's score at an aggregate is withheld (coverage below its threshold): rows like
+    ``coverage`` × the aggregates; None without ``publish:``."""
+    thr = thresholds(spec)
+    if not thr:
+        return None
+    cols = list(thr)
+    return pd.DataFrame(below(coverage[cols].to_numpy(), np.array([thr[c] for c in cols])), index=coverage.index, columns=cols)
+
+
+def below(coverage: np.ndarray, threshold: np.ndarray) -> np.ndarray:
+    """Where ``coverage`` is below ``threshold`` (elementwise; a coverage within 1e-12 of it, float residue of
+    a sum of weights, is not below)."""
+    return coverage < threshold - 1e-12
+
+
+def status_text(coverage: float, threshold: float) -> str:
+    """Why a score is withheld, e.g. ``coverage 0.12 < 0.66``."""
+    return f"coverage {coverage:.2f} < {threshold:g}"
+
+
+def published(scores: pd.DataFrame, held: pd.DataFrame | None) -> pd.DataFrame:
+    """``scores`` with each withheld score made missing (``scores`` itself when nothing is withheld)."""
+    if held is None or not held.to_numpy().any():
+        return scores
+    out = scores.copy()
+    for c in held.columns:
+        mask = held[c].to_numpy()
+        if mask.any():
+            out[c] = np.where(mask, np.nan, out[c].to_numpy(dtype=float))
+    return out
+
+
+def applied_weights(spec: Spec, table: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
+    """``table`` (weights.csv) with ``applied_weight`` and ``applied_effective_weight``: the weights once the
+    children without any score in the build are taken out and their siblings' weights renormalised (what
+    aggregation did for every row; a child missing for some rows only is renormalised away in those rows)."""
+    has = {c: not np.isnan(scores[c].to_numpy(dtype=float)).all() for c in scores.columns}
+    parts = []
+    blocks = table.groupby("segment", sort=False) if "segment" in table.columns else [("", table)]
+    for _, t in blocks:
+        w = dict(zip(t["node"], t["weight"].astype(float)))
+        applied: dict[str, float] = {}
+        for code in spec.aggregates:
+            kids = [c.code for c in spec.nodes[code].children]
+            live = sum(w[k] for k in kids if has.get(k, False))
+            for k in kids:
+                applied[k] = w[k] / live if has.get(k, False) and live > 0 else 0.0
+        eff = {spec.tree.code: 1.0}
+        for code in spec.nodes:  # parents before children
+            for c in spec.nodes[code].children:
+                eff[c.code] = eff[code] * applied[c.code]
+        root = spec.tree.code
+        t = t.assign(applied_weight=[1.0 if n == root else applied[n] for n in t["node"]],
+                     applied_effective_weight=[eff[n] for n in t["node"]])
+        parts.append(t)
+    out = pd.concat(parts) if len(parts) > 1 else parts[0]
+    return out.loc[table.index]
+
+
+def warn_empty_years(spec: Spec, table: pd.DataFrame, file: str) -> list[tuple[str, tuple[int, ...]]]:
+    """Warn (:class:`EmptyNodeYearWarning`) about each node with no value for any unit in some years but
+    not all (a node empty in every year is :func:`index_engine.panel.warn_empty_nodes`' warning). Only the
+    highest such node of a branch is named. Returns (node, years) of each warning."""
+    inds = [c for c in spec.indicators if c in table.columns]
+    if not inds:
+        return []
+    years = table.index.get_level_values("year")
+    uniq = np.unique(years)
+    if len(uniq) < 2:
+        return []
+    present = table[inds].notna().groupby(years).any()  # years × indicators
+    empty_in: dict[str, np.ndarray] = {c: ~present[c].to_numpy() for c in inds}
+    for c in spec.indicators:
+        empty_in.setdefault(c, np.ones(len(present), bool))
+    for code in spec.aggregates:
+        empty_in[code] = np.logical_and.reduce([empty_in[k.code] for k in spec.nodes[code].children])
+    out = []
+    for code in spec.nodes:
+        e = empty_in[code]
+        parent = spec.parents[code]
+        if spec.nodes[code].weight == 0 and parent is not None:
+            continue  # weighs nothing: no score is computed without it
+        e_top = e & ~empty_in[parent] if parent is not None else e
+        if e.all() or not e_top.any():
+            continue
+        ys = tuple(int(y) for y in present.index[e_top])
+        what = f"indicator {code!r}" if spec.nodes[code].is_indicator else f"node {code!r}"
+        warnings.warn(
+            f"{file}: {what} has no value for any unit in {list_rows([str(y) for y in ys])}, so the scores "
+            f"above it in {'that year are' if len(ys) == 1 else 'those years are'} computed without it",
+            EmptyNodeYearWarning,
+            stacklevel=2,
+        )
+        out.append((code, ys))
+    return out
+
+
+def coverage_summary(b: Build) -> pd.DataFrame:
+    """Coverage of the index and of each dimension (the root's children) for every unit of the latest
+    year: units (rows, the build's order) × nodes."""
+    spec = b.spec
+    nodes = [spec.tree.code] + [c.code for c in spec.tree.children if not c.is_indicator]
+    cov = aggregate_coverage(b)[nodes]
+    years = cov.index.get_level_values("year")
+    latest = cov[np.asarray(years == years.max())]
+    latest.index = latest.index.get_level_values("unit")
+    return latest

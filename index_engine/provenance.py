@@ -1,0 +1,157 @@
+"""Provenance: what stands behind each value a build used, as the exceptions table provenance.csv.
+
+``provenance_table(b)`` has the columns :data:`COLUMNS`, a row per exception:
+
+* a value the data file flags other than ``observed``, gives from a source other than the indicator's usual
+  one (its most frequent in the file), or annotates with a ``note``;
+* a cell the build imputed (``treatment`` ``imputed``; ``how`` says how and from which observations, e.g.
+  ``carried forward from 2023``, ``interpolated between 2021 and 2024``, ``mean of 12 units in 2024``);
+* a value the outlier treatment changed (``treated``; ``how``: the rule, the value before and after).
+
+A flag, source, vintage or note that is the same for every value of the file is recorded once, in a
+first row whose ``unit``, ``year`` and ``indicator`` are :data:`EVERY` (``*``), not on every row.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from .plan import compile_plan
+
+if TYPE_CHECKING:
+    from .result import Build
+
+COLUMNS = ["unit", "year", "indicator", "flag", "source", "vintage", "note", "treatment", "how"]
+"""The columns of provenance.csv."""
+TREATMENTS = ("", "imputed", "treated", "earlier_year", "partial_year")
+"""The values of ``treatment``: '' (a value as the file gives it), imputed, treated (outliers), and, for a
+year's value made from another period, earlier_year and partial_year."""
+EVERY = "*"
+"""``unit``, ``year`` and ``indicator`` of the row that records what holds for every value of the file."""
+_TEXT = ("flag", "source", "vintage", "note")
+
+
+def _file_rows(b: Build) -> pd.DataFrame:
+    """The data file's provenance of the spec's indicators and denominators, a row per unit, year and
+    indicator (the annual row, else the latest sub-annual one), every text column filled."""
+    spec = b.spec
+    wanted = set(spec.indicators) | {n.denominator for n in spec.nodes.values() if n.denominator}
+    src = b.panel.sources
+    src = src[src["indicator"].isin(wanted)] if len(src) else src
+    out = pd.DataFrame({c: src[c].to_numpy() for c in ("unit", "year", "period", "indicator")})
+    for c in _TEXT:
+        col = src[c] if c in src.columns else pd.Series("", index=src.index)
+        out[c] = col.fillna("").astype(str).str.strip().to_numpy()
+    out.loc[out["flag"] == "", "flag"] = "observed"
+    if "flag" in b.panel.attrs.columns and "flag" not in src.columns:  # a wide file's flag column, per row
+        from .coverage import FLAG_NAMES, value_flags
+
+        inds = [c for c in spec.indicators if c in b.panel.values.columns]
+        codes = value_flags(b.panel, inds, b.panel.values.index)
+        if codes is not None:
+            idx = b.panel.values.index
+            present = np.column_stack([b.panel.values[c].notna().to_numpy() for c in inds]) if inds else np.zeros((len(idx), 0), bool)
+            r, k = np.nonzero(present & (codes >= 0))
+            names = np.array(FLAG_NAMES, dtype=object)
+            out = pd.DataFrame({"unit": idx.get_level_values("unit")[r], "year": idx.get_level_values("year")[r],
+                                "period": "", "indicator": np.array(inds, dtype=object)[k], "flag": names[codes[r, k]],
+                                "source": "", "vintage": "", "note": ""})
+    annual = (out["period"].astype(str) == out["year"].astype(str)) | (out["period"].astype(str) == "")
+    out = out.assign(_annual=annual.to_numpy()).sort_values(["_annual", "period"], kind="stable")
+    out = out.drop_duplicates(["unit", "year", "indicator"], keep="last").sort_index()
+    return out.drop(columns=["_annual", "period"])
+
+
+def _imputed_how(b: Build) -> pd.DataFrame:
+    """``unit, year, indicator, treatment, how`` of every imputed cell."""
+    imp = b.imputed
+    if imp is None or imp.empty:
+        return pd.DataFrame(columns=["unit", "year", "indicator", "treatment", "how"])
+    before = b.tables["denominated"]
+    entries = {e.code: e for e in compile_plan(b.spec).entries("impute")}
+    hows = np.empty(len(imp), dtype=object)
+    for code, pos in imp.groupby("indicator", sort=False).indices.items():
+        seen = before[code].dropna()
+        by_unit: dict = {}
+        for u, y in seen.index:
+            by_unit.setdefault(u, []).append(int(y))
+        e = entries.get(code)
+        pool = e.pool if e is not None else "year"
+        group = e.params.get("group") if e is not None else None
+        years = seen.index.get_level_values("year")
+        rows = imp.iloc[pos]
+        hows[pos] = [_how(method, int(y), sorted(by_unit.get(u, [])), years, pool, group, b, u)
+                     for u, y, method in zip(rows["unit"], rows["year"], rows["method"])]
+    return pd.DataFrame({"unit": imp["unit"].to_numpy(), "year": imp["year"].to_numpy(),
+                         "indicator": imp["indicator"].to_numpy(), "treatment": "imputed", "how": hows})
+
+
+def _how(method: str, year: int, seen: list[int], years: pd.Index, pool: str | None, group: str | None,
+         b: Build, unit: str) -> str:
+    """How one cell was imputed, from which observations."""
+    prev = max((s for s in seen if s < year), default=None)
+    nxt = min((s for s in seen if s > year), default=None)
+    if method == "carry_forward" or (method == "carry" and prev is not None):
+        return f"carried forward from {prev}"
+    if method in ("carry_back", "carry"):
+        return f"carried back from {nxt}"
+    if method == "interpolate":
+        return f"interpolated between {prev} and {nxt}"
+    if method in ("mean", "median", "group_mean", "group_median"):
+        stat = method.removeprefix("group_")
+        n = int((years == year).sum()) if pool != "all" else len(years)
+        over = f"{n} unit-years" if pool == "all" else f"{n} units in {year}"
+        if group:
+            g = b.panel.attrs[group].get((unit, year), "") if group in b.panel.attrs.columns else ""
+            return f"{stat} of group {g!s} ({over} with data)"
+        return f"{stat} of {over}"
+    return f"imputed by {method}"
+
+
+def _treated_how(b: Build) -> pd.DataFrame:
+    """``unit, year, indicator, treatment, how`` of every value the outlier treatment changed."""
+    t = b.treatment
+    if t is None or t.empty:
+        return pd.DataFrame(columns=["unit", "year", "indicator", "treatment", "how"])
+    how = [f"{rule}: {before:.6g} -> {after:.6g}" for rule, before, after in zip(t["treatment"], t["before"], t["after"])]
+    return pd.DataFrame({"unit": t["unit"].to_numpy(), "year": t["year"].to_numpy(), "indicator": t["indicator"].to_numpy(),
+                         "treatment": "treated", "how": how})
+
+
+def provenance_table(b: Build) -> pd.DataFrame:
+    """provenance.csv of ``b``: the :data:`COLUMNS`, the exceptions only (see the module docstring)."""
+    rows = _file_rows(b)
+    first: dict[str, str] = {}
+    for c in _TEXT:
+        vals = pd.unique(rows[c]) if len(rows) else []
+        first[c] = vals[0] if len(vals) == 1 else None
+    listed = np.zeros(len(rows), bool)
+    if first["flag"] is None:
+        listed |= (rows["flag"] != "observed").to_numpy()
+    if first["source"] is None:  # the usual source of each indicator: its most frequent
+        given = rows[rows["source"] != ""]
+        usual = given.groupby("indicator")["source"].agg(lambda s: s.mode().iloc[0])
+        listed |= ((rows["source"] != rows["indicator"].map(usual)) & (rows["source"] != "")).to_numpy()
+    if first["note"] is None:
+        listed |= (rows["note"] != "").to_numpy()
+    exceptions = rows[listed].assign(treatment="", how="")
+    made = pd.concat([_imputed_how(b), _treated_how(b)], ignore_index=True)
+    parts = [exceptions[COLUMNS]]
+    if len(made):
+        made = made.groupby(["unit", "year", "indicator"], sort=False, as_index=False).agg(
+            {"treatment": "first", "how": "; ".join})
+        merged = exceptions.drop(columns=["treatment", "how"]).merge(made, on=["unit", "year", "indicator"], how="right")
+        for c in _TEXT:
+            merged[c] = merged[c].fillna("")
+        parts = [exceptions[~exceptions.set_index(["unit", "year", "indicator"]).index.isin(
+            merged.set_index(["unit", "year", "indicator"]).index)][COLUMNS], merged[COLUMNS]]
+    out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
+    shared = {c: v for c, v in first.items() if v is not None}
+    if any(shared.get(c, "") not in ("", "observed") for c in _TEXT):
+        head = {"unit": EVERY, "year": EVERY, "indicator": EVERY, **{c: shared.get(c, "") for c in _TEXT},
+                "treatment": "", "how": "the same for every value of the file"}
+        out = pd.concat([pd.DataFrame([head]), out.astype({"year": object})], ignore_index=True)
+    return out[COLUMNS].reset_index(drop=True)
