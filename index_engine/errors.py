@@ -75,3 +75,13 @@ class EmptyNodeWarning(IndexEngineWarning):
 
 class DegenerateOutputWarning(IndexEngineWarning):
     """An analysis' output barely varies (most builds give the same value), so its indices are unreliable."""
+
+
+class BaselineAfterDataWarning(IndexEngineWarning):
+    """A target's baseline is dated after every observation of the tracked unit: nothing can be
+    measured from it (the status is not_started)."""
+
+
+class SeriesBreakWarning(IndexEngineWarning):
+    """A target's observations straddle a series break (a change of definition, 口径): values before
+    the break are not counted, and attainment against a baseline from before it mixes definitions."""
