@@ -26,14 +26,14 @@ from .spec import Spec
 PROGRESS_STATUSES: dict[str, tuple[str, str]] = {
     "done": ("已完成", "done"),
     "in_progress": ("推进中", "in progress"),
-    "delayed": ("滞后", "delayed"),
+    "delayed": ("延误", "delayed"),
     "not_started": ("未启动", "not started"),
     "no_report": ("未报告", "no progress reported"),
 }
 """Progress statuses (zh, en) in display order; ``no_report`` is given by the engine, never by a file."""
 _SYNONYMS = {w.casefold(): k for k, (zh, en) in PROGRESS_STATUSES.items() if k != "no_report" for w in (k, zh, en)}
 _SYNONYMS.update({"completed": "done", "complete": "done", "ongoing": "in_progress", "进行中": "in_progress",
-                  "behind": "delayed", "延期": "delayed", "planned": "not_started"})
+                  "behind": "delayed", "延期": "delayed", "滞后": "delayed", "planned": "not_started"})
 PROGRESS_COLUMNS = ("measure", "date", "status", "evidence", "source")
 COLUMNS = ["part", "measure", "item", "kind", "title_zh", "title_en", "by", "status", "date", "evidence", "source",
            "flag", "n_reports", "indicators", "targets", "target_statuses"]

@@ -13,18 +13,8 @@ from typing import Any, Iterable
 import pandas as pd
 
 from .measures import PROGRESS_STATUSES
-from .targets import STATUS_RULES, STATUSES
+from .targets import STATUS_LABELS, STATUS_RULES, STATUSES
 
-STATUS_LABELS: dict[str, tuple[str, str]] = {
-    "achieved": ("已达成", "achieved"),
-    "on_track": ("进度正常", "on track"),
-    "at_risk": ("有风险", "at risk"),
-    "off_track": ("偏离目标", "off track"),
-    "insufficient_data": ("数据不足", "insufficient data"),
-    "not_started": ("尚未开始", "not started"),
-    "no_data": ("无数据", "no data"),
-}
-"""Target status labels (zh, en)."""
 
 
 def _num(v: Any) -> float | None:
@@ -78,6 +68,16 @@ def scorecard(targets: pd.DataFrame | None, measures: pd.DataFrame | None,
     return {"targets": rows, "parts": out_parts, "counts": counts}
 
 
+PACE_TEXT: dict[str, tuple[str, str]] = {
+    "per_year": ("剩余每年需{req}，已实现年均{ach}", "needs {req} a year, achieved {ach} a year"),
+    "growth": ("需年增{req}，已实现{ach}", "needs {req} a year, achieved {ach}"),
+    "vs_reference": ("年化增速{ach}，{ref}为{req}（差{gap}个百分点）", "growth {ach} against {ref}'s {req} ({gap} pp)"),
+    "rank": ("排名{ach}，目标为前{req}位", "rank {ach}, target: top {req}"),
+    "growth_gap": ("增速差{ach}个百分点，要求≥{req}", "gap {ach} pp, needs >= {req}"),
+}
+"""The words of a target's pace by kind (zh, en); the terminal and the pages fill in the numbers."""
+
+
 def _fmt(v: float | None, pct: bool = False) -> str:
     if v is None:
         return "–"
@@ -85,21 +85,11 @@ def _fmt(v: float | None, pct: bool = False) -> str:
 
 
 def pace_text(p: dict[str, Any], lang: str = "en") -> str:
-    """One line for the pace of a target (terminal and report use the same words)."""
-    zh = lang == "zh"
-    k, req, ach = p["kind"], p.get("required"), p.get("achieved")
-    if k == "per_year":
-        return f"需每年{_fmt(req)}，已实现每年{_fmt(ach)}" if zh else f"needs {_fmt(req)}/yr, achieved {_fmt(ach)}/yr"
-    if k == "vs_reference":
-        gap = "–" if p.get("gap") is None else f"{p['gap']:+.2f}"
-        return (f"年化增速{_fmt(ach, True)}，{p['reference']}为{_fmt(req, True)}（差{gap}个百分点）" if zh
-                else f"growth {_fmt(ach, True)} vs {p['reference']} {_fmt(req, True)} ({gap} pp)")
-    if k == "rank":
-        return f"排名第{_fmt(ach)}，门槛前{_fmt(req)}" if zh else f"rank {_fmt(ach)}, cut-off {_fmt(req)}"
-    if k == "growth_gap":
-        return f"增速差{_fmt(ach)}，要求≥{_fmt(req)}" if zh else f"gap {_fmt(ach)} pp, needs >= {_fmt(req)}"
-    return (f"需年增{_fmt(req, True)}，已实现{_fmt(ach, True)}" if zh
-            else f"needs {_fmt(req, True)}/yr, achieved {_fmt(ach, True)}/yr")
+    """One line for the pace of a target, numbers plainly formatted (the terminal's)."""
+    pct = p["kind"] in ("growth", "vs_reference")
+    gap = "–" if p.get("gap") is None else f"{p['gap']:+.2f}"
+    text = PACE_TEXT[p["kind"]][0 if lang == "zh" else 1]
+    return text.format(req=_fmt(p.get("required"), pct), ach=_fmt(p.get("achieved"), pct), ref=p.get("reference", ""), gap=gap)
 
 
 def scorecard_text(spec: Any, targets: pd.DataFrame, measures: pd.DataFrame | None) -> str:

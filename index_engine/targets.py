@@ -39,7 +39,8 @@ the start over the target, and give the amount still required per remaining year
 achieved growth = the same compound rate from the baseline to the latest observation (when they are
 at least a quarter apart). Pass/fail (no attainment): ``rank`` (achieved when the latest national
 rank is within the cut-off ``value``; at risk when outside it but better than at the start);
-``growth_vs_reference`` (the plan's "年均增速高于全国平均水平"): the unit's annualised growth from the
+``growth_vs_reference`` (the plan's "年均增速高于全国平均水平"; ``unit`` is the level's, ``target_value``
+and ``growth_gap`` are in pp): the unit's annualised growth from the
 baseline to the latest observation against the reference unit's growth over the same dates,
 computed from the two level series (the reference's level at a date it does not observe is
 interpolated log-linearly between its neighbours, never extrapolated); on track while the gap
@@ -131,6 +132,17 @@ RULES: dict[str, tuple[str, str]] = {
     "gap_missed": ("最新增速差{gap}个百分点，未达到≥{cut}的要求", "the latest growth gap, {gap} pp, misses >= {cut}"),
 }
 """Rule texts (zh, en) by key; a row's ``rule_zh``/``rule_en`` are these with its numbers filled in."""
+
+STATUS_LABELS: dict[str, tuple[str, str]] = {
+    "achieved": ("已达成", "achieved"),
+    "on_track": ("进展顺利", "on track"),
+    "at_risk": ("存在风险", "at risk"),
+    "off_track": ("进度滞后", "off track"),
+    "insufficient_data": ("数据不足", "insufficient data"),
+    "not_started": ("尚未开始", "not started"),
+    "no_data": ("无数据", "no data"),
+}
+"""Status labels (zh, en), as pages and the terminal show them."""
 
 STATUS_RULES: dict[str, tuple[str, str]] = {
     "achieved": ("最新值达到目标（排名在门槛以内；增速差达到要求且目标年已结束）", "the latest value meets the target (rank within the cut-off; growth gap met and the target year over)"),
@@ -379,7 +391,8 @@ def _track_one(spec: Spec, panel: Panel, breaks: pd.DataFrame, tid: str, node: N
     assert spec.tracking is not None
     row: dict[str, Any] = {c: math.nan for c in COLUMNS}
     row.update(
-        target=tid, indicator=node.code, name_zh=node.name_zh, name_en=node.name_en, unit=t.unit or node.unit or "",
+        target=tid, indicator=node.code, name_zh=node.name_zh, name_en=node.name_en,
+        unit=(node.unit if t.basis == "growth_vs_reference" else t.unit or node.unit) or "",
         basis=t.basis, kind="pass_fail" if t.basis in PASS_FAIL_BASES else "distance", tracked_unit=unit,
         target_value=t.value, target_year=t.year, model="", reference=t.reference or "", n_obs=0,
         min_obs=spec.tracking.min_obs, warnings="", quote=t.quote or "", reading=t.reading or "",

@@ -264,7 +264,7 @@ def test_targets_in_the_build_outputs(beijing_folder):
 def test_targets_cli(run_cli, tmp_path):
     r = run_cli("targets", BEIJING, "--out", tmp_path / "t.csv")
     assert r.returncode == 0, r.stderr
-    assert "CR1.growth" in r.stdout and "需每年3,877" in r.stdout and "P8" in r.stdout
+    assert "CR1.growth" in r.stdout and "剩余每年需3,877" in r.stdout and "P8" in r.stdout
     assert (tmp_path / "t.csv").exists()
 
 
