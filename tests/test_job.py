@@ -77,7 +77,7 @@ def test_the_folder_records_data_sheet_and_every_set(tiny, tmp_path, monkeypatch
     assert main(["build", str(tiny), "--data", "data.xlsx", "--sheet", "values", "--out", str(out), "--no-report",
                  "--set", "tree.D2.weight=4", "--set", "steps.normalize.method=zscore"]) == 0
     spec = yaml.safe_load((out / "spec.yaml").read_text(encoding="utf-8"))
-    assert spec["data"] == {"file": "other/data.xlsx", "sheet": "values"}  # relative to the spec's folder, as in a spec file
+    assert spec["data"] == {"file": "other/data.xlsx", "sheet": "values", "progress": None}  # relative to the spec's folder, as in a spec file
     assert spec["steps"]["normalize"]["method"] == "zscore"
     import json
 
