@@ -137,32 +137,27 @@ def targets_page(pb: PageBuilder) -> Page:
             fmt=pct, value_title=pb.t("attainment"), category_title=pb.t("indicator"), ref_line=1.0, tickformat=".0%",
         ))
         charts[-1].note = pb.t("pass_fail_note")
+    def pair(title: str, sel: list[dict[str, Any]], first: tuple[str, str, str], second: tuple[str, str, str],
+             fmt: Any, value_title: str, **kw: Any) -> None:
+        """Two bars per target: (column, label key, colour) of each."""
+        if sel:
+            charts.append(ch.bar_chart(
+                pb.cid(), pb.t(title), [label(r) for r in sel],
+                [{"name": pb.t(k), "values": [r.get(col) for r in sel], "color": colour} for col, k, colour in (first, second)],
+                fmt=fmt, value_title=value_title, category_title=pb.t("indicator"), **kw,
+            ))
+
     per_year = [r for r in rows if r.get("basis") == "cumulative" and r.get("required_per_year") is not None]
-    if per_year:
-        unit_of = per_year[0].get("unit")
-        charts.append(ch.bar_chart(
-            pb.cid(), pb.t("per_year_chart"), [label(r) for r in per_year],
-            [{"name": pb.t("required_per_year"), "values": [r.get("required_per_year") for r in per_year], "color": ch.MUTED},
-             {"name": pb.t("achieved_per_year"), "values": [r.get("achieved_per_year") for r in per_year], "color": ch.NAVY}],
-            fmt=pb.qfmt(unit_of), value_title=i18n.axis_unit(unit_of, pb.lang), category_title=pb.t("indicator"),
-        ))
-    gr = [r for r in rows if not r["pass_fail"] and r.get("basis") != "cumulative"
-          and (r.get("achieved_cagr") is not None or r.get("required_cagr_from_latest") is not None)]
-    if gr:
-        charts.append(ch.bar_chart(
-            pb.cid(), pb.t("growth_chart"), [label(r) for r in gr],
-            [{"name": pb.t("required_from_latest"), "values": [r.get("required_cagr_from_latest") for r in gr], "color": ch.MUTED},
-             {"name": pb.t("achieved_growth"), "values": [r.get("achieved_cagr") for r in gr], "color": ch.NAVY}],
-            fmt=pct, value_title=pb.t("required_growth"), category_title=pb.t("indicator"), tickformat=".0%",
-        ))
+    unit_of = per_year[0].get("unit") if per_year else None
+    pair("per_year_chart", per_year, ("required_per_year", "required_per_year", ch.MUTED),
+         ("achieved_per_year", "achieved_per_year", ch.NAVY), pb.qfmt(unit_of), i18n.axis_unit(unit_of, pb.lang))
+    growth = [r for r in rows if not r["pass_fail"] and r.get("basis") != "cumulative"
+              and (r.get("achieved_cagr") is not None or r.get("required_cagr_from_latest") is not None)]
+    pair("growth_chart", growth, ("required_cagr_from_latest", "required_from_latest", ch.MUTED),
+         ("achieved_cagr", "achieved_growth", ch.NAVY), pct, pb.t("required_growth"), tickformat=".0%")
     vs = [r for r in rows if r.get("basis") == "growth_vs_reference" and r.get("achieved_cagr") is not None]
-    if vs:
-        charts.append(ch.bar_chart(
-            pb.cid(), pb.t("vs_reference_chart"), [label(r) for r in vs],
-            [{"name": pb.t("unit_growth"), "values": [r.get("achieved_cagr") for r in vs], "color": ch.NAVY},
-             {"name": pb.t("reference_growth"), "values": [r.get("reference_value") for r in vs], "color": ch.MUTED}],
-            fmt=pct, value_title=pb.t("unit_growth"), category_title=pb.t("indicator"), tickformat=".0%",
-        ))
+    pair("vs_reference_chart", vs, ("achieved_cagr", "unit_growth", ch.NAVY),
+         ("reference_value", "reference_growth", ch.MUTED), pct, pb.t("unit_growth"), tickformat=".0%")
     pj = [r for r in rows if not r["pass_fail"] and r.get("projection") is not None and r.get("target_value") not in (None, 0)]
     if pj:
         ratio = lambda r, k: r[k] / r["target_value"] if r.get(k) is not None else None  # noqa: E731
