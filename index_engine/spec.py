@@ -751,7 +751,9 @@ def _resolve_file(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         base = _resolve_file(base_path, seen + (path,))
         if "data" in base and "data" not in data and isinstance(base["data"], dict):
             base["data"] = dict(base["data"])
-            base["data"]["file"] = _rebase(base["data"].get("file"), base_path.parent, path.parent)
+            for key in ("file", "progress"):
+                if base["data"].get(key) is not None:
+                    base["data"][key] = _rebase(base["data"][key], base_path.parent, path.parent)
         data = _deep_merge(base, data)
     if weight_set is not None:
         if not isinstance(weight_set, dict):
