@@ -239,15 +239,20 @@ def track_targets(spec: Spec, panel: Panel) -> pd.DataFrame:
         return pd.DataFrame(columns=COLUMNS)
     unit = spec.tracking.unit
     obs = panel.observations
-    if unit not in set(obs["unit"]):
+    if not (obs["unit"] == unit).any():
         raise DataError(f"{panel.file}: tracking.unit {unit!r} has no data ({spec.source}: tracking.unit)")
-    lacking = list(dict.fromkeys(n.code for _, n, _ in items if n.code not in set(obs["indicator"])))
+    present = set(pd.unique(obs["indicator"]))
+    lacking = list(dict.fromkeys(n.code for _, n, _ in items if n.code not in present))
     if lacking:
         raise DataError(
             f"{panel.file}: the spec {spec.source} sets targets on indicators the data lacks: {', '.join(lacking)}"
         )
-    breaks = series_breaks(spec, panel)
-    rows = [_track_one(spec, panel, breaks, tid, n, t, unit) for tid, n, t in items]
+    units = {unit} | {t.reference for _, _, t in items if t.reference}
+    codes = {n.code for _, n, _ in items}
+    small = obs[obs["indicator"].isin(codes) & obs["unit"].isin(units)].dropna(subset=["value"])
+    small = small.astype({c: object for c in ("unit", "period", "indicator")})  # tiny frames: numpy beats Arrow here
+    data = Observed(small.sort_values("date", kind="stable"), panel.sources, series_breaks(spec, panel))
+    rows = [_track_one(spec, data, tid, n, t, unit) for tid, n, t in items]
     out = pd.DataFrame(rows, columns=COLUMNS)
     out["n_obs"] = out["n_obs"].astype(int)
     out["min_obs"] = out["min_obs"].astype(int)
@@ -287,6 +292,16 @@ def series_breaks(spec: Spec, panel: Panel) -> pd.DataFrame:
 
 
 @dataclass
+class Observed:
+    """What the targets read: the observations of the tracked and reference units on the targets'
+    indicators (sorted by date), the panel's provenance (flags) and the series breaks."""
+
+    observations: pd.DataFrame
+    sources: pd.DataFrame | None
+    breaks: pd.DataFrame
+
+
+@dataclass
 class Evidence:
     """The observations of one target: all of them (context) and the usable ones it rests on."""
 
@@ -309,17 +324,10 @@ class Evidence:
         return f"{self.n} usable {noun} ({used})" + (f"; not counted: {skipped}" if skipped else "")
 
 
-def _series(panel: Panel, unit: str, code: str) -> pd.DataFrame:
-    o = panel.observations
-    s = o[(o["unit"] == unit) & (o["indicator"] == code)].dropna(subset=["value"])
-    return s.sort_values("date")
-
-
-def _forecast_periods(panel: Panel, unit: str, code: str) -> set[str]:
+def _forecast_periods(src: pd.DataFrame | None, unit: str, code: str) -> set[str]:
     """Periods of ``unit``'s ``code`` whose flag does not count as observed (forecasts)."""
     from .flags import counts_as_observed
 
-    src = panel.sources
     if src is None or src.empty or not {"flag", "unit", "indicator"} <= set(src.columns):
         return set()
     s = src[(src["unit"] == unit) & (src["indicator"] == code)]
@@ -328,10 +336,11 @@ def _forecast_periods(panel: Panel, unit: str, code: str) -> set[str]:
     return {str(p) for p in s[col]}
 
 
-def evidence(panel: Panel, breaks: pd.DataFrame, unit: str, code: str, start: pd.Timestamp | None,
-             start_label: str, annual: bool = False) -> Evidence:
+def evidence(data: Observed, unit: str, code: str, start: pd.Timestamp | None, start_label: str,
+             annual: bool = False) -> Evidence:
     """The usable observations of ``unit``'s ``code`` from ``start`` on (see the module docstring)."""
-    s = _series(panel, unit, code)
+    o = data.observations
+    s = o[(o["unit"] == unit) & (o["indicator"] == code)]
     if annual:
         s = s[s["period"].str.fullmatch(r"\d{4}")]
     used = s
@@ -339,7 +348,7 @@ def evidence(panel: Panel, breaks: pd.DataFrame, unit: str, code: str, start: pd
     if start is not None:
         counts[f"before {start_label}"] = int((used["date"] < start).sum())
         used = used[used["date"] >= start]
-    forecasts = _forecast_periods(panel, unit, code)
+    forecasts = _forecast_periods(data.sources, unit, code)
     if forecasts:
         keep = ~used["period"].isin(forecasts) & ~used["year"].astype(str).isin(forecasts)
         counts["forecasts"] = int((~keep).sum())
@@ -348,6 +357,7 @@ def evidence(panel: Panel, breaks: pd.DataFrame, unit: str, code: str, start: pd
     counts["zeros"] = int(zero.sum())
     used = used[~zero]
     notes: list[str] = []
+    breaks = data.breaks
     b = breaks[(breaks["unit"] == unit) & (breaks["indicator"] == code)] if not breaks.empty else breaks
     if not used.empty and not b.empty:
         inside = b[(b["start"] > used["date"].iloc[0]) & (b["start"] <= used["date"].iloc[-1])]
@@ -387,7 +397,7 @@ def _start(spec: Spec, t: Target) -> tuple[pd.Timestamp | None, str]:
     return (pd.Timestamp(year, 1, 1), str(year)) if year else (None, "the first observation")
 
 
-def _track_one(spec: Spec, panel: Panel, breaks: pd.DataFrame, tid: str, node: Node, t: Target, unit: str) -> dict[str, Any]:
+def _track_one(spec: Spec, data: Observed, tid: str, node: Node, t: Target, unit: str) -> dict[str, Any]:
     assert spec.tracking is not None
     row: dict[str, Any] = {c: math.nan for c in COLUMNS}
     row.update(
@@ -398,7 +408,7 @@ def _track_one(spec: Spec, panel: Panel, breaks: pd.DataFrame, tid: str, node: N
         min_obs=spec.tracking.min_obs, warnings="", quote=t.quote or "", reading=t.reading or "",
     )
     start, start_label = _start(spec, t)
-    ev = evidence(panel, breaks, unit, node.code, start, start_label, annual=t.basis == "cumulative")
+    ev = evidence(data, unit, node.code, start, start_label, annual=t.basis == "cumulative")
     s = ev.series
     if s.empty:
         row.update(status="no_data", **_rule("no_data"))
@@ -421,7 +431,7 @@ def _track_one(spec: Spec, panel: Panel, breaks: pd.DataFrame, tid: str, node: N
     if t.basis == "growth_gap":
         return _gap(row, ev, t, spec.tracking.min_obs)
     if t.basis == "growth_vs_reference":
-        return _growth_vs_reference(row, spec, panel, breaks, ev, t)
+        return _growth_vs_reference(row, spec, data, ev, t)
     if t.basis == "cumulative":
         return _cumulative(row, spec, ev, t)
     return _level(row, spec, ev, t, better=-1 if node.direction == -1 else 1)
@@ -580,8 +590,7 @@ def level_at(series: pd.DataFrame, when: pd.Timestamp) -> float:
     return math.exp(math.log(v0) + f * (math.log(v1) - math.log(v0)))
 
 
-def _growth_vs_reference(row: dict[str, Any], spec: Spec, panel: Panel, breaks: pd.DataFrame, ev: Evidence,
-                         t: Target) -> dict[str, Any]:
+def _growth_vs_reference(row: dict[str, Any], spec: Spec, data: Observed, ev: Evidence, t: Target) -> dict[str, Any]:
     """The plan's 年均增速高于全国平均水平: annualised growth from the baseline to the latest
     observation against the reference unit's growth over the same dates, from the two level series."""
     assert spec.tracking is not None and t.reference
@@ -589,7 +598,7 @@ def _growth_vs_reference(row: dict[str, Any], spec: Spec, panel: Panel, breaks: 
     latest, latest_date = row["latest_value"], ev.used["date"].iloc[-1]
     span = _years_between(base_date, latest_date)
     g = required_cagr(base_value, latest, span)
-    ref = evidence(panel, breaks, t.reference, row["indicator"], None, "the first observation").used
+    ref = evidence(data, t.reference, row["indicator"], None, "the first observation").used
     r0, r1 = level_at(ref, base_date), level_at(ref, latest_date)
     gr = required_cagr(r0, r1, span)
     row.update(achieved_cagr=g, reference_value=gr,
