@@ -101,7 +101,7 @@ RULES: dict[str, tuple[str, str]] = {
     ),
     "few": (
         "自{start}起仅有{n}个有效观测，少于所需的{min}个（零值、缺失、预测值及基期或口径变化之前的数据不计）",
-        "{n} usable observations since {start}, fewer than the {min} required (zeros, gaps, forecasts and values before the baseline or a break do not count)",
+        "{n} usable {obs} since {start}, fewer than the {min} required (zeros, gaps, forecasts and values before the baseline or a break do not count)",
     ),
     "wide": (
         "预测区间[{lo}, {hi}]过宽：既包含“仅完成一半”也包含“超额一倍完成”，无法判断",
@@ -441,7 +441,8 @@ def _few(row: dict[str, Any], ev: Evidence, min_obs: int) -> bool:
     """Mark ``row`` insufficient_data when ``ev`` has fewer than ``min_obs`` usable observations."""
     if ev.n >= min_obs:
         return False
-    row.update(status="insufficient_data", **_rule("few", start=ev.start_label, n=ev.n, min=min_obs))
+    obs = "observation" if ev.n == 1 else "observations"
+    row.update(status="insufficient_data", **_rule("few", start=ev.start_label, n=ev.n, min=min_obs, obs=obs))
     return True
 
 
