@@ -260,8 +260,9 @@ def track_targets(spec: Spec, panel: Panel) -> pd.DataFrame:
 
 
 def series_breaks(spec: Spec, panel: Panel) -> pd.DataFrame:
-    """Series breaks, ``unit, indicator, start, note`` (start: the first day of the break's period):
-    the panel's ``breaks`` and the spec's ``breaks``, when either has them."""
+    """Series breaks, ``unit, indicator, start, note`` (start: the first day of the break's period or
+    the day given; an empty unit: every unit): the panel's ``breaks`` and the spec's ``breaks``, when
+    either has them."""
     from .panel import parse_period
 
     frames = []
@@ -279,7 +280,10 @@ def series_breaks(spec: Spec, panel: Panel) -> pd.DataFrame:
     def start(d: Any) -> pd.Timestamp:
         if isinstance(d, (pd.Timestamp, np.datetime64)) or hasattr(d, "year") and not isinstance(d, (int, float)):
             return pd.Timestamp(d)
-        year, label, _ = parse_period(d)
+        try:
+            year, label, _ = parse_period(d)
+        except ValueError:  # a day, 2025-07-01
+            return pd.Timestamp(str(d))
         if "Q" in label:
             return pd.Timestamp(year, 3 * int(label.split("Q")[1]) - 2, 1)
         if "-" in label:
@@ -287,7 +291,7 @@ def series_breaks(spec: Spec, panel: Panel) -> pd.DataFrame:
         return pd.Timestamp(year, 1, 1)
 
     note = df["note"] if "note" in df.columns else pd.Series("", index=df.index)
-    return pd.DataFrame({"unit": df["unit"].astype(str), "indicator": df["indicator"].astype(str),
+    return pd.DataFrame({"unit": df["unit"].fillna("").astype(str), "indicator": df["indicator"].astype(str),
                          "start": [start(d) for d in df["date"]], "note": note.fillna("").astype(str)})
 
 
@@ -358,7 +362,7 @@ def evidence(data: Observed, unit: str, code: str, start: pd.Timestamp | None, s
     used = used[~zero]
     notes: list[str] = []
     breaks = data.breaks
-    b = breaks[(breaks["unit"] == unit) & (breaks["indicator"] == code)] if not breaks.empty else breaks
+    b = breaks[breaks["unit"].isin([unit, "", "None"]) & (breaks["indicator"] == code)] if not breaks.empty else breaks
     if not used.empty and not b.empty:
         inside = b[(b["start"] > used["date"].iloc[0]) & (b["start"] <= used["date"].iloc[-1])]
         if not inside.empty:

@@ -144,6 +144,9 @@ def test_a_break_restarts_the_count(tmp_path):
     row = t.loc["X"]
     assert row.status == "insufficient_data" and row.n_obs == 2 and row.warnings == "SeriesBreakWarning"
     assert row.model.endswith("not counted: 1 before 2025Q1; 2 before the break of 2025-07-01")
+    with pytest.warns(SeriesBreakWarning):  # a break for every unit, dated by day
+        t = _track(tmp_path, rows, [target], breaks=[(None, "X", "2025-07-01", "")])
+    assert t.loc["X", "n_obs"] == 2
 
 
 def test_baseline_after_the_data(tmp_path):
