@@ -42,14 +42,14 @@ def parse_set(items: Sequence[str] | None) -> dict[str, Any]:
 def load_inputs(args: argparse.Namespace):
     """The spec (with --set applied) and its data (--data, or the spec's own data file)."""
     return read_inputs(args.spec, getattr(args, "data", None), sheet=getattr(args, "sheet", None),
-                       overrides=parse_set(getattr(args, "set", None)))
+                       overrides=parse_set(getattr(args, "set", None)), progress=getattr(args, "progress", None))
 
 
 def cmd_build(args: argparse.Namespace) -> int:
     job = run_build(
         args.spec, args.data, args.out, sheet=args.sheet, overrides=parse_set(args.set), force=args.force,
         audit=args.audit, uncertainty=args.uncertainty, report=not args.no_report, excel=not args.no_excel,
-        backend=args.backend, scheduler=args.scheduler, partitions=args.partitions,
+        backend=args.backend, scheduler=args.scheduler, partitions=args.partitions, progress_file=args.progress,
     )
     _print_summary(job.build)
     print(f"wrote {job.folder}")
@@ -174,11 +174,11 @@ def cmd_targets(args: argparse.Namespace) -> int:
             raise OutputExistsError(f"{out}: the file exists already; pass --force to replace it")
         out.parent.mkdir(parents=True, exist_ok=True)
         write_csv(table, out, float_format="%.10g")
-    unit = spec.tracking.unit
-    print(f"{spec.index.id}: targets of {unit}")
-    for _, r in table.iterrows():
-        att = "" if r["attainment"] != r["attainment"] else f"{r['attainment']:.0%}"
-        print(f"  {r['indicator']:<6} {r['status']:<10} latest {r['latest_value']:g} ({r['latest_date']}) target {r['target_value']:g} {att}")
+    from .measures import spec_measure_table
+    from .scorecard import scorecard_text
+
+    measures = spec_measure_table(spec, table) if spec.measures else None
+    print(scorecard_text(spec, table, measures))
     if args.out:
         print(f"wrote {args.out}")
     return EXIT_OK
@@ -389,6 +389,9 @@ def make_parser() -> argparse.ArgumentParser:
         if data:
             sp.add_argument("--data", help="the data file (CSV, .xlsx or Parquet); default: the spec's data.file")
             sp.add_argument("--sheet", help="the Excel sheet to read (default: the first)")
+            sp.add_argument("--progress", metavar="FILE", help="the progress file of the plan's measures (CSV or .xlsx: "
+                            "measure, date, status, evidence, source); default: the spec's data.progress, unless --data "
+                            "replaces the data file")
         sp.add_argument(
             "--set", action="append", metavar="PATH=VALUE", help="override one spec value for this run (repeatable)"
         )

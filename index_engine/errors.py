@@ -100,3 +100,13 @@ class PartialYearWarning(IndexEngineWarning):
 
 class DuplicateRowsWarning(IndexEngineWarning):
     """Rows for the same unit, period and indicator were settled by the spec's ``data.duplicates`` policy."""
+
+
+class BaselineAfterDataWarning(IndexEngineWarning):
+    """A target's baseline is dated after every observation of the tracked unit: nothing can be
+    measured from it (the status is not_started)."""
+
+
+class SeriesBreakWarning(IndexEngineWarning):
+    """A target's observations straddle a series break (a change of definition, 口径): values before
+    the break are not counted, and attainment against a baseline from before it mixes definitions."""

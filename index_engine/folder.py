@@ -47,6 +47,7 @@ import pandas as pd
 from ._checks import NO_YEAR
 from .errors import DataError, SpecError
 from .spec import Spec, load_spec, spec_from_dict
+from .targets import NUMERIC_COLUMNS as TARGET_NUMERIC
 
 if TYPE_CHECKING:
     from .panel import Panel
@@ -65,13 +66,13 @@ FILES: dict[str, dict[str, str]] = {
     LONG: {
         "scores": "scores.csv", "contributions": "contributions.csv", "weights": "weights.csv", "fitted": "fitted.csv",
         "treatment": "treatment.csv", "imputed": "imputed.csv", "units": "units.csv", "grades": "grades.csv",
-        "targets": "targets.csv", "coverage": "coverage.csv", "provenance": "provenance.csv",
+        "targets": "targets.csv", "coverage": "coverage.csv", "provenance": "provenance.csv", "measures": "measures.csv",
     },
     WIDE: {
         "scores": "scores.parquet", "ranks": "ranks.parquet", "change": "change.parquet", "weights": "weights.csv",
         "fitted": "fitted.csv", "treatment": "treatment.parquet", "imputed": "imputed.parquet",
         "units": "units.parquet", "grades": "grades.parquet", "targets": "targets.csv",
-        "coverage": "coverage.parquet", "provenance": "provenance.parquet",
+        "coverage": "coverage.parquet", "provenance": "provenance.parquet", "measures": "measures.csv",
     },
 }
 """The file of each table, by layout (tables/<stage> aside)."""
@@ -87,11 +88,8 @@ NUMERIC: dict[str, tuple[str, ...]] = {
     "imputed": ("value",),
     "grades": ("score",),
     "stage": ("value",),
-    "targets": (
-        "baseline_value", "latest_value", "target_value", "target_year", "attainment",
-        "required_cagr_from_baseline", "required_cagr_from_latest", "achieved_cagr",
-        "required_per_year", "reference_value", "projection", "projection_lo", "projection_hi",
-    ),
+    "targets": TARGET_NUMERIC,
+    "measures": ("n_reports",),
 }
 """Numeric columns of each table (the others stay text, unless read with ``auto``)."""
 SENSITIVITY_NUMERIC: dict[str, tuple[str, ...]] = {
@@ -769,6 +767,11 @@ class BuildFolder:
     def targets(self) -> pd.DataFrame | None:
         """``targets.csv`` (None when the build tracked no targets)."""
         return self._optional("targets", NUMERIC["targets"])
+
+    @cached_property
+    def measures(self) -> pd.DataFrame | None:
+        """``measures.csv``: the plan's measures and milestones with their reported status (None without ``measures:``)."""
+        return self._optional("measures", NUMERIC["measures"])
 
     # ---- analyses added to the build -----------------------------------------------------
     def _csv_dir(self, name: str, numeric: dict[str, tuple[str, ...]]) -> dict[str, pd.DataFrame] | None:

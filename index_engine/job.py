@@ -56,12 +56,13 @@ def default_out(index_id: str) -> Path:
 
 def read_inputs(
     spec: str | Path | Spec, data: str | Path | Panel | None = None, *, sheet: str | None = None,
-    overrides: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, Any] | None = None, progress: str | Path | None = None,
 ) -> tuple[Spec, Panel]:
     """The spec (with ``overrides`` applied, as ``--set``) and its data (``data``, or the spec's ``data:`` file).
 
     The returned spec names the data file and sheet it was read with in ``data:``, so the build
-    folder's ``spec.yaml`` records them.
+    folder's ``spec.yaml`` records them. When ``data`` replaces the spec's data file, the spec's
+    progress file (``data.progress``) goes with it; ``progress`` names the one to use instead.
     """
     if isinstance(spec, Spec):
         label = spec.source
@@ -72,10 +73,10 @@ def read_inputs(
         spec = load_spec(spec, overrides=dict(overrides or {}))
     if isinstance(data, Panel):
         data.check_against(spec)
-        return _with_unit_codes(_naming_data(spec, data.file, sheet), data), data
+        return _naming_progress(_with_unit_codes(_naming_data(spec, data.file, sheet), data), progress), data
     path, sheet = data_path(spec, data, sheet, label)
     panel = load_panel(path, spec, sheet=sheet)
-    return _with_unit_codes(_naming_data(spec, path, sheet), panel), panel
+    return _naming_progress(_with_unit_codes(_naming_data(spec, path, sheet), panel), progress), panel
 
 
 def data_path(spec: Spec, data: str | Path | None, sheet: str | None, label: str) -> tuple[Path, str | None]:
@@ -92,6 +93,20 @@ def _with_unit_codes(spec: Spec, panel: Panel) -> Spec:
     from .panel import resolve_units
 
     return resolve_units(spec, panel)
+
+
+def _naming_progress(spec: Spec, progress: str | Path | None) -> Spec:
+    """``spec`` with ``data.progress`` naming ``progress`` (relative to the spec's folder), when given."""
+    if progress is None:
+        return spec
+    from ._checks import check_input_file
+
+    path = Path(progress)
+    check_input_file(path, "progress", DataError)
+    where = path if path.is_absolute() else Path(os.path.relpath(path.resolve(), spec.base_dir.resolve()))
+    if spec.data is None:
+        raise SpecError(f"{spec.source}: --progress needs a data file (data: {{file: ...}} or --data)")
+    return spec.replace("data.progress", where.as_posix(), origin="--progress")
 
 
 def _naming_data(spec: Spec, file: str | Path, sheet: str | None) -> Spec:
@@ -164,6 +179,7 @@ def run_build(
     scheduler: str | None = None,
     partitions: int | None = None,
     progress: bool | None = None,
+    progress_file: str | Path | None = None,
 ) -> Job:
     """Build an index and write its folder, as ``index-engine build`` does.
 
@@ -194,6 +210,9 @@ def run_build(
         ``"dask"`` builds partitions of units as Dask tasks (see :func:`index_engine.dask_backend.build_dask`).
     progress : bool, optional
         Progress bar of the uncertainty analysis; default: only when stderr is a terminal.
+    progress_file : path, optional
+        The progress file of the plan's measures (``data.progress``), as ``--progress``; without
+        it, a ``data`` other than the spec's own file leaves the spec's progress file unused.
 
     Returns
     -------
@@ -205,7 +224,7 @@ def run_build(
         raise SpecError(f"--uncertainty must be at least 1. Got {uncertainty} instead")
     if out is not None:
         check_target(Path(out), force=force, replaceable="manifest.json")  # before the work, not only after
-    spec, panel = read_inputs(spec, data, sheet=sheet, overrides=overrides)
+    spec, panel = read_inputs(spec, data, sheet=sheet, overrides=overrides, progress=progress_file)
     cache: dict = {}
     if backend == "dask":
         from .dask_backend import build_dask

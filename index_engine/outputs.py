@@ -127,6 +127,8 @@ def output_tables(b: Build) -> dict[str, pd.DataFrame]:
     }
     if not b.targets.empty:
         out["targets"] = b.targets
+    if b.spec.measures:
+        out["measures"] = b.measures
     if b.spec.grades is not None:
         out["grades"] = b.grades
     return out
@@ -252,6 +254,7 @@ _SHEET_TEXT = {
     ),
     "units": ("单元、名称、参照单元标记与被筛除的年份", "units, names, reference flag and years dropped by the screen"),
     "targets": ("目标跟踪：进度、所需与实际增速、预测与状态", "targets: progress, required and achieved growth, projection, status"),
+    "measures": ("实施推进：规划各部分举措与里程碑的进展", "implementation: progress of the plan's measures and milestones"),
     "grades": ("各单元的等级", "each unit's grade"),
     "grades_by_segment": ("各类型、各等级的单元数", "units by segment and grade"),
     "distribution": ("各年份指数得分的分布", "distribution of the index score by year"),
@@ -403,6 +406,8 @@ def _write_large(b: Build, d: Path, excel: bool | None) -> dict[str, int]:
             counts[f"{stem}.csv"] = write_csv(df, d / f"{stem}.csv", hy)
         if not b.targets.empty:
             counts["targets.csv"] = write_csv(b.targets, d / "targets.csv", hy)
+        if b.spec.measures:
+            counts["measures.csv"] = write_csv(b.measures, d / "measures.csv", hy)
         if excel is not False:
             write_workbook(b, summary_sheets(b), d / "results.xlsx")
     return parquet.rows | counts

@@ -123,6 +123,14 @@ class Build:
         return published(self.scores, self.withheld)
 
     @cached_property
+    def measures(self) -> pd.DataFrame:
+        """The plan's measures and milestones with their reported status (:func:`index_engine.measures.measure_table`,
+        from the spec's ``data.progress``); empty when the spec has no ``measures:``."""
+        from .measures import COLUMNS, spec_measure_table
+
+        return spec_measure_table(self.spec, self.targets) if self.spec.measures else pd.DataFrame(columns=COLUMNS)
+
+    @cached_property
     def ranks(self) -> pd.DataFrame:
         """Rank within the year of the published scores, 1 = best, ties 'min' within
         :data:`~index_engine.ranks.RANK_RTOL`, like ``scores`` (computed on first use); a withheld score has none."""

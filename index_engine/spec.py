@@ -57,17 +57,41 @@ class Baseline(_Model):
     date: str
 
 
+TARGET_BASES = ("year_end_stock", "annual_flow", "level", "cumulative", "rank", "growth_vs_reference", "growth_gap")
+"""Target bases. Distance-based (attainment on the baseline-to-target scale): ``year_end_stock``,
+``annual_flow``, ``level``, ``cumulative``. Pass/fail (no attainment scale): ``rank`` (national rank
+<= ``value``), ``growth_vs_reference`` (annualised growth since the baseline above the reference
+unit's by at least ``value`` pp) and ``growth_gap`` (a growth gap given as data, in pp)."""
+PASS_FAIL_BASES = ("rank", "growth_vs_reference", "growth_gap")
+
+
 class Target(_Model):
-    """A policy target of an indicator."""
+    """A policy target of an indicator, traced to the plan.
+
+    ``quote`` is the plan's sentence the target comes from (required when the spec has
+    ``tracking:``); ``reading`` says what the spec reads into it beyond the words (e.g. "位居全国前列
+    read as national rank <= 3"). ``id`` names the target for ``measures:`` links (default: the
+    indicator's code for its first target, ``<code>.<n>`` for the n-th).
+    """
 
     value: float
     year: int | None = None
-    basis: Literal["year_end_stock", "annual_flow", "cumulative", "rank", "growth_gap", "level"] = "level"
+    basis: Literal[TARGET_BASES] = "level"  # type: ignore[valid-type]
     unit: str | None = None
     start_year: int | None = None
     baseline: Baseline | None = None
     reference: str | None = None
     note: str | None = None
+    id: str | None = None
+    quote: str | None = None
+    reading: str | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[^\s\[\]=,]+", v):
+            raise ValueError(f"must be a code without spaces, brackets, commas or '=', got {v!r}")
+        return v
 
 
 class Node(_Model):
@@ -86,9 +110,12 @@ class Node(_Model):
     type: Literal["stock", "flow", "ratio", "rank", "binary", "count"] | None = None
     denominator: str | None = None
     target: Target | None = None
+    targets: tuple[Target, ...] = ()
     goalposts: Goalposts | None = None
     source: str | None = None
     aggregate_periods: Literal["last", "sum", "mean", "annualise"] | None = None
+    definition_zh: str | None = None
+    definition_en: str | None = None
 
     @field_validator("code", mode="before")
     @classmethod
@@ -114,6 +141,12 @@ class Node(_Model):
     @property
     def is_indicator(self) -> bool:
         return not self.children
+
+    @property
+    def all_targets(self) -> tuple[tuple[str, Target], ...]:
+        """``(id, target)`` of every target of the node: ``target`` and the ``targets`` list, in order."""
+        ts = ((self.target,) if self.target is not None else ()) + self.targets
+        return tuple((t.id or (self.code if i == 0 else f"{self.code}.{i + 1}"), t) for i, t in enumerate(ts))
 
 
 class StepChoice(_Model):
@@ -167,6 +200,8 @@ class DataRef(_Model):
     values. ``on_missing_indicator``: a spec indicator the data lacks is an error, or (``warn``) it is dropped
     and the weights of its siblings renormalised. ``duplicates``: two rows for one unit, period and indicator
     are an error, or the latest ``vintage`` wins, or the first source in ``{source_order: [...]}``.
+    ``progress`` names the progress file of the plan's measures (see :mod:`index_engine.measures`),
+    relative to the spec file too.
     """
 
     file: str | None = None
@@ -174,6 +209,7 @@ class DataRef(_Model):
     provenance: str | None = None
     on_missing_indicator: Literal["error", "warn"] = "error"
     duplicates: Literal["error", "latest_vintage"] | SourceOrder = "error"
+    progress: str | None = None
 
 
 class SeriesBreak(_Model):
@@ -197,11 +233,64 @@ class SeriesBreak(_Model):
 
 
 class Tracking(_Model):
-    """Target tracking: whose targets the indicators' ``target`` entries are, and how to project."""
+    """Target tracking: whose targets the indicators' ``target`` entries are, and how to project.
+
+    ``min_obs``: the usable observations (not zero, not a gap, not a forecast; dated at or after the
+    baseline and after any series break) a status other than insufficient_data / not_started rests
+    on (default 3). ``start_year``: the plan's first year; a target with no baseline counts from
+    it, earlier years are context.
+    """
 
     unit: str
     model: Literal["loglinear", "ets"] = "loglinear"
     level: float = Field(0.9, gt=0, lt=1)
+    min_obs: int = Field(3, ge=2)
+    start_year: int | None = None
+
+
+class Milestone(_Model):
+    """A dated deliverable of a measure, for a named instrument that has no indicator (yet)."""
+
+    code: str | None = None
+    what_zh: str
+    what_en: str = ""
+    by: str | None = None
+
+
+class Highlight(_Model):
+    """A highlight (亮点举措) the plan names for a measure."""
+
+    zh: str
+    en: str = ""
+
+
+class Measure(_Model):
+    """One of the plan's measures (举措): titles, the highlights the plan names, milestones, and the
+    indicators and targets (codes) that evidence it."""
+
+    code: str = Field(min_length=1)
+    title_zh: str
+    title_en: str = ""
+    highlights: tuple[Highlight, ...] = ()
+    milestones: tuple[Milestone, ...] = ()
+    indicators: tuple[str, ...] = ()
+    targets: tuple[str, ...] = ()
+
+    @property
+    def all_milestones(self) -> tuple[tuple[str, Milestone], ...]:
+        """``(code, milestone)``: a milestone's own code, else ``<measure>.m<n>``."""
+        return tuple((m.code or f"{self.code}.m{i + 1}", m) for i, m in enumerate(self.milestones))
+
+
+class PlanPart(_Model):
+    """A part (部分) of the plan: its measures, or, for the general targets, the targets it carries."""
+
+    code: str = Field(min_length=1)
+    title_zh: str
+    title_en: str = ""
+    indicators: tuple[str, ...] = ()
+    targets: tuple[str, ...] = ()
+    measures: tuple[Measure, ...] = ()
 
 
 class UncertainFactor(_Model):
@@ -339,6 +428,7 @@ class Spec(_Model):
     data: DataRef | None = None
     breaks: tuple[SeriesBreak, ...] = ()
     uncertainty: dict[str, UncertainFactor] = {}
+    measures: tuple[PlanPart, ...] = ()
 
     _source: str = PrivateAttr(default="<spec>")
     _base_dir: str = PrivateAttr(default=".")
@@ -387,6 +477,16 @@ class Spec(_Model):
         """Aggregate node codes in the order they are computed (lowest level first)."""
         aggs = [c for c, n in self.nodes.items() if not n.is_indicator]
         return tuple(sorted(aggs, key=lambda c: (self.levels[c], aggs.index(c))))
+
+    @cached_property
+    def targets(self) -> dict[str, tuple[str, Target]]:
+        """Every target by id: ``{id: (indicator code, Target)}``, in tree order."""
+        return {tid: (c, t) for c, n in self.nodes.items() for tid, t in n.all_targets}
+
+    @cached_property
+    def plan_measures(self) -> dict[str, tuple[PlanPart, Measure]]:
+        """Every measure of ``measures:`` by code: ``{code: (part, measure)}``."""
+        return {m.code: (p, m) for p in self.measures for m in p.measures}
 
     @property
     def source(self) -> str:
@@ -718,8 +818,8 @@ def _resolve_file(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         base = _resolve_file(base_path, seen + (path,))
         if "data" in base and "data" not in data and isinstance(base["data"], dict):
             base["data"] = dict(base["data"])
-            for key in ("file", "provenance"):
-                if key in base["data"]:
+            for key in ("file", "provenance", "progress"):
+                if base["data"].get(key) is not None:
                     base["data"][key] = _rebase(base["data"][key], base_path.parent, path.parent)
         data = _deep_merge(base, data)
     if weight_set is not None:
@@ -884,7 +984,8 @@ def _allowed_keys(loc: tuple[Any, ...], data: dict[str, Any]) -> list[str]:
         if field is None:
             return []
         ann = field.annotation
-        for cand in (Node, StepSpec, StepChoice, Steps, IndexMeta, Target, Goalposts, Baseline, DataRef, SeriesBreak):
+        for cand in (Node, StepSpec, StepChoice, Steps, IndexMeta, Target, Goalposts, Baseline, DataRef, SeriesBreak,
+                     Tracking, PlanPart, Measure, Milestone, Highlight):
             if cand is ann or cand in getattr(ann, "__args__", ()) or (
                 getattr(ann, "__args__", None) and any(cand in getattr(a, "__args__", ()) for a in ann.__args__)
             ):
@@ -898,7 +999,8 @@ def _allowed_keys(loc: tuple[Any, ...], data: dict[str, Any]) -> list[str]:
     return sorted(getattr(model, "model_fields", {}))
 
 
-_INDICATOR_ONLY = ("unit", "type", "denominator", "target", "goalposts", "aggregate_periods")
+_INDICATOR_ONLY = ("unit", "type", "denominator", "target", "targets", "goalposts", "aggregate_periods", "definition_zh",
+                   "definition_en")
 
 
 def _check_tree(spec: Spec, label: str) -> None:
@@ -914,7 +1016,7 @@ def _check_tree(spec: Spec, label: str) -> None:
             )
         if n.children:
             for key in _INDICATOR_ONLY:
-                if getattr(n, key) is not None:
+                if getattr(n, key) not in (None, ()):
                     raise SpecError(f"{label}: {path}.{key}: only indicators (nodes without children) take {key!r}")
             if all(c.weight == 0 for c in n.children):
                 raise SpecError(f"{label}: {path}.children: all weights are 0; at least one must be positive")
@@ -922,6 +1024,8 @@ def _check_tree(spec: Spec, label: str) -> None:
             walk(c, f"tree.{n.code}.children[{i}]", n.code)
 
     walk(spec.tree, "tree", None)
+    _check_targets(spec, label)
+    _check_measures(spec, label)
     if not spec.tree.children:
         raise SpecError(f"{label}: tree.children: the index needs at least one indicator")
     for i, brk in enumerate(spec.breaks):
@@ -944,6 +1048,56 @@ def _check_tree(spec: Spec, label: str) -> None:
                     raise SpecError(f"{label}: segments.weight_sets.{seg}.{code}: no node below the index with code {code!r}")
                 if not (isinstance(w, (int, float)) and w >= 0):
                     raise SpecError(f"{label}: segments.weight_sets.{seg}.{code}: must be a non-negative number, got {w!r}")
+
+
+def _check_targets(spec: Spec, label: str) -> None:
+    """Target ids unique; a quote on every target of a spec that tracks them; a reference unit for
+    growth_vs_reference."""
+    seen: dict[str, str] = {}
+    for code, n in spec.nodes.items():
+        for i, (tid, t) in enumerate(n.all_targets):
+            path = f"tree.{code}.target" if (n.target is not None and i == 0) else (
+                f"tree.{code}.targets[{i - (n.target is not None)}]")
+            if tid in seen:
+                raise SpecError(f"{label}: {path}.id: target id {tid!r} is used twice (also on {seen[tid]})")
+            seen[tid] = code
+            if spec.tracking is not None and not (t.quote or "").strip():
+                raise SpecError(
+                    f"{label}: {path}.quote: is required when the spec tracks targets (tracking:): the plan's "
+                    "sentence the target comes from; say in 'reading:' what the spec reads into it"
+                )
+            if t.basis == "growth_vs_reference" and not t.reference:
+                raise SpecError(f"{label}: {path}.reference: growth_vs_reference needs the reference unit (e.g. CN)")
+
+
+def _check_measures(spec: Spec, label: str) -> None:
+    """Codes of parts, measures and milestones unique; their links name indicators and targets of the spec."""
+    seen: set[str] = set()
+    targets = spec.targets
+    target_codes = set(targets) | {c for c, _ in targets.values()}
+
+    def links(obj: PlanPart | Measure, path: str) -> None:
+        for j, c in enumerate(obj.indicators):
+            if c not in spec.nodes or not spec.nodes[c].is_indicator:
+                raise SpecError(f"{label}: {path}.indicators[{j}]: no indicator with code {c!r}")
+        for j, c in enumerate(obj.targets):
+            if c not in target_codes:
+                raise SpecError(f"{label}: {path}.targets[{j}]: no target with id (or indicator with a target) {c!r}")
+
+    def unique(code: str, path: str) -> None:
+        if code in seen:
+            raise SpecError(f"{label}: {path}: duplicated code {code!r} in measures")
+        seen.add(code)
+
+    for i, p in enumerate(spec.measures):
+        unique(p.code, f"measures[{i}].code")
+        links(p, f"measures[{i}]")
+        for k, m in enumerate(p.measures):
+            path = f"measures[{i}].measures[{k}]"
+            unique(m.code, f"{path}.code")
+            links(m, path)
+            for q, (mc, _) in enumerate(m.all_milestones):
+                unique(mc, f"{path}.milestones[{q}].code")
 
 
 def _check_steps(spec: Spec, label: str) -> None:

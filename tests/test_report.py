@@ -301,6 +301,47 @@ def test_targets_page(full_zh, full_en):
     assert "targets.html" in read(full_en / "ind-CR1.html")
 
 
+@pytest.fixture(scope="module")
+def loop_reports(bj, tmp_path_factory) -> dict[str, Path]:
+    """The Beijing build's own targets.csv and measures.csv (illustrative progress file), in both languages."""
+    return {lang: render_report(bj, tmp_path_factory.mktemp(f"loop_{lang}") / "report", lang=lang) for lang in ("zh", "en")}
+
+
+def test_loop_pages(loop_reports, bj):
+    zh, en = loop_reports["zh"], loop_reports["en"]
+    targets = pd.read_csv(bj / "targets.csv")
+    sc_zh, sc_en = read(zh / "scorecard.html"), read(en / "scorecard.html")
+    for page in (sc_zh, sc_en):
+        assert page.count('<th scope="row" class="ind">') == len(targets) == 11
+        assert page.count('href="implementation.html#part-') == 8
+    assert "剩余每年需3,877亿元，已实现年均2,246亿元" in sc_zh  # VC1's cumulative pace
+    assert "needs CNY 387.7 bn a year, achieved CNY 224.6 bn a year" in sc_en
+    assert "数据不足" in sc_zh and "insufficient data" in sc_en and "数据不足" not in sc_en
+    assert 'href="scorecard.html"' in read(zh / "index.html") and 'href="implementation.html"' in read(zh / "index.html")
+    impl = read(zh / "implementation.html")
+    assert impl.count('<tr id="m-M') == 20 and impl.count('<tr class="milestone"') == 10
+    assert "中关村领航积分" in impl and "科汇通" in impl and "国家创业投资引导基金京津冀区域基金" in impl
+    assert "未报告" in impl and "示例" in impl  # measures with no report; the illustrative flag
+    t_zh, t_en = read(zh / "targets.html"), read(en / "targets.html")
+    assert "科技贷款包括科技型企业贷款和科技相关产业贷款" in t_zh and "Tech loans are loans to tech-based enterprises" in t_en
+    assert "位居全国前列 read as national rank" in t_en and "年均增速高于全国平均水平" in t_zh
+    assert "年化增速10.2%，全国为9.1%（差+1.15个百分点）" in t_zh  # CR1.growth against the national series
+    assert "科技型企业贷款包括高新技术企业贷款" in read(zh / "ind-CR2.html")
+    assert 'href="targets.html#t-CR2.growth"' in read(en / "ind-CR2.html")
+
+
+def test_implementation_page_without_a_progress_file(bj, tmp_path):
+    d = tmp_path / "b"
+    shutil.copytree(bj, d, ignore=shutil.ignore_patterns("report"))
+    m = pd.read_csv(d / "measures.csv", dtype=str, keep_default_na=False)
+    m[["status", "date", "evidence", "source", "flag"]] = ["no_report", "", "", "", ""]
+    m["n_reports"] = "0"
+    m.to_csv(d / "measures.csv", index=False)
+    page = read(render_report(d, tmp_path / "r", lang="en") / "implementation.html")
+    assert "This build used no progress file" in page
+    assert page.count("<li><a href=\"#m-M") == 30  # every measure and milestone listed as unreported
+
+
 def test_robustness_page(full_zh, full_en):
     en = read(full_en / "robustness.html")
     assert "Statistical audit" in en and "Correlation of indicators with dimensions" in en

@@ -141,6 +141,35 @@ def test_report_without_targets_or_sensitivity_loads_cleanly(browser, reports):
         v.close()
 
 
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_loop_pages_load_cleanly(browser, reports, lang):
+    """Scorecard, targets and implementation: charts drawn, links and anchors resolve, the numbers shown."""
+    folder = reports[lang]
+    v = Visit(browser)
+    try:
+        for name in ("scorecard.html", "targets.html", "implementation.html"):
+            check_page(v, folder, name)
+        v.goto(folder / "scorecard.html")
+        assert v.page.eval_on_selector_all("table.scorecard tbody tr", "els => els.length") == 11
+        assert v.page.eval_on_selector_all("table.scorecard-parts tbody tr", "els => els.length") == 8
+        text = v.page.inner_text("main")
+        assert ("剩余每年需3,877亿元" if lang == "zh" else "needs CNY 387.7 bn a year") in text
+        v.goto(folder / "implementation.html")
+        assert v.page.eval_on_selector_all("table.measures tbody tr:not(.milestone)", "els => els.length") == 20
+    finally:
+        v.close()
+
+
+def test_implementation_page_without_targets_loads_cleanly(browser, reports):
+    folder = reports["plain"]
+    assert (folder / "implementation.html").exists() and not (folder / "scorecard.html").exists()
+    v = Visit(browser)
+    try:
+        check_page(v, folder, "implementation.html")
+    finally:
+        v.close()
+
+
 def test_chinese_names_appear_as_text(browser, reports):
     m = load_model(reports["build"])
     v = Visit(browser, reports["zh"] / "index.html")

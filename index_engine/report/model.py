@@ -49,6 +49,9 @@ class NodeInfo:
     description: str | None = None
     target: dict[str, Any] | None = None
     goalposts: dict[str, Any] | None = None
+    targets: tuple[dict[str, Any], ...] = ()
+    definition_zh: str | None = None
+    definition_en: str | None = None
     nominal_weight: float | None = None
     weight: float | None = None
     effective_weight: float | None = None
@@ -150,6 +153,7 @@ class ReportModel:
     audit: dict[str, pd.DataFrame] | None = None
     audit_json: dict[str, Any] | None = None
     targets: pd.DataFrame | None = None
+    measures: pd.DataFrame | None = None
     sensitivity: dict[str, pd.DataFrame] | None = None
     focus: str | None = None
     _score: dict[tuple[str, int, str], tuple[float | None, float | None, float | None]] = field(default_factory=dict, repr=False)
@@ -355,6 +359,9 @@ def build_nodes(
             description=n.description,
             target=n.target.model_dump(mode="json") if n.target is not None else None,
             goalposts=n.goalposts.model_dump(mode="json") if n.goalposts is not None else None,
+            targets=tuple({**t.model_dump(mode="json"), "id": tid} for tid, t in n.all_targets),
+            definition_zh=n.definition_zh,
+            definition_en=n.definition_en,
             nominal_weight=_float(w.get("nominal_weight", n.weight)),
             weight=_float(w.get("weight")),
             effective_weight=_float(w.get("effective_weight")),
@@ -391,7 +398,7 @@ def read_extras(f: BuildFolder) -> dict[str, Any]:
         sensitivity = sensitivity or None
     return {
         "fitted": f.fitted, "log": f.log, "manifest": f.manifest, "audit": audit, "audit_json": audit_json,
-        "targets": targets, "sensitivity": sensitivity,
+        "targets": targets, "sensitivity": sensitivity, "measures": f.measures,
     }
 
 
@@ -411,7 +418,7 @@ def load_model(build_dir: str | Path | BuildFolder) -> ReportModel:
     f = build_dir if isinstance(build_dir, BuildFolder) else load_build(build_dir)
     spec = f.spec
     weights = f.weights
-    taken: set[str] = {"index", "units", "framework", "targets", "methodology", "robustness"}
+    taken: set[str] = {"index", "units", "framework", "targets", "methodology", "robustness", "scorecard", "implementation"}
     root, nodes = build_nodes(spec, weights, taken=taken)
 
     units_df = f.units

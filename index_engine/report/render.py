@@ -9,7 +9,8 @@ into one folder that opens from disk or any static web server with no network.
 
 Pages: ``index.html`` (overview), ``units.html``, ``framework.html``, ``unit-<code>.html`` per unit,
 ``dim-<code>.html`` per aggregate below the index, ``ind-<code>.html`` per indicator,
-``methodology.html``, ``targets.html`` (when the build has ``targets.csv``) and
+``methodology.html``, ``scorecard.html`` and ``targets.html`` (when the build has ``targets.csv``),
+``implementation.html`` (when the spec has ``measures:``; see :mod:`index_engine.report.loop`) and
 ``robustness.html`` (when it has ``audit/`` or ``sensitivity/``).
 
 A firm-level build (a large build written as Parquet, or more than
@@ -35,6 +36,7 @@ from ..errors import OutputExistsError
 from ..atomic import write_folder
 from . import charts as ch
 from . import i18n
+from . import loop
 from .model import ReportModel, load_model, records
 
 HERE = Path(__file__).resolve().parent
@@ -239,8 +241,7 @@ class PageBuilder:
         """(page, interface-string key) of each entry of the navigation bar."""
         m = self.m
         nav = [("index.html", "overview"), ("units.html", "units"), ("framework.html", "framework")]
-        if m.targets is not None:
-            nav.append(("targets.html", "targets"))
+        nav += loop.nav_entries(m)
         nav.append(("methodology.html", "methodology"))
         if m.audit is not None or m.sensitivity is not None:
             nav.append(("robustness.html", "robustness"))
@@ -276,8 +277,7 @@ class PageBuilder:
         out += [self.unit_page(u) for u in m.ranked_units]
         out += [self.node_page(c) for c in m.aggregates]
         out += [self.indicator_page(c) for c in m.indicators]
-        if m.targets is not None:
-            out.append(self.targets_page())
+        out += loop.pages(self)
         out.append(self.methodology_page())
         if m.audit is not None or m.sensitivity is not None:
             out.append(self.robustness_page())
@@ -507,69 +507,23 @@ class PageBuilder:
             s = m.audit["indicator_stats"]
             s = s[(s["indicator"] == code) & (s["year"] == y)]
             stats = records(s)
-        target_row = None
+        target_row, target_status = None, {}
         if m.targets is not None:
             tr = m.targets[m.targets["indicator"] == code]
             target_row = records(tr)[0] if len(tr) else None
+            target_status = {r.get("target", code): r.get("status") for r in records(tr)}
         ctx = self.base(
             node.page, self.f.node_name(code), "framework.html", node=node, rows=rows, charts=charts,
             coverage=m.indicator_coverage(code), steps=m.steps_for(code),
             treated=m.rows_for(m.treatment, code), imputed=m.rows_for(m.imputed, code),
-            fitted=m.rows_for(m.fitted, code), stats=stats, target_row=target_row,
+            fitted=m.rows_for(m.fitted, code), stats=stats, target_row=target_row, target_status=target_status,
             crumbs=[("framework.html", self.t("framework"))]
             + [(m.nodes[c].page, self.f.node_name(c)) for c in m.path_to(code)[1:-1]],
         )
         return Page(node.page, "indicator.html.j2", ctx, charts)
 
     def targets_page(self) -> Page:
-        m = self.m
-        rows = records(m.targets)
-        for r in rows:
-            r["in_tree"] = r.get("indicator") in m.nodes
-            r["name"] = (r.get(f"name_{self.lang}") or r.get("name_en") or r.get("name_zh")
-                         or (self.f.node_name(r["indicator"]) if r["in_tree"] else r.get("indicator")))
-        counts = Counter(str(r.get("status") or "") for r in rows)
-        unit = next((str(r.get("tracked_unit")) for r in rows if r.get("tracked_unit")), m.focus)
-        charts: list[ch.Chart] = []
-        labels = [f"{r['indicator']} {r['name']}" if len(str(r["name"])) <= 18 else f"{r['indicator']} {str(r['name'])[:17]}…"
-                  for r in rows]
-        att = [(lab, r) for lab, r in zip(labels, rows) if r.get("attainment") is not None]
-        if att:
-            charts.append(ch.bar_chart(
-                self.cid(), self.t("progress_chart"), [a for a, _ in att],
-                [{"name": self.t("attainment"), "values": [r["attainment"] for _, r in att],
-                  "colors": [ch.STATUS_COLORS.get(str(r.get("status")), ch.NAVY) for _, r in att]}],
-                fmt=lambda v: i18n.fmt_pct(v, self.lang), value_title=self.t("attainment"),
-                category_title=self.t("indicator"), ref_line=1.0, tickformat=".0%",
-            ))
-        gr = [(lab, r) for lab, r in zip(labels, rows)
-              if r.get("achieved_cagr") is not None or r.get("required_cagr_from_latest") is not None]
-        if gr:
-            charts.append(ch.bar_chart(
-                self.cid(), self.t("growth_chart"), [a for a, _ in gr],
-                [{"name": self.t("required_from_latest"), "values": [r.get("required_cagr_from_latest") for _, r in gr],
-                  "color": ch.MUTED},
-                 {"name": self.t("achieved_growth"), "values": [r.get("achieved_cagr") for _, r in gr], "color": ch.NAVY}],
-                fmt=lambda v: i18n.fmt_pct(v, self.lang), value_title=self.t("required_growth"),
-                category_title=self.t("indicator"), tickformat=".0%",
-            ))
-        pj = [(lab, r) for lab, r in zip(labels, rows)
-              if r.get("projection") is not None and r.get("target_value") not in (None, 0)]
-        if pj:
-            charts.append(ch.interval_chart(
-                self.cid(), self.t("projection_chart"), [a for a, _ in pj],
-                [r["projection"] / r["target_value"] for _, r in pj],
-                [r.get("projection_lo", r["projection"]) / r["target_value"] if r.get("projection_lo") is not None else None for _, r in pj],
-                [r.get("projection_hi", r["projection"]) / r["target_value"] if r.get("projection_hi") is not None else None for _, r in pj],
-                fmt=lambda v: i18n.fmt_pct(v, self.lang), point_name=self.t("projection"),
-                interval_name=self.t("interval"), value_title=self.t("share_of_target"),
-                label_title=self.t("indicator"), ref_line=1.0, tickformat=".0%",
-                colors=[ch.STATUS_COLORS.get(str(r.get("status")), ch.FOCUS) for _, r in pj],
-                log=all(v > 0 for _, r in pj for v in (r["projection"] / r["target_value"], r.get("projection_lo") or 1.0)),
-            ))
-        ctx = self.base("targets.html", self.t("targets"), "targets.html", rows=rows, counts=counts,
-                        statuses=STATUS_ORDER, tracked=unit, charts=charts)
-        return Page("targets.html", "targets.html.j2", ctx, charts)
+        return loop.targets_page(self)
 
     def methodology_page(self) -> Page:
         m = self.m
