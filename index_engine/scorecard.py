@@ -120,7 +120,7 @@ def scorecard_text(spec: Any, targets: pd.DataFrame, measures: pd.DataFrame | No
             miles = [f"{PROGRESS_STATUSES[s][0 if zh else 1]} {n}" for s, n in p["milestone_counts"].items() if n]
             what = ", ".join(parts) or ("无举措（目标见上）" if zh else "no measures (targets above)")
             lines.append(f"  {p['code']:<4} {title}: {len(p['measures'])} " + ("项举措" if zh else "measures") + f" ({what})"
-                         + (f"; " + ("里程碑" if zh else "milestones") + f" {', '.join(miles)}" if miles else ""))
+                         + ("; " + ("里程碑" if zh else "milestones") + f" {', '.join(miles)}" if miles else ""))
     legend = "; ".join(f"{STATUS_LABELS[s][0 if zh else 1]}: {STATUS_RULES[s][0 if zh else 1]}" for s in STATUSES)
     lines.append(("状态规则：" if zh else "status rules: ") + legend)
     return "\n".join(lines)
