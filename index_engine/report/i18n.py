@@ -105,7 +105,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "trends": {"zh": "历年走势", "en": "Trends"},
     "contrib_change": {"zh": "各维度对指数变化的贡献（{prev}→{year}）", "en": "Contribution of each dimension to the change, {prev} to {year}"},
     "contrib_change_note": {"zh": "各维度贡献之和等于指数得分的年度变化。", "en": "The contributions add up to the change in the index score."},
-    "all_indicators": {"zh": "全部指标", "en": "All indicators"},
+    "indicator_table": {"zh": "全部指标", "en": "All indicators"},
     "total": {"zh": "合计", "en": "Total"},
     # dimension and indicator pages
     "children": {"zh": "下级指标", "en": "Components"},
