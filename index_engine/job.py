@@ -118,8 +118,9 @@ def _naming_data(spec: Spec, file: str | Path, sheet: str | None) -> Spec:
     if (spec.data is not None and spec.data.file is not None and sheet in (None, spec.data.sheet)
             and _same_file(spec.base_dir / spec.data.file, path)):
         return spec
-    # the reading policies (data.on_missing_indicator, data.duplicates, ...) stay as the spec sets them
-    kept = spec.data.model_dump(mode="json") if spec.data is not None else {}
+    # the reading policies (data.on_missing_indicator, data.duplicates, ...) stay as the spec sets them;
+    # the provenance sidecar and the progress file belong to the replaced file and go with it
+    kept = spec.data.model_dump(mode="json", exclude={"provenance", "progress"}) if spec.data is not None else {}
     return spec.replace("data", kept | {"file": where.as_posix(), "sheet": sheet}, origin="--data")
 
 

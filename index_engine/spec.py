@@ -816,8 +816,14 @@ def _resolve_file(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         if not base_path.exists():
             raise SpecError(f"{path}: extends: no such spec file {base_name!r}")
         base = _resolve_file(base_path, seen + (path,))
-        if "data" in base and "data" not in data and isinstance(base["data"], dict):
+        if isinstance(base.get("data"), dict):
             base["data"] = dict(base["data"])
+            own = data.get("data")
+            if isinstance(own, dict) and own.get("file") is not None:
+                # a data file of its own: the base's provenance sidecar and progress file belong to the
+                # base's data file and go with it, as they do when --data replaces the file
+                for key in ("provenance", "progress"):
+                    base["data"].pop(key, None)
             for key in ("file", "provenance", "progress"):
                 if base["data"].get(key) is not None:
                     base["data"][key] = _rebase(base["data"][key], base_path.parent, path.parent)
