@@ -64,6 +64,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .flags import counts_as_observed
 from .errors import BaselineAfterDataWarning, DataError, SeriesBreakWarning
 from .panel import Panel
 from .spec import PASS_FAIL_BASES, Node, Spec, Target
@@ -330,12 +331,10 @@ class Evidence:
 
 def _forecast_periods(src: pd.DataFrame | None, unit: str, code: str) -> set[str]:
     """Periods of ``unit``'s ``code`` whose flag does not count as observed (forecasts)."""
-    from .flags import counts_as_observed
-
     if src is None or src.empty or not {"flag", "unit", "indicator"} <= set(src.columns):
         return set()
     s = src[(src["unit"] == unit) & (src["indicator"] == code)]
-    s = s[[not counts_as_observed(str(f)) for f in s["flag"]]]
+    s = s[~s["flag"].astype(str).map(counts_as_observed).astype(bool)]
     col = "period" if "period" in s.columns else "year"
     return {str(p) for p in s[col]}
 
