@@ -14,9 +14,9 @@ distinct score's rank counts every score before it ("min" ties: 1, 1, 3).
 
 from __future__ import annotations
 
-from typing import Sequence
-
+import os
 import threading
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -115,9 +115,9 @@ def rank_scores(scores: pd.DataFrame) -> pd.DataFrame:
     ``scores`` has rows (unit, year) and one column per node; the ranks are :func:`rank_desc`'s.
     """
     values = scores.to_numpy(dtype=float)
-    ranks = np.empty(values.shape)
-    rank_desc(values.T, year_groups(scores.index), ranks.T)
-    return pd.DataFrame(ranks, index=scores.index, columns=scores.columns)
+    ranks = np.empty(values.shape[::-1])  # a row per column: each column's ranks are contiguous
+    rank_desc(values.T, year_groups(scores.index), ranks)
+    return pd.DataFrame(ranks.T, index=scores.index, columns=scores.columns, copy=False)  # the frame's own block
 
 
 def _starts(sv: np.ndarray) -> np.ndarray:
@@ -241,7 +241,7 @@ def _rank_each(scores: np.ndarray, out: np.ndarray, rows: np.ndarray, sel: np.nd
     if n > 1 and n * scores.shape[1] > 200_000:
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor() as pool:
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # one per core: each holds a few arrays of the units
             list(pool.map(one, range(n)))
     else:
         for i in range(n):
