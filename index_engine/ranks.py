@@ -215,8 +215,8 @@ def _rank_each(scores: np.ndarray, out: np.ndarray, rows: np.ndarray, sel: np.nd
 
     def one(i: int) -> None:
         x = scores[i]
-        res = np.full(x.size, np.nan)
-        ok = np.flatnonzero(~np.isnan(x))
+        nan = np.isnan(x)
+        ok = np.flatnonzero(~nan) if nan.any() else slice(None)  # every score present: no gather
         v = -x[ok]
         codes, uniq = pd.factorize(v, sort=False)
         if len(uniq) <= 4096:  # few distinct values (points, counts): rank the values, not the units
@@ -226,16 +226,19 @@ def _rank_each(scores: np.ndarray, out: np.ndarray, rows: np.ndarray, sel: np.nd
             first = np.cumsum(cnt) - cnt + 1.0
             ranked = np.empty(len(uniq))
             ranked[order_u] = np.maximum.accumulate(np.where(_starts(uniq[order_u]), first, 0.0))
-            res[ok] = ranked[codes]
+            r = ranked[codes]
         else:
             order = np.argsort(v)  # ties all get the first position, so the sort need not be stable
             r = np.empty(v.size)
             r[order] = np.maximum.accumulate(np.where(_starts(v[order]), np.arange(1.0, v.size + 1.0), 0.0))
+        if isinstance(ok, np.ndarray):
+            res = np.full(x.size, np.nan)
             res[ok] = r
+            r = res
         if sel is None:
-            out[rows[i]] = res
+            out[rows[i]] = r
         else:
-            out[rows[i], sel] = res
+            out[rows[i], sel] = r
 
     n = scores.shape[0]
     if n > 1 and n * scores.shape[1] > 200_000:
