@@ -193,7 +193,7 @@ def _read_parquet(path: Path, name: str) -> pd.DataFrame:
     it converts (so a large file is not held twice)."""
     import pyarrow.parquet as pq
 
-    table = pq.read_table(path, memory_map=True)  # pages decoded from the mapped file, not from a copy of it
+    table = pq.read_table(path)
     _check_header(table.column_names, name)
     return table.to_pandas(split_blocks=True, self_destruct=True)
 
