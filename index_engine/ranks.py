@@ -209,6 +209,27 @@ class _RankWork:
             out[rows[r], c] = np.nan
 
 
+def _value_codes(v: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """(the position of each value of ``v`` among its distinct values, the distinct values sorted), or
+    None when there are more than ``limit``. ``v`` (no NaN) is coded a block at a time, so each hash
+    table is a block's size rather than ``v``'s (a million values would take one of some 40 MB)."""
+    block = 1 << 16
+    codes = np.empty(v.size, np.intp)
+    found = []
+    for i in range(0, v.size, block):
+        c, u = pd.factorize(v[i : i + block], sort=False)
+        if u.size > limit:
+            return None
+        codes[i : i + block] = c
+        found.append(u)
+    uniq = np.unique(np.concatenate(found)) if found else v[:0]
+    if uniq.size > limit:
+        return None
+    for i, u in zip(range(0, v.size, block), found):  # a block's codes to positions among all the values
+        codes[i : i + block] = np.searchsorted(uniq, u)[codes[i : i + block]]
+    return codes, uniq
+
+
 def _rank_each(scores: np.ndarray, out: np.ndarray, rows: np.ndarray, sel: np.ndarray | None) -> None:
     """Each sample (a row of many units) on its own; threads when there are several (numpy's sort
     releases the GIL)."""
@@ -216,22 +237,28 @@ def _rank_each(scores: np.ndarray, out: np.ndarray, rows: np.ndarray, sel: np.nd
     def one(i: int) -> None:
         x = scores[i]
         nan = np.isnan(x)
-        ok = np.flatnonzero(~nan) if nan.any() else slice(None)  # every score present: no gather
-        v = -x[ok]
-        codes, uniq = pd.factorize(v, sort=False)
-        if len(uniq) <= 4096:  # few distinct values (points, counts): rank the values, not the units
+        ok = np.flatnonzero(~nan) if nan.any() else None  # every score present: no gather, no copy
+        v = x if ok is None else x[ok]
+        dest = out[rows[i]] if sel is None and ok is None else None  # the ranks can go straight there
+        coded = _value_codes(v, 4096)
+        if coded is not None:  # few distinct values (points, counts): rank the values, not the units
+            codes, uniq = coded
+            neg = -uniq  # best first
             counts = np.bincount(codes, minlength=len(uniq))
-            order_u = np.argsort(uniq)
+            order_u = np.argsort(neg)
             cnt = counts[order_u]
             first = np.cumsum(cnt) - cnt + 1.0
             ranked = np.empty(len(uniq))
-            ranked[order_u] = np.maximum.accumulate(np.where(_starts(uniq[order_u]), first, 0.0))
-            r = ranked[codes]
+            ranked[order_u] = np.maximum.accumulate(np.where(_starts(neg[order_u]), first, 0.0))
+            r = ranked.take(codes, out=dest, mode="clip")  # (codes are in range: "clip" writes unbuffered)
         else:
-            order = np.argsort(v)  # ties all get the first position, so the sort need not be stable
-            r = np.empty(v.size)
-            r[order] = np.maximum.accumulate(np.where(_starts(v[order]), np.arange(1.0, v.size + 1.0), 0.0))
-        if isinstance(ok, np.ndarray):
+            neg = -v
+            order = np.argsort(neg)  # ties all get the first position, so the sort need not be stable
+            r = np.empty(v.size) if dest is None else dest
+            r[order] = np.maximum.accumulate(np.where(_starts(neg[order]), np.arange(1.0, v.size + 1.0), 0.0))
+        if dest is not None:
+            return
+        if ok is not None:
             res = np.full(x.size, np.nan)
             res[ok] = r
             r = res
