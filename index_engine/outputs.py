@@ -451,9 +451,15 @@ class _ParquetJobs:
 def summary_sheets(b: Build) -> dict[str, pd.DataFrame | str]:
     """Sheets for a build too large for a row per unit: distribution by year, top 100, weights, log."""
     idx = b.spec.tree.code
-    years = pd.Index(b.scores.index.get_level_values("year"), name="year")
-    s = pd.Series(b.scores[idx].to_numpy(), index=years, name=idx)  # grouped on the years alone
-    dist = s.groupby(level="year").describe(percentiles=[0.05, 0.25, 0.5, 0.75, 0.95]).reset_index()
+    pct = [0.05, 0.25, 0.5, 0.75, 0.95]
+    if len(b.panel.years) == 1:  # the same table as grouped by year below, without grouping (a copy) the one year
+        dist = pd.Series(b.scores[idx].to_numpy(), name=idx).describe(percentiles=pct).to_frame().T.reset_index(drop=True)
+        dist.columns.name = None
+        dist.insert(0, "year", [int(b.panel.years[0])])
+    else:
+        years = pd.Index(b.scores.index.get_level_values("year"), name="year")
+        s = pd.Series(b.scores[idx].to_numpy(), index=years, name=idx)  # grouped on the years alone
+        dist = s.groupby(level="year").describe(percentiles=pct).reset_index()
     last = max(b.panel.years)
     top = b.summary(top=100)[["unit", "score"]]  # best first, ties in the order of the unit codes
     top.insert(0, "rank", range(1, len(top) + 1))

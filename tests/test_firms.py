@@ -192,3 +192,19 @@ def test_grade_and_segment_errors(tmp_path):
     spec = ie.load_spec(SPEC, overrides={"segments.column": "size_class"})
     with pytest.raises(ie.DataError, match="segments.column 'size_class' is not a text column of the data"):
         ie.build(spec, ie.load_panel(ROOT / "inputs/zgc/zgc_firms_sample.csv", spec))
+
+
+
+@pytest.mark.parametrize("one_year", [True, False])
+def test_distribution_sheet_of_a_large_build(one_year):
+    """The distribution sheet is the index's description by year (one year, or several)."""
+    from index_engine.outputs import summary_sheets
+
+    spec = ie.load_spec(SPEC)
+    frame = pd.read_csv(ROOT / "inputs/zgc/zgc_firms_sample.csv")
+    if one_year:
+        frame = frame[frame["year"] == frame["year"].max()]
+    b = ie.build(spec, ie.panel_from_frame(frame, spec))
+    expected = b.scores["ZGC"].groupby(level="year").describe(percentiles=[0.05, 0.25, 0.5, 0.75, 0.95]).reset_index()
+    assert len(expected) == (1 if one_year else frame["year"].nunique())
+    pd.testing.assert_frame_equal(summary_sheets(b)["distribution"], expected)
