@@ -92,6 +92,15 @@ def _sha(path: Path) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
+def _shas(paths: list[Path]) -> list[str]:
+    """:func:`_sha` of each file, on a thread per core (hashlib releases the GIL while it hashes)."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        return list(pool.map(_sha, paths))
+
+
 def output_tables(b: Build) -> dict[str, pd.DataFrame]:
     """Every per-build table, by file stem, as it is written."""
     from .coverage import coverage_long
@@ -474,7 +483,8 @@ def _arrow_frame(df: pd.DataFrame) -> Callable[[], Any]:
 class _ParquetJobs:
     """Parquet files written on a few threads (Arrow's writer releases the GIL) while the caller goes on;
     ``rows`` has each file's row count once the ``with`` block ends. Files are written with pandas'
-    defaults (snappy, dictionary pages) except that the unit codes, all distinct, skip the dictionary."""
+    defaults (snappy, dictionary pages, statistics) except that the unit codes, all distinct, skip the dictionary
+    and the statistics (a row group's smallest and largest code, which no reader filters on)."""
 
     def __init__(self, d: Path):
         import os
@@ -494,7 +504,8 @@ class _ParquetJobs:
         import pyarrow.parquet as pq
 
         table = make()
-        pq.write_table(table, path, use_dictionary=[c for c in table.column_names if c != "unit"])
+        others = [c for c in table.column_names if c != "unit"]
+        pq.write_table(table, path, use_dictionary=others, write_statistics=others)
         return table.num_rows
 
     def __enter__(self) -> _ParquetJobs:
@@ -509,21 +520,22 @@ class _ParquetJobs:
 def summary_sheets(b: Build) -> dict[str, pd.DataFrame | str]:
     """Sheets for a build too large for a row per unit: distribution by year, top 100, weights, log."""
     idx = b.spec.tree.code
-    years = pd.Index(b.scores.index.get_level_values("year"), name="year")
-    s = pd.Series(b.scores[idx].to_numpy(), index=years, name=idx)  # grouped on the years alone
-    dist = s.groupby(level="year").describe(percentiles=[0.05, 0.25, 0.5, 0.75, 0.95]).reset_index()
+    pct = [0.05, 0.25, 0.5, 0.75, 0.95]
+    if len(b.panel.years) == 1:  # the same table as grouped by year below, without grouping (a copy) the one year
+        dist = pd.Series(b.scores[idx].to_numpy(), name=idx).describe(percentiles=pct).to_frame().T.reset_index(drop=True)
+        dist.columns.name = None
+        dist.insert(0, "year", [int(b.panel.years[0])])
+    else:
+        years = pd.Index(b.scores.index.get_level_values("year"), name="year")
+        s = pd.Series(b.scores[idx].to_numpy(), index=years, name=idx)  # grouped on the years alone
+        dist = s.groupby(level="year").describe(percentiles=pct).reset_index()
     last = max(b.panel.years)
     top = b.summary(top=100)[["unit", "score"]]  # best first, ties in the order of the unit codes
     top.insert(0, "rank", range(1, len(top) + 1))
     log = pd.DataFrame([st.as_dict() for st in b.log]).astype(str)
     extra: dict[str, pd.DataFrame] = {}
     if b.spec.grades is not None:
-        g = b.grades
-        by = [g["year"]]
-        seg_col = b.spec.segments.column if b.spec.segments else None
-        if seg_col and seg_col in b.panel.attrs.columns:
-            by.append(pd.Series(b.panel.attrs[seg_col].reindex(b.scores.index).array, name=seg_col))
-        extra["grades_by_segment"] = g.groupby(by + [g["grade"]]).size().unstack(fill_value=0).reset_index()
+        extra["grades_by_segment"] = grade_counts(b)
     return {
         **extra,
         "distribution": dist,
@@ -532,6 +544,35 @@ def summary_sheets(b: Build) -> dict[str, pd.DataFrame | str]:
         "log": log,
         "note": f"{len(b.scores)} unit-years: per-unit tables are in scores.parquet, ranks.parquet and tables/*.parquet",
     }
+
+
+def grade_counts(b: Build) -> pd.DataFrame:
+    """Units by year, segment (with ``segments``) and grade: a row per year and segment present, a column
+    per grade given (sorted), as ``grades.groupby([year, segment, grade]).size().unstack(fill_value=0)``.
+    Counted on integer codes (one ``bincount``), then grouped as that table says: a million units are
+    never grouped by their text."""
+    g = b.grades
+    keys = {"year": g["year"]}
+    seg_col = b.spec.segments.column if b.spec.segments else None
+    if seg_col and seg_col in b.panel.attrs.columns:
+        keys[seg_col] = pd.Series(b.panel.attrs[seg_col].reindex(b.scores.index).array)
+    keys["grade"] = g["grade"]
+    coded = [pd.factorize(v.to_numpy() if v.dtype.kind in "iuf" else v.array) for v in keys.values()]  # NaN: -1
+    if np.prod([len(uniq) for _, uniq in coded], dtype=float) > max(len(g), 1):  # a count per cell would be larger
+        by = [pd.Series(v.array, name=name) for name, v in keys.items()]
+        return g.groupby(by).size().unstack(fill_value=0).reset_index()
+    key = np.zeros(len(g), np.int64)
+    for codes, uniq in coded:
+        key = key * len(uniq) + codes
+    keep = np.logical_and.reduce([codes >= 0 for codes, _ in coded]) if coded else np.ones(len(g), bool)
+    counts = np.bincount(key[keep], minlength=1)
+    cells = np.flatnonzero(counts)
+    small, rest = {}, cells
+    for name, (_, uniq) in reversed(list(zip(keys, coded))):
+        small[name] = pd.Index(uniq).take(rest % len(uniq))
+        rest = rest // len(uniq)
+    small = pd.DataFrame({name: small[name] for name in keys} | {"n": counts[cells]})
+    return small.groupby(list(keys))["n"].sum().unstack(fill_value=0).reset_index()
 
 
 def _write_into(b: Build, d: Path, excel: bool | None, audit: Audit | None) -> dict[str, int]:
@@ -590,7 +631,7 @@ def _finish(b: Build, d: Path, counts: dict[str, int], inputs: dict[str, Any] | 
         "inputs": inputs,
         "files": {},
     }
-    for p in sorted(d.rglob("*")):
-        if p.is_file() and p.name != LOCK:
-            manifest["files"][str(p.relative_to(d))] = _sha(p)
+    files = [p for p in sorted(d.rglob("*")) if p.is_file() and p.name != LOCK]
+    for p, sha in zip(files, _shas(files)):
+        manifest["files"][str(p.relative_to(d))] = sha
     (d / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1, default=str), encoding="utf-8")

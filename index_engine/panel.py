@@ -942,8 +942,8 @@ def _from_wide(df: pd.DataFrame, name: str, spec: Spec | None) -> Panel:
     else:
         years = np.full(len(df), NO_YEAR)
     index = _row_index(units, years)
-    dup = index.duplicated(keep=False)
-    if dup.any():
+    if _repeats(index):
+        dup = index.duplicated(keep=False)
         rows = [f"row {i + 2} ({index[i][0]}{' ' + str(index[i][1]) if has_years else ''})" for i in np.flatnonzero(dup)]
         hint = "" if has_years else f"; there is no period column ({', '.join(PERIOD_COLS)}): add one if the rows are different years"
         raise DataError(f"{name}: duplicated unit{' and year' if has_years else ''} at {list_rows(rows)}{hint}")
@@ -989,6 +989,13 @@ def _from_wide(df: pd.DataFrame, name: str, spec: Spec | None) -> Panel:
     )
     sources = pd.DataFrame(columns=SOURCE_COLUMNS)
     return Panel(wide, attrs, None, sources, name, "", has_years, quality=DataQuality(gaps))
+
+
+def _repeats(index: pd.MultiIndex) -> bool:
+    """Whether some (unit, year) of ``index`` repeats; one pass over the codes when they increase (a file
+    sorted by unit and year), else a hash of every row."""
+    key = np.asarray(index.codes[0], dtype=np.int64) * len(index.levels[1]) + np.asarray(index.codes[1])
+    return not (np.diff(key) > 0).all() and bool(index.duplicated().any())
 
 
 def _rows(values, pos: np.ndarray | None):

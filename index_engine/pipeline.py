@@ -527,20 +527,21 @@ def grade_table(spec: Spec, scores: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=["unit", "year", "node", "score", "grade"])
     node = g.node or spec.tree.code
     score = scores[node]
-    labels = np.asarray(g.labels, dtype=object)
-    if g.basis == "score":
-        thresholds = np.broadcast_to(np.asarray(g.cutoffs, dtype=float), (len(score), len(g.cutoffs)))
+    v = score.to_numpy()
+    if g.basis == "score":  # how many cut-offs the score falls below, by a binary search of the sorted cut-offs
+        cuts = np.sort(np.asarray(g.cutoffs, dtype=float))
+        band = len(cuts) - np.searchsorted(cuts, v, side="right")
     else:  # cut-offs are shares from the top, turned into score quantiles within each year
         qs = [1 - c for c in g.cutoffs]
         per_year = score.groupby(level="year").quantile(qs).unstack()
         years = score.index.get_level_values("year")
-        thresholds = per_year.reindex(years).to_numpy()
-    v = score.to_numpy()
-    band = (v[:, None] < thresholds).sum(axis=1)  # how many cut-offs the score falls below
-    grade = np.where(np.isnan(v), None, labels[band])
+        band = (v[:, None] < per_year.reindex(years).to_numpy()).sum(axis=1)
+    band[np.isnan(v)] = len(g.labels)  # no score, no grade
     idx = score.index
+    text = pd.Index([*g.labels, None, node])  # the text columns are taken from it (no Python string per row)
     return pd.DataFrame(
-        {"unit": idx.get_level_values("unit"), "year": idx.get_level_values("year"), "node": node, "score": v, "grade": grade}
+        {"unit": idx.get_level_values("unit"), "year": idx.get_level_values("year"),
+         "node": text.take(np.full(len(v), len(g.labels) + 1)), "score": v, "grade": text.take(band)}
     )
 
 

@@ -14,9 +14,9 @@ distinct score's rank counts every score before it ("min" ties: 1, 1, 3).
 
 from __future__ import annotations
 
-from typing import Sequence
-
+import os
 import threading
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -115,9 +115,9 @@ def rank_scores(scores: pd.DataFrame) -> pd.DataFrame:
     ``scores`` has rows (unit, year) and one column per node; the ranks are :func:`rank_desc`'s.
     """
     values = scores.to_numpy(dtype=float)
-    ranks = np.empty(values.shape)
-    rank_desc(values.T, year_groups(scores.index), ranks.T)
-    return pd.DataFrame(ranks, index=scores.index, columns=scores.columns)
+    ranks = np.empty(values.shape[::-1])  # a row per column: each column's ranks are contiguous
+    rank_desc(values.T, year_groups(scores.index), ranks)
+    return pd.DataFrame(ranks.T, index=scores.index, columns=scores.columns, copy=False)  # the frame's own block
 
 
 def _starts(sv: np.ndarray) -> np.ndarray:
@@ -209,39 +209,69 @@ class _RankWork:
             out[rows[r], c] = np.nan
 
 
+def _value_codes(v: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """(the position of each value of ``v`` among its distinct values, the distinct values sorted), or
+    None when there are more than ``limit``. ``v`` (no NaN) is coded a block at a time, so each hash
+    table is a block's size rather than ``v``'s (a million values would take one of some 40 MB)."""
+    block = 1 << 16
+    codes = np.empty(v.size, np.intp)
+    found = []
+    for i in range(0, v.size, block):
+        c, u = pd.factorize(v[i : i + block], sort=False)
+        if u.size > limit:
+            return None
+        codes[i : i + block] = c
+        found.append(u)
+    uniq = np.unique(np.concatenate(found)) if found else v[:0]
+    if uniq.size > limit:
+        return None
+    for i, u in zip(range(0, v.size, block), found):  # a block's codes to positions among all the values
+        codes[i : i + block] = np.searchsorted(uniq, u)[codes[i : i + block]]
+    return codes, uniq
+
+
 def _rank_each(scores: np.ndarray, out: np.ndarray, rows: np.ndarray, sel: np.ndarray | None) -> None:
     """Each sample (a row of many units) on its own; threads when there are several (numpy's sort
     releases the GIL)."""
 
     def one(i: int) -> None:
         x = scores[i]
-        res = np.full(x.size, np.nan)
-        ok = np.flatnonzero(~np.isnan(x))
-        v = -x[ok]
-        codes, uniq = pd.factorize(v, sort=False)
-        if len(uniq) <= 4096:  # few distinct values (points, counts): rank the values, not the units
+        nan = np.isnan(x)
+        ok = np.flatnonzero(~nan) if nan.any() else None  # every score present: no gather, no copy
+        v = x if ok is None else x[ok]
+        dest = out[rows[i]] if sel is None and ok is None else None  # the ranks can go straight there
+        coded = _value_codes(v, 4096)
+        if coded is not None:  # few distinct values (points, counts): rank the values, not the units
+            codes, uniq = coded
+            neg = -uniq  # best first
             counts = np.bincount(codes, minlength=len(uniq))
-            order_u = np.argsort(uniq)
+            order_u = np.argsort(neg)
             cnt = counts[order_u]
             first = np.cumsum(cnt) - cnt + 1.0
             ranked = np.empty(len(uniq))
-            ranked[order_u] = np.maximum.accumulate(np.where(_starts(uniq[order_u]), first, 0.0))
-            res[ok] = ranked[codes]
+            ranked[order_u] = np.maximum.accumulate(np.where(_starts(neg[order_u]), first, 0.0))
+            r = ranked.take(codes, out=dest, mode="clip")  # (codes are in range: "clip" writes unbuffered)
         else:
-            order = np.argsort(v)  # ties all get the first position, so the sort need not be stable
-            r = np.empty(v.size)
-            r[order] = np.maximum.accumulate(np.where(_starts(v[order]), np.arange(1.0, v.size + 1.0), 0.0))
+            neg = -v
+            order = np.argsort(neg)  # ties all get the first position, so the sort need not be stable
+            r = np.empty(v.size) if dest is None else dest
+            r[order] = np.maximum.accumulate(np.where(_starts(neg[order]), np.arange(1.0, v.size + 1.0), 0.0))
+        if dest is not None:
+            return
+        if ok is not None:
+            res = np.full(x.size, np.nan)
             res[ok] = r
+            r = res
         if sel is None:
-            out[rows[i]] = res
+            out[rows[i]] = r
         else:
-            out[rows[i], sel] = res
+            out[rows[i], sel] = r
 
     n = scores.shape[0]
     if n > 1 and n * scores.shape[1] > 200_000:
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor() as pool:
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # one per core: each holds a few arrays of the units
             list(pool.map(one, range(n)))
     else:
         for i in range(n):

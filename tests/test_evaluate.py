@@ -179,6 +179,31 @@ def test_domain_error_names_node_and_unit_years():
         ie.build(spec, panel)
 
 
+@pytest.mark.parametrize("aggregate", ["arithmetic", "sum", "geometric"])
+def test_build_by_blocks_of_rows(monkeypatch, aggregate):
+    """A build with more rows than a block computes each rowwise node a block at a time: the same scores."""
+    import index_engine.evaluate as ev
+
+    spec, panel = _tiny(aggregate, segments=False)
+    whole = ie.build(spec, panel)
+    monkeypatch.setattr(ev, "ROW_BLOCK", 2)
+    blocks = ie.build(spec, panel)
+    assert len(blocks.scores) > 2
+    expected = node_by_node(blocks)
+    np.testing.assert_allclose(blocks.scores.to_numpy(), expected[blocks.scores.columns].to_numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(blocks.scores.to_numpy(), whole.scores.to_numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_domain_error_by_blocks_names_the_unit_years(monkeypatch):
+    import index_engine.evaluate as ev
+
+    spec, panel = _tiny("geometric", segments=False)
+    spec = spec.replace("steps.normalize.params.lower", 0)
+    monkeypatch.setattr(ev, "ROW_BLOCK", 2)
+    with pytest.raises(ie.BuildError, match=r"steps.aggregate: node D1: a geometric mean needs values > 0 .* — for U\d 20\d\d"):
+        ie.build(spec, panel)
+
+
 def test_median_has_no_contributions():
     """Contributions are reported for weighted means only (the ``mean`` trait): not for a median."""
     spec, panel = _tiny("median", segments=False)

@@ -152,6 +152,28 @@ def test_a_large_build_writes_parquet_and_summaries(tmp_path, monkeypatch):
     assert man["layout"].startswith("wide parquet") and "scores.parquet" in man["files"]
 
 
+@pytest.mark.parametrize("segments", [True, False])
+def test_grade_counts_are_the_grouped_table(segments):
+    """results.xlsx's grades_by_segment of a large build, counted on codes, is the table pandas groups by
+    year, segment and grade (grades and segments missing in some rows)."""
+    from index_engine.outputs import grade_counts
+
+    spec = ie.load_spec(SPEC)
+    if not segments:
+        spec = spec.replace("segments", None)
+    b = ie.build(spec, ie.load_panel(ROOT / "inputs/zgc/zgc_firms_sample.csv", spec))
+    g = b.grades.copy()
+    g.loc[g.index[::7], "grade"] = None
+    b.__dict__["grades"] = g
+    if segments:
+        b.panel.attrs.loc[b.panel.attrs.index[::11], "stage"] = None
+    by = [g["year"]]
+    if segments:
+        by.append(pd.Series(b.panel.attrs["stage"].reindex(b.scores.index).array, name="stage"))
+    expected = g.groupby(by + [g["grade"]]).size().unstack(fill_value=0).reset_index()
+    pd.testing.assert_frame_equal(grade_counts(b), expected)
+
+
 def test_quantile_grades():
     spec = ie.load_spec(SPEC, overrides={"grades": {"labels": ["A", "B", "C"], "cutoffs": [0.1, 0.5], "basis": "quantile"}})
     b = ie.build(spec, ie.load_panel(ROOT / "inputs/zgc/zgc_firms_sample.csv", spec))
@@ -170,3 +192,19 @@ def test_grade_and_segment_errors(tmp_path):
     spec = ie.load_spec(SPEC, overrides={"segments.column": "size_class"})
     with pytest.raises(ie.DataError, match="segments.column 'size_class' is not a text column of the data"):
         ie.build(spec, ie.load_panel(ROOT / "inputs/zgc/zgc_firms_sample.csv", spec))
+
+
+
+@pytest.mark.parametrize("one_year", [True, False])
+def test_distribution_sheet_of_a_large_build(one_year):
+    """The distribution sheet is the index's description by year (one year, or several)."""
+    from index_engine.outputs import summary_sheets
+
+    spec = ie.load_spec(SPEC)
+    frame = pd.read_csv(ROOT / "inputs/zgc/zgc_firms_sample.csv")
+    if one_year:
+        frame = frame[frame["year"] == frame["year"].max()]
+    b = ie.build(spec, ie.panel_from_frame(frame, spec))
+    expected = b.scores["ZGC"].groupby(level="year").describe(percentiles=[0.05, 0.25, 0.5, 0.75, 0.95]).reset_index()
+    assert len(expected) == (1 if one_year else frame["year"].nunique())
+    pd.testing.assert_frame_equal(summary_sheets(b)["distribution"], expected)
