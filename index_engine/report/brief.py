@@ -25,7 +25,7 @@ from .model import ReportModel, page_stem, records
 if TYPE_CHECKING:
     from .render import Page, PageBuilder
 
-TARGET_ROWS = 12
+TARGET_ROWS = 16
 """Targets listed on the brief (the rest are counted, with a pointer to the targets page)."""
 TREND_YEARS = 7
 """Latest years of the index shown in the brief's small table."""
