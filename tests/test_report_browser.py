@@ -432,3 +432,19 @@ def test_brief_prints_two_a4_pages_with_the_notice_on_each(browser, reports, lan
         # 页 may be drawn with the radical ⻚ (U+2EDA), which NFKC leaves as it is
         assert re.search(rf"第{i}.,共2." if lang == "zh" else f"Page{i}of2", text), (i, text[-200:])
     assert ("目标进展" if lang == "zh" else "Targets") in texts[1]
+
+
+def test_explorer_and_brief_fit_a_phone(browser, reports):
+    """At 390 px the page does not scroll sideways: wide tables scroll inside their own box."""
+    v = Visit(browser)
+    v.page.set_viewport_size({"width": 390, "height": 844})
+    try:
+        for name in ("explorer.html", "brief-BJ.html"):
+            v.goto(reports["en"] / name)
+            assert v.page.evaluate("() => document.documentElement.scrollWidth") <= 390, name
+            wide = v.page.eval_on_selector_all(
+                "table", "els => els.filter(t => t.getBoundingClientRect().width > 390).map(t => t.parentElement.className)")
+            assert all(c == "table-scroll" for c in wide), (name, wide)
+        assert not v.errors
+    finally:
+        v.close()
