@@ -9,8 +9,10 @@ into one folder that opens from disk or any static web server with no network.
 
 Pages: ``index.html`` (overview), ``units.html``, ``framework.html``, ``unit-<code>.html`` per unit,
 ``dim-<code>.html`` per aggregate below the index, ``ind-<code>.html`` per indicator,
-``methodology.html``, ``targets.html`` (when the build has ``targets.csv``) and
-``robustness.html`` (when it has ``audit/`` or ``sensitivity/``).
+``methodology.html``, ``targets.html`` (when the build has ``targets.csv``),
+``robustness.html`` (when it has ``audit/`` or ``sensitivity/``), ``explorer.html`` (自定义权重, see
+:mod:`index_engine.report.explorer`) and ``brief-<code>.html`` per tracked unit (the printable
+brief, see :mod:`index_engine.report.brief`).
 
 A firm-level build (a large build written as Parquet, or more than
 :data:`~index_engine.report.firms.SUMMARY_UNITS` units) gets summary pages instead, with no page per
