@@ -91,7 +91,6 @@ def explorer_model(pb: "PageBuilder") -> tuple[dict[str, Any] | None, list[Block
         "root": m.root, "order": list(nodes), "nodes": nodes, "years": list(m.years),
         "rows": [[u, y] for u, y in rows], "x": x, "rtol": RANK_RTOL, "digits": m.score_digits,
         "official": [m.score(u, y, m.root) for u, y in rows],
-        "officialRank": [m.rank(u, y, m.root) for u, y in rows],
         "names": {u: pb.f.unit_name(u) for u in scored},
         "pages": {u: m.units[u].page for u in scored},
     }
