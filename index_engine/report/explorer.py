@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..aggregate import quasi_arithmetic
-from ..folder import load_build
 from ..ranks import RANK_RTOL
+from ..spec import spec_from_dict
 from .model import default_weights, records
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def explorer_model(pb: "PageBuilder") -> tuple[dict[str, Any] | None, list[Block
     from ..pipeline import resolve
 
     m = pb.m
-    spec = load_build(m.build_dir).spec
+    spec = spec_from_dict(m.spec, label=str(m.build_dir / "spec.yaml"), base_dir=m.build_dir)  # as read, without the YAML parse
     blockers: list[Blocker] = []
     if spec.segments is not None and spec.segments.weight_sets:
         blockers.append(Blocker(m.root, "segments"))
