@@ -8,7 +8,8 @@ Two sheets, each one printed A4 page (``brief.css``: ``@page { size: A4 }``, a p
 the first sheet; the browser's default print gives two pages): sheet 1 holds the index value,
 rank and change, the dimensions against the reference and the index over the years; sheet 2 the
 targets scorecard (from ``targets.csv`` in the build folder), strengths and weaknesses. Each sheet
-carries the build's data notice (the same text as every page's notice bar) and its page number.
+carries the build's data notice (the same text as every page's notice bar) and its page number;
+the pages' footer (publication details) follows the second sheet.
 The charts are HTML bars sized in the markup, so printing needs no script and no redraw.
 
 The reference is, in order: a reference unit with index scores (the national series), else the
@@ -25,7 +26,7 @@ from .model import ReportModel, page_stem, records
 if TYPE_CHECKING:
     from .render import Page, PageBuilder
 
-TARGET_ROWS = 16
+TARGET_ROWS = 12
 """Targets listed on the brief (the rest are counted, with a pointer to the targets page)."""
 TREND_YEARS = 7
 """Latest years of the index shown in the brief's small table."""
