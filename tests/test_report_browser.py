@@ -448,3 +448,27 @@ def test_explorer_and_brief_fit_a_phone(browser, reports):
         assert not v.errors
     finally:
         v.close()
+
+
+def test_brief_with_many_targets_still_prints_two_pages(browser, beijing_folder, tmp_path):
+    """Twenty-five targets: the brief lists the first TARGET_ROWS and still prints on two pages."""
+    import pandas as pd
+
+    from index_engine.report.brief import TARGET_ROWS
+
+    build = tmp_path / "build"
+    shutil.copytree(beijing_folder, build)
+    shutil.rmtree(build / "report", ignore_errors=True)
+    t = pd.read_csv(build / "targets.csv", dtype=str, keep_default_na=False)
+    many = pd.concat([t] * (25 // len(t) + 1), ignore_index=True).iloc[:25]
+    many["name_en"] = many["name_en"] + " (a long name that goes on to fill its line and more)"
+    many.to_csv(build / "targets.csv", index=False)
+    folder = render_report(build, tmp_path / "report", lang="en")
+    assert f"{25 - TARGET_ROWS} more targets" in (folder / "brief-BJ.html").read_text(encoding="utf-8")
+    v = Visit(browser, folder / "brief-BJ.html")
+    try:
+        v.page.emulate_media(media="print")
+        texts = pdf_page_texts(v.page.pdf(prefer_css_page_size=True))
+    finally:
+        v.close()
+    assert len(texts) == 2 and all("Illustrativedata" in x for x in texts)
