@@ -421,6 +421,14 @@ def test_explorer_says_when_it_cannot_recompute(tmp_path):
     assert "not available" in html and "median" in html
     assert 'type="range"' not in html and "data-model" not in html
     assert not list(out.glob("brief-*.html"))  # the spec tracks no unit: no brief
+    # segments with their own weight sets: rows weighted differently, which the page does not model
+    spec_dict = {**json.loads(json.dumps(TINY_SPEC)), "segments": {"column": "stage", "weight_sets": {"start": {"a": 3.0}}}}
+    spec = ie.spec_from_dict(spec_dict, label="segments.yaml")
+    frame = tiny_frame()
+    frame["stage"] = frame["unit"].map({"U1": "start", "U2": "mature", "U3": "mature"})
+    ie.build(spec, ie.panel_from_frame(frame, spec)).write(tmp_path / "s", excel=False)
+    html = read(render_report(tmp_path / "s", tmp_path / "rs", lang="en") / "explorer.html")
+    assert "not available" in html and "segments" in html and 'type="range"' not in html
 
 
 def test_explorer_supports_the_geometric_mean(hdi):
