@@ -60,7 +60,7 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "explorer_official": {
         "zh": "官方发布的指数使用官方权重（滑块的初始位置）；“恢复官方权重”回到官方结果。",
-        "en": "The official index uses the official weights (the sliders' starting positions); “Reset to official weights” returns to the official results.",
+        "en": "The official index uses the official weights (the sliders' starting positions); the reset button returns to the official results.",
     },
     "explorer_unavailable": {
         "zh": "本指数不提供自定义权重：该页面只能重新计算算术、几何、调和与广义平均。",
