@@ -393,6 +393,120 @@ def test_one_period_build(hdi):
     assert "The index over time" not in html
 
 
+# ---- the explorer (自定义权重) and the brief ---------------------------------------------------
+class Tags(HTMLParser):
+    """Every start tag with its attributes, and the text of <title>."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.title, self._in_title = "", False
+
+    def handle_starttag(self, tag, attrs):  # noqa: ANN001
+        self.tags.append((tag, dict(attrs)))
+        self._in_title = tag == "title"
+
+    def handle_endtag(self, tag):  # noqa: ANN001
+        self._in_title = False
+
+    def handle_data(self, data):  # noqa: ANN001
+        if self._in_title:
+            self.title += data
+
+
+def tags(page: Path) -> Tags:
+    t = Tags()
+    t.feed(read(page))
+    return t
+
+
+def test_explorer_markup_has_a_slider_per_dimension_and_the_normalised_table(full_zh, full_en, bj_full):
+    m = load_model(bj_full)
+    for folder in (full_zh, full_en):
+        t = tags(folder / "explorer.html")
+        ranges = [a for tag, a in t.tags if tag == "input" and a.get("type") == "range"]
+        dims = [a["data-child"] for a in ranges if a["data-node"] == m.root]
+        assert dims == list(m.dimensions)  # one slider per dimension, in the markup
+        subs = [a["data-child"] for a in ranges if a["data-node"] != m.root]
+        assert sorted(subs) == sorted(c for d in m.dimensions for c in m.nodes[d].children)
+        for a in ranges:  # the official weights sit at the middle for the largest sibling, exact
+            assert a["value"] == a["data-official"] and a["step"] == "any"
+        vc = {a["data-child"]: float(a["value"]) for a in ranges if a["data-node"] == "VC"}
+        assert vc["VC1"] == 5.0 and vc["VC5"] == 0.0  # VC5 has weight 0 in the spec
+        # no behaviour in the markup: no inline script, no on...= attribute; the script is a file beside the page
+        html = read(folder / "explorer.html")
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
+        assert not any(k.startswith("on") for _, a in t.tags for k in a)
+        assert [a["src"] for tag, a in t.tags if tag == "script"] == ["explorer.js", "report.js"]
+        assert (folder / "explorer.js").is_file() and (folder / "explorer.css").is_file()
+        data = json.loads(next(a["data-model"] for tag, a in t.tags if a.get("id") == "explorer"))
+        assert data["root"] == m.root and data["order"][-1] == m.root
+        assert data["nodes"]["VC"]["p"] == 1 and data["nodes"]["VC"]["complete"] is False
+        rows = [tuple(r) for r in data["rows"]]
+        norm = m.normalized.set_index(["unit", "year", "indicator"])["value"]
+        for i in ("VC1", "CR3", "XB5"):
+            for (u, y), v in zip(rows, data["x"][i]):
+                ref = norm.get((u, y, i))
+                assert (v is None and (ref is None or ref != ref)) or v == ref  # the table the build aggregated, exactly
+        assert {u for u, _ in rows} == set(m.ranked_units)  # no reference unit
+    assert "自定义权重" in read(full_zh / "explorer.html") and "Build your own index" in read(full_en / "explorer.html")
+
+
+def test_explorer_says_when_it_cannot_recompute(tmp_path):
+    spec_dict = json.loads(json.dumps(TINY_SPEC))
+    spec_dict["steps"] = {"aggregate": {"method": "arithmetic", "by_level": {2: {"method": "median"}}}}
+    spec = ie.spec_from_dict(spec_dict, label="median.yaml")
+    b = ie.build(spec, ie.panel_from_frame(tiny_frame(), spec))
+    b.write(tmp_path / "b", excel=False)
+    out = render_report(tmp_path / "b", tmp_path / "r", lang="en")
+    html = read(out / "explorer.html")
+    assert "not available" in html and "median" in html
+    assert 'type="range"' not in html and "data-model" not in html
+    assert not list(out.glob("brief-*.html"))  # the spec tracks no unit: no brief
+    # segments with their own weight sets: rows weighted differently, which the page does not model
+    spec_dict = {**json.loads(json.dumps(TINY_SPEC)), "segments": {"column": "stage", "weight_sets": {"start": {"a": 3.0}}}}
+    spec = ie.spec_from_dict(spec_dict, label="segments.yaml")
+    frame = tiny_frame()
+    frame["stage"] = frame["unit"].map({"U1": "start", "U2": "mature", "U3": "mature"})
+    ie.build(spec, ie.panel_from_frame(frame, spec)).write(tmp_path / "s", excel=False)
+    html = read(render_report(tmp_path / "s", tmp_path / "rs", lang="en") / "explorer.html")
+    assert "not available" in html and "segments" in html and 'type="range"' not in html
+
+
+def test_explorer_supports_the_geometric_mean(hdi):
+    out = render_report(hdi, lang="en")
+    t = tags(out / "explorer.html")
+    data = json.loads(next(a["data-model"] for tag, a in t.tags if a.get("id") == "explorer"))
+    assert data["nodes"][data["root"]]["p"] == 0  # the HDI: a geometric mean of its dimensions
+    assert sum(1 for tag, a in t.tags if tag == "input" and a.get("data-node") == data["root"]) == 3
+
+
+def test_brief_per_tracked_unit_only_page_so_titled(full_zh, full_en):
+    for folder, word in ((full_zh, "简报"), (full_en, "Brief")):
+        titled = sorted(p.name for p in folder.glob("*.html") if word in tags(p).title)
+        assert titled == ["brief-BJ.html"]
+        html = read(folder / "brief-BJ.html")
+        notice = ie.load_spec(BEIJING).index.notice_zh if folder is full_zh else ie.load_spec(BEIJING).index.notice_en
+        # two sheets, each with the data notice and its page number
+        sheets = html.split('<section class="sheet"')[1:]
+        assert len(sheets) == 2
+        for i, sheet in enumerate(sheets, 1):
+            assert html_text(notice) in sheet
+            page_no = f"第{i}页，共2页" if folder is full_zh else f"Page {i} of 2"
+            assert page_no in sheet
+        assert "brief.css" in html and "plotly.min.js" not in html  # no chart script: printing needs no redraw
+    css = read(full_zh / "brief.css")
+    assert re.search(r"@page\s*\{[^}]*size:\s*A4", css)
+    html = read(full_en / "brief-BJ.html")
+    for text in ("Beijing: Brief", "Reference: the peer median (13 units)", "Targets", "Strengths", "Weaknesses"):
+        assert text in html, text
+
+
+def html_text(s: str) -> str:
+    """``s`` as jinja2's autoescape writes it."""
+    return html.escape(s, quote=True).replace("&#x27;", "&#39;").replace("&quot;", "&#34;")
+
+
 # ---- escaping ------------------------------------------------------------------------------
 EVIL = '<script>alert("x")</script>'
 

@@ -13,14 +13,20 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import shutil
+import unicodedata
+import zlib
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+import numpy as np
 import pytest
 
+import index_engine as ie
 from index_engine.report import load_model, render_report
 
+from .conftest import BEIJING
 from .test_report import write_fake_sensitivity, write_fake_targets
 from .test_report_firms import SUMMARY_PAGES, firm_build
 
@@ -291,3 +297,207 @@ def test_summary_report_loads_cleanly(browser, summary_report):
             check_page(v, summary_report, name)
     finally:
         v.close()
+
+
+# ---- the explorer (自定义权重): the browser's numbers are the engine's -----------------------------
+EXPLORER_ROWS = """() => [...document.querySelectorAll('#x-table tbody tr')].map(tr => [
+  tr.dataset.unit, tr.querySelector('.x-score').dataset.value, tr.querySelector('.x-rank').dataset.value])"""
+
+SET_SLIDER = """([node, child, value]) => {
+  const s = document.querySelector(`#explorer input[type=range][data-node="${node}"][data-child="${child}"]`);
+  s.value = String(value);
+  s.dispatchEvent(new Event('input', {bubbles: true}));
+  return Number(s.value);
+}"""
+
+
+@pytest.fixture(scope="module")
+def explorer_tab(browser, reports):
+    """The Chinese explorer page, open in one tab for the module."""
+    v = Visit(browser, reports["zh"] / "explorer.html")
+    v.page.wait_for_selector("#explorer[data-ready]")
+    yield v
+    v.close()
+
+
+def explorer_results(v: Visit, year: int) -> dict[str, tuple[float | None, int | None]]:
+    """{unit: (score, rank)} of ``year`` as the page shows them (full precision from data-value)."""
+    v.page.select_option("#x-year", str(year))
+    out = {}
+    for unit, score, rank in v.page.evaluate(EXPLORER_ROWS):
+        out[unit] = (float(score) if score else None, int(rank) if rank else None)
+    return out
+
+
+def assert_engine_numbers(v: Visit, build, years) -> None:
+    """Every year's index scores (to 1e-9) and ranks on the page are ``build``'s."""
+    root = build.spec.tree.code
+    for year in years:
+        shown = explorer_results(v, year)
+        scores = build.scores[root].xs(year, level="year")
+        ranks = build.ranks[root].xs(year, level="year")
+        expect = {u: s for u, s in scores.items() if s == s}
+        assert {u for u, (s, _) in shown.items() if s is not None} == set(expect), year
+        for u, s in expect.items():
+            assert abs(shown[u][0] - s) <= 1e-9, (year, u, shown[u][0], s)
+            assert shown[u][1] == int(ranks[u]), (year, u)
+
+
+def test_explorer_reproduces_the_official_index(explorer_tab, beijing_build):
+    v = explorer_tab
+    v.page.click("#x-reset")
+    assert_engine_numbers(v, beijing_build, beijing_build.scores.index.get_level_values("year").unique())
+    assert v.page.inner_text("#x-state") == "当前为官方权重。"
+    assert not v.errors
+
+
+def test_explorer_matches_the_engine_at_random_weights(explorer_tab, beijing_inputs, beijing_build):
+    """Random slider positions for the dimensions and, in turn, for one dimension's indicators,
+    against the index rebuilt by the engine with those weights (the spec's weights method is
+    ``fixed``: the tree's weights, rescaled within each parent)."""
+    spec, panel = beijing_inputs
+    v = explorer_tab
+    rng = np.random.default_rng(14)
+    years = list(beijing_build.scores.index.get_level_values("year").unique())
+    root = spec.tree.code
+    dims = [c.code for c in spec.tree.children]
+    for trial, dim in enumerate(["VC", "CR", "XB"]):
+        v.page.click("#x-reset")
+        v.page.select_option("#x-dim", dim)
+        changes = {}
+        for d in dims:
+            w = round(float(rng.uniform(0, 10)), 3) if trial or d != "BD" else 0.0  # a dimension switched off
+            changes[f"tree.{d}.weight"] = v.page.evaluate(SET_SLIDER, [root, d, w])
+        for c in spec.nodes[dim].children:  # e.g. VC5, weight 0 and Beijing-only: renormalised over the units that have it
+            w = round(float(rng.uniform(0.5, 10)), 3)
+            changes[f"tree.{c.code}.weight"] = v.page.evaluate(SET_SLIDER, [dim, c.code, w])
+        assert v.page.is_visible(f"fieldset.x-sub[data-dim='{dim}']")
+        assert v.page.inner_text("#x-state") != "当前为官方权重。"
+        rebuilt = ie.build(spec.replace_many(changes), panel)
+        assert_engine_numbers(v, rebuilt, [years[-1], years[0]] if trial else years)
+    v.page.click("#x-reset")
+    assert_engine_numbers(v, beijing_build, years[-1:])
+    assert not v.errors
+
+
+# ---- the brief: two A4 pages, the data notice on each ---------------------------------------
+def pdf_page_texts(pdf: bytes) -> list[str]:
+    """The text of each page of a PDF as Chromium writes it (object dictionaries in the clear,
+    Flate content streams, fonts with ToUnicode CMaps, glyphs as hex strings), NFKC-normalised and
+    without white space. Enough to search a printed page for a sentence, no PDF library needed."""
+    objs = {int(m.group(1)): m.group(2) for m in re.finditer(rb"(\d+) 0 obj\s*(.*?)\s*endobj", pdf, re.S)}
+
+    def stream(n: int) -> bytes:
+        body = objs[n]
+        head, data = body.split(b"stream", 1)
+        data = data.lstrip(b"\r\n")
+        data = data[: data.rindex(b"endstream")]
+        return zlib.decompress(data) if b"/FlateDecode" in head else data
+
+    def ref(body: bytes, key: bytes) -> int | None:
+        m = re.search(rb"/" + key + rb"\s+(\d+) 0 R", body)
+        return int(m.group(1)) if m else None
+
+    def cmap(n: int) -> dict[int, str]:
+        out, text = {}, stream(n)
+        for block in re.findall(rb"beginbfchar(.*?)endbfchar", text, re.S):
+            for a, b in re.findall(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", block):
+                out[int(a, 16)] = bytes.fromhex(b.decode()).decode("utf-16-be")
+        for block in re.findall(rb"beginbfrange(.*?)endbfrange", text, re.S):
+            for a, b, c in re.findall(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", block):
+                for k, g in enumerate(range(int(a, 16), int(b, 16) + 1)):
+                    out[g] = chr(int(c, 16) + k)
+        return out
+
+    kids = re.search(rb"/Type\s*/Pages\b.*?/Kids\s*\[(.*?)\]", pdf, re.S)
+    pages = []
+    for n in (int(x) for x in re.findall(rb"(\d+) 0 R", kids.group(1))):
+        page = objs[n]
+        res = objs[ref(page, b"Resources")] if ref(page, b"Resources") else page
+        fdict = re.search(rb"/Font\s*(<<.*?>>|\d+ 0 R)", res, re.S).group(1)
+        if fdict.endswith(b"R"):
+            fdict = objs[int(fdict.split()[0])]
+        fonts = {}
+        for name, fn in re.findall(rb"/(\w+)\s+(\d+) 0 R", fdict):
+            tu = ref(objs[int(fn)], b"ToUnicode")
+            fonts[name] = cmap(tu) if tu else {}
+        cont = re.search(rb"/Contents\s+(\d+) 0 R|/Contents\s*\[(.*?)\]", page, re.S)
+        refs = [int(cont.group(1))] if cont.group(1) else [int(x) for x in re.findall(rb"(\d+) 0 R", cont.group(2))]
+        text, font = [], {}
+        for c in refs:
+            for tok in re.finditer(rb"/(\w+)\s+[\d.]+\s+Tf|<([0-9A-Fa-f]*)>", stream(c)):
+                if tok.group(1):
+                    font = fonts.get(tok.group(1), {})
+                else:
+                    h = tok.group(2).decode()
+                    text.append("".join(font.get(int(h[i : i + 4], 16), "") for i in range(0, len(h), 4)))
+        pages.append(re.sub(r"\s+", "", unicodedata.normalize("NFKC", "".join(text))))
+    return pages
+
+
+A4_POINTS = (595.0, 842.0)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_brief_prints_two_a4_pages_with_the_notice_on_each(browser, reports, lang):
+    folder = reports[lang]
+    v = Visit(browser, folder / "brief-BJ.html")
+    try:
+        assert v.page.title().startswith("北京简报" if lang == "zh" else "Beijing: Brief")
+        v.page.emulate_media(media="print")
+        pdf = v.page.pdf(prefer_css_page_size=True)  # the page size the print stylesheet sets, as the print dialog does
+        assert not v.errors
+    finally:
+        v.close()
+    texts = pdf_page_texts(pdf)
+    assert len(texts) == 2 == len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf))
+    boxes = [tuple(float(x) for x in b) for b in re.findall(rb"/MediaBox\s*\[0 0 ([\d.]+) ([\d.]+)\]", pdf)]
+    assert boxes and all(abs(w - A4_POINTS[0]) < 1 and abs(h - A4_POINTS[1]) < 1 for w, h in boxes), boxes
+    spec = ie.load_spec(BEIJING)
+    notice = re.sub(r"\s+", "", unicodedata.normalize("NFKC", spec.index.notice_zh if lang == "zh" else spec.index.notice_en))
+    mark = "示例数据" if lang == "zh" else "Illustrativedata"
+    for i, text in enumerate(texts, 1):
+        assert mark in text and notice in text, (i, text[:200])
+        # 页 may be drawn with the radical ⻚ (U+2EDA), which NFKC leaves as it is
+        assert re.search(rf"第{i}.,共2." if lang == "zh" else f"Page{i}of2", text), (i, text[-200:])
+    assert ("目标进展" if lang == "zh" else "Targets") in texts[1]
+
+
+def test_explorer_and_brief_fit_a_phone(browser, reports):
+    """At 390 px the page does not scroll sideways: wide tables scroll inside their own box."""
+    v = Visit(browser)
+    v.page.set_viewport_size({"width": 390, "height": 844})
+    try:
+        for name in ("explorer.html", "brief-BJ.html"):
+            v.goto(reports["en"] / name)
+            assert v.page.evaluate("() => document.documentElement.scrollWidth") <= 390, name
+            wide = v.page.eval_on_selector_all(
+                "table", "els => els.filter(t => t.getBoundingClientRect().width > 390).map(t => t.parentElement.className)")
+            assert all(c == "table-scroll" for c in wide), (name, wide)
+        assert not v.errors
+    finally:
+        v.close()
+
+
+def test_brief_with_many_targets_still_prints_two_pages(browser, beijing_folder, tmp_path):
+    """Twenty-five targets: the brief lists the first TARGET_ROWS and still prints on two pages."""
+    import pandas as pd
+
+    from index_engine.report.brief import TARGET_ROWS
+
+    build = tmp_path / "build"
+    shutil.copytree(beijing_folder, build)
+    shutil.rmtree(build / "report", ignore_errors=True)
+    t = pd.read_csv(build / "targets.csv", dtype=str, keep_default_na=False)
+    many = pd.concat([t] * (25 // len(t) + 1), ignore_index=True).iloc[:25]
+    many["name_en"] = many["name_en"] + " (a long name that goes on to fill its line and more)"
+    many.to_csv(build / "targets.csv", index=False)
+    folder = render_report(build, tmp_path / "report", lang="en")
+    assert f"{25 - TARGET_ROWS} more targets" in (folder / "brief-BJ.html").read_text(encoding="utf-8")
+    v = Visit(browser, folder / "brief-BJ.html")
+    try:
+        v.page.emulate_media(media="print")
+        texts = pdf_page_texts(v.page.pdf(prefer_css_page_size=True))
+    finally:
+        v.close()
+    assert len(texts) == 2 and all("Illustrativedata" in x for x in texts)

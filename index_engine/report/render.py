@@ -10,8 +10,10 @@ into one folder that opens from disk or any static web server with no network.
 Pages: ``index.html`` (overview), ``units.html``, ``framework.html``, ``unit-<code>.html`` per unit,
 ``dim-<code>.html`` per aggregate below the index, ``ind-<code>.html`` per indicator,
 ``methodology.html``, ``scorecard.html`` and ``targets.html`` (when the build has ``targets.csv``),
-``implementation.html`` (when the spec has ``measures:``; see :mod:`index_engine.report.loop`) and
-``robustness.html`` (when it has ``audit/`` or ``sensitivity/``).
+``implementation.html`` (when the spec has ``measures:``; see :mod:`index_engine.report.loop`),
+``robustness.html`` (when it has ``audit/`` or ``sensitivity/``), ``explorer.html`` (自定义权重, see
+:mod:`index_engine.report.explorer`) and ``brief-<code>.html`` per tracked unit (the printable
+brief, see :mod:`index_engine.report.brief`).
 
 A firm-level build (a large build written as Parquet, or more than
 :data:`~index_engine.report.firms.SUMMARY_UNITS` units) gets summary pages instead, with no page per
@@ -245,6 +247,7 @@ class PageBuilder:
         nav.append(("methodology.html", "methodology"))
         if m.audit is not None or m.sensitivity is not None:
             nav.append(("robustness.html", "robustness"))
+        nav += extra_nav(self)
         return nav
 
     def base(self, file: str, title: str, active: str, **kw: Any) -> dict[str, Any]:
@@ -281,6 +284,7 @@ class PageBuilder:
         out.append(self.methodology_page())
         if m.audit is not None or m.sensitivity is not None:
             out.append(self.robustness_page())
+        out += extra_pages(self)
         return out
 
     def ranking_rows(self, year: int, node: str | None = None) -> list[dict[str, Any]]:
@@ -384,19 +388,8 @@ class PageBuilder:
             fmt=self.sfmt, value_title=self.t("score"), category_title=self.t("dimension"),
         )]
         # indicators: strengths and weaknesses by rank, and the full scorecard
-        inds = []
-        for i in m.indicators:
-            node = m.nodes[i]
-            inds.append({
-                "code": i, "dim": m.dimension_of(i), "unit": node.unit, "raw": m.raw_value(u, y, i),
-                "score": m.score(u, y, i), "rank": m.rank(u, y, i), "n": len(m.ranking(y, i)),
-                "change": m.change(u, y, i), "counted": (node.effective_weight or 0) > 0,
-            })
-        ranked = [r for r in inds if r["rank"] is not None and r["counted"]]
-        ranked.sort(key=lambda r: (r["rank"] / max(r["n"], 1), -(r["score"] or 0)))
-        k = 5 if len(ranked) >= 12 else max(1, len(ranked) // 3) if ranked else 0
-        strengths = ranked[:k]
-        weaknesses = [r for r in reversed(ranked[-k:]) if r not in strengths] if k else []
+        inds = self.unit_indicators(u, y)
+        strengths, weaknesses = strengths_weaknesses(inds)
         if m.has_years and len(m.years) > 1:
             series = [{"name": self.f.node_name(m.root), "y": [s for _, s in m.series(u, m.root)], "focus": True}]
             series += [{"name": self.f.node_name(d), "y": [s for _, s in m.series(u, d)]} for d in m.dimensions]
@@ -428,6 +421,20 @@ class PageBuilder:
             crumbs=[("units.html", self.t("units"))],
         )
         return Page(info.page, "unit.html.j2", ctx, charts)
+
+    def unit_indicators(self, u: str, y: int) -> list[dict[str, Any]]:
+        """Per indicator: ``u``'s raw value, score, rank among ``n`` units and change in ``y``, and
+        whether it counts (effective weight above zero)."""
+        m = self.m
+        inds = []
+        for i in m.indicators:
+            node = m.nodes[i]
+            inds.append({
+                "code": i, "dim": m.dimension_of(i), "unit": node.unit, "raw": m.raw_value(u, y, i),
+                "score": m.score(u, y, i), "rank": m.rank(u, y, i), "n": len(m.ranking(y, i)),
+                "change": m.change(u, y, i), "counted": (node.effective_weight or 0) > 0,
+            })
+        return inds
 
     def node_page(self, code: str) -> Page:
         m, y = self.m, self.m.latest
@@ -666,6 +673,44 @@ class PageBuilder:
         return Page("robustness.html", "robustness.html.j2", ctx, charts)
 
 
+def strengths_weaknesses(inds: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A unit's best and worst counted indicators by rank share (rank / units ranked): five each
+    from twelve ranked indicators up, else a third of them."""
+    ranked = [r for r in inds if r["rank"] is not None and r["counted"]]
+    ranked.sort(key=lambda r: (r["rank"] / max(r["n"], 1), -(r["score"] or 0)))
+    k = 5 if len(ranked) >= 12 else max(1, len(ranked) // 3) if ranked else 0
+    strengths = ranked[:k]
+    weaknesses = [r for r in reversed(ranked[-k:]) if r not in strengths] if k else []
+    return strengths, weaknesses
+
+
+def extra_nav(pb: PageBuilder) -> list[tuple[str, str]]:
+    """Navigation entries of the explorer and the brief (pages of :mod:`.explorer` and :mod:`.brief`)."""
+    from .brief import brief_file, brief_units
+    from .explorer import EXPLORER_PAGE
+
+    out = [(EXPLORER_PAGE, "explorer")]
+    units = brief_units(pb.m)
+    if units:
+        out.append((brief_file(units[0]), "brief"))
+    return out
+
+
+def extra_pages(pb: PageBuilder) -> list[Page]:
+    """The explorer (自定义权重) and one brief per tracked unit (:mod:`.explorer`, :mod:`.brief`)."""
+    from .brief import brief_page, brief_units
+    from .explorer import explorer_page
+
+    return [explorer_page(pb)] + [brief_page(pb, u) for u in brief_units(pb.m)]
+
+
+def extra_static(pages: list[Page]) -> list[str]:
+    """The static files the extra pages need, when they are written."""
+    files = {p.file for p in pages}
+    out = ["explorer.css", "explorer.js"] if "explorer.html" in files else []
+    return out + (["brief.css"] if any(f.startswith("brief-") for f in files) else [])
+
+
 def _rank_fmt(v: Any) -> str:
     """A rank, or a mean/median rank with one decimal when it is not whole."""
     if i18n.is_missing(v):
@@ -745,7 +790,7 @@ def render_report(
         for p in pages:
             html = env.get_template(p.template).render(**p.context)
             (tmp / p.file).write_text(html, encoding="utf-8")
-        for name in ("report.css", "report.js"):
+        for name in ("report.css", "report.js", *extra_static(pages)):
             shutil.copyfile(HERE / "static" / name, tmp / name)
         write_plotlyjs(tmp / "plotly.min.js")
 
