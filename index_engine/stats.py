@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Iterable, Mapping, NamedTuple, Sequence
+from typing import Any, Callable, Iterable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
@@ -531,8 +531,8 @@ def smoothing_spline(x: np.ndarray, y: np.ndarray, w: np.ndarray | None = None, 
     ``γ`` solves the banded system ``(R + λ Qᵀ W⁻¹ Q) γ = Qᵀ y`` and ``f(x) = y − λ W⁻¹ Q γ``.
     GCV is scipy's: ``(1/n) Σ (y_i − f(x_i))² / (1 − tr(A)/n)²``, A the hat matrix, with
     ``tr(A) = 2 + tr(M⁻¹ R)``, M = R + λ Qᵀ W⁻¹ Q, from the three central bands of M⁻¹
-    (Hutchinson & de Hoog 1985). λ is searched by ``scipy.optimize.minimize_scalar`` on (0, n)
-    (bounded Brent), as scipy does; the fit equals scipy's to rounding at a given λ, and the
+    (Hutchinson & de Hoog 1985). λ is searched on [0, n] by Brent's method
+    (:func:`minimize_bounded`), as scipy does; the fit equals scipy's to rounding at a given λ, and the
     chosen λ to the optimiser's tolerance (tests/test_stats.py pins both).
 
     References
@@ -605,13 +605,78 @@ def smoothing_spline(x: np.ndarray, y: np.ndarray, w: np.ndarray | None = None, 
         return float(res @ res) / n / (1.0 - (2.0 + trace) / n) ** 2
 
     if lam is None:
-        from scipy.optimize import minimize_scalar
-
-        found = minimize_scalar(gcv, bounds=(0, n), method="bounded")
-        if not found.success:
-            raise ValueError(f"smoothing_spline: no minimum of the GCV criterion found ({found.message})")
-        lam = float(found.x)
+        lam = minimize_bounded(gcv, 0.0, float(n))
     return y - residual(lam, cholesky_banded(r + lam * s, lower=False))
+
+
+def minimize_bounded(f: Callable[[float], float], a: float, b: float, *, xtol: float = 1e-5, maxiter: int = 500) -> float:
+    """The x in [a, b] where ``f`` has a local minimum, by Brent's method (golden sections and parabolas).
+
+    Brent's ``fmin`` (Brent 1973, ch. 5; Forsythe, Malcolm & Moler 1977, §8.2): start at the golden
+    section of [a, b]; each step tries the parabola through the three best points and falls back
+    to a golden-section step when the parabola's minimum is outside the bracket or the step does
+    not halve; stop when x is within ``2·tol − (b − a)/2`` of the bracket's middle, with
+    ``tol = √ε·|x| + xtol/3``. This is the search ``scipy.optimize.minimize_scalar(method="bounded")``
+    runs with its default ``xatol = 1e-5`` (tests/test_stats.py compares the two), without loading
+    scipy.optimize.
+
+    References
+    ----------
+    Brent, R. P. (1973). *Algorithms for Minimization without Derivatives*. Prentice-Hall, ch. 5.
+    Forsythe, G. E., Malcolm, M. A. & Moler, C. B. (1977). *Computer Methods for Mathematical
+    Computations*. Prentice-Hall, §8.2 (``fmin``).
+
+    Examples
+    --------
+    >>> round(minimize_bounded(lambda x: (x - 2.0) ** 2, 0.0, 5.0), 4)
+    2.0
+    """
+    golden = 0.5 * (3.0 - math.sqrt(5.0))
+    root_eps = math.sqrt(2.2e-16)
+    x = w = v = a + golden * (b - a)
+    fx = fw = fv = f(x)
+    d = e = 0.0
+    for _ in range(maxiter):
+        middle = 0.5 * (a + b)
+        tol = root_eps * abs(x) + xtol / 3.0
+        if abs(x - middle) <= 2.0 * tol - 0.5 * (b - a):
+            break
+        parabolic = False
+        if abs(e) > tol:  # the parabola through (v, fv), (w, fw), (x, fx)
+            r = (x - w) * (fx - fv)
+            q = (x - v) * (fx - fw)
+            p = (x - v) * q - (x - w) * r
+            q = 2.0 * (q - r)
+            if q > 0.0:
+                p = -p
+            q = abs(q)
+            previous, e = e, d
+            if abs(p) < abs(0.5 * q * previous) and q * (a - x) < p < q * (b - x):
+                d = p / q
+                parabolic = True
+                if (x + d) - a < 2.0 * tol or b - (x + d) < 2.0 * tol:
+                    d = tol if middle >= x else -tol
+        if not parabolic:  # a golden section of the larger part
+            e = (a if x >= middle else b) - x
+            d = golden * e
+        u = x + (d if abs(d) >= tol else (tol if d > 0 else -tol))
+        fu = f(u)
+        if fu <= fx:
+            if u >= x:
+                a = x
+            else:
+                b = x
+            v, fv, w, fw, x, fx = w, fw, x, fx, u, fu
+        else:
+            if u < x:
+                a = u
+            else:
+                b = u
+            if fu <= fw or w == x:
+                v, fv, w, fw = w, fw, u, fu
+            elif fu <= fv or v == x or v == w:
+                v, fv = u, fu
+    return x
 
 
 def importance_shares(

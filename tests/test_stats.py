@@ -23,6 +23,7 @@ from index_engine.stats import (
     cronbach_alpha,
     importance_shares,
     kmo,
+    minimize_bounded,
     pca_eigen,
     smoothing_spline,
     squared_correlation,
@@ -313,6 +314,24 @@ def test_smoothing_spline_limits_and_refusals():
     for bad in ((x[:4], y[:4], None), (x[::-1], y, None), (x, y, np.zeros(30))):
         with pytest.raises(ValueError):
             smoothing_spline(*bad)
+
+
+@pytest.mark.parametrize(
+    "f, bounds",
+    [
+        (lambda x: (x - 2.0) ** 2, (0.0, 5.0)),
+        (lambda x: math.sin(x) + 0.1 * x, (-2.0, 7.0)),
+        (lambda x: abs(x - 1.3) ** 0.5, (0.5, 3.0)),
+        (lambda x: (x - 4.9999) ** 4, (0.0, 5.0)),
+        (lambda x: -x, (-2.0, 7.0)),
+    ],
+)
+def test_minimize_bounded_is_the_bounded_brent_search(f, bounds):
+    """The same points as ``scipy.optimize.minimize_scalar(method="bounded")``: the same x to the bit
+    (a smooth minimum, a kink, a flat quartic, a minimum at the bound)."""
+    from scipy.optimize import minimize_scalar
+
+    assert minimize_bounded(f, *bounds) == minimize_scalar(f, bounds=bounds, method="bounded").x
 
 
 def test_correlation_ratio_merges_x_values_closer_than_float_precision_allows():
