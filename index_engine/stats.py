@@ -552,7 +552,13 @@ def smoothing_spline(x: np.ndarray, y: np.ndarray, w: np.ndarray | None = None, 
     >>> np.allclose(smoothing_spline(x, 2 * x + 1), 2 * x + 1)
     True
     """
-    from scipy.linalg import cho_solve_banded, cholesky_banded
+    from scipy.linalg.lapack import dpbtrf, dpbtrs  # LAPACK's banded Cholesky, without the wrappers' checks
+
+    def cholesky_banded(ab: np.ndarray) -> np.ndarray:
+        cb, info = dpbtrf(ab, lower=0)
+        if info != 0:
+            raise np.linalg.LinAlgError(f"smoothing_spline: the banded system is not positive definite (LAPACK dpbtrf info {info})")
+        return cb
 
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
@@ -568,7 +574,7 @@ def smoothing_spline(x: np.ndarray, y: np.ndarray, w: np.ndarray | None = None, 
     q1 = -q0 - q2
     winv = 1.0 / w
     r_diag, r_off = (h[:-1] + h[1:]) / 3.0, h[1:-1] / 6.0
-    # S = Qᵀ W⁻¹ Q, pentadiagonal; upper band storage as scipy.linalg.cholesky_banded reads it
+    # S = Qᵀ W⁻¹ Q, pentadiagonal; LAPACK's upper band storage
     m = n - 2
     s = np.zeros((3, m))
     s[2] = q0**2 * winv[:-2] + q1**2 * winv[1:-1] + q2**2 * winv[2:]
@@ -580,7 +586,7 @@ def smoothing_spline(x: np.ndarray, y: np.ndarray, w: np.ndarray | None = None, 
     rd, ro = r_diag.tolist(), r_off.tolist() + [0.0]
 
     def residual(lam: float, cb: np.ndarray) -> np.ndarray:
-        g = cho_solve_banded((cb, False), qty, check_finite=False)
+        g, _ = dpbtrs(cb, qty, lower=0)
         qg = np.zeros(n)
         qg[:-2] += q0 * g
         qg[1:-1] += q1 * g
@@ -588,7 +594,7 @@ def smoothing_spline(x: np.ndarray, y: np.ndarray, w: np.ndarray | None = None, 
         return lam * winv * qg
 
     def gcv(lam: float) -> float:
-        cb = cholesky_banded(r + lam * s, lower=False, check_finite=False)
+        cb = cholesky_banded(r + lam * s)
         res = residual(lam, cb)
         # central bands of M⁻¹ from M = L D Lᵀ, L_{i+1,i} = U_{i,i+1}/U_ii, L_{i+2,i} = U_{i,i+2}/U_ii, D_i = U_ii²
         u0, u1, u2 = cb[2].tolist(), cb[1].tolist() + [0.0], cb[0].tolist() + [0.0, 0.0]
@@ -606,7 +612,7 @@ def smoothing_spline(x: np.ndarray, y: np.ndarray, w: np.ndarray | None = None, 
 
     if lam is None:
         lam = minimize_bounded(gcv, 0.0, float(n))
-    return y - residual(lam, cholesky_banded(r + lam * s, lower=False))
+    return y - residual(lam, cholesky_banded(r + lam * s))
 
 
 def minimize_bounded(f: Callable[[float], float], a: float, b: float, *, xtol: float = 1e-5, maxiter: int = 500) -> float:
