@@ -75,28 +75,30 @@ def _call(step: str, code: str, method: Method, fn: Callable[[], Any], panel: Pa
 
 
 def _pooled(
-    x: pd.Series, pool: str, fn: Callable[[pd.Series, np.ndarray | None], Any], years: list[np.ndarray] | None
+    x: pd.Series, pool: str, fn: Callable[[pd.Series, np.ndarray | None], Any], years: list[tuple[np.ndarray, pd.Index]] | None
 ) -> list[tuple[pd.Series, Any, np.ndarray | None]]:
     """``fn(rows, positions)`` over all rows (pool 'all', or one year; positions None) or over each
     year's rows, ``years`` being :func:`_year_positions` of ``x``'s index."""
     if pool == "all" or years is None:
         return [(x, fn(x, None), None)]
+    values = x.to_numpy() if isinstance(x.dtype, np.dtype) else None
     out = []
-    for pos in years:
-        g = x.iloc[pos]
+    for pos, rows in years:
+        # the year's rows on the index taken once per stage (x.iloc[pos], without taking the index again)
+        g = x.iloc[pos] if values is None else pd.Series(values[pos], index=rows, name=x.name, copy=False)
         out.append((g, fn(g, pos), pos))
     return out
 
 
-def _year_positions(index: pd.MultiIndex) -> list[np.ndarray] | None:
-    """Positions of each year's rows (years ascending, rows in table order), None for one year:
-    the groups of ``groupby(level="year")``, found once for every indicator of a stage."""
+def _year_positions(index: pd.MultiIndex) -> list[tuple[np.ndarray, pd.Index]] | None:
+    """Positions and index of each year's rows (years ascending, rows in table order), None for one
+    year: the groups of ``groupby(level="year")``, found once for every indicator of a stage."""
     codes, uniq = pd.factorize(index.get_level_values("year"), sort=True)
     if len(uniq) <= 1:
         return None
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(uniq) + 1))
-    return [order[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    return [(order[a:b], index[order[a:b]]) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 def _joined(parts: list[tuple[pd.Series, pd.Series, np.ndarray | None]], index: pd.Index) -> pd.Series:
@@ -282,7 +284,7 @@ def _impute(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
         raise DataError(f"{panel.file}: no units are left once the reference units are set aside")
     attrs = panel.attrs.reindex(peers.index)
     years = _year_positions(peers.index)
-    year_attrs = {id(pos): attrs.iloc[pos] for pos in years or ()}  # each year's rows, taken once
+    year_attrs = {id(pos): attrs.iloc[pos] for pos, _ in years or ()}  # each year's rows, taken once
     rows: list[pd.DataFrame] = []
 
     def apply(e: Entry, x: pd.Series) -> pd.Series:
