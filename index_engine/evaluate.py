@@ -117,7 +117,8 @@ class NodeModel:
         and the nominal weights of ``segment`` ("" for the tree's)."""
         nominal = self.nominal_weights(segment)
         try:
-            raw = self.weighting.func(children[list(nominal.index)], nominal, **self.wparams)
+            kids = children if list(children.columns) == list(nominal.index) else children[list(nominal.index)]
+            raw = self.weighting.func(kids, nominal, **self.wparams)
         except IndexEngineError as exc:
             raise type(exc)(f"{self.source}: {self.wpath}: node {self.code}: {exc}") from None
         w = pd.Series(np.asarray(raw, dtype=float), index=nominal.index)

@@ -59,6 +59,8 @@ def group_mean(x: pd.Series, attrs: pd.DataFrame, *, group: str) -> pd.Series:
     (gaps as the group mean), §H.8 (COINr's example build).
     """
     g = _group_col(attrs, group)
+    if not x.isna().to_numpy().any():
+        return x  # no gap to fill
     return x.fillna(x.groupby(g.to_numpy(), dropna=False).transform("mean"))
 
 
@@ -69,6 +71,8 @@ def group_median(x: pd.Series, attrs: pd.DataFrame, *, group: str) -> pd.Series:
     x̂ = median(x_i) over the units i of the group with data. Reference: docs/methodology.md §B1, §H.8.
     """
     g = _group_col(attrs, group)
+    if not x.isna().to_numpy().any():
+        return x  # no gap to fill
     return x.fillna(x.groupby(g.to_numpy(), dropna=False).transform("median"))
 
 

@@ -76,22 +76,45 @@ def _call(step: str, code: str, method: Method, fn: Callable[[], Any], panel: Pa
         raise type(exc)(prefix + msg) from None
 
 
-def _pooled(x: pd.Series, pool: str, fn: Callable[[pd.Series], Any]) -> list[tuple[pd.Series, Any]]:
-    """``fn`` over all rows (pool 'all', or a single year) or over each year's rows."""
-    if pool == "all" or _one_year(x.index):
-        return [(x, fn(x))]
-    return [(g, fn(g)) for _, g in x.groupby(level="year", sort=True)]
+def _pooled(
+    x: pd.Series, pool: str, fn: Callable[[pd.Series, np.ndarray | None], Any], years: list[tuple[np.ndarray, pd.Index]] | None
+) -> list[tuple[pd.Series, Any, np.ndarray | None]]:
+    """``fn(rows, positions)`` over all rows (pool 'all', or one year; positions None) or over each
+    year's rows, ``years`` being :func:`_year_positions` of ``x``'s index."""
+    if pool == "all" or years is None:
+        return [(x, fn(x, None), None)]
+    values = x.to_numpy() if isinstance(x.dtype, np.dtype) else None
+    out = []
+    for pos, rows in years:
+        # the year's rows on the index taken once per stage (x.iloc[pos], without taking the index again)
+        g = x.iloc[pos] if values is None else pd.Series(values[pos], index=rows, name=x.name, copy=False)
+        out.append((g, fn(g, pos), pos))
+    return out
 
 
-def _one_year(index: pd.MultiIndex) -> bool:
-    level = index.levels[index.names.index("year")]
-    return len(level) == 1 or index.get_level_values("year").nunique() == 1
+def _year_positions(index: pd.MultiIndex) -> list[tuple[np.ndarray, pd.Index]] | None:
+    """Positions and index of each year's rows (years ascending, rows in table order), None for one
+    year: the groups of ``groupby(level="year")``, found once for every indicator of a stage."""
+    codes, uniq = pd.factorize(index.get_level_values("year"), sort=True)
+    if len(uniq) <= 1:
+        return None
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(uniq) + 1))
+    return [(order[a:b], index[order[a:b]]) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
-def _joined(parts: list[pd.Series], index: pd.Index) -> pd.Series:
-    if len(parts) == 1 and parts[0].index is index:
-        return parts[0]
-    return pd.concat(parts).reindex(index)
+def _joined(parts: list[tuple[pd.Series, pd.Series, np.ndarray | None]], index: pd.Index) -> pd.Series:
+    """The results of :func:`_pooled`'s groups as one Series on ``index``: ``parts`` are
+    (rows, result, positions); a result on its rows' index goes straight to their positions."""
+    if len(parts) == 1 and parts[0][1].index is index:
+        return parts[0][1]
+    if all(pos is not None and (r.index is g.index or r.index.equals(g.index)) for g, r, pos in parts):
+        values = [r.to_numpy() for _, r, _ in parts]
+        out = np.empty(len(index), dtype=np.result_type(*values) if all(v.dtype.kind in "fiub" for v in values) else object)
+        for (_, _, pos), v in zip(parts, values):
+            out[pos] = v
+        return pd.Series(out, index=index, name=parts[0][1].name)
+    return pd.concat([r for _, r, _ in parts]).reindex(index)
 
 
 def _per_indicator(
@@ -116,7 +139,8 @@ def _per_indicator(
         if entry.method.has("identity"):
             kept.append(i)
             continue
-        x = table[code].rename(code)
+        x = table[code]
+        x = x if x.name == code else x.rename(code)
         if step != "impute" and not x.notna().to_numpy().any():  # no value at all (dropped, or empty): nothing to
             kept.append(i)  # transform, treat or normalise, and no "no spread" warning for it (it is named once)
             continue
@@ -276,14 +300,17 @@ def _impute(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
     if peers.empty:
         raise DataError(f"{panel.file}: no units are left once the reference units are set aside")
     attrs = panel.attrs.reindex(peers.index)
+    years = _year_positions(peers.index)
+    year_attrs = {id(pos): attrs.iloc[pos] for pos, _ in years or ()}  # each year's rows, taken once
     rows: list[pd.DataFrame] = []
 
     def apply(e: Entry, x: pd.Series) -> pd.Series:
-        parts = _pooled(x, e.pool, lambda g: e.method.func(g, attrs if g is x else attrs.loc[g.index], **e.params))
-        y = _joined([r for _, r in parts], x.index)
-        filled = (x.isna() & y.notna()).to_numpy()
+        parts = _pooled(x, e.pool, lambda g, pos: e.method.func(g, attrs if pos is None else year_attrs[id(pos)], **e.params), years)
+        y = _joined(parts, x.index)
+        before, after = x.to_numpy(dtype=float), y.to_numpy(dtype=float)
+        filled = np.isnan(before) & ~np.isnan(after)
         if filled.any():
-            rows.append(_cell_records(x.index[filled], e.code, method=e.method.name, value=y[filled].to_numpy()))
+            rows.append(_cell_records(x.index[filled], e.code, method=e.method.name, value=after[filled]))
         return y
 
     log = _Log()
@@ -314,16 +341,17 @@ def _screen(spec: Spec, panel: Panel, imp: pd.DataFrame) -> StageResult:
 
 def _treat(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
     rows: list[pd.DataFrame] = []
+    years = _year_positions(table.index)
 
     def apply(e: Entry, x: pd.Series) -> pd.Series:
-        parts = _pooled(x, e.pool, lambda g: e.method.func(g, **e.params))
-        y = _joined([r[0] for _, r in parts], x.index)
-        lab = _joined([r[1] for _, r in parts], x.index)
-        hit = (lab != "").to_numpy() & lab.notna().to_numpy()
+        parts = _pooled(x, e.pool, lambda g, pos: e.method.func(g, **e.params), years)
+        y = _joined([(g, r[0], pos) for g, r, pos in parts], x.index)
+        lab = _joined([(g, r[1], pos) for g, r, pos in parts], x.index).to_numpy(dtype=object)
+        hit = (lab != "") & ~pd.isna(lab)
         if hit.any():
             rows.append(
                 _cell_records(
-                    x.index[hit], e.code, treatment=lab[hit].to_numpy(), before=x[hit].to_numpy(), after=y[hit].to_numpy()
+                    x.index[hit], e.code, treatment=lab[hit], before=x.to_numpy()[hit], after=y.to_numpy()[hit]
                 )
             )
         return y
@@ -380,18 +408,19 @@ def frozen_parameters(spec: Spec) -> dict[str, dict[str, float]]:
 def _normalize(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
     fitted: list[dict[str, Any]] = []
     frozen = frozen_parameters(spec)
+    years = _year_positions(table.index)
 
     def apply(e: Entry, x: pd.Series) -> pd.Series:
         p = e.params
         if e.code in frozen:
             p = {**p, **{k: v for k, v in frozen[e.code].items() if p.get(k) is None}}
-        parts = _pooled(x if e.direction == 1 else x * e.direction, e.pool, lambda g: e.method.func(g, **p))
-        for g, r in parts:
+        parts = _pooled(x if e.direction == 1 else x * e.direction, e.pool, lambda g, pos: e.method.func(g, **p), years)
+        for g, r, _ in parts:
             fit = r.attrs.get("fitted")
             if fit:
                 yr = "all" if len(parts) == 1 and e.pool == "all" else int(g.index.get_level_values("year")[0])
                 fitted.append({"indicator": e.code, "pool": yr, **fit})
-        return _joined([r for _, r in parts], x.index)
+        return _joined(parts, x.index)
 
     log = _Log()
     out = _per_indicator(spec, panel, "normalize", table, apply, log)

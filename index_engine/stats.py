@@ -1,7 +1,7 @@
 """Statistics shared by the audit, the weighting methods and the sensitivity analysis.
 
-Each statistic is computed here once: correlations with p-values (:func:`correlate`), Cronbach's
-alpha (:func:`cronbach_alpha`), the eigenvalues of a correlation matrix (:func:`pca_eigen`), the
+Each statistic is computed here once: correlations with p-values (:func:`correlate`, and
+:func:`correlate_pairs` for many pairs), Cronbach's alpha (:func:`cronbach_alpha`), the eigenvalues of a correlation matrix (:func:`pca_eigen`), the
 Kaiser–Meyer–Olkin measure (:func:`kmo`), Bartlett's test of sphericity
 (:func:`bartlett_sphericity`), and two measures of how much a node matters to the index.
 
@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import NamedTuple, Sequence
+from typing import Any, Callable, Iterable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
@@ -98,6 +98,57 @@ def correlate(x: np.ndarray, y: np.ndarray) -> Correlation:
     if not math.isnan(r):
         rho = _pearson(_average_rank(x[m]), _average_rank(y[m]))
     return Correlation(n, r, _t_p_value(r, n), rho, _t_p_value(rho, n))
+
+
+def correlate_pairs(columns: Mapping[str, np.ndarray], pairs: Iterable[tuple[str, str]]) -> list[Correlation]:
+    """:func:`correlate` of ``columns[a]`` and ``columns[b]`` for each pair ``(a, b)``, the same numbers.
+
+    Each column is centred and ranked once for each set of complete pairs it meets, however many
+    pairs it is in (the audit correlates each node with its parent, its dimension, the index and
+    its siblings), with the operations :func:`correlate` does, so the numbers are its to the bit.
+
+    Examples
+    --------
+    >>> cols = {"a": np.array([1., 2, 3, 4]), "b": np.array([1., 3, 2, 4])}
+    >>> correlate_pairs(cols, [("a", "b")]) == [correlate(cols["a"], cols["b"])]
+    True
+    """
+    valid = {}
+    prepared: dict[tuple[Any, bytes | None], tuple[np.ndarray, float, np.ndarray, float] | None] = {}
+
+    def prepare(code: Any, m: np.ndarray | None, key: bytes | None) -> tuple[np.ndarray, float, np.ndarray, float] | None:
+        """``code``'s values over the pairs ``m`` (None: all of them) centred, ranked and centred."""
+        if (code, key) not in prepared:
+            x = np.asarray(columns[code], dtype=float)
+            x = x if m is None else x[m]
+            if x.size < 3 or np.ptp(x) == 0:
+                prepared[code, key] = None  # correlate says NaN
+            else:
+                dx, dr = x - x.mean(), _average_rank(x)
+                dr = dr - dr.mean()
+                prepared[code, key] = (dx, float(dx @ dx), dr, float(dr @ dr))
+        return prepared[code, key]
+
+    out = []
+    for a, b in pairs:
+        for c in (a, b):
+            if c not in valid:
+                ok = ~np.isnan(np.asarray(columns[c], dtype=float))
+                valid[c] = None if ok.all() else ok
+        if valid[a] is None and valid[b] is None:
+            m, key = None, None
+        else:
+            m = valid[b] if valid[a] is None else valid[a] if valid[b] is None else valid[a] & valid[b]
+            key = m.tobytes()
+        pa, pb = prepare(a, m, key), prepare(b, m, key)
+        if pa is None or pb is None or pa[1] == 0 or pb[1] == 0:
+            out.append(correlate(columns[a], columns[b]))
+            continue
+        n = pa[0].size
+        r = max(-1.0, min(1.0, float(pa[0] @ pb[0]) / math.sqrt(pa[1] * pb[1])))
+        rho = max(-1.0, min(1.0, float(pa[2] @ pb[2]) / math.sqrt(pa[3] * pb[3])))
+        out.append(Correlation(n, r, _t_p_value(r, n), rho, _t_p_value(rho, n)))
+    return out
 
 
 def squared_correlation(x: np.ndarray, y: np.ndarray) -> float:
@@ -346,7 +397,8 @@ def bartlett_sphericity(corr: np.ndarray, n: int) -> Bartlett:
     -------
     Bartlett
         ``statistic`` χ² = −(n − 1 − (2p + 5)/6) · ln|R| on ``df`` = p(p − 1)/2 degrees of
-        freedom, and its ``pvalue`` from the χ² distribution (``scipy.stats.chi2``). A small
+        freedom, and its ``pvalue`` from the χ² distribution (``scipy.special.chdtrc``, which
+        ``scipy.stats.chi2.sf`` calls). A small
         p-value (< 0.05) means the indicators are correlated enough for PCA or factor analysis.
 
     Notes
@@ -377,13 +429,16 @@ def bartlett_sphericity(corr: np.ndarray, n: int) -> Bartlett:
     sign, logdet = np.linalg.slogdet(r)
     if sign <= 0 or not np.isfinite(logdet):
         return undefined
-    from scipy.stats import chi2 as chi2_dist
+    from scipy.special import chdtrc  # the χ² survival function, as scipy.stats.chi2.sf computes it
 
     chi2 = -factor * logdet
-    return Bartlett(float(chi2), df, float(chi2_dist.sf(chi2, df)))
+    return Bartlett(float(chi2), df, float(chdtrc(df, chi2)))
 
 
 # ---- importance -------------------------------------------------------------------------------
+
+X_TIE = 1e-7
+""":func:`correlation_ratio` treats x values within this share of their range of each other as one value."""
 
 
 def correlation_ratio(x: np.ndarray, y: np.ndarray) -> float:
@@ -403,9 +458,12 @@ def correlation_ratio(x: np.ndarray, y: np.ndarray) -> float:
 
     Notes
     -----
-    Pairs with a missing value are left out. The spline is
-    ``scipy.interpolate.make_smoothing_spline`` with its smoothing chosen by generalised
-    cross-validation; tied x values are merged (y averaged, weighted by count). With fewer than 5
+    Pairs with a missing value are left out. The spline is :func:`smoothing_spline`, the estimator
+    of ``scipy.interpolate.make_smoothing_spline`` with its smoothing chosen by generalised
+    cross-validation; tied x values are merged (x and y averaged, weighted by count), and x values
+    within :data:`X_TIE` of the range of the one before count as tied (a closer pair makes the
+    spline's equations singular to float precision, in scipy's B-spline form as in
+    :func:`smoothing_spline`'s). With fewer than 5
     distinct x values (a binary or categorical indicator) E[y | x] is the mean of y at each value,
     Pearson's original definition.
 
@@ -429,17 +487,202 @@ def correlation_ratio(x: np.ndarray, y: np.ndarray) -> float:
     vy = np.var(y)
     if not vy > 0:
         return math.nan
-    xu, inv, counts = np.unique(x, return_inverse=True, return_counts=True)
+    order = np.argsort(x, kind="stable")
+    xs = x[order]
+    # one value per run of x values each within X_TIE of the range of the one before
+    start = np.concatenate(([True], np.diff(xs) > X_TIE * (xs[-1] - xs[0])))
+    inv = np.empty(x.size, dtype=np.intp)
+    inv[order] = np.cumsum(start) - 1
+    counts = np.bincount(inv).astype(float)
+    xu = np.bincount(inv, weights=x) / counts
     if len(xu) < 2:
         return math.nan
     ym = np.bincount(inv, weights=y) / counts
     if len(xu) < 5:
         fitted = ym[inv]
     else:
-        from scipy.interpolate import make_smoothing_spline
-
-        fitted = make_smoothing_spline(xu, ym, w=counts.astype(float))(x)
+        fitted = smoothing_spline(xu, ym, counts)[inv]
     return float(np.clip(np.var(fitted) / vy, 0.0, 1.0))
+
+
+def smoothing_spline(x: np.ndarray, y: np.ndarray, w: np.ndarray | None = None, lam: float | None = None) -> np.ndarray:
+    """Fitted values at ``x`` of the cubic smoothing spline, its smoothing chosen by GCV.
+
+    Parameters
+    ----------
+    x : 1-D array, strictly increasing, at least 5 values
+    y : 1-D array of the same length
+    w : 1-D array of positive weights, default all 1
+    lam : float, optional
+        The smoothing λ; default: the λ in [0, n] that minimises the generalised cross-validation
+        criterion, as ``scipy.interpolate.make_smoothing_spline`` chooses it.
+
+    Returns
+    -------
+    array
+        ``f(x)`` for the natural cubic spline f that minimises ``Σ w_i (y_i − f(x_i))² + λ ∫ f''²``.
+
+    Notes
+    -----
+    The estimator of ``scipy.interpolate.make_smoothing_spline``, computed in Reinsch's form
+    (Green & Silverman 1994, §2.3) in O(n): with ``h_i = x_{i+1} − x_i``, Q the n × (n − 2)
+    tridiagonal matrix of second divided differences and R the (n − 2)² tridiagonal matrix with
+    ``R_ii = (h_i + h_{i+1})/3`` and ``R_{i,i+1} = h_{i+1}/6``, the penalty is ``gᵀ Q R⁻¹ Qᵀ g``;
+    ``γ`` solves the banded system ``(R + λ Qᵀ W⁻¹ Q) γ = Qᵀ y`` and ``f(x) = y − λ W⁻¹ Q γ``.
+    GCV is scipy's: ``(1/n) Σ (y_i − f(x_i))² / (1 − tr(A)/n)²``, A the hat matrix, with
+    ``tr(A) = 2 + tr(M⁻¹ R)``, M = R + λ Qᵀ W⁻¹ Q, from the three central bands of M⁻¹
+    (Hutchinson & de Hoog 1985). λ is searched on [0, n] by Brent's method
+    (:func:`minimize_bounded`), as scipy does; the fit equals scipy's to rounding at a given λ, and the
+    chosen λ to the optimiser's tolerance (tests/test_stats.py pins both).
+
+    References
+    ----------
+    Reinsch, C. H. (1967). Smoothing by spline functions. *Numer. Math.* 10, 177–183.
+    doi:10.1007/BF02162161
+    Green, P. J. & Silverman, B. W. (1994). *Nonparametric Regression and Generalized Linear
+    Models*. Chapman & Hall, §2.3 and §3.2. doi:10.1201/b15710
+    Hutchinson, M. F. & de Hoog, F. R. (1985). Smoothing noisy data with spline functions.
+    *Numer. Math.* 47, 99–106. doi:10.1007/BF01389878
+    Craven, P. & Wahba, G. (1979). Smoothing noisy data with spline functions. *Numer. Math.* 31,
+    377–403. doi:10.1007/BF01404567 (GCV)
+
+    Examples
+    --------
+    >>> x = np.linspace(0, 1, 20)
+    >>> np.allclose(smoothing_spline(x, 2 * x + 1), 2 * x + 1)
+    True
+    """
+    from scipy.linalg.lapack import dpbtrf, dpbtrs  # LAPACK's banded Cholesky, without the wrappers' checks
+
+    def cholesky_banded(ab: np.ndarray) -> np.ndarray:
+        cb, info = dpbtrf(ab, lower=0)
+        if info != 0:
+            raise np.linalg.LinAlgError(f"smoothing_spline: the banded system is not positive definite (LAPACK dpbtrf info {info})")
+        return cb
+
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    n = x.size
+    w = np.ones(n) if w is None else np.asarray(w, dtype=float)
+    if n < 5 or y.shape != (n,) or w.shape != (n,):
+        raise ValueError(f"smoothing_spline needs at least 5 points and x, y, w of one length; got {n}, {y.size}, {w.size}")
+    h = np.diff(x)
+    if not (h > 0).all() or not (w > 0).all():
+        raise ValueError("smoothing_spline needs strictly increasing x and positive weights")
+    # Qᵀ, row i: q0_i at column i, q1_i at i + 1, q2_i at i + 2
+    q0, q2 = 1.0 / h[:-1], 1.0 / h[1:]
+    q1 = -q0 - q2
+    winv = 1.0 / w
+    r_diag, r_off = (h[:-1] + h[1:]) / 3.0, h[1:-1] / 6.0
+    # S = Qᵀ W⁻¹ Q, pentadiagonal; LAPACK's upper band storage
+    m = n - 2
+    s = np.zeros((3, m))
+    s[2] = q0**2 * winv[:-2] + q1**2 * winv[1:-1] + q2**2 * winv[2:]
+    s[1, 1:] = q1[:-1] * q0[1:] * winv[1:-2] + q2[:-1] * q1[1:] * winv[2:-1]
+    s[0, 2:] = q2[:-2] * q0[2:] * winv[2:-2]
+    r = np.zeros((3, m))
+    r[2], r[1, 1:] = r_diag, r_off
+    qty = q0 * y[:-2] + q1 * y[1:-1] + q2 * y[2:]
+    rd, ro = r_diag.tolist(), r_off.tolist() + [0.0]
+
+    def residual(lam: float, cb: np.ndarray) -> np.ndarray:
+        g, _ = dpbtrs(cb, qty, lower=0)
+        qg = np.zeros(n)
+        qg[:-2] += q0 * g
+        qg[1:-1] += q1 * g
+        qg[2:] += q2 * g
+        return lam * winv * qg
+
+    def gcv(lam: float) -> float:
+        cb = cholesky_banded(r + lam * s)
+        res = residual(lam, cb)
+        # central bands of M⁻¹ from M = L D Lᵀ, L_{i+1,i} = U_{i,i+1}/U_ii, L_{i+2,i} = U_{i,i+2}/U_ii, D_i = U_ii²
+        u0, u1, u2 = cb[2].tolist(), cb[1].tolist() + [0.0], cb[0].tolist() + [0.0, 0.0]
+        s00 = s01 = s11 = 0.0  # Σ_{i+1,i+1}, Σ_{i+1,i+2}, Σ_{i+2,i+2}
+        trace = 0.0
+        for i in range(m - 1, -1, -1):
+            d = u0[i]
+            a, b = u1[i + 1] / d, u2[i + 2] / d
+            c01 = -a * s00 - b * s01  # Σ_{i,i+1}
+            c02 = -a * s01 - b * s11  # Σ_{i,i+2}
+            c00 = 1.0 / (d * d) - a * c01 - b * c02
+            trace += c00 * rd[i] + 2.0 * c01 * ro[i]
+            s00, s01, s11 = c00, c01, s00
+        return float(res @ res) / n / (1.0 - (2.0 + trace) / n) ** 2
+
+    if lam is None:
+        lam = minimize_bounded(gcv, 0.0, float(n))
+    return y - residual(lam, cholesky_banded(r + lam * s))
+
+
+def minimize_bounded(f: Callable[[float], float], a: float, b: float, *, xtol: float = 1e-5, maxiter: int = 500) -> float:
+    """The x in [a, b] where ``f`` has a local minimum, by Brent's method (golden sections and parabolas).
+
+    Brent's ``fmin`` (Brent 1973, ch. 5; Forsythe, Malcolm & Moler 1977, §8.2): start at the golden
+    section of [a, b]; each step tries the parabola through the three best points and falls back
+    to a golden-section step when the parabola's minimum is outside the bracket or the step does
+    not halve; stop when x is within ``2·tol − (b − a)/2`` of the bracket's middle, with
+    ``tol = √ε·|x| + xtol/3``. This is the search ``scipy.optimize.minimize_scalar(method="bounded")``
+    runs with its default ``xatol = 1e-5`` (tests/test_stats.py compares the two), without loading
+    scipy.optimize.
+
+    References
+    ----------
+    Brent, R. P. (1973). *Algorithms for Minimization without Derivatives*. Prentice-Hall, ch. 5.
+    Forsythe, G. E., Malcolm, M. A. & Moler, C. B. (1977). *Computer Methods for Mathematical
+    Computations*. Prentice-Hall, §8.2 (``fmin``).
+
+    Examples
+    --------
+    >>> round(minimize_bounded(lambda x: (x - 2.0) ** 2, 0.0, 5.0), 4)
+    2.0
+    """
+    golden = 0.5 * (3.0 - math.sqrt(5.0))
+    root_eps = math.sqrt(2.2e-16)
+    x = w = v = a + golden * (b - a)
+    fx = fw = fv = f(x)
+    d = e = 0.0
+    for _ in range(maxiter):
+        middle = 0.5 * (a + b)
+        tol = root_eps * abs(x) + xtol / 3.0
+        if abs(x - middle) <= 2.0 * tol - 0.5 * (b - a):
+            break
+        parabolic = False
+        if abs(e) > tol:  # the parabola through (v, fv), (w, fw), (x, fx)
+            r = (x - w) * (fx - fv)
+            q = (x - v) * (fx - fw)
+            p = (x - v) * q - (x - w) * r
+            q = 2.0 * (q - r)
+            if q > 0.0:
+                p = -p
+            q = abs(q)
+            previous, e = e, d
+            if abs(p) < abs(0.5 * q * previous) and q * (a - x) < p < q * (b - x):
+                d = p / q
+                parabolic = True
+                if (x + d) - a < 2.0 * tol or b - (x + d) < 2.0 * tol:
+                    d = tol if middle >= x else -tol
+        if not parabolic:  # a golden section of the larger part
+            e = (a if x >= middle else b) - x
+            d = golden * e
+        u = x + (d if abs(d) >= tol else (tol if d > 0 else -tol))
+        fu = f(u)
+        if fu <= fx:
+            if u >= x:
+                a = x
+            else:
+                b = x
+            v, fv, w, fw, x, fx = w, fw, x, fx, u, fu
+        else:
+            if u < x:
+                a = u
+            else:
+                b = u
+            if fu <= fw or w == x:
+                v, fv, w, fw = w, fw, u, fu
+            elif fu <= fv or v == x or v == w:
+                v, fv = u, fu
+    return x
 
 
 def importance_shares(

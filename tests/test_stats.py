@@ -23,7 +23,9 @@ from index_engine.stats import (
     cronbach_alpha,
     importance_shares,
     kmo,
+    minimize_bounded,
     pca_eigen,
+    smoothing_spline,
     squared_correlation,
 )
 
@@ -274,6 +276,81 @@ def test_correlation_ratio_sees_a_curve_that_r2_misses():
     assert correlation_ratio(xm, u) == pytest.approx(correlation_ratio(x[m], u[m]), rel=1e-12)
     assert math.isnan(correlation_ratio(x, np.ones_like(x)))
     assert math.isnan(correlation_ratio(np.ones(9), x[:9]))
+
+
+def _series(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = np.sort(rng.uniform(0, 100, n))
+    return x, np.sin(x / 15) * 10 + x / 4 + rng.normal(0, 2, n), rng.integers(1, 4, n).astype(float)
+
+
+@pytest.mark.parametrize("n, seed", [(5, 1), (8, 2), (40, 3), (91, 4), (250, 5)])
+def test_smoothing_spline_is_scipys_estimator(n, seed):
+    """Reinsch's form against ``scipy.interpolate.make_smoothing_spline`` (B-spline form), weighted.
+
+    At a given λ the two fits agree to rounding (1e-6 on values of about 30: both forms lose digits when
+    two x values are close, here 1e-4 apart). With λ chosen by
+    GCV they agree to the optimiser's tolerance: both run bounded Brent on (0, n), but GCV values
+    that differ in the last bits can stop it at a λ a little apart where GCV is flat; on these
+    series the fitted values agree to 1e-4 and η² = var(f)/var(y) to 1e-6."""
+    from scipy.interpolate import make_smoothing_spline
+
+    x, y, w = _series(n, seed)
+    for lam in (1e-3, 1.0, 40.0):
+        assert np.abs(smoothing_spline(x, y, w, lam=lam) - make_smoothing_spline(x, y, w=w, lam=lam)(x)).max() < 1e-6
+    ours, theirs = smoothing_spline(x, y, w), make_smoothing_spline(x, y, w=w)(x)
+    assert np.abs(ours - theirs).max() < 1e-4
+    assert np.var(ours) / np.var(y) == pytest.approx(np.var(theirs) / np.var(y), abs=1e-6)
+
+
+def test_smoothing_spline_limits_and_refusals():
+    """λ = 0 interpolates; a large λ tends to the weighted least-squares line; a straight line is
+    its own fit at any λ. Fewer than 5 points, unsorted x or a weight <= 0 are refused."""
+    x, y, w = _series(30, 6)
+    assert np.allclose(smoothing_spline(x, y, w, lam=0.0), y, atol=1e-9)
+    line = np.polynomial.polynomial.polyfit(x, y, 1, w=np.sqrt(w))
+    assert np.allclose(smoothing_spline(x, y, w, lam=1e12), np.polynomial.polynomial.polyval(x, line), atol=1e-4)
+    assert np.allclose(smoothing_spline(x, 2 * x - 3), 2 * x - 3, atol=1e-9)
+    for bad in ((x[:4], y[:4], None), (x[::-1], y, None), (x, y, np.zeros(30))):
+        with pytest.raises(ValueError):
+            smoothing_spline(*bad)
+
+
+@pytest.mark.parametrize(
+    "f, bounds",
+    [
+        (lambda x: (x - 2.0) ** 2, (0.0, 5.0)),
+        (lambda x: math.sin(x) + 0.1 * x, (-2.0, 7.0)),
+        (lambda x: abs(x - 1.3) ** 0.5, (0.5, 3.0)),
+        (lambda x: (x - 4.9999) ** 4, (0.0, 5.0)),
+        (lambda x: -x, (-2.0, 7.0)),
+    ],
+)
+def test_minimize_bounded_is_the_bounded_brent_search(f, bounds):
+    """The same points as ``scipy.optimize.minimize_scalar(method="bounded")``: the same x to the bit
+    (a smooth minimum, a kink, a flat quartic, a minimum at the bound)."""
+    from scipy.optimize import minimize_scalar
+
+    assert minimize_bounded(f, *bounds) == minimize_scalar(f, bounds=bounds, method="bounded").x
+
+
+def test_correlation_ratio_merges_x_values_closer_than_float_precision_allows():
+    """x values within X_TIE of the range of each other are one value: a pair 1e-14 apart gives the
+    η² of the merged series (where the spline's equations would be singular), and a series
+    without near ties is the GCV spline's var(f)/var(y)."""
+    x, y, _ = _series(40, 7)
+    near = x.copy()
+    near[11] = near[10] + 1e-14 * (x[-1] - x[0])
+    merged_x = np.delete(near, 11)
+    merged_y = np.delete(y, 11)
+    merged_y[10] = (y[10] + y[11]) / 2
+    w = np.ones(39)
+    w[10] = 2.0
+    fitted = np.insert(smoothing_spline(merged_x, merged_y, w), 11, 0.0)
+    fitted[11] = fitted[10]
+    assert correlation_ratio(near, y) == pytest.approx(np.var(fitted) / np.var(y), rel=1e-9)
+    assert correlation_ratio(x, y) == pytest.approx(np.var(smoothing_spline(x, y)) / np.var(y), rel=1e-12)
+    assert st.X_TIE == 1e-7
 
 
 def test_importance_shares_by_hand():

@@ -12,7 +12,7 @@ import pandas as pd
 
 from .._checks import kurt_excel, skew_excel
 from ..errors import SingularCorrelationWarning, SmallSampleWarning, SpecError
-from ..stats import bartlett_sphericity, correlate, cronbach_alpha, importance_shares, kmo, pca_eigen
+from ..stats import bartlett_sphericity, correlate_pairs, cronbach_alpha, importance_shares, kmo, pca_eigen
 from .result import Audit
 from .thresholds import Thresholds
 
@@ -143,8 +143,8 @@ class Auditor:
         rows = []
         for data in ("raw", "normalized"):
             for year, t in self._years(self.b.tables[data]).items():
-                for code in self.ind:
-                    x = t[code].to_numpy(dtype=float)
+                columns = np.ascontiguousarray(t[self.ind].to_numpy(dtype=float).T)  # one row per indicator
+                for code, x in zip(self.ind, columns):
                     a = x[~np.isnan(x)]
                     n, na = x.size, a.size
                     nz = int((a == 0).sum())
@@ -189,16 +189,18 @@ class Auditor:
         names = self.b.panel.unit_names()
         rows = []
         for year, t in self._years(self.b.tables["raw"]).items():
-            ok = t[self.ind].notna()
-            zero = (t[self.ind] == 0).sum(axis=1)
-            by_dim = {d: ok[[c for c in self.ind if self.dim_of[c] == d]].mean(axis=1) for d in self.dims}
+            values = t[self.ind].to_numpy(dtype=float)
+            ok = ~np.isnan(values)
+            zero = (values == 0).sum(axis=1)
+            by_dim = {d: ok[:, [self.dim_of[c] == d for c in self.ind]].mean(axis=1) for d in self.dims}
+            n_ok, share_ok = ok.sum(axis=1), ok.mean(axis=1)
             for i, (unit, _) in enumerate(t.index):
-                dav = {d: float(by_dim[d].iloc[i]) for d in self.dims}
+                dav = {d: float(by_dim[d][i]) for d in self.dims}
                 short = [d for d, v in dav.items() if v < th.unit_coverage]
                 row = {
                     "year": year, "unit": unit, "unit_name": names.get(unit, unit),
-                    "n_indicators": len(self.ind), "n_available": int(ok.iloc[i].sum()),
-                    "n_zero": int(zero.iloc[i]), "availability": float(ok.iloc[i].mean()),
+                    "n_indicators": len(self.ind), "n_available": int(n_ok[i]),
+                    "n_zero": int(zero[i]), "availability": float(share_ok[i]),
                 }  # fmt: skip
                 row.update({f"avail_{d}": v for d, v in dav.items()})
                 row["min_dimension_availability"] = min(dav.values())
@@ -217,27 +219,28 @@ class Auditor:
         spec = self.spec
         rows: list[dict[str, Any]] = []
 
-        def add(year: int, data: str, relation: str, x: str, y: str, group: str, xv: np.ndarray, yv: np.ndarray) -> None:
-            n, r, p, rho, prho = correlate(xv, yv)
-            rows.append({"year": year, "data": data, "relation": relation, "x": x, "y": y, "group": group, "n": n,
-                         "pearson": r, "pearson_p": p, "spearman": rho, "spearman_p": prho})  # fmt: skip
+        def add(year: int, data: str, cols: dict[Any, np.ndarray], pairs: list[tuple[str, str, str, str]],
+                keys: list[tuple[Any, Any]] | None = None) -> None:  # fmt: skip
+            """``pairs``: (relation, x, y, group), x and y the columns' keys in ``cols`` unless ``keys`` gives them;
+            each column is centred and ranked once (correlate_pairs)."""
+            keys = keys if keys is not None else [(x, y) for _, x, y, _ in pairs]
+            for (relation, x, y, group), (n, r, p, rho, prho) in zip(pairs, correlate_pairs(cols, keys)):
+                rows.append({"year": year, "data": data, "relation": relation, "x": x, "y": y, "group": group, "n": n,
+                             "pearson": r, "pearson_p": p, "spearman": rho, "spearman_p": prho})  # fmt: skip
 
         nodes = [c for c in spec.nodes if c != self.index]
+        pairs: list[tuple[str, str, str, str]] = []
+        for d in self.dims:
+            members = [c for c in self.ind if self.dim_of[c] == d]
+            for i, a in enumerate(members):
+                for c in members[i + 1 :]:
+                    pairs.append(("same_dimension", a, c, d))
+        pairs += [("parent", c, spec.parents[c], self.dim_of.get(c, "")) for c in nodes]
+        pairs += [("dimension", c, d, self.dim_of[c]) for c in self.ind for d in self.dims]
+        pairs += [("index", c, self.index, self.dim_of.get(c, "")) for c in nodes]
         for year, s in self._years(self.b.scores).items():
-            col = {c: s[c].to_numpy(dtype=float) for c in s.columns}
-            for d in self.dims:
-                members = [c for c in self.ind if self.dim_of[c] == d]
-                for i, a in enumerate(members):
-                    for c in members[i + 1 :]:
-                        add(year, "scores", "same_dimension", a, c, d, col[a], col[c])
-            for c in nodes:
-                p = spec.parents[c]
-                add(year, "scores", "parent", c, p, self.dim_of.get(c, ""), col[c], col[p])
-            for c in self.ind:
-                for d in self.dims:
-                    add(year, "scores", "dimension", c, d, self.dim_of[c], col[c], col[d])
-            for c in nodes:
-                add(year, "scores", "index", c, self.index, self.dim_of.get(c, ""), col[c], col[self.index])
+            values = np.ascontiguousarray(s.to_numpy(dtype=float).T)  # one contiguous row per column
+            add(year, "scores", dict(zip(s.columns, values)), pairs)
         dens = sorted({n.denominator for n in spec.nodes.values() if n.denominator})
         dens = [d for d in dens if d in self.b.panel.values.columns]
         for data in ("raw", "denominated"):
@@ -245,13 +248,13 @@ class Auditor:
                 continue
             table = self.b.tables[data]
             den = self.b.panel.values[dens].reindex(table.index)
+            # the indicators and the denominators under keys of their own (a code may be both)
+            den_pairs = [("denominator", c, d, self.dim_of[c]) for c in self.ind for d in dens]
             for year, t in self._years(table).items():
-                dy = den.loc[t.index]
-                dcol = {d: dy[d].to_numpy(dtype=float) for d in dens}
-                for c in self.ind:
-                    xc = t[c].to_numpy(dtype=float)
-                    for d in dens:
-                        add(year, data, "denominator", c, d, self.dim_of[c], xc, dcol[d])
+                dy = np.ascontiguousarray(den.loc[t.index].to_numpy(dtype=float).T)
+                xs = np.ascontiguousarray(t[self.ind].to_numpy(dtype=float).T)
+                cols = {("x", c): xs[j] for j, c in enumerate(self.ind)} | {("d", d): dy[j] for j, d in enumerate(dens)}
+                add(year, data, cols, den_pairs, [(("x", x), ("d", y)) for _, x, y, _ in den_pairs])
         return pd.DataFrame(rows, columns=CORRELATION_COLUMNS)
 
     def correlation_flags(self, corr: pd.DataFrame) -> None:
@@ -301,10 +304,14 @@ class Auditor:
         cron, pca, comps, loads = [], [], [], []
         aggs = list(self.spec.aggregates)
         top_down = sorted(aggs, key=lambda c: (-self.spec.levels[c], aggs.index(c)))
-        for year, t in self._years(self.b.tables["normalized"]).items():
+        normalized = self.b.tables["normalized"]
+        where = {c: j for j, c in enumerate(normalized.columns)}
+        for year, t in self._years(normalized).items():
+            values = t.to_numpy(dtype=float)
             for node in top_down:
                 codes = self.beneath[node]
-                x = t[codes].dropna(how="any").to_numpy(dtype=float)
+                x = values[:, [where[c] for c in codes]]
+                x = np.asfortranarray(x[~np.isnan(x).any(axis=1)])  # complete units, column-major as pandas holds them
                 n, k = x.shape
                 lvl = self.spec.levels[node]
                 cron.append({"year": year, "node": node, "level": lvl, "n_indicators": k, "n_units": n,
@@ -380,9 +387,14 @@ class Auditor:
     def verdicts(self, cron: pd.DataFrame, pca: pd.DataFrame, corr: pd.DataFrame) -> pd.DataFrame:
         th = self.th
         rule = th.verdict_rule
-        alpha = cron.set_index(["year", "node"])["alpha"]
-        pc = pca.set_index(["year", "node"])
+        alpha = dict(zip(zip(cron["year"], cron["node"]), cron["alpha"]))
+        columns = {c: list(pca[c]) for c in pca.columns}  # pd.NA kept, as the audit's tables hold it
+        pc = {(y, n): {c: v[i] for c, v in columns.items()} for i, (y, n) in enumerate(zip(pca["year"], pca["node"]))}
         dim = corr[(corr["data"] == "scores") & (corr["relation"] == "dimension")]
+        own = dim[(dim["y"] == dim["group"]) & (dim["pearson"] < 0)]
+        negative: dict[tuple[int, str], list[Any]] = {}
+        for r in own.itertuples(index=False):
+            negative.setdefault((int(r.year), r.y), []).append(r)
         rows = []
         for year in self.b.panel.years:
             year = int(year)
@@ -390,14 +402,13 @@ class Auditor:
                 if d not in self.beneath:
                     continue
                 a = float(alpha.get((year, d), math.nan))
-                p = pc.loc[(year, d)]
+                p = pc[(year, d)]
                 dom = p["pc1_dominates"]
-                kids = dim[(dim["year"] == year) & (dim["y"] == d) & (dim["group"] == d)]
-                neg = kids[kids["pearson"] < 0]
+                neg = negative.get((year, d), [])
                 reasons_bad, reasons_check = [], []
                 if a < th.alpha_incoherent:
                     reasons_bad.append(f"alpha {a:.2f} < {th.alpha_incoherent:g}")
-                for r in neg.itertuples(index=False):
+                for r in neg:
                     reasons_bad.append(f"{r.x} correlates negatively with {d} (r = {r.pearson:.2f})")
                 if reasons_bad:
                     verdict, reason = "incoherent", "; ".join(reasons_bad)

@@ -82,19 +82,23 @@ def importance(b, *, threshold: float = 0.5) -> Importance:
             }
         )
     df = pd.DataFrame(rows, columns=["node", "parent", "effective_weight", "r2", "eta2"])
+    # siblings that count: weight > 0 and η² known (plain lists: a few dozen rows, looked up per row)
+    counted: dict[str, list[tuple[float, float]]] = {}
+    for parent, w, e in zip(df["parent"], df["effective_weight"], df["eta2"]):
+        if w > 0 and not np.isnan(e):
+            counted.setdefault(parent, []).append((w, e))
     flags = []
-    for _, r in df.iterrows():
-        sib = df[df.parent == r.parent]
-        if np.isnan(r.eta2):
+    for parent, w, e in zip(df["parent"], df["effective_weight"], df["eta2"]):
+        if np.isnan(e):
             flags.append("too few values")
             continue
-        if r.effective_weight == 0:
+        if w == 0:
             flags.append("weight 0")
             continue
-        sib = sib[(sib.effective_weight > 0) & sib.eta2.notna()]
-        rel_w = r.effective_weight / sib.effective_weight.sum()
-        tot = sib.eta2.sum()
-        rel_s = r.eta2 / tot if tot > 0 else np.nan
+        sib = counted.get(parent, [])
+        rel_w = w / sum(sw for sw, _ in sib) if sib else np.nan
+        tot = sum(se for _, se in sib)
+        rel_s = e / tot if tot > 0 else np.nan
         if np.isnan(rel_s) or abs(rel_s - rel_w) <= threshold * rel_w:
             flags.append("")
         else:
