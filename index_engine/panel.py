@@ -167,15 +167,15 @@ class Panel:
         return [c for c in spec.indicators if c not in self.values.columns]
 
     def check_against(self, spec: Spec, problems: list[str] | None = None) -> None:
-        """Every spec indicator (unless ``data.on_missing_indicator: warn``) and denominator is in the data,
-        every unit has some data, and the units the spec names (``reference_units``, ``tracking.unit``,
-        ``breaks``) are units of the data, by code or name. The spec's ``breaks:`` join :attr:`breaks`.
+        """Every spec indicator is in the data (unless ``data.on_missing_indicator: warn``), every unit has some
+        data, and the units the spec names (``reference_units``, ``tracking.unit``, ``breaks``) are units of the
+        data, by code or name. The spec's ``breaks:`` join :attr:`breaks`. A denominator the data lacks is not a
+        problem: the values it divides are missing (the build's denominate stage records them).
 
         A panel remembers what it passed, so a build after ``load_panel(path, spec)`` does not
         check the same indicators twice. ``problems``: append every problem to it instead of raising the first."""
-        dens = tuple(sorted({n.denominator for n in spec.nodes.values() if n.denominator}))
         policy = spec.data.on_missing_indicator if spec.data is not None else "error"
-        key = (spec.indicators, dens if spec.steps.denominate.method != "none" else (), policy,
+        key = (spec.indicators, policy,
                spec.reference_units, spec.tracking.unit if spec.tracking else None, spec.breaks)
         if key in self._checked and problems is None:
             return
@@ -187,11 +187,6 @@ class Panel:
         missing = self.missing_indicators(spec)
         if missing and (spec.data is None or spec.data.on_missing_indicator == "error"):
             problems(missing_message(spec, self.file, missing))
-        dens = sorted({n.denominator for n in spec.nodes.values() if n.denominator})
-        if spec.steps.denominate.method != "none":
-            lacking = [d for d in dens if d not in self.values.columns]
-            if lacking:
-                problems(f"{self.file}: denominator columns the spec names are missing: {list_rows(lacking)}")
         resolve_units(spec, self, problems)
         made = self.quality.annualised
         if not made.empty:

@@ -6,7 +6,9 @@
   one (its most frequent in the file), or annotates with a ``note``;
 * a cell the build imputed (``treatment`` ``imputed``; ``how`` says how and from which observations, e.g.
   ``carried forward from 2023``, ``interpolated between 2021 and 2024``, ``mean of 12 units in 2024``);
-* a value the outlier treatment changed (``treated``; ``how``: the rule, the value before and after).
+* a value the outlier treatment changed (``treated``; ``how``: the rule, the value before and after);
+* a value left missing because the data lacks its denominator for that unit-year (``how``: ``missing: no GDP
+  (its denominator)``; followed by how it was imputed, if it was).
 
 A flag, source, vintage or note that is the same for every value of the file is recorded once, in a
 first row whose ``unit``, ``year`` and ``indicator`` are :data:`EVERY` (``*``), not on every row.
@@ -111,6 +113,24 @@ def _how(method: str, year: int, seen: list[int], years: pd.Index, pool: str | N
     return f"imputed by {method}"
 
 
+def _no_denominator_how(b: Build) -> pd.DataFrame:
+    """``unit, year, indicator, treatment, how`` of every value left missing because the data lacks its
+    denominator for the unit-year (present before the denominator, missing after it)."""
+    cols = ["unit", "year", "indicator", "treatment", "how"]
+    before, after = b.tables.get("transformed"), b.tables.get("denominated")
+    dens = {c: b.spec.nodes[c].denominator for c in b.spec.indicators if b.spec.nodes[c].denominator}
+    if before is None or after is None or before is after or not dens:
+        return pd.DataFrame(columns=cols)
+    parts = []
+    for code, den in dens.items():
+        gone = before[code].notna().to_numpy() & after[code].isna().to_numpy()
+        if gone.any():
+            idx = before.index[gone]
+            parts.append(pd.DataFrame({"unit": idx.get_level_values("unit"), "year": idx.get_level_values("year"),
+                                       "indicator": code, "treatment": "", "how": f"missing: no {den} (its denominator)"}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+
+
 def _treated_how(b: Build) -> pd.DataFrame:
     """``unit, year, indicator, treatment, how`` of every value the outlier treatment changed."""
     t = b.treatment
@@ -138,11 +158,11 @@ def provenance_table(b: Build) -> pd.DataFrame:
     if first["note"] is None:
         listed |= (rows["note"] != "").to_numpy()
     exceptions = rows[listed].assign(treatment="", how="")
-    made = pd.concat([_imputed_how(b), _treated_how(b)], ignore_index=True)
+    made = pd.concat([_no_denominator_how(b), _imputed_how(b), _treated_how(b)], ignore_index=True)
     parts = [exceptions[COLUMNS]]
     if len(made):
         made = made.groupby(["unit", "year", "indicator"], sort=False, as_index=False).agg(
-            {"treatment": "first", "how": "; ".join})
+            {"treatment": lambda t: next((x for x in t if x), ""), "how": "; ".join})
         merged = exceptions.drop(columns=["treatment", "how"]).merge(made, on=["unit", "year", "indicator"], how="right")
         for c in _TEXT:
             merged[c] = merged[c].fillna("")

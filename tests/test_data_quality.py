@@ -13,6 +13,7 @@ import index_engine as ie
 from index_engine.errors import (
     DuplicateRowsWarning,
     GapTokenWarning,
+    MissingDenominatorWarning,
     MissingIndicatorWarning,
     PartialYearWarning,
     UnknownIndicatorWarning,
@@ -152,6 +153,37 @@ def test_under_warn_missing_indicators_are_dropped_and_weights_renormalised(run_
     step = [st for st in b.log if st.step == "data" and st.method == "missing_indicators"]
     assert len(step) == 1 and step[0].applies_to == ("d",) and step[0].spec_path == "data.on_missing_indicator"
     assert b.dropped_indicators == ("d",)
+
+
+def test_a_denominator_the_data_lacks_leaves_its_values_missing_recorded(tmp_path):
+    """a / pop with pop empty for U2 2021; c / gdp with no gdp column: those values are missing (not an error),
+    named in one warning, the log, provenance.csv and coverage."""
+    from index_engine.provenance import provenance_table
+
+    spec = ie.load_spec(write_spec(tmp_path, SPEC.replace("{code: a}", "{code: a, denominator: pop}").replace(
+        "children: [{code: c}", "children: [{code: c, denominator: gdp}") + "steps: {denominate: {method: divide}}\n"))
+    df = tiny_frame()
+    df["pop"] = [2.0, 4.0, 5.0, 8.0, np.nan, 10.0]  # rows U1 2020, U2 2020, U3 2020, U1 2021, U2 2021, U3 2021
+    df.to_csv(tmp_path / "w.csv", index=False)
+    panel = ie.load_panel(tmp_path / "w.csv", spec)
+    with pytest.warns(MissingDenominatorWarning, match=r"w.csv: 7 values without their denominator left missing: "
+                      r"a / pop \(empty for U2 2021\), c / gdp \(not in the data\)"):
+        b = ie.build(spec, panel)
+    den = b.tables["denominated"]
+    # a / pop by hand: U1 1/2, 2/8; U2 2/4, (2021 no pop); U3 4/5, 5/10
+    expected = {("U1", 2020): 0.5, ("U1", 2021): 0.25, ("U2", 2020): 0.5, ("U2", 2021): np.nan,
+                ("U3", 2020): 0.8, ("U3", 2021): 0.5}
+    np.testing.assert_allclose(den["a"].reindex(list(expected)).to_numpy(), list(expected.values()), rtol=0, atol=1e-15)
+    assert den["c"].isna().all() and den["b"].equals(b.tables["raw"]["b"])
+    step = [st for st in b.log if st.step == "data" and st.method == "missing_denominators"]
+    assert len(step) == 1 and step[0].applies_to == ("a", "c") and step[0].changed == 7
+    prov = provenance_table(b)
+    lost = prov[prov["how"].str.startswith("missing: no ")]
+    assert sorted(zip(lost.unit, lost.year, lost.indicator)) == sorted(
+        [("U2", 2021, "a")] + [(u, y, "c") for u in ("U1", "U2", "U3") for y in (2020, 2021)])
+    assert set(lost.loc[lost.indicator == "a", "how"]) == {"missing: no pop (its denominator)"}
+    assert b.coverage.loc[("U2", 2021), "a"] == 0 and b.coverage.loc[("U1", 2021), "a"] == 1
+    assert (b.coverage["c"] == 0).all()
 
 
 def test_indicators_the_spec_does_not_name_are_a_warning(tmp_path, tiny_spec):
