@@ -1022,19 +1022,20 @@ def panel_from_frame(df: pd.DataFrame, spec: Spec | None = None, name: str = "<D
     return panel
 
 
-def warn_empty_nodes(spec: Spec, table: pd.DataFrame, file: str) -> list[str]:
+def warn_empty_nodes(spec: Spec, table: pd.DataFrame, file: str, dropped: tuple[str, ...] = ()) -> list[str]:
     """Warn (:class:`EmptyNodeWarning`) about each node of ``spec`` with no value in ``table``.
 
     An indicator is empty when no unit and year has a value; an aggregate when all its
     children are. Only the highest empty node of a branch is named (an empty dimension, not
-    each of its indicators). Returns the codes named.
+    each of its indicators). An indicator in ``dropped`` (the data lacks it, and its own warning
+    says so) is empty but not named again. Returns the codes named.
     """
     present = table[list(spec.indicators)].notna().to_numpy().any(axis=0)
     empty = {c for c, has in zip(spec.indicators, present) if not has}
     for code in spec.aggregates:
         if all(c.code in empty for c in spec.nodes[code].children):
             empty.add(code)
-    top = [c for c in spec.nodes if c in empty and spec.parents[c] not in empty]
+    top = [c for c in spec.nodes if c in empty and spec.parents[c] not in empty and c not in dropped]
     for code in top:
         node = spec.nodes[code]
         if node.is_indicator:

@@ -223,7 +223,8 @@ def _raw(spec: Spec, panel: Panel, _: Any) -> StageResult:
     """The spec's indicators of the data (an indicator the data lacks, under ``data.on_missing_indicator: warn``,
     as a column of gaps: the aggregates renormalise their weights over the children with values), and a
     ``data`` step in the log for each thing reading found (:func:`index_engine.dataquality.findings`)."""
-    if panel.missing_indicators(spec):
+    missing = tuple(panel.missing_indicators(spec))
+    if missing:
         raw = panel.values.reindex(columns=list(spec.indicators))
     else:
         raw = panel.values[list(spec.indicators)]  # tables are never changed in place: a view, not a copy
@@ -238,7 +239,7 @@ def _raw(spec: Spec, panel: Panel, _: Any) -> StageResult:
         if unknown:
             raise DataError(f"{panel.file}: the spec's units list names units the data lacks: {list_rows(unknown)}")
         raw = raw[raw.index.get_level_values("unit").isin(keep_units)]
-    warn_empty_nodes(spec, raw, panel.file)
+    warn_empty_nodes(spec, raw, panel.file, dropped=missing)
     warn_empty_years(spec, raw, panel.file)
     return StageResult(raw, log.steps)
 

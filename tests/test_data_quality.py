@@ -142,7 +142,7 @@ def test_under_warn_missing_indicators_are_dropped_and_weights_renormalised(run_
         warnings.simplefilter("always")
         b = ie.build(ie.load_spec(spec, {"data.on_missing_indicator": "warn"}), ie.load_panel(tmp_path / "d.csv"))
     names = [w.category.__name__ for w in caught if issubclass(w.category, ie.IndexEngineWarning)]  # named once, not again as an indicator with "no spread"
-    assert names == ["MissingIndicatorWarning", "EmptyNodeWarning"], names
+    assert names == ["MissingIndicatorWarning"], names  # one warning per fact: not again as an empty node
     s = b.scores
     # D2 stands on c alone; the index is (D1 + 2 D2) / 3, D1 the mean of a and b (min-max, b higher is better)
     np.testing.assert_allclose(s["D2"], s["c"], rtol=0, atol=1e-12)
@@ -153,6 +153,18 @@ def test_under_warn_missing_indicators_are_dropped_and_weights_renormalised(run_
     step = [st for st in b.log if st.step == "data" and st.method == "missing_indicators"]
     assert len(step) == 1 and step[0].applies_to == ("d",) and step[0].spec_path == "data.on_missing_indicator"
     assert b.dropped_indicators == ("d",)
+
+
+def test_a_dimension_whose_indicators_are_all_dropped_is_named_once_as_empty(tmp_path):
+    spec = ie.load_spec(write_spec(tmp_path, SPEC), {"data.on_missing_indicator": "warn"})
+    long = tiny_frame().melt(id_vars=["unit", "year"], var_name="indicator", value_name="value")
+    panel = ie.load_panel(write(tmp_path, long[long.indicator.isin(["a", "b"])].to_csv(index=False)), spec)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ie.build(spec, panel)
+    named = [(w.category.__name__, str(w.message)) for w in caught if issubclass(w.category, ie.IndexEngineWarning)]
+    assert [n for n, _ in named] == ["MissingIndicatorWarning", "EmptyNodeWarning"], named
+    assert "node 'D2' (its indicators c, d)" in named[1][1]  # the dimension left empty, not c and d again
 
 
 def test_a_denominator_the_data_lacks_leaves_its_values_missing_recorded(tmp_path):
