@@ -205,6 +205,20 @@ def test_indicators_the_spec_does_not_name_are_a_warning(tmp_path, tiny_spec):
         ie.build(tiny_spec, panel)
 
 
+def test_numeric_columns_of_a_wide_file_the_spec_names_nowhere_are_a_warning(tmp_path):
+    """zz is listed; pop (a denominator), region (a group), vintage (provenance) and the indicators are not."""
+    spec = ie.load_spec(write_spec(tmp_path, SPEC.replace("{code: a}", "{code: a, denominator: pop}")))
+    df = tiny_frame().assign(pop=7.0, zz=1.5, region=["N", "S", "N", "N", "S", "N"], vintage=2022)
+    df.to_csv(tmp_path / "w.csv", index=False)
+    panel = ie.load_panel(tmp_path / "w.csv", spec)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        b = ie.build(spec, panel)
+    unknown = [str(w.message) for w in caught if w.category is UnknownIndicatorWarning]
+    assert unknown == [f"{tmp_path / 'w.csv'}: the data has 1 numeric column the spec does not name, not used: zz"]
+    assert [st.applies_to for st in b.log if st.method == "unknown_indicators"] == [("zz",)]
+
+
 # ---- gap tokens ------------------------------------------------------------------------------------
 
 def test_gap_tokens_are_counted_per_file_and_reported(tmp_path, tiny_spec):
