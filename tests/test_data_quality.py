@@ -327,7 +327,14 @@ def test_sub_annual_rows_make_annual_values_by_the_indicator_rule(tmp_path):
     obs = panel.observations
     assert len(obs[(obs.unit == "SH") & (obs.indicator == "STOCK")]) == 10  # the dated rows stay
     with pytest.warns(PartialYearWarning, match=r"2 annual values from sub-annual rows, partial: PART \(sum\)"):
-        ie.build(spec, panel)
+        b = ie.build(spec, panel)
+    from index_engine.provenance import provenance_table
+
+    t = provenance_table(b)
+    part = t[t["treatment"] == "partial_year"].set_index(["unit", "year", "indicator"])["how"]
+    assert part[("SH", 2025, "STOCK")] == "latest: 2025-09" and ("BJ", 2025, "STOCK") not in part.index
+    assert "annualised from 9 of 12 months" in part[("SH", 2025, "ANN")] and ("SH", 2025, "FLOW") not in part.index
+    assert part[("BJ", 2025, "PART")].startswith("partial year: 9 of 12 months") and len(part) == 7  # STOCK 1, PART, ANN, MEAN 2
 
 
 def test_sub_annual_rules_come_from_the_spec_the_data_is_read_with(tmp_path):
