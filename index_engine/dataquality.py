@@ -342,6 +342,22 @@ class Finding:
     spec_path: str = "data"
 
 
+def _strings(value: Any) -> set[str]:
+    """Every text (key or value) in a nested structure of dicts and lists, such as a spec's dict."""
+    out: set[str] = set()
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            out.add(v)
+        elif isinstance(v, dict):
+            out.update(str(k) for k in v)
+            stack.extend(v.values())
+        elif isinstance(v, (list, tuple)):
+            stack.extend(v)
+    return out
+
+
 def findings(spec: Spec, panel: Any) -> list[Finding]:
     """What the build log records about the data of ``panel`` read for ``spec`` (see :class:`Finding`)."""
     from .errors import (DuplicateRowsWarning, GapTokenWarning, MissingIndicatorWarning, PartialYearWarning,
@@ -358,11 +374,18 @@ def findings(spec: Spec, panel: Any) -> list[Finding]:
                            f"({groups}); the weights of their siblings are renormalised", MissingIndicatorWarning,
                            "data.on_missing_indicator"))
     dens = {n.denominator for n in spec.nodes.values() if n.denominator}
-    unknown = [c for c in q.indicators if c not in spec.nodes and c not in dens]
+    if q.indicators:  # a long file: the codes of its indicator column
+        unknown = [c for c in q.indicators if c not in spec.nodes and c not in dens]
+        what = "indicator"
+    else:  # a wide file: its numeric columns that the spec names nowhere (not as a node, denominator, group, ...)
+        named = dens | _strings(spec.to_dict())
+        unknown = [c for c in panel.values.columns
+                   if c not in spec.nodes and c not in named and str(c).lower() not in PROVENANCE_COLUMNS]
+        what = "numeric column"
     if unknown:
         out.append(Finding("unknown_indicators", tuple(unknown), len(unknown),
-                           f"{file}: the data has {len(unknown)} indicator{'s' * (len(unknown) != 1)} the spec does not name, not used: "
-                           f"{list_rows(unknown)}", UnknownIndicatorWarning))
+                           f"{file}: the data has {len(unknown)} {what}{'s' * (len(unknown) != 1)} the spec does not name, "
+                           f"not used: {list_rows(unknown)}", UnknownIndicatorWarning))
     if q.gaps:
         named = any(t for t in q.gaps)
         out.append(Finding("gaps", tuple(sorted(q.gaps)), q.n_gaps, f"{file}: read as gaps: {gap_summary(q.gaps)}",

@@ -86,6 +86,10 @@ class MissingIndicatorWarning(IndexEngineWarning):
     their siblings were renormalised."""
 
 
+class MissingDenominatorWarning(IndexEngineWarning):
+    """Values whose denominator the data lacks (no column, or an empty cell for the unit-year) were left missing."""
+
+
 class UnknownIndicatorWarning(IndexEngineWarning):
     """The data has indicators the spec does not name; they are read but not used."""
 

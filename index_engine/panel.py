@@ -167,15 +167,15 @@ class Panel:
         return [c for c in spec.indicators if c not in self.values.columns]
 
     def check_against(self, spec: Spec, problems: list[str] | None = None) -> None:
-        """Every spec indicator (unless ``data.on_missing_indicator: warn``) and denominator is in the data,
-        every unit has some data, and the units the spec names (``reference_units``, ``tracking.unit``,
-        ``breaks``) are units of the data, by code or name. The spec's ``breaks:`` join :attr:`breaks`.
+        """Every spec indicator is in the data (unless ``data.on_missing_indicator: warn``), every unit has some
+        data, and the units the spec names (``reference_units``, ``tracking.unit``, ``breaks``) are units of the
+        data, by code or name. The spec's ``breaks:`` join :attr:`breaks`. A denominator the data lacks is not a
+        problem: the values it divides are missing (the build's denominate stage records them).
 
         A panel remembers what it passed, so a build after ``load_panel(path, spec)`` does not
         check the same indicators twice. ``problems``: append every problem to it instead of raising the first."""
-        dens = tuple(sorted({n.denominator for n in spec.nodes.values() if n.denominator}))
         policy = spec.data.on_missing_indicator if spec.data is not None else "error"
-        key = (spec.indicators, dens if spec.steps.denominate.method != "none" else (), policy,
+        key = (spec.indicators, policy,
                spec.reference_units, spec.tracking.unit if spec.tracking else None, spec.breaks)
         if key in self._checked and problems is None:
             return
@@ -187,11 +187,6 @@ class Panel:
         missing = self.missing_indicators(spec)
         if missing and (spec.data is None or spec.data.on_missing_indicator == "error"):
             problems(missing_message(spec, self.file, missing))
-        dens = sorted({n.denominator for n in spec.nodes.values() if n.denominator})
-        if spec.steps.denominate.method != "none":
-            lacking = [d for d in dens if d not in self.values.columns]
-            if lacking:
-                problems(f"{self.file}: denominator columns the spec names are missing: {list_rows(lacking)}")
         resolve_units(spec, self, problems)
         made = self.quality.annualised
         if not made.empty:
@@ -1034,19 +1029,20 @@ def panel_from_frame(df: pd.DataFrame, spec: Spec | None = None, name: str = "<D
     return panel
 
 
-def warn_empty_nodes(spec: Spec, table: pd.DataFrame, file: str) -> list[str]:
+def warn_empty_nodes(spec: Spec, table: pd.DataFrame, file: str, dropped: tuple[str, ...] = ()) -> list[str]:
     """Warn (:class:`EmptyNodeWarning`) about each node of ``spec`` with no value in ``table``.
 
     An indicator is empty when no unit and year has a value; an aggregate when all its
     children are. Only the highest empty node of a branch is named (an empty dimension, not
-    each of its indicators). Returns the codes named.
+    each of its indicators). An indicator in ``dropped`` (the data lacks it, and its own warning
+    says so) is empty but not named again. Returns the codes named.
     """
     present = table[list(spec.indicators)].notna().to_numpy().any(axis=0)
     empty = {c for c, has in zip(spec.indicators, present) if not has}
     for code in spec.aggregates:
         if all(c.code in empty for c in spec.nodes[code].children):
             empty.add(code)
-    top = [c for c in spec.nodes if c in empty and spec.parents[c] not in empty]
+    top = [c for c in spec.nodes if c in empty and spec.parents[c] not in empty and c not in dropped]
     for code in top:
         node = spec.nodes[code]
         if node.is_indicator:

@@ -22,7 +22,7 @@ from . import __version__
 from ._checks import list_rows
 from .aggregate import DomainError
 from .coverage import applied_weights, warn_empty_years
-from .errors import BuildError, DataError, IndexEngineError, SpecError
+from .errors import BuildError, DataError, IndexEngineError, MissingDenominatorWarning, SpecError
 from .evaluate import TreeModel, aggregate_build, segment_rows
 from .folder import read_csv
 from .dataquality import findings, year_of
@@ -247,7 +247,8 @@ def _raw(spec: Spec, panel: Panel, _: Any) -> StageResult:
     """The spec's indicators of the data (an indicator the data lacks, under ``data.on_missing_indicator: warn``,
     as a column of gaps: the aggregates renormalise their weights over the children with values), and a
     ``data`` step in the log for each thing reading found (:func:`index_engine.dataquality.findings`)."""
-    if panel.missing_indicators(spec):
+    missing = tuple(panel.missing_indicators(spec))
+    if missing:
         raw = panel.values.reindex(columns=list(spec.indicators))
     else:
         raw = panel.values[list(spec.indicators)]  # tables are never changed in place: a view, not a copy
@@ -262,7 +263,7 @@ def _raw(spec: Spec, panel: Panel, _: Any) -> StageResult:
         if unknown:
             raise DataError(f"{panel.file}: the spec's units list names units the data lacks: {list_rows(unknown)}")
         raw = raw[raw.index.get_level_values("unit").isin(keep_units)]
-    warn_empty_nodes(spec, raw, panel.file)
+    warn_empty_nodes(spec, raw, panel.file, dropped=missing)
     warn_empty_years(spec, raw, panel.file)
     return StageResult(raw, log.steps)
 
@@ -274,13 +275,33 @@ def _transform(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
 
 
 def _denominate(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
+    """Each indicator scaled by its denominator. A value whose denominator the data lacks (no column, or an
+    empty cell for its unit-year) is missing, not an error: logged (a ``data`` step ``missing_denominators``)
+    and warned about (:class:`MissingDenominatorWarning`)."""
+    lost: list[tuple[str, str, bool, list]] = []  # (indicator, denominator, column absent, unit-years)
+
     def apply(e: Entry, x: pd.Series) -> pd.Series:
         den_name = spec.nodes[e.code].denominator
-        den = panel.values[den_name].rename(den_name) if den_name else None
+        if not den_name:
+            return e.method.func(x, None, **e.params)
+        absent = den_name not in panel.values.columns
+        den = pd.Series(np.nan, index=x.index, name=den_name) if absent else panel.values[den_name].rename(den_name)
+        gone = x.notna().to_numpy() & den.reindex(x.index).isna().to_numpy()
+        if gone.any():
+            lost.append((e.code, den_name, absent, list(x.index[gone])))
         return e.method.func(x, den, **e.params)
 
     log = _Log()
-    return StageResult(_per_indicator(spec, panel, "denominate", table, apply, log), log.steps)
+    out = _per_indicator(spec, panel, "denominate", table, apply, log)
+    if lost:
+        n = sum(len(cells) for *_, cells in lost)
+        parts = [f"{code} / {den} ({'not in the data' if absent else 'empty for ' + list_rows(cells, 3)})"
+                 for code, den, absent, cells in lost]
+        text = (f"{panel.file}: {n} value{'s' * (n != 1)} without their denominator left missing: "
+                f"{list_rows(parts, 8)}")
+        warnings.warn(text, MissingDenominatorWarning, stacklevel=2)
+        log.steps.append(Step("data", "missing_denominators", {}, tuple(c for c, *_ in lost), "steps.denominate", n, (text,)))
+    return StageResult(out, log.steps)
 
 
 def _cell_records(idx: pd.MultiIndex, code: str, **columns: Any) -> pd.DataFrame:

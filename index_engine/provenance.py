@@ -5,8 +5,13 @@
 * a value the data file flags other than ``observed``, gives from a source other than the indicator's usual
   one (its most frequent in the file), or annotates with a ``note``;
 * a cell the build imputed (``treatment`` ``imputed``; ``how`` says how and from which observations, e.g.
-  ``carried forward from 2023``, ``interpolated between 2021 and 2024``, ``mean of 12 units in 2024``);
-* a value the outlier treatment changed (``treated``; ``how``: the rule, the value before and after).
+  ``interpolated between 2021 and 2024``, ``mean of 12 units in 2024``), or filled with the value of an earlier
+  year (``earlier_year``: ``carried forward from 2023``);
+* a year's value made from part of the year by the sub-annual rules (``partial_year``; ``how``: the rule's note,
+  e.g. ``latest: 2025-09``, or a flow's partial year, missing unless annualised);
+* a value the outlier treatment changed (``treated``; ``how``: the rule, the value before and after);
+* a value left missing because the data lacks its denominator for that unit-year (``how``: ``missing: no GDP
+  (its denominator)``; followed by how it was imputed, if it was).
 
 A flag, source, vintage or note that is the same for every value of the file is recorded once, in a
 first row whose ``unit``, ``year`` and ``indicator`` are :data:`EVERY` (``*``), not on every row.
@@ -29,6 +34,8 @@ COLUMNS = ["unit", "year", "indicator", "flag", "source", "vintage", "note", "tr
 TREATMENTS = ("", "imputed", "treated", "earlier_year", "partial_year")
 """The values of ``treatment``: '' (a value as the file gives it), imputed, treated (outliers), and, for a
 year's value made from another period, earlier_year and partial_year."""
+PARTIAL_STATUSES = ("latest", "partial", "annualised", "partial_mean")
+"""Statuses of ``Panel.quality.annualised`` whose year's value stands on part of the year (``partial_year``)."""
 EVERY = "*"
 """``unit``, ``year`` and ``indicator`` of the row that records what holds for every value of the file."""
 _TEXT = ("flag", "source", "vintage", "note")
@@ -85,8 +92,10 @@ def _imputed_how(b: Build) -> pd.DataFrame:
         rows = imp.iloc[pos]
         hows[pos] = [_how(method, int(y), sorted(by_unit.get(u, [])), years, pool, group, b, u)
                      for u, y, method in zip(rows["unit"], rows["year"], rows["method"])]
+    carried = np.array([h.startswith("carried forward") for h in hows], dtype=bool)
     return pd.DataFrame({"unit": imp["unit"].to_numpy(), "year": imp["year"].to_numpy(),
-                         "indicator": imp["indicator"].to_numpy(), "treatment": "imputed", "how": hows})
+                         "indicator": imp["indicator"].to_numpy(),
+                         "treatment": np.where(carried, "earlier_year", "imputed"), "how": hows})
 
 
 def _how(method: str, year: int, seen: list[int], years: pd.Index, pool: str | None, group: str | None,
@@ -109,6 +118,36 @@ def _how(method: str, year: int, seen: list[int], years: pd.Index, pool: str | N
             return f"{stat} of group {g!s} ({over} with data)"
         return f"{stat} of {over}"
     return f"imputed by {method}"
+
+
+def _no_denominator_how(b: Build) -> pd.DataFrame:
+    """``unit, year, indicator, treatment, how`` of every value left missing because the data lacks its
+    denominator for the unit-year (present before the denominator, missing after it)."""
+    cols = ["unit", "year", "indicator", "treatment", "how"]
+    before, after = b.tables.get("transformed"), b.tables.get("denominated")
+    dens = {c: b.spec.nodes[c].denominator for c in b.spec.indicators if b.spec.nodes[c].denominator}
+    if before is None or after is None or before is after or not dens:
+        return pd.DataFrame(columns=cols)
+    parts = []
+    for code, den in dens.items():
+        gone = before[code].notna().to_numpy() & after[code].isna().to_numpy()
+        if gone.any():
+            idx = before.index[gone]
+            parts.append(pd.DataFrame({"unit": idx.get_level_values("unit"), "year": idx.get_level_values("year"),
+                                       "indicator": code, "treatment": "", "how": f"missing: no {den} (its denominator)"}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+
+
+def _partial_year_how(b: Build) -> pd.DataFrame:
+    """``unit, year, indicator, treatment, how`` of every year's value made from part of the year by the
+    sub-annual rules (:func:`index_engine.dataquality.annualise`): a stock's latest value before year-end, a
+    flow's partial year (missing, or annualised, or a mean of the periods there are); ``how`` is the rule's note."""
+    a = b.panel.quality.annualised
+    if a is None or a.empty:
+        return pd.DataFrame(columns=["unit", "year", "indicator", "treatment", "how"])
+    a = a[a["indicator"].isin(set(b.spec.indicators)) & (a["status"].isin(PARTIAL_STATUSES))]
+    return pd.DataFrame({"unit": a["unit"].to_numpy(), "year": a["year"].to_numpy(), "indicator": a["indicator"].to_numpy(),
+                         "treatment": "partial_year", "how": a["note"].to_numpy()})
 
 
 def _treated_how(b: Build) -> pd.DataFrame:
@@ -138,11 +177,11 @@ def provenance_table(b: Build) -> pd.DataFrame:
     if first["note"] is None:
         listed |= (rows["note"] != "").to_numpy()
     exceptions = rows[listed].assign(treatment="", how="")
-    made = pd.concat([_imputed_how(b), _treated_how(b)], ignore_index=True)
+    made = pd.concat([_no_denominator_how(b), _imputed_how(b), _treated_how(b), _partial_year_how(b)], ignore_index=True)
     parts = [exceptions[COLUMNS]]
     if len(made):
         made = made.groupby(["unit", "year", "indicator"], sort=False, as_index=False).agg(
-            {"treatment": "first", "how": "; ".join})
+            {"treatment": lambda t: next((x for x in t if x), ""), "how": "; ".join})
         merged = exceptions.drop(columns=["treatment", "how"]).merge(made, on=["unit", "year", "indicator"], how="right")
         for c in _TEXT:
             merged[c] = merged[c].fillna("")

@@ -38,13 +38,12 @@ NEEDS_READING = pytest.mark.skipif(
 
 def annual_rows(spec: ie.Spec) -> pd.DataFrame:
     """The sparse panel as a file without the reading side's features can hold it: its annual rows, Shanghai's
-    2024 IN1 from its latest source only, no break column, and every other indicator and denominator of the
-    spec as a column of gaps (what ``on_missing_indicator: warn`` makes of an indicator the data lacks)."""
+    2024 IN1 from its latest source only, no break column, and every other indicator of the spec as a column of
+    gaps (what ``on_missing_indicator: warn`` makes of an indicator the data lacks)."""
     df = pd.read_csv(SPARSE / "sparse_panel.csv", dtype=str, keep_default_na=False)
     df = df[~df["period"].str.contains("-")].drop(columns="break")
     df = df[~((df.unit == "SH") & (df.period == "2024") & (df.indicator == "IN1") & (df.vintage == "2025-03"))]
-    dens = sorted({n.denominator for n in spec.nodes.values() if n.denominator})
-    pad = [c for c in [*spec.indicators, *dens] if c not in set(df["indicator"])]
+    pad = [c for c in spec.indicators if c not in set(df["indicator"])]
     gaps = pd.DataFrame({"unit": "BJ", "unit_name": "北京", "period": "2023", "indicator": pad, "value": ""})
     return pd.concat([df, gaps], ignore_index=True).fillna("")
 
@@ -292,12 +291,10 @@ def test_sparse_build_end_to_end(tmp_path, capsys):
 @NEEDS_READING
 def test_sparse_file_as_it_is_under_warn(tmp_path, capsys):
     """The fixture file itself: VC4 and XB2 monthly (December values are the years'), IN1 with a break (BJ 2024)
-    and two sources (SH 2024: the latest vintage wins), 32 indicators missing. The denominators only missing
-    indicators need (LOANS_RMB, LOANS_CORP, HT_FIRMS) are listed as gaps (a file without them is refused), and
-    targets are not tracked (targets of indicators the data lacks are the targets' own rules)."""
-    text = (SPARSE / "sparse_panel.csv").read_text(encoding="utf-8")
-    text += "".join(f"BJ,北京,2023,{d},,,,,,\n" for d in ("LOANS_RMB", "LOANS_CORP", "HT_FIRMS"))
-    (data := tmp_path / "sparse_panel.csv").write_text(text, encoding="utf-8")
+    and two sources (SH 2024: the latest vintage wins), 32 indicators missing, and with them the denominators
+    only they need (LOANS_RMB, LOANS_CORP, HT_FIRMS: no value left missing by them), and targets are not tracked
+    (targets of indicators the data lacks are the targets' own rules)."""
+    data = SPARSE / "sparse_panel.csv"
     args = ["build", str(SPEC), "--data", str(data), "--out", str(out := tmp_path / "out"), "--no-report",
             "--set", "data.on_missing_indicator=warn", "--set", "data.duplicates=latest_vintage", "--set", "tracking=null"]
     assert cli.main(args) == 0

@@ -13,6 +13,7 @@ import index_engine as ie
 from index_engine.errors import (
     DuplicateRowsWarning,
     GapTokenWarning,
+    MissingDenominatorWarning,
     MissingIndicatorWarning,
     PartialYearWarning,
     UnknownIndicatorWarning,
@@ -141,7 +142,7 @@ def test_under_warn_missing_indicators_are_dropped_and_weights_renormalised(run_
         warnings.simplefilter("always")
         b = ie.build(ie.load_spec(spec, {"data.on_missing_indicator": "warn"}), ie.load_panel(tmp_path / "d.csv"))
     names = [w.category.__name__ for w in caught if issubclass(w.category, ie.IndexEngineWarning)]  # named once, not again as an indicator with "no spread"
-    assert names == ["MissingIndicatorWarning", "EmptyNodeWarning"], names
+    assert names == ["MissingIndicatorWarning"], names  # one warning per fact: not again as an empty node
     s = b.scores
     # D2 stands on c alone; the index is (D1 + 2 D2) / 3, D1 the mean of a and b (min-max, b higher is better)
     np.testing.assert_allclose(s["D2"], s["c"], rtol=0, atol=1e-12)
@@ -154,11 +155,68 @@ def test_under_warn_missing_indicators_are_dropped_and_weights_renormalised(run_
     assert b.dropped_indicators == ("d",)
 
 
+def test_a_dimension_whose_indicators_are_all_dropped_is_named_once_as_empty(tmp_path):
+    spec = ie.load_spec(write_spec(tmp_path, SPEC), {"data.on_missing_indicator": "warn"})
+    long = tiny_frame().melt(id_vars=["unit", "year"], var_name="indicator", value_name="value")
+    panel = ie.load_panel(write(tmp_path, long[long.indicator.isin(["a", "b"])].to_csv(index=False)), spec)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ie.build(spec, panel)
+    named = [(w.category.__name__, str(w.message)) for w in caught if issubclass(w.category, ie.IndexEngineWarning)]
+    assert [n for n, _ in named] == ["MissingIndicatorWarning", "EmptyNodeWarning"], named
+    assert "node 'D2' (its indicators c, d)" in named[1][1]  # the dimension left empty, not c and d again
+
+
+def test_a_denominator_the_data_lacks_leaves_its_values_missing_recorded(tmp_path):
+    """a / pop with pop empty for U2 2021; c / gdp with no gdp column: those values are missing (not an error),
+    named in one warning, the log, provenance.csv and coverage."""
+    from index_engine.provenance import provenance_table
+
+    spec = ie.load_spec(write_spec(tmp_path, SPEC.replace("{code: a}", "{code: a, denominator: pop}").replace(
+        "children: [{code: c}", "children: [{code: c, denominator: gdp}") + "steps: {denominate: {method: divide}}\n"))
+    df = tiny_frame()
+    df["pop"] = [2.0, 4.0, 5.0, 8.0, np.nan, 10.0]  # rows U1 2020, U2 2020, U3 2020, U1 2021, U2 2021, U3 2021
+    df.to_csv(tmp_path / "w.csv", index=False)
+    panel = ie.load_panel(tmp_path / "w.csv", spec)
+    with pytest.warns(MissingDenominatorWarning, match=r"w.csv: 7 values without their denominator left missing: "
+                      r"a / pop \(empty for U2 2021\), c / gdp \(not in the data\)"):
+        b = ie.build(spec, panel)
+    den = b.tables["denominated"]
+    # a / pop by hand: U1 1/2, 2/8; U2 2/4, (2021 no pop); U3 4/5, 5/10
+    expected = {("U1", 2020): 0.5, ("U1", 2021): 0.25, ("U2", 2020): 0.5, ("U2", 2021): np.nan,
+                ("U3", 2020): 0.8, ("U3", 2021): 0.5}
+    np.testing.assert_allclose(den["a"].reindex(list(expected)).to_numpy(), list(expected.values()), rtol=0, atol=1e-15)
+    assert den["c"].isna().all() and den["b"].equals(b.tables["raw"]["b"])
+    step = [st for st in b.log if st.step == "data" and st.method == "missing_denominators"]
+    assert len(step) == 1 and step[0].applies_to == ("a", "c") and step[0].changed == 7
+    prov = provenance_table(b)
+    lost = prov[prov["how"].str.startswith("missing: no ")]
+    assert sorted(zip(lost.unit, lost.year, lost.indicator)) == sorted(
+        [("U2", 2021, "a")] + [(u, y, "c") for u in ("U1", "U2", "U3") for y in (2020, 2021)])
+    assert set(lost.loc[lost.indicator == "a", "how"]) == {"missing: no pop (its denominator)"}
+    assert b.coverage.loc[("U2", 2021), "a"] == 0 and b.coverage.loc[("U1", 2021), "a"] == 1
+    assert (b.coverage["c"] == 0).all()
+
+
 def test_indicators_the_spec_does_not_name_are_a_warning(tmp_path, tiny_spec):
     text = long_text() + "U1,2020,zz,5\nU1,2020,yy,6\n"
     panel = ie.load_panel(write(tmp_path, text), tiny_spec)
     with pytest.warns(UnknownIndicatorWarning, match=r"d.csv: the data has 2 indicators the spec does not name, not used: zz, yy"):
         ie.build(tiny_spec, panel)
+
+
+def test_numeric_columns_of_a_wide_file_the_spec_names_nowhere_are_a_warning(tmp_path):
+    """zz is listed; pop (a denominator), region (a group), vintage (provenance) and the indicators are not."""
+    spec = ie.load_spec(write_spec(tmp_path, SPEC.replace("{code: a}", "{code: a, denominator: pop}")))
+    df = tiny_frame().assign(pop=7.0, zz=1.5, region=["N", "S", "N", "N", "S", "N"], vintage=2022)
+    df.to_csv(tmp_path / "w.csv", index=False)
+    panel = ie.load_panel(tmp_path / "w.csv", spec)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        b = ie.build(spec, panel)
+    unknown = [str(w.message) for w in caught if w.category is UnknownIndicatorWarning]
+    assert unknown == [f"{tmp_path / 'w.csv'}: the data has 1 numeric column the spec does not name, not used: zz"]
+    assert [st.applies_to for st in b.log if st.method == "unknown_indicators"] == [("zz",)]
 
 
 # ---- gap tokens ------------------------------------------------------------------------------------
@@ -269,7 +327,14 @@ def test_sub_annual_rows_make_annual_values_by_the_indicator_rule(tmp_path):
     obs = panel.observations
     assert len(obs[(obs.unit == "SH") & (obs.indicator == "STOCK")]) == 10  # the dated rows stay
     with pytest.warns(PartialYearWarning, match=r"2 annual values from sub-annual rows, partial: PART \(sum\)"):
-        ie.build(spec, panel)
+        b = ie.build(spec, panel)
+    from index_engine.provenance import provenance_table
+
+    t = provenance_table(b)
+    part = t[t["treatment"] == "partial_year"].set_index(["unit", "year", "indicator"])["how"]
+    assert part[("SH", 2025, "STOCK")] == "latest: 2025-09" and ("BJ", 2025, "STOCK") not in part.index
+    assert "annualised from 9 of 12 months" in part[("SH", 2025, "ANN")] and ("SH", 2025, "FLOW") not in part.index
+    assert part[("BJ", 2025, "PART")].startswith("partial year: 9 of 12 months") and len(part) == 7  # STOCK 1, PART, ANN, MEAN 2
 
 
 def test_sub_annual_rules_come_from_the_spec_the_data_is_read_with(tmp_path):

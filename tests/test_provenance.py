@@ -75,8 +75,10 @@ def test_beijing_imputed_cells_say_how_and_from_which_year():
     t = provenance_table(b)
     first = t.iloc[0]
     assert (first["unit"], first["flag"]) == (EVERY, "illustrative") and "generate.py" in first["source"]
-    imp = t[t["treatment"] == "imputed"]
+    imp = t[t["treatment"].isin(["imputed", "earlier_year"])]
     assert len(imp) == len(b.imputed) > 0
+    assert (imp["treatment"] == "earlier_year").any()
+    assert (imp["how"].str.startswith("carried forward from ") == (imp["treatment"] == "earlier_year")).all()
     before = b.tables["denominated"]
     for u, y, i, how in zip(imp["unit"], imp["year"], imp["indicator"], imp["how"]):
         seen = _seen_years(before, u, i)
