@@ -20,6 +20,7 @@ import pytest
 
 import index_engine as ie
 from index_engine.errors import DataError, OutputExistsError
+from index_engine.folder import load_build
 from index_engine.report import i18n, load_model, render_report
 from index_engine.report.render import PageBuilder
 
@@ -481,12 +482,12 @@ def test_explorer_supports_the_geometric_mean(hdi):
     assert sum(1 for tag, a in t.tags if tag == "input" and a.get("data-node") == data["root"]) == 3
 
 
-def test_brief_per_tracked_unit_only_page_so_titled(full_zh, full_en):
+def test_brief_per_tracked_unit_only_page_so_titled(bj_full, full_zh, full_en):
     for folder, word in ((full_zh, "简报"), (full_en, "Brief")):
         titled = sorted(p.name for p in folder.glob("*.html") if word in tags(p).title)
         assert titled == ["brief-BJ.html"]
         html = read(folder / "brief-BJ.html")
-        notice = ie.load_spec(BEIJING).index.notice_zh if folder is full_zh else ie.load_spec(BEIJING).index.notice_en
+        notice = load_build(bj_full).notice["zh" if folder is full_zh else "en"]  # the build's data notice
         # two sheets, each with the data notice and its page number
         sheets = html.split('<section class="sheet"')[1:]
         assert len(sheets) == 2
