@@ -235,6 +235,29 @@ class PageBuilder:
     def sfmt(self) -> Callable[[Any], str]:
         return self.f.score
 
+    @property
+    def single(self) -> bool:
+        """One unit ranked (a time series): pages for one unit, no rank out of one and no peer statistics."""
+        return len(self.m.ranked_units) == 1
+
+    @property
+    def base_year(self) -> int | None:
+        """The first year of a build with several years (the base of a time series), else None."""
+        return self.m.years[0] if self.m.has_years and len(self.m.years) > 1 else None
+
+    def year_rows(self, u: str) -> list[dict[str, Any]]:
+        """One row per year for one unit: index score, change, growth (%) and each dimension's score."""
+        m, rows, last = self.m, [], None
+        for yr in m.years:
+            s = m.score(u, yr, m.root)
+            rows.append({
+                "year": yr, "score": s, "change": m.change(u, yr, m.root),
+                "growth": None if s is None or last in (None, 0) else s / last - 1,
+                "dims": {d: m.score(u, yr, d) for d in m.dimensions},
+            })
+            last = s
+        return rows
+
     def nav(self) -> list[tuple[str, str]]:
         """(page, interface-string key) of each entry of the navigation bar."""
         m = self.m
@@ -262,6 +285,8 @@ class PageBuilder:
             "index_other_name": i18n.other_name(m.index, self.lang),
             "notice": notice or "",
             "year": self.year_label(m.latest),
+            "single": self.single,
+            "base_year": self.base_year,
             "crumbs": kw.pop("crumbs", []),
             "charts": kw.pop("charts", []),
             **kw,
@@ -316,6 +341,13 @@ class PageBuilder:
                 "median": m.peer_median(y, m.root),
                 "median_prev": m.peer_median(m.previous, m.root) if m.previous is not None else None,
             }
+            if self.base_year is not None:
+                base, prev = m.score(u, self.base_year, m.root), m.score(u, m.previous, m.root)
+                s = headline["score"]
+                headline.update(
+                    base_score=base, since_base=None if s is None or base is None else s - base,
+                    growth=None if s is None or prev in (None, 0) else s / prev - 1,
+                )
         dims = list(m.dimensions)
         vals = [r["dims"][d] for r in rows for d in dims if r["dims"][d] is not None]
         heat_lo, heat_hi = (min(vals), max(vals)) if vals else (0, 100)
@@ -328,7 +360,16 @@ class PageBuilder:
                 self.cid(), self.t("index_over_time"), [str(v) for v in m.years], series,
                 fmt=self.sfmt, y_title=self.t("index_score"), x_label=self.t("year"), height=420,
             ))
-        if not m.contributions.empty and dims:
+        if self.single and m.has_years and not m.contributions.empty and dims:
+            u = m.ranked_units[0]
+            groups = [{"name": self.f.node_name(d), "values": [m.contribution(u, yr, d) for yr in m.years]} for d in dims]
+            if any(v is not None for g in groups for v in g["values"]):
+                charts.append(ch.bar_chart(
+                    self.cid(), self.t("composition_over_time"), [str(yr) for yr in m.years], groups, fmt=self.sfmt,
+                    barmode="stack", value_title=self.t("index_score"), category_title=self.t("year"),
+                    total=[m.score(u, yr, m.root) for yr in m.years], total_label=self.t("index_score"),
+                ))
+        elif not m.contributions.empty and dims:
             units = m.ranked_units
             groups = [
                 {"name": self.f.node_name(d), "values": [m.contribution(u, y, d) for u in units]}
@@ -341,7 +382,11 @@ class PageBuilder:
                     value_title=self.t("index_score"), category_title=self.t("unit"),
                     total=[m.score(u, y, m.root) for u in units], total_label=self.t("index_score"),
                 ))
-        ctx = self.base("index.html", self.t("overview"), "index.html", headline=headline, rows=rows,
+        year_rows = self.year_rows(m.ranked_units[0]) if self.single else []
+        if year_rows:
+            vals = [v for r in year_rows for v in r["dims"].values() if v is not None]
+            heat_lo, heat_hi = (min(vals), max(vals)) if vals else (0, 100)
+        ctx = self.base("index.html", self.t("overview"), "index.html", headline=headline, rows=rows, year_rows=year_rows,
                         dims=dims, heat_lo=heat_lo, heat_hi=heat_hi, charts=charts,
                         prev_year=self.year_label(m.previous))
         return Page("index.html", "overview.html.j2", ctx, charts)
@@ -367,20 +412,25 @@ class PageBuilder:
         m, y, prev = self.m, self.m.latest, self.m.previous
         info = m.units[u]
         n_ranked = len(m.ranking(y))
+        single, by = self.single, self.base_year
         dims = []
         for d in m.dimensions:
             s, med = m.score(u, y, d), m.peer_median(y, d)
+            base = m.score(u, by, d) if by is not None else None
             dims.append({
                 "code": d, "score": s, "rank": m.rank(u, y, d), "n": len(m.ranking(y, d)), "median": med,
                 "diff": None if s is None or med is None else s - med, "change": m.change(u, y, d),
+                "base": base, "since_base": None if s is None or base is None else s - base,
             })
+        # the reference beside the unit: the peer median, or the base year for a unit on its own
+        ref_name, ref_key = (self.t("base_year_score", year=by), "base") if single and by is not None else (self.t("peer_median"), "median")
         charts = [ch.bar_chart(
-            self.cid(), self.t("vs_peers") + (f" ({y})" if m.has_years else ""),
+            self.cid(), (self.t("vs_base") if ref_key == "base" else self.t("vs_peers")) + (f" ({y})" if m.has_years else ""),
             [self.f.node_name(d["code"]) for d in dims],
-            [{"name": self.f.unit_name(u), "values": [d["score"] for d in dims], "color": ch.FOCUS},
-             {"name": self.t("peer_median"), "values": [d["median"] for d in dims], "color": ch.MUTED}],
+            [{"name": self.f.unit_name(u) + (f" {y}" if ref_key == "base" else ""), "values": [d["score"] for d in dims], "color": ch.FOCUS},
+             {"name": ref_name, "values": [d[ref_key] for d in dims], "color": ch.MUTED}],
             fmt=self.sfmt, value_title=self.t("score"), category_title=self.t("dimension"),
-        )]
+        )] if not single or by is not None else []
         # indicators: strengths and weaknesses by rank, and the full scorecard
         inds = []
         for i in m.indicators:
@@ -389,9 +439,14 @@ class PageBuilder:
                 "code": i, "dim": m.dimension_of(i), "unit": node.unit, "raw": m.raw_value(u, y, i),
                 "score": m.score(u, y, i), "rank": m.rank(u, y, i), "n": len(m.ranking(y, i)),
                 "change": m.change(u, y, i), "counted": (node.effective_weight or 0) > 0,
+                "since_base": _diff(m.score(u, y, i), m.score(u, by, i)) if by is not None else None,
             })
-        ranked = [r for r in inds if r["rank"] is not None and r["counted"]]
-        ranked.sort(key=lambda r: (r["rank"] / max(r["n"], 1), -(r["score"] or 0)))
+        if single:  # one unit: its indicators that gained most and least since the base year
+            ranked = [r for r in inds if r["since_base"] is not None and r["counted"]]
+            ranked.sort(key=lambda r: -r["since_base"])
+        else:
+            ranked = [r for r in inds if r["rank"] is not None and r["counted"]]
+            ranked.sort(key=lambda r: (r["rank"] / max(r["n"], 1), -(r["score"] or 0)))
         k = 5 if len(ranked) >= 12 else max(1, len(ranked) // 3) if ranked else 0
         strengths = ranked[:k]
         weaknesses = [r for r in reversed(ranked[-k:]) if r not in strengths] if k else []
@@ -417,11 +472,21 @@ class PageBuilder:
                     fmt=self.f.signed, value_title=self.t("change_short"), category_title=self.t("dimension"),
                 ))
                 contrib = {"total": sum(v for v in deltas if v is not None), "change": m.change(u, y, m.root)}
+            if single and by is not None and by != prev:
+                deltas = [_diff(m.contribution(u, y, d), m.contribution(u, by, d)) for d in m.dimensions]
+                if any(v is not None for v in deltas):
+                    charts.append(ch.bar_chart(
+                        self.cid(), self.t("contrib_since_base", base=by, year=y), [self.f.node_name(d) for d in m.dimensions],
+                        [{"name": self.t("contribution"), "values": deltas,
+                          "colors": [ch.NAVY if (v or 0) >= 0 else ch.FOCUS for v in deltas]}],
+                        fmt=self.f.signed, value_title=self.t("change_short"), category_title=self.t("dimension"),
+                    ))
         ctx = self.base(
             info.page, self.f.unit_name(u), "units.html", unit=u, info=info,
             score=m.score(u, y, m.root), rank=m.rank(u, y, m.root), n=n_ranked,
             change=m.change(u, y, m.root), prev_rank=m.rank(u, prev, m.root) if prev is not None else None,
-            median=m.peer_median(y, m.root), dims=dims, strengths=strengths, weaknesses=weaknesses,
+            median=m.peer_median(y, m.root), dims=dims,
+            dims_base=m.score(u, self.base_year, m.root) if self.base_year is not None else None, strengths=strengths, weaknesses=weaknesses,
             inds=inds, charts=charts, contrib=contrib,
             crumbs=[("units.html", self.t("units"))],
         )
@@ -708,6 +773,11 @@ class PageBuilder:
         ctx = self.base("robustness.html", self.t("robustness"), "robustness.html", audit=audit, sens=sens,
                         charts=charts)
         return Page("robustness.html", "robustness.html.j2", ctx, charts)
+
+
+def _diff(a: float | None, b: float | None) -> float | None:
+    """a - b, or None when either is missing."""
+    return None if a is None or b is None else a - b
 
 
 def _rank_fmt(v: Any) -> str:
