@@ -102,6 +102,25 @@ STRINGS: dict[str, dict[str, str]] = {
     "contrib_change": {"zh": "各维度对指数变化的贡献（{prev}→{year}）", "en": "Contribution of each dimension to the change, {prev} to {year}"},
     "contrib_change_note": {"zh": "各维度贡献之和等于指数得分的年度变化。", "en": "The contributions add up to the change in the index score."},
     "scorecard": {"zh": "全部指标", "en": "All indicators"},
+    # the value behind a score, and markers
+    "basis_share": {"zh": "占{den}比重（%）", "en": "Share of {den} (%)"},
+    "basis_per_thousand": {"zh": "每千{den}", "en": "Per 1,000 {den}"},
+    "basis_ratio": {"zh": "与{den}之比", "en": "Ratio to {den}"},
+    "basis_scaled": {"zh": "与{den}之比（×{scale}）", "en": "Ratio to {den} (×{scale})"},
+    "basis_transformed": {"zh": "变换后的值（{method}）", "en": "Transformed value ({method})"},
+    "basis_note": {"zh": "排名依据标准化前的数值（{basis}），而非原始规模；得分由该数值标准化得到。", "en": "Ranks follow the value that was normalised ({basis}), not the level; the score is that value normalised."},
+    "level_value": {"zh": "规模", "en": "Level"},
+    "values_behind": {"zh": "得分背后的数值", "en": "The values behind the scores"},
+    "values_behind_note": {"zh": "加粗列为标准化所用的数值（决定排名），其后为原始规模；每列一个计量单位。", "en": "Bold columns hold the value that was normalised (it orders the ranks), followed by the level; one unit per column."},
+    "marks_legend": {"zh": "标记说明", "en": "Markers"},
+    "mark_imputed": {"zh": "插补值", "en": "imputed"},
+    "mark_earlier_year": {"zh": "沿用较早年份数据", "en": "earlier year's value"},
+    "mark_partial_year": {"zh": "不完整年度数据", "en": "partial year"},
+    "mark_treated": {"zh": "离群值处理", "en": "outlier treated"},
+    "mark_estimate": {"zh": "估计值", "en": "estimate"},
+    "mark_provisional": {"zh": "初步数", "en": "provisional"},
+    "mark_proxy": {"zh": "代理指标", "en": "proxy"},
+    "mark_forecast": {"zh": "预测值", "en": "forecast"},
     # a single unit over time
     "by_year": {"zh": "历年指数与维度得分", "en": "Index and dimension scores by year"},
     "by_dimension_single": {"zh": "分维度得分", "en": "Score by dimension"},
@@ -564,6 +583,55 @@ def fmt_qty(v: Any, unit: str | None, lang: str, digits: int | None = None) -> s
         m = _PAREN.match(label)
         return f"{num}{m.group('a') if m else label}"
     return f"{num} {label}"
+
+
+def has_cjk(text: Any) -> bool:
+    """Whether ``text`` holds a Chinese (CJK) character."""
+    return bool(_CJK.search(str(text or "")))
+
+
+def column_unit(values: Any, unit: str | None, lang: str) -> tuple[str, Any]:
+    """One unit for a whole table column: ``(heading unit, cell formatter)``; the cells are plain
+    numbers in that unit, so a column never mixes 万亿元 and 亿元.
+
+    >>> head, f = column_unit([45200, 2246], "亿元", "zh")
+    >>> head, f(45200), f(2246)
+    ('万亿元', '4.52', '0.22')
+    >>> head, f = column_unit([2246, 154.8], "亿元", "en")
+    >>> head, f(2246), f(154.8)
+    ('CNY bn', '224.6', '15.5')
+    """
+    vals = [abs(float(v)) for v in values if not is_missing(v)]
+    top = max(vals) if vals else 0.0
+    unit = (unit or "").strip()
+    if unit in _AMOUNTS:
+        big, to_big, cur, to_bn = _AMOUNTS[unit]
+        if lang == "zh":
+            if top >= to_big:
+                return big, lambda v: fmt_num(None if is_missing(v) else float(v) / to_big, 2)
+            return unit, lambda v: fmt_num(v, 1 if top < 1000 else 0)
+        if top * to_bn >= 1000:
+            return f"{cur} trn", lambda v: fmt_num(None if is_missing(v) else float(v) * to_bn / 1000, 2)
+        return f"{cur} bn", lambda v: fmt_num(None if is_missing(v) else float(v) * to_bn, 1 if top * to_bn >= 1 else 3)
+    if is_rank_unit(unit):
+        return unit_label(unit, lang), fmt_rank
+    if unit in COUNT_UNITS:
+        return unit_label(unit, lang), lambda v: fmt_num(v, 0 if top >= 100 else None)
+    digits = auto_digits(top) if vals else None
+    return unit_label(unit, lang), lambda v: fmt_num(v, digits)
+
+
+def basis_label(denominator: str | None, scale: float | None, transform: str | None, lang: str) -> str:
+    """The heading of the value an indicator's score is computed from, e.g. ``占GDP比重（%）``."""
+    if denominator:
+        if scale == 100:
+            return t("basis_share", lang, den=denominator)
+        if scale == 1000:
+            return t("basis_per_thousand", lang, den=denominator)
+        if scale in (None, 1):
+            return t("basis_ratio", lang, den=denominator)
+        return t("basis_scaled", lang, den=denominator, scale=fmt_num(scale))
+    return t("basis_transformed", lang, method=transform or "")
 
 
 def pick_name(obj: Any, lang: str, fallback: str = "") -> str:

@@ -29,13 +29,14 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import jinja2
+from markupsafe import Markup
 
 from .. import __version__
 from ..errors import OutputExistsError
 from ..atomic import write_folder
 from . import charts as ch
 from . import i18n
-from .model import ReportModel, load_model, records
+from .model import MARK_KINDS, ReportModel, load_model, records
 
 HERE = Path(__file__).resolve().parent
 STATUS_ORDER = ("achieved", "on_track", "at_risk", "off_track")
@@ -90,7 +91,7 @@ def make_env(lang: str, m: ReportModel) -> jinja2.Environment:
         params=f.params,
         heat=f.heat,
     )
-    env.globals.update(t=f.t, lang=lang, m=m, fmt=f, version=__version__)
+    env.globals.update(t=f.t, lang=lang, m=m, fmt=f, version=__version__, mark=f.mark, MARK_KINDS=MARK_KINDS)
     return env
 
 
@@ -171,6 +172,20 @@ class Formatter:
             "dims": sep.join(str(flag.get("group") or "").split(";")),
         }  # fmt: skip
         return i18n.t(f"flagmsg_{check}", self.lang, **fields)
+
+    def mark(self, unit: str, indicator: str, year: int | None = None) -> Markup:
+        """The markers of one value (imputed, earlier year, estimate, ...), each with its meaning as a tooltip."""
+        marks = self.m.marks_of(unit, self.m.latest if year is None else year, indicator)
+        out = []
+        for kind, how in marks:
+            label = self.t(f"mark_{kind}")
+            if how and (self.lang == "en") == (not i18n.has_cjk(how)):
+                label = f"{label}: {how}"
+            out.append(Markup('<sup class="mk mk-{}" title="{}">{}</sup>').format(kind, label, MARK_KINDS[kind]))
+        return Markup("").join(out)
+
+    def column(self, values: Any, unit: str | None) -> tuple[str, Callable[[Any], str]]:
+        return i18n.column_unit(values, unit, self.lang)
 
     def keyed(self, prefix: str, key: Any) -> str:
         """The interface string ``prefix + key``, or ``key`` itself when there is none."""
@@ -524,7 +539,19 @@ class PageBuilder:
             v = v[(v["node"] == code) & (v["year"] == y)]
             verdict = records(v)[0] if len(v) else None
         inds = [c for c in node.children if m.nodes[c].is_indicator]
-        raw_rows = [{"unit": r["unit"], "values": {i: m.raw_value(r["unit"], y, i) for i in inds}} for r in rows]
+        raw_rows = [{"unit": r["unit"], "values": {}} for r in rows]
+        raw_cols = []  # (indicator, heading, kind): the value normalised (when it is not the level), then the level
+        for i in inds:
+            b = m.basis.get(i)
+            if b is not None and b.differs:
+                bfmt = i18n.column_unit([m.basis_value(r["unit"], y, i) for r in rows], None, self.lang)[1]
+                raw_cols.append((i, i18n.basis_label(b.denominator, b.scale, b.transform, self.lang), "basis"))
+                for r in raw_rows:
+                    r["values"][(i, "basis")] = bfmt(m.basis_value(r["unit"], y, i))
+            head, rfmt = self.f.column([m.raw_value(r["unit"], y, i) for r in rows], m.nodes[i].unit)
+            raw_cols.append((i, f"{self.t('level_value')} ({head})" if head else self.t("level_value"), "raw"))
+            for r in raw_rows:
+                r["values"][(i, "raw")] = rfmt(m.raw_value(r["unit"], y, i))
         sources = [(i, m.nodes[i].source) for i in m.indicators_under(code) if m.nodes[i].source]
         parent = node.parent
         crumbs = [("framework.html", self.t("framework"))]
@@ -533,7 +560,7 @@ class PageBuilder:
             node.page, self.f.node_name(code), "framework.html", node=node, kids=kids, rows=rows,
             heat_lo=min(vals) if vals else 0, heat_hi=max(vals) if vals else 100, charts=charts,
             processing=processing, verdict=verdict, parent=parent, crumbs=crumbs, inds=inds,
-            raw_rows=raw_rows, sources=sources,
+            raw_rows=raw_rows, raw_cols=raw_cols, sources=sources,
         )
         return Page(node.page, "node.html.j2", ctx, charts)
 
@@ -544,8 +571,19 @@ class PageBuilder:
         rows = []
         for u in m.ranked_units:
             rows.append({"unit": u, "raw": m.raw_value(u, y, code), "norm": m.norm_value(u, y, code),
+                         "basis": m.basis_value(u, y, code),
                          "score": m.score(u, y, code), "rank": m.rank(u, y, code), "change": m.change(u, y, code)})
         rows.sort(key=lambda r: (r["rank"] is None, r["rank"] or 0, -(r["score"] or 0)))
+        raw_head, raw_fmt = self.f.column([r["raw"] for r in rows], unit)
+        for r in rows:
+            r["raw_text"] = raw_fmt(r["raw"])
+        basis = m.basis.get(code)
+        basis_head = None
+        if basis is not None and basis.differs:
+            basis_head = i18n.basis_label(basis.denominator, basis.scale, basis.transform, self.lang)
+            bfmt = i18n.column_unit([r["basis"] for r in rows], None, self.lang)[1]
+            for r in rows:
+                r["basis_text"] = bfmt(r["basis"])
         charts: list[ch.Chart] = []
         if m.has_years and len(m.years) > 1:
             series = [{"name": self.f.unit_name(u), "y": [v for _, v in m.raw_series(u, code)], "focus": u == m.focus}
@@ -576,7 +614,7 @@ class PageBuilder:
             target_row = records(tr)[0] if len(tr) else None
         ctx = self.base(
             node.page, self.f.node_name(code), "framework.html", node=node, rows=rows, charts=charts,
-            coverage=m.indicator_coverage(code), steps=m.steps_for(code),
+            raw_head=raw_head, basis_head=basis_head, coverage=m.indicator_coverage(code), steps=m.steps_for(code),
             treated=m.rows_for(m.treatment, code), imputed=m.rows_for(m.imputed, code),
             fitted=m.rows_for(m.fitted, code), stats=stats, target_row=target_row,
             crumbs=[("framework.html", self.t("framework"))]
