@@ -261,6 +261,31 @@ class IndexMeta(_Model):
         return v
 
 
+class Publication(_Model):
+    """Who publishes the index and how to cite it (the report's publication block on every page).
+
+    Dates are written as given (``2026-03-31``); the report never takes them from the clock, so a
+    rebuild stays byte-identical. Without ``citation_zh``/``citation_en`` the report suggests one
+    from the index's name, the publisher and the version."""
+
+    publisher: str = ""
+    publisher_en: str = ""
+    release_date: str = ""
+    data_cutoff: str = ""
+    version: str = ""
+    citation_zh: str = ""
+    citation_en: str = ""
+    contact: str = ""
+    licence: str = ""
+    licence_en: str = ""
+
+    @field_validator("release_date", "data_cutoff", "version", mode="before")
+    @classmethod
+    def _text(cls, v: Any) -> Any:
+        """A YAML date (``2026-03-31``) or number (``1.0``) kept as the text it was written as."""
+        return v.isoformat() if hasattr(v, "isoformat") else str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+
+
 class Spec(_Model):
     """The whole spec of an index. Immutable: :meth:`replace` returns a new Spec."""
 
@@ -275,6 +300,7 @@ class Spec(_Model):
     segments: Segments | None = None
     data: DataRef | None = None
     uncertainty: dict[str, UncertainFactor] = {}
+    publication: Publication | None = None
 
     _source: str = PrivateAttr(default="<spec>")
     _base_dir: str = PrivateAttr(default=".")

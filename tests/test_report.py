@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import html
+from html import unescape as html_unescape
 import json
 import re
 import shutil
@@ -376,16 +377,16 @@ def test_names_with_script_and_quotes_render_as_text(tmp_path):
             html = read(page)
             assert EVIL not in html, page.name
             assert "<img src=x" not in html and "<i>" not in html and '<b>"%"</b>' not in html, page.name
-            # every <script> is ours: plotly.min.js, report.js or a Plotly.newPlot call
-            for script in re.findall(r"<script[^>]*>(.*?)</script>", html, re.S):
-                assert script == "" or script.startswith("Plotly.newPlot("), script[:80]
+            # every <script> is ours and none is inline: plotly.min.js and report.js
+            for attrs, script in re.findall(r"<script([^>]*)>(.*?)</script>", html, re.S):
+                assert script == "" and re.fullmatch(r' src="(plotly\.min|report)\.js" defer', attrs), attrs + script[:80]
         html = read(out / "index.html")
         assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
         if lang == "en":
             assert "&#34;quoted&#34;" in html and "&#39;single&#39;" in html
             # chart JSON: plotly gets the name HTML-escaped, and the JSON has no raw "<"
-            scripts = "".join(re.findall(r"<script>(Plotly.newPlot.*?)</script>", read(out / "dim-D1.html"), re.S))
-            assert "<" not in scripts and "\\u0026lt;" in scripts
+            figures = "".join(html_unescape(f) for f in re.findall(r'data-figure="([^"]*)"', read(out / "dim-D1.html")))
+            assert figures and "<" not in figures and "\\u0026lt;" in figures
 
 
 def test_odd_codes_get_safe_unique_file_names(tmp_path):

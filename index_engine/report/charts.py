@@ -35,7 +35,10 @@ COLORWAY = [
 STATUS_COLORS = {"achieved": "#2e7d4f", "on_track": "#4f9d69", "at_risk": "#d98b2b", "off_track": "#b8262b"}
 BLUES = [(0.0, "#f4f8fb"), (0.5, "#7fa8cf"), (1.0, "#16406b")]
 DIVERGING = [(0.0, "#b8262b"), (0.5, "#f7f7f7"), (1.0, "#1f4e79")]
-CONFIG = {"displayModeBar": False, "responsive": True}
+CONFIG = {"displayModeBar": "hover", "responsive": True, "displaylogo": False,
+          "modeBarButtons": [["toImage"]]}
+EXPORT = {"toImageButtonOptions": {"format": "png", "scale": 2}}
+"""The mode bar offers one button: the chart as a PNG (``filename`` set per chart by report.js from its id)."""
 
 Fmt = Callable[[Any], str]
 
@@ -63,13 +66,20 @@ class Chart:
     kind: str = field(default="chart")
 
     @property
+    def csv(self) -> str:
+        """The chart's numbers as a CSV file beside the pages (written by the report)."""
+        return f"data/{self.id}.csv"
+
+    @property
     def html(self) -> Markup:
-        data = _js(self.figure["data"])
-        layout = _js(self.figure["layout"])
+        """The chart's container; its figure sits in ``data-figure`` (JSON, HTML-escaped) and
+        ``report.js`` draws it once the deferred ``plotly.min.js`` has loaded, so no chart blocks the
+        first paint and the page holds no inline script."""
+        fig = _js({"data": self.figure["data"], "layout": self.figure["layout"], "config": {**CONFIG, **EXPORT}})
         label = html.escape(self.title, quote=True)
         return Markup(
-            f'<div id="{self.id}" class="chart" role="img" aria-label="{label}" style="height:{self.height}px"></div>'
-            f'<script>Plotly.newPlot("{self.id}",{data},{layout},{_js(CONFIG)});</script>'
+            f'<div id="{self.id}" class="chart" role="img" aria-label="{label}" style="height:{self.height}px"'
+            f' data-figure="{html.escape(fig, quote=True)}"></div>'
         )
 
 

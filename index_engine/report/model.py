@@ -134,8 +134,9 @@ MARK_KINDS: dict[str, str] = {
 Illustrative values are not marked one by one: the data notice on every page says so."""
 
 
-def read_marks(f: BuildFolder) -> dict[tuple[str, int, str], tuple[tuple[str, str], ...]]:
-    """``{(unit, year, indicator): ((kind, how), ...)}`` for every value a page marks.
+def read_marks(f: BuildFolder) -> tuple[dict[tuple[str, int, str], tuple[tuple[str, str], ...]], str]:
+    """``{(unit, year, indicator): ((kind, how), ...)}`` for every value a page marks, and the latest
+    vintage the provenance table names ('' when none).
 
     From the folder's provenance table (``provenance.csv``: a row per exception, ``treatment`` and
     ``flag`` give the kinds, ``how`` or ``note`` the explanation) when the build wrote one; else
@@ -149,10 +150,14 @@ def read_marks(f: BuildFolder) -> dict[tuple[str, int, str], tuple[tuple[str, st
                 out.setdefault(key, []).append((kind, "" if how is None or how != how else str(how)))
 
     prov_file = f.path / "provenance.csv"
+    vintage = ""
     if prov_file.is_file():
         from ..folder import read_csv
 
-        for r in read_csv(prov_file).to_dict("records"):
+        prov = read_csv(prov_file)
+        if "vintage" in prov.columns:
+            vintage = max((str(v) for v in prov["vintage"] if v == v and str(v).strip()), default="")
+        for r in prov.to_dict("records"):
             how = r.get("how") or r.get("note")
             if r.get("treatment"):
                 add(r.get("unit"), r.get("year"), r.get("indicator"), str(r["treatment"]), how)
@@ -163,7 +168,7 @@ def read_marks(f: BuildFolder) -> dict[tuple[str, int, str], tuple[tuple[str, st
         years = imp["year"] if "year" in imp.columns else [NO_YEAR] * len(imp)
         for u, y, i, meth in zip(imp["unit"], years, imp["indicator"], imp.get("method", [""] * len(imp))):
             add(u, y, i, "imputed", meth)
-    return {k: tuple(v) for k, v in out.items()}
+    return {k: tuple(v) for k, v in out.items()}, vintage
 
 
 @dataclass(frozen=True)
@@ -214,6 +219,7 @@ class ReportModel:
     _raw: dict[tuple[str, int, str], float] = field(default_factory=dict, repr=False)
     _norm: dict[tuple[str, int, str], float] = field(default_factory=dict, repr=False)
     _basis: dict[tuple[str, int, str], float] = field(default_factory=dict, repr=False)
+    _vintage: str = ""
 
     # ---- structure ------------------------------------------------------------------
     @property
@@ -293,6 +299,11 @@ class ReportModel:
 
     def raw_value(self, unit: str, year: int, indicator: str) -> float | None:
         return self._raw.get((unit, year, indicator))
+
+    @property
+    def latest_vintage(self) -> str:
+        """The latest ``vintage`` in the folder's provenance table ('' without one)."""
+        return self._vintage
 
     def basis_value(self, unit: str, year: int, indicator: str) -> float | None:
         """The value that was normalised (see :class:`Basis`), or the level when nothing changed it."""
@@ -530,7 +541,7 @@ def load_model(build_dir: str | Path | BuildFolder) -> ReportModel:
     m.basis = basis_of(spec)
     if basis_stage is not None and any(b.differs for b in m.basis.values()):
         m._basis = _lookup(stage(basis_stage), ["unit", "year", "indicator"], ["value"])
-    m.marks = read_marks(f)
+    m.marks, m._vintage = read_marks(f)
     m.focus = _focus(m)
     return m
 

@@ -227,10 +227,18 @@ class Formatter:
 class PageBuilder:
     """Builds every page's context from the model, in one language."""
 
-    def __init__(self, m: ReportModel, lang: str):
+    def __init__(self, m: ReportModel, lang: str, has_xlsx: bool = False):
         self.m, self.lang = m, lang
         self.f = Formatter(m, lang)
         self._ids = 0
+        self.has_xlsx = has_xlsx  # the report sits in its build folder, beside results.xlsx
+        self.downloads: dict[str, tuple[list[str], list[list[Any]]]] = {}  # data/<name>.csv -> (columns, rows)
+
+    def download(self, name: str, columns: list[str], rows: list[list[Any]]) -> str:
+        """Register a table's CSV (written with the report as ``data/<name>.csv``) and return its path."""
+        path = f"data/{name}.csv"
+        self.downloads[path] = (columns, rows)
+        return path
 
     # ---- helpers ----------------------------------------------------------------------
     def t(self, key: str, **kw: Any) -> str:
@@ -273,6 +281,37 @@ class PageBuilder:
             last = s
         return rows
 
+    def notice(self) -> str:
+        """The data notice in the page's language: the build's own (``outputs.data_notice``, recorded in
+        ``manifest.json`` as ``data_notice``) when recorded, else the spec's ``index.notice_zh``/``notice_en``."""
+        rec = self.m.manifest.get("data_notice")
+        src = rec if isinstance(rec, dict) else {"zh": self.m.index.get("notice_zh"), "en": self.m.index.get("notice_en")}
+        return str(src.get(self.lang) or src.get("en" if self.lang == "zh" else "zh") or "")
+
+    def publication(self) -> dict[str, Any]:
+        """The publication block: ``rows`` of (label, text) from the spec's ``publication:`` section and the
+        suggested citation (the spec's, else one made from the index's name, publisher and version).
+        The data cut-off defaults to the latest vintage in ``provenance.csv``, else the latest year; no
+        date is taken from the clock."""
+        m, zh = self.m, self.lang == "zh"
+        pub = m.spec.get("publication") or {}
+        name = i18n.pick_name(m.index, self.lang, str(m.index.get("id", "")))
+        publisher = (pub.get("publisher") if zh else pub.get("publisher_en") or pub.get("publisher")) or ""
+        version = pub.get("version") or str(m.index.get("version") or "")
+        cutoff = pub.get("data_cutoff") or m.latest_vintage or (str(m.latest) if m.has_years else "")
+        release = pub.get("release_date") or ""
+        licence = (pub.get("licence") if zh else pub.get("licence_en") or pub.get("licence")) or ""
+        rows = [(self.t(k), v) for k, v in (
+            ("pub_publisher", publisher), ("pub_release", release), ("pub_cutoff", cutoff),
+            ("version", version), ("pub_contact", pub.get("contact") or ""), ("pub_licence", licence),
+        ) if v]
+        citation = pub.get(f"citation_{self.lang}") or ""
+        if not citation:
+            year = (release or cutoff)[:4]
+            citation = self.t("citation_auto", who=publisher or name, year=year, name=name, version=version or "1") if year else \
+                self.t("citation_auto_noyear", who=publisher or name, name=name, version=version or "1")
+        return {"rows": rows, "citation": citation}
+
     def nav(self) -> list[tuple[str, str]]:
         """(page, interface-string key) of each entry of the navigation bar."""
         m = self.m
@@ -287,7 +326,9 @@ class PageBuilder:
     def base(self, file: str, title: str, active: str, **kw: Any) -> dict[str, Any]:
         m = self.m
         nav = self.nav()
-        notice = m.index.get(f"notice_{self.lang}") or m.index.get("notice_en" if self.lang == "zh" else "notice_zh")
+        if not hasattr(self, "_pub"):
+            self._pub, self._notice = self.publication(), self.notice()
+        notice = self._notice
         return {
             "file": file,
             "title": title,
@@ -299,6 +340,7 @@ class PageBuilder:
             or "",
             "index_other_name": i18n.other_name(m.index, self.lang),
             "notice": notice or "",
+            "publication": self._pub,
             "year": self.year_label(m.latest),
             "single": self.single,
             "base_year": self.base_year,
@@ -398,10 +440,19 @@ class PageBuilder:
                     total=[m.score(u, y, m.root) for u in units], total_label=self.t("index_score"),
                 ))
         year_rows = self.year_rows(m.ranked_units[0]) if self.single else []
+        dn = [self.f.node_name(d) for d in dims]
+        if year_rows:
+            dl = self.download("index-years", [self.t("year"), self.t("index_score"), self.t("change_short")] + dn,
+                               [[r["year"], r["score"], r["change"]] + [r["dims"][d] for d in dims] for r in year_rows])
+        else:
+            dl = self.download("index-ranking", [self.t("rank"), self.t("code"), self.t("unit"), self.t("index_score"),
+                                                 self.t("change_short")] + dn,
+                               [[r["rank"], r["unit"], self.f.unit_name(r["unit"]), r["score"], r["change"]]
+                                + [r["dims"][d] for d in dims] for r in rows])
         if year_rows:
             vals = [v for r in year_rows for v in r["dims"].values() if v is not None]
             heat_lo, heat_hi = (min(vals), max(vals)) if vals else (0, 100)
-        ctx = self.base("index.html", self.t("overview"), "index.html", headline=headline, rows=rows, year_rows=year_rows,
+        ctx = self.base("index.html", self.t("overview"), "index.html", headline=headline, rows=rows, year_rows=year_rows, dl=dl,
                         dims=dims, heat_lo=heat_lo, heat_hi=heat_hi, charts=charts,
                         prev_year=self.year_label(m.previous))
         return Page("index.html", "overview.html.j2", ctx, charts)
@@ -496,8 +547,12 @@ class PageBuilder:
                           "colors": [ch.NAVY if (v or 0) >= 0 else ch.FOCUS for v in deltas]}],
                         fmt=self.f.signed, value_title=self.t("change_short"), category_title=self.t("dimension"),
                     ))
+        dl = self.download(f"{Path(info.page).stem}-{y}", [self.t("code"), self.t("indicator"), self.t("dimension"), self.t("raw_value"),
+                                                         self.t("unit_of_measure"), self.t("score"), self.t("rank"), self.t("change_short")],
+                           [[r["code"], self.f.node_name(r["code"]), self.f.node_name(r["dim"]) if r["dim"] else "", r["raw"],
+                             r["unit"] or "", r["score"], r["rank"], r["change"]] for r in inds])
         ctx = self.base(
-            info.page, self.f.unit_name(u), "units.html", unit=u, info=info,
+            info.page, self.f.unit_name(u), "units.html", unit=u, info=info, dl=dl,
             score=m.score(u, y, m.root), rank=m.rank(u, y, m.root), n=n_ranked,
             change=m.change(u, y, m.root), prev_rank=m.rank(u, prev, m.root) if prev is not None else None,
             median=m.peer_median(y, m.root), dims=dims,
@@ -552,6 +607,17 @@ class PageBuilder:
             raw_cols.append((i, f"{self.t('level_value')} ({head})" if head else self.t("level_value"), "raw"))
             for r in raw_rows:
                 r["values"][(i, "raw")] = rfmt(m.raw_value(r["unit"], y, i))
+        stem = Path(node.page).stem
+        dl = self.download(f"{stem}-{y}", [self.t("rank"), self.t("code"), self.t("unit"), self.t("score"), self.t("change_short")]
+                           + [f"{c} {self.f.node_name(c)}" for c in node.children],
+                           [[r["rank"], r["unit"], self.f.unit_name(r["unit"]), r["score"], r["change"]]
+                            + [r["dims"][c] for c in node.children] for r in rows])
+        dl_raw = self.download(
+            f"{stem}-values-{y}", [self.t("code"), self.t("unit")] + [
+                f"{i} {h}" if k == "basis" else f"{i} {self.t('level_value')} ({i18n.unit_label(m.nodes[i].unit, self.lang)})"
+                for i, h, k in raw_cols],
+            [[r["unit"], self.f.unit_name(r["unit"])] + [m.basis_value(r["unit"], y, i) if k == "basis" else m.raw_value(r["unit"], y, i)
+                                                         for i, _, k in raw_cols] for r in rows]) if raw_cols else ""
         sources = [(i, m.nodes[i].source) for i in m.indicators_under(code) if m.nodes[i].source]
         parent = node.parent
         crumbs = [("framework.html", self.t("framework"))]
@@ -560,7 +626,7 @@ class PageBuilder:
             node.page, self.f.node_name(code), "framework.html", node=node, kids=kids, rows=rows,
             heat_lo=min(vals) if vals else 0, heat_hi=max(vals) if vals else 100, charts=charts,
             processing=processing, verdict=verdict, parent=parent, crumbs=crumbs, inds=inds,
-            raw_rows=raw_rows, raw_cols=raw_cols, sources=sources,
+            raw_rows=raw_rows, raw_cols=raw_cols, sources=sources, dl=dl, dl_raw=dl_raw,
         )
         return Page(node.page, "node.html.j2", ctx, charts)
 
@@ -584,6 +650,11 @@ class PageBuilder:
             bfmt = i18n.column_unit([r["basis"] for r in rows], None, self.lang)[1]
             for r in rows:
                 r["basis_text"] = bfmt(r["basis"])
+        dl = self.download(f"{Path(node.page).stem}-{y}", [self.t("rank"), self.t("code"), self.t("unit")]
+                           + ([basis_head] if basis_head else []) + [f"{self.t('level_value')} ({i18n.unit_label(unit, self.lang)})" if unit else self.t("level_value"),
+                                                                      self.t("score"), self.t("change_short")],
+                           [[r["rank"], r["unit"], self.f.unit_name(r["unit"])] + ([r["basis"]] if basis_head else [])
+                            + [r["raw"], r["score"], r["change"]] for r in rows])
         charts: list[ch.Chart] = []
         if m.has_years and len(m.years) > 1:
             series = [{"name": self.f.unit_name(u), "y": [v for _, v in m.raw_series(u, code)], "focus": u == m.focus}
@@ -614,7 +685,7 @@ class PageBuilder:
             target_row = records(tr)[0] if len(tr) else None
         ctx = self.base(
             node.page, self.f.node_name(code), "framework.html", node=node, rows=rows, charts=charts,
-            raw_head=raw_head, basis_head=basis_head, coverage=m.indicator_coverage(code), steps=m.steps_for(code),
+            raw_head=raw_head, basis_head=basis_head, dl=dl, coverage=m.indicator_coverage(code), steps=m.steps_for(code),
             treated=m.rows_for(m.treatment, code), imputed=m.rows_for(m.imputed, code),
             fitted=m.rows_for(m.fitted, code), stats=stats, target_row=target_row,
             crumbs=[("framework.html", self.t("framework"))]
@@ -889,8 +960,10 @@ def render_report(
     else:
         m = load_model(build_dir)
         builder = PageBuilder(m, lang or m.default_lang)
+    builder.has_xlsx = out_dir.resolve().parent == build_dir.resolve() and (build_dir / "results.xlsx").is_file()
     lang = builder.lang
     env = make_env(lang, m)
+    env.globals["has_xlsx"] = builder.has_xlsx
     pages = builder.pages()
 
     def fill(tmp: Path) -> None:
@@ -899,9 +972,26 @@ def render_report(
             (tmp / p.file).write_text(html, encoding="utf-8")
         for name in ("report.css", "report.js"):
             shutil.copyfile(HERE / "static" / name, tmp / name)
-        write_plotlyjs(tmp / "plotly.min.js")
+        if any(p.charts for p in pages):
+            write_plotlyjs(tmp / "plotly.min.js")
+        write_downloads(tmp, pages, builder.downloads)
 
     return write_folder(out_dir, fill, force=True)  # _check_out has refused what must not be replaced
+
+
+def write_downloads(folder: Path, pages: list[Page], tables: Mapping[str, tuple[list[str], list[list[Any]]]]) -> None:
+    """``data/<name>.csv``: each registered table and each chart's numbers, through the project's CSV
+    writer (formula-safe text)."""
+    import pandas as pd
+
+    from ..outputs import write_csv
+
+    (folder / "data").mkdir()
+    for path, (columns, rows) in tables.items():
+        write_csv(pd.DataFrame(rows, columns=columns), folder / path, has_years=True)
+    for p in pages:
+        for c in p.charts:
+            write_csv(pd.DataFrame(c.table.rows, columns=c.table.columns), folder / c.csv, has_years=True)
 
 
 _PLOTLYJS: str | None = None

@@ -47,6 +47,26 @@
       });
     });
   });
+  // charts: each container carries its figure in data-figure; plotly.min.js is loaded deferred,
+  // before this file, so it is there when this runs (pages without charts do not load it)
+  function draw() {
+    if (!window.Plotly) return;
+    var stem = (location.pathname.split("/").pop() || "index.html").replace(/\.html$/, "");
+    Array.prototype.forEach.call(document.querySelectorAll("div.chart[data-figure]"), function (d) {
+      var fig = JSON.parse(d.getAttribute("data-figure"));
+      fig.config.toImageButtonOptions.filename = stem + "-" + d.id;
+      if (window.matchMedia && window.matchMedia("(max-width: 600px)").matches) narrow(fig.layout);
+      window.Plotly.newPlot(d, fig.data, fig.layout, fig.config);
+    });
+  }
+  // a phone: legends below the plot, smaller margins, so the plot keeps the width
+  function narrow(layout) {
+    if (layout.legend && layout.legend.orientation === "v") {
+      layout.legend = {orientation: "h", x: 0, y: -0.2, yanchor: "top", font: {size: 11}};
+    }
+    if (layout.margin) { layout.margin.r = Math.min(layout.margin.r || 20, 20); layout.margin.l = Math.min(layout.margin.l || 60, 48); }
+  }
+  draw();
   // print: redraw charts at the A4 text width (182 mm), then back to the window's width
   function charts() { return document.querySelectorAll("div.chart.js-plotly-plot"); }
   function printWidth() {
