@@ -76,6 +76,8 @@ class Node(_Model):
     parent: str | None = None
     weight: float = 1.0
     description: str | None = None
+    description_zh: str | None = None
+    description_en: str | None = None
     children: tuple[Node, ...] = ()
     # indicator attributes
     unit: str | None = None
@@ -85,6 +87,8 @@ class Node(_Model):
     target: Target | None = None
     goalposts: Goalposts | None = None
     source: str | None = None
+    source_zh: str | None = None
+    source_en: str | None = None
 
     @field_validator("code", mode="before")
     @classmethod
@@ -244,6 +248,7 @@ class IndexMeta(_Model):
     name_en: str = ""
     description: str = ""
     description_zh: str = ""
+    description_en: str = ""
     version: str = "1"
     notice_zh: str | None = None
     notice_en: str | None = None

@@ -46,7 +46,11 @@ class NodeInfo:
     type: str | None = None
     denominator: str | None = None
     source: str | None = None
+    source_zh: str | None = None
+    source_en: str | None = None
     description: str | None = None
+    description_zh: str | None = None
+    description_en: str | None = None
     target: dict[str, Any] | None = None
     goalposts: dict[str, Any] | None = None
     nominal_weight: float | None = None
@@ -212,6 +216,7 @@ class ReportModel:
     targets: pd.DataFrame | None = None
     sensitivity: dict[str, pd.DataFrame] | None = None
     focus: str | None = None
+    sensitivity_factors: tuple[str, ...] = ()
     marks: dict[tuple[str, int, str], tuple[tuple[str, str], ...]] = field(default_factory=dict)
     basis: dict[str, Basis] = field(default_factory=dict)
     _score: dict[tuple[str, int, str], tuple[float | None, float | None, float | None]] = field(default_factory=dict, repr=False)
@@ -431,7 +436,11 @@ def build_nodes(
             type=n.type,
             denominator=n.denominator,
             source=n.source,
+            source_zh=n.source_zh,
+            source_en=n.source_en,
             description=n.description,
+            description_zh=n.description_zh,
+            description_en=n.description_en,
             target=n.target.model_dump(mode="json") if n.target is not None else None,
             goalposts=n.goalposts.model_dump(mode="json") if n.goalposts is not None else None,
             nominal_weight=_float(w.get("nominal_weight", n.weight)),
@@ -471,7 +480,16 @@ def read_extras(f: BuildFolder) -> dict[str, Any]:
     return {
         "fitted": f.fitted, "log": f.log, "manifest": f.manifest, "audit": audit, "audit_json": audit_json,
         "targets": targets, "sensitivity": sensitivity,
+        "sensitivity_factors": tuple(_factor_paths((f.sensitivity_manifest or {}).get("factors"))) if sensitivity else (),
     }
+
+
+def _factor_paths(factors: Any) -> list[str]:
+    """The spec paths an uncertainty analysis varied (``weights`` for a weight factor), from its manifest."""
+    if not isinstance(factors, dict):
+        return []
+    return [str(f.get("path") or name) if isinstance(f, dict) and f.get("type") == "choice" else str(name)
+            for name, f in factors.items()]
 
 
 def load_model(build_dir: str | Path | BuildFolder) -> ReportModel:

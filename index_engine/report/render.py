@@ -73,8 +73,6 @@ def make_env(lang: str, m: ReportModel) -> jinja2.Environment:
         rankchg=i18n.fmt_int_signed,
         nname=f.node_name,
         uname=f.unit_name,
-        other_nname=f.other_node_name,
-        other_uname=f.other_unit_name,
         npage=lambda c: m.nodes[c].page if c in m.nodes else "",
         upage=lambda u: m.units[u].page if u in m.units else "",
         ulabel=f.unit_label,
@@ -90,6 +88,10 @@ def make_env(lang: str, m: ReportModel) -> jinja2.Environment:
         weight=f.weight,
         params=f.params,
         heat=f.heat,
+        reason=f.verdict_reason,
+        ours=f.in_script,
+        datakind=lambda s: f.keyed("flagdata_", s),
+        basename=lambda s: Path(str(s)).name,
     )
     env.globals.update(t=f.t, lang=lang, m=m, fmt=f, version=__version__, mark=f.mark, MARK_KINDS=MARK_KINDS)
     return env
@@ -131,17 +133,9 @@ class Formatter:
         n = self.m.nodes.get(code)
         return i18n.pick_name(n, self.lang, code) if n else str(code)
 
-    def other_node_name(self, code: str) -> str:
-        n = self.m.nodes.get(code)
-        return i18n.other_name(n, self.lang) if n else ""
-
     def unit_name(self, code: str) -> str:
         u = self.m.units.get(code)
         return i18n.pick_name(u, self.lang, code) if u else str(code)
-
-    def other_unit_name(self, code: str) -> str:
-        u = self.m.units.get(code)
-        return i18n.other_name(u, self.lang) if u else ""
 
     def unit_label(self, unit: str | None) -> str:
         return i18n.unit_label(unit, self.lang)
@@ -186,6 +180,33 @@ class Formatter:
 
     def column(self, values: Any, unit: str | None) -> tuple[str, Callable[[Any], str]]:
         return i18n.column_unit(values, unit, self.lang)
+
+    def verdict_reason(self, v: Mapping[str, Any]) -> str:
+        """Why a dimension got its verdict, in the page's language, from the verdict's fields."""
+        sep = "，" if self.lang == "zh" else ", "
+        alpha = _num(v.get("alpha"))
+        parts = [self.t("reason_alpha", alpha=i18n.fmt_num(alpha, 2)) if alpha is not None else self.t("reason_no_alpha")]
+        eig, pc1 = _num(v.get("n_eigen_gt1")), _num(v.get("pc1_share"))
+        if eig is None and pc1 is None:
+            parts.append(self.t("reason_no_pca"))
+        else:
+            if eig is not None:
+                parts.append(self.t("reason_eigen", n=int(eig)))
+            if pc1 is not None:
+                parts.append(self.t("reason_pc1", share=i18n.fmt_pct(pc1, self.lang, 0)))
+        neg = _num(v.get("n_negative"))
+        if neg is not None:
+            parts.append(self.t("reason_negative", n=int(neg)) if neg else self.t("reason_no_negative"))
+        return sep.join(parts)
+
+    def verdict_rule(self) -> str:
+        th = (self.m.audit_json or {}).get("thresholds", {})
+        return self.t("verdict_rule", hi=th.get("alpha_coherent", 0.7), lo=th.get("alpha_incoherent", 0.6),
+                      pc1=i18n.fmt_pct(th.get("pc1_share", 0.5), self.lang, 0))
+
+    def in_script(self, text: Any) -> str:
+        """``text`` when it is in the page's language, else '' (see :func:`i18n.in_script`)."""
+        return str(text) if text and i18n.in_script(text, self.lang) else ""
 
     def keyed(self, prefix: str, key: Any) -> str:
         """The interface string ``prefix + key``, or ``key`` itself when there is none."""
@@ -335,10 +356,7 @@ class PageBuilder:
             "active": active,
             "nav": nav,
             "index_name": i18n.pick_name(m.index, self.lang, str(m.index.get("id", ""))),
-            "index_description": (m.index.get("description_zh") if self.lang == "zh" else None)
-            or m.index.get("description")
-            or "",
-            "index_other_name": i18n.other_name(m.index, self.lang),
+            "index_description": i18n.pick_text(m.index, "description", self.lang),
             "notice": notice or "",
             "publication": self._pub,
             "year": self.year_label(m.latest),
@@ -618,13 +636,15 @@ class PageBuilder:
                 for i, h, k in raw_cols],
             [[r["unit"], self.f.unit_name(r["unit"])] + [m.basis_value(r["unit"], y, i) if k == "basis" else m.raw_value(r["unit"], y, i)
                                                          for i, _, k in raw_cols] for r in rows]) if raw_cols else ""
-        sources = [(i, m.nodes[i].source) for i in m.indicators_under(code) if m.nodes[i].source]
+        sources = [(i, i18n.pick_text(m.nodes[i], "source", self.lang)) for i in m.indicators_under(code)]
+        sources = [(i, src) for i, src in sources if src]
         parent = node.parent
         crumbs = [("framework.html", self.t("framework"))]
         crumbs += [(m.nodes[c].page, self.f.node_name(c)) for c in m.path_to(code)[1:-1]]
         ctx = self.base(
             node.page, self.f.node_name(code), "framework.html", node=node, kids=kids, rows=rows,
             heat_lo=min(vals) if vals else 0, heat_hi=max(vals) if vals else 100, charts=charts,
+            node_description=i18n.pick_text(node, "description", self.lang),
             processing=processing, verdict=verdict, parent=parent, crumbs=crumbs, inds=inds,
             raw_rows=raw_rows, raw_cols=raw_cols, sources=sources, dl=dl, dl_raw=dl_raw,
         )
@@ -685,7 +705,8 @@ class PageBuilder:
             target_row = records(tr)[0] if len(tr) else None
         ctx = self.base(
             node.page, self.f.node_name(code), "framework.html", node=node, rows=rows, charts=charts,
-            raw_head=raw_head, basis_head=basis_head, dl=dl, coverage=m.indicator_coverage(code), steps=m.steps_for(code),
+            raw_head=raw_head, basis_head=basis_head, dl=dl, node_description=i18n.pick_text(node, "description", self.lang),
+            node_source=i18n.pick_text(node, "source", self.lang), coverage=m.indicator_coverage(code), steps=m.steps_for(code),
             treated=m.rows_for(m.treatment, code), imputed=m.rows_for(m.imputed, code),
             fitted=m.rows_for(m.fitted, code), stats=stats, target_row=target_row,
             crumbs=[("framework.html", self.t("framework"))]
@@ -761,20 +782,39 @@ class PageBuilder:
         spec_steps = m.spec.get("steps") or {}
         for s in m.log:
             name = str(s.get("step", ""))
-            summary = _method_summary(name, str(s.get("method", "")))
+            summary = _method_summary(name, str(s.get("method", ""))) if self.lang == "en" else ""
             pool = (spec_steps.get(name) or {}).get("pool") if isinstance(spec_steps.get(name), dict) else None
             steps.append({**s, "summary": summary, "pool": pool})
-        sources = [(n.code, n.source) for n in nodes if n.is_indicator and n.source]
+        sources = [(n.code, i18n.pick_text(n, "source", self.lang)) for n in nodes if n.is_indicator]
+        sources = [(c, src) for c, src in sources if src]
         seg_sets, seg_rows = self.segment_weights()
         ctx = self.base(
             "methodology.html", self.t("methodology"), "methodology.html", nodes=nodes, steps=steps,
-            sources=sources, manifest=m.manifest, charts=charts, units=list(m.units.values()),
-            description=(m.index.get("description_zh") if self.lang == "zh" else None) or m.index.get("description") or "",
+            sources=sources, manifest=m.manifest, charts=charts, units=list(m.units.values()), plain=self.plain_steps(),
+            description=i18n.pick_text(m.index, "description", self.lang),
             index_version=m.index.get("version") or "", seg_sets=seg_sets, seg_rows=seg_rows,
             segment_column=str((m.spec.get("segments") or {}).get("column") or ""), segment_counts=[],
             segment_total=0,
         )
         return Page("methodology.html", "methodology.html.j2", ctx, charts)
+
+    def plain_steps(self) -> list[str]:
+        """The method statement in plain words, one sentence per step the spec uses (steps set to
+        ``none`` are left out), with the counts of imputed and treated values from the build."""
+        m, out = self.m, []
+        counts = {"impute": len(m.imputed), "treat": len(m.treatment)}
+        for step in ("transform", "denominate", "impute", "screen", "treat", "normalize", "weights", "aggregate"):
+            choice = (m.spec.get("steps") or {}).get(step) or {}
+            method = str(choice.get("method") or "none")
+            overrides = len(choice.get("by_indicator") or {}) + len(choice.get("by_node") or {}) + len(choice.get("by_level") or {})
+            if method == "none" and not overrides:
+                continue
+            key = f"plain_{step}_{method}" if f"plain_{step}_{method}" in i18n.STRINGS else f"plain_{step}"
+            text = self.t(key, method=method, n=counts.get(step, 0))
+            if overrides:
+                text = text.rstrip("。.") + self.t("plain_overrides", n=overrides) + ("。" if self.lang == "zh" else ".")
+            out.append(text)
+        return out
 
     def segment_weights(self) -> tuple[list[str], list[dict[str, Any]]]:
         """The segments with their own weight set (weights.csv's ``segment`` column) and, per node,
@@ -791,6 +831,13 @@ class PageBuilder:
                 for c in self.m.nodes if c != self.m.root]
         return sets, rows
 
+    def factor_label(self, factor: str) -> str:
+        """An uncertainty factor in words: ``weights`` or the step a spec path chooses (``steps.normalize.method``)."""
+        for step in ("normalize", "aggregate", "impute", "treat"):
+            if f"steps.{step}" in factor:
+                return self.t(f"factor_{step}")
+        return self.t("factor_weights") if factor.startswith("weights") else factor
+
     def robustness_page(self) -> Page:
         m, y = self.m, self.m.latest
         charts: list[ch.Chart] = []
@@ -804,7 +851,9 @@ class PageBuilder:
                 allc = Counter(flags["check"])
                 lat = flags[flags["year"] == y] if "year" in flags.columns else flags
                 latc = Counter(lat["check"])
-                by_check = sorted(((c, latc.get(c, 0), n) for c, n in allc.items()), key=lambda x: -x[2])
+                by_check = sorted(((c, latc.get(c, 0), n, self.f.keyed("mean_", c) if f"mean_{c}" in i18n.STRINGS else "",
+                                    self.f.keyed("act_", c) if f"act_{c}" in i18n.STRINGS else "")
+                                   for c, n in allc.items()), key=lambda x: -x[2])
                 latest_flags = records(lat)
             verdicts = []
             if "verdicts" in a and not a["verdicts"].empty:
@@ -861,12 +910,14 @@ class PageBuilder:
                     value_title=self.t("rank"), label_title=self.t("unit"),
                 ))
                 charts[-1].kind = "ranks"
+            sens["pooled"] = any("normalize" in f for f in m.sensitivity_factors)
             sb = s.get("sobol")
             if sb is not None and not sb.empty:
                 rows = records(sb)
+                sens["pooled"] = sens["pooled"] or any("normalize" in str(r["factor"]) for r in rows)
                 sens["sobol"] = rows
                 charts.append(ch.bar_chart(
-                    self.cid(), self.t("sobol"), [str(r["factor"]) for r in rows],
+                    self.cid(), self.t("sobol"), [self.factor_label(str(r["factor"])) for r in rows],
                     [{"name": "S1", "values": [r.get("S1") for r in rows], "lo": [r.get("S1_lo") for r in rows],
                       "hi": [r.get("S1_hi") for r in rows], "color": ch.NAVY},
                      {"name": "ST", "values": [r.get("ST") for r in rows], "lo": [r.get("ST_lo") for r in rows],
@@ -879,9 +930,22 @@ class PageBuilder:
                 df = s.get(name)
                 if df is not None and not df.empty:
                     sens[name] = records(df)
+            for r in sens["importance"]:
+                flag = str(r.get("flag") or "")
+                r["flag"] = self.f.keyed("", flag.replace(" ", "_")) if flag else ""
         ctx = self.base("robustness.html", self.t("robustness"), "robustness.html", audit=audit, sens=sens,
                         charts=charts)
         return Page("robustness.html", "robustness.html.j2", ctx, charts)
+
+
+def _num(v: Any) -> float | None:
+    """A number, or None for a missing or unreadable value."""
+    if i18n.is_missing(v):
+        return None
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
 
 
 def _diff(a: float | None, b: float | None) -> float | None:
