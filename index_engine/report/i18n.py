@@ -174,6 +174,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "plain_aggregate_geometric": {"zh": "加总：各层级按加权几何平均合成上一级得分，直至总指数。", "en": "Aggregation: weighted geometric means, level by level, up to the index."},
     "plain_overrides": {"zh": "（另有{n}项指标采用单独设定）", "en": " ({n} indicators have their own setting)"},
     "computation_log": {"zh": "计算日志（逐步记录）", "en": "Computation log (step by step)"},
+    "scroll_cue": {"zh": "← 表格较宽，可左右滑动查看 →", "en": "← The table is wider than the screen: scroll sideways →"},
     # publication block
     "publication": {"zh": "发布信息", "en": "Publication"},
     "pub_publisher": {"zh": "发布机构", "en": "Publisher"},

@@ -427,14 +427,7 @@ class PageBuilder:
         vals = [r["dims"][d] for r in rows for d in dims if r["dims"][d] is not None]
         heat_lo, heat_hi = (min(vals), max(vals)) if vals else (0, 100)
         if m.has_years and len(m.years) > 1:
-            series = [
-                {"name": self.f.unit_name(u), "y": [s for _, s in m.series(u, m.root)], "focus": u == m.focus}
-                for u in m.ranked_units
-            ]
-            charts.append(ch.line_chart(
-                self.cid(), self.t("index_over_time"), [str(v) for v in m.years], series,
-                fmt=self.sfmt, y_title=self.t("index_score"), x_label=self.t("year"), height=420,
-            ))
+            charts.append(self.trend_chart(self.t("index_over_time"), m.root, m.ranked_units))
         if self.single and m.has_years and not m.contributions.empty and dims:
             u = m.ranked_units[0]
             groups = [{"name": self.f.node_name(d), "values": [m.contribution(u, yr, d) for yr in m.years]} for d in dims]
@@ -535,11 +528,13 @@ class PageBuilder:
         strengths = ranked[:k]
         weaknesses = [r for r in reversed(ranked[-k:]) if r not in strengths] if k else []
         if m.has_years and len(m.years) > 1:
-            series = [{"name": self.f.node_name(m.root), "y": [s for _, s in m.series(u, m.root)], "focus": True}]
-            series += [{"name": self.f.node_name(d), "y": [s for _, s in m.series(u, d)]} for d in m.dimensions]
-            charts.append(ch.line_chart(
-                self.cid(), self.t("trends"), [str(v) for v in m.years], series, fmt=self.sfmt,
-                y_title=self.t("score"), x_label=self.t("year"), height=400,
+            dcol = ch.dimension_colors(m.dimensions)
+            panels = [{"name": self.f.node_name(c), "y": [s for _, s in m.series(u, c)], "color": dcol.get(c, ch.FOCUS),
+                       "ref": None if single else [m.peer_median(yr, c) for yr in m.years]}
+                      for c in (m.root, *m.dimensions)]
+            charts.append(ch.small_multiples(
+                self.cid(), self.t("trends"), [str(v) for v in m.years], panels, fmt=self.sfmt, x_label=self.t("year"),
+                value_name=self.f.unit_name(u), ref_name=self.t("peer_median"), columns=3, shared_y=not single,
             ))
         contrib = None
         if prev is not None and not m.contributions.empty:
@@ -594,12 +589,7 @@ class PageBuilder:
             r["available"], r["total"] = m.coverage(y, r["unit"], code)
         charts: list[ch.Chart] = []
         if m.has_years and len(m.years) > 1:
-            series = [{"name": self.f.unit_name(u), "y": [s for _, s in m.series(u, code)], "focus": u == m.focus}
-                      for u in m.ranking(y, code)]
-            charts.append(ch.line_chart(
-                self.cid(), self.t("scores_over_time"), [str(v) for v in m.years], series, fmt=self.sfmt,
-                y_title=self.t("score"), x_label=self.t("year"),
-            ))
+            charts.append(self.trend_chart(self.t("scores_over_time"), code, m.ranking(y, code)))
         vals = [r["dims"][c] for r in rows for c in node.children if r["dims"][c] is not None]
         processing = []
         for i in m.indicators_under(code):
@@ -677,13 +667,15 @@ class PageBuilder:
                             + [r["raw"], r["score"], r["change"]] for r in rows])
         charts: list[ch.Chart] = []
         if m.has_years and len(m.years) > 1:
-            series = [{"name": self.f.unit_name(u), "y": [v for _, v in m.raw_series(u, code)], "focus": u == m.focus}
-                      for u in m.ranked_units]
-            series = [s for s in series if any(v is not None for v in s["y"])]
-            if series:
-                charts.append(ch.line_chart(
-                    self.cid(), self.t("raw_over_time"), [str(v) for v in m.years], series, fmt=self.qfmt(unit),
-                    y_title=i18n.axis_unit(unit, self.lang), x_label=self.t("year"),
+            units = [u for u in m.ranked_units if any(v is not None for _, v in m.raw_series(u, code))]
+            if units:
+                med = [_median([m.raw_value(u, yr, code) for u in m.ranked_units]) for yr in m.years]
+                panels = [{"name": self.f.unit_name(u), "y": [v for _, v in m.raw_series(u, code)], "focus": u == m.focus,
+                           "ref": med if len(units) > 1 else None} for u in units]
+                charts.append(ch.small_multiples(
+                    self.cid(), self.t("raw_over_time") + (f" ({i18n.axis_unit(unit, self.lang)})" if unit else ""),
+                    [str(v) for v in m.years], panels, fmt=self.qfmt(unit), x_label=self.t("year"),
+                    ref_name=self.t("peer_median"),
                 ))
         bar_units = [r for r in rows if r["score"] is not None]
         if bar_units:
@@ -770,13 +762,17 @@ class PageBuilder:
         charts: list[ch.Chart] = []
         if any((n.effective_weight or 0) > 0 for n in nodes if n.is_indicator):
             ids = [n.code for n in nodes]
-            labels = [self.f.node_name(n.code) if not n.is_indicator else n.code for n in nodes]
+            labels = [self.f.node_name(n.code) if n.parent is None else n.code for n in nodes]
             parents = [n.parent or "" for n in nodes]
             values = [n.effective_weight if n.is_indicator else 0.0 for n in nodes]
-            charts.append(ch.sunburst(
+            dcol = ch.dimension_colors(m.dimensions)
+            colors = ["#ffffff" if n.parent is None else dcol[n.code] if n.code in dcol
+                      else ch.lighter(dcol.get(m.dimension_of(n.code) or "", ch.NAVY)) for n in nodes]
+            labels = [f"{n.code} {self.f.node_name(n.code)}" if n.code in dcol else lab for n, lab in zip(nodes, labels)]
+            charts.append(ch.weight_map(
                 self.cid(), self.t("weights_chart"), ids, labels, parents, values,
                 fmt=lambda v: i18n.fmt_pct(v, self.lang, 2),
-                columns=[self.t("node"), self.t("effective_weight")],
+                columns=[self.t("node"), self.t("effective_weight")], colors=colors,
             ))
         steps = []
         spec_steps = m.spec.get("steps") or {}
@@ -830,6 +826,21 @@ class PageBuilder:
         rows = [{"node": c, "sets": {s: look.get((s, c), (None, None)) for s in [""] + sets}}
                 for c in self.m.nodes if c != self.m.root]
         return sets, rows
+
+    def trend_chart(self, title: str, node: str, units: Any) -> ch.Chart:
+        """A node's score over the years: one line for a single unit, else a small panel per unit
+        with the peer median as the reference line."""
+        m, years = self.m, [str(v) for v in self.m.years]
+        units = list(units)
+        if len(units) == 1:
+            return ch.line_chart(self.cid(), title, years, [{"name": self.f.unit_name(units[0]),
+                                 "y": [s for _, s in m.series(units[0], node)], "focus": True}],
+                                 fmt=self.sfmt, y_title=self.t("score"), x_label=self.t("year"))
+        med = [m.peer_median(yr, node) for yr in m.years]
+        panels = [{"name": self.f.unit_name(u), "y": [s for _, s in m.series(u, node)], "focus": u == m.focus, "ref": med}
+                  for u in units]
+        return ch.small_multiples(self.cid(), title, years, panels, fmt=self.sfmt, x_label=self.t("year"),
+                                  ref_name=self.t("peer_median"))
 
     def factor_label(self, factor: str) -> str:
         """An uncertainty factor in words: ``weights`` or the step a spec path chooses (``steps.normalize.method``)."""
@@ -936,6 +947,15 @@ class PageBuilder:
         ctx = self.base("robustness.html", self.t("robustness"), "robustness.html", audit=audit, sens=sens,
                         charts=charts)
         return Page("robustness.html", "robustness.html.j2", ctx, charts)
+
+
+def _median(values: list[float | None]) -> float | None:
+    """The median of the values present, or None when there is none."""
+    vals = sorted(v for v in values if v is not None)
+    if not vals:
+        return None
+    k = len(vals) // 2
+    return vals[k] if len(vals) % 2 else (vals[k - 1] + vals[k]) / 2
 
 
 def _num(v: Any) -> float | None:
