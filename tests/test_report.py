@@ -521,7 +521,7 @@ def test_number_helpers():
     assert i18n.fmt_int_signed(2) == "+2" and i18n.fmt_int_signed(0) == "0" and i18n.fmt_int_signed(None) == "–"
     assert i18n.fmt_pct(0.10296) == "10.3%" and i18n.fmt_pct(None) == "–"
     assert i18n.unit_label("亿元", "en") == "CNY bn" and i18n.unit_label("亿元", "zh") == "亿元"
-    assert i18n.axis_unit("亿元", "en") == "CNY 100 mn (亿元)"
+    assert i18n.axis_unit("亿元", "en") == "CNY 100 mn"
     assert i18n.pick_name({"name_zh": "", "name_en": "X"}, "zh") == "X"
     assert i18n.pick_name({"code": "C"}, "en") == "C"
 

@@ -631,7 +631,7 @@ def axis_unit(unit: str | None, lang: str) -> str:
     if lang == "en" and unit in _AMOUNTS:
         cur, to_bn = _AMOUNTS[unit][2], _AMOUNTS[unit][3]
         size = {0.1: "100 mn", 1e-5: "10,000"}.get(to_bn, "")
-        return f"{cur} {size} ({unit})".replace("  ", " ")
+        return f"{cur} {size}".strip()
     return unit_label(unit, lang)
 
 
