@@ -92,6 +92,7 @@ def make_env(lang: str, m: ReportModel) -> jinja2.Environment:
         ours=f.in_script,
         datakind=lambda s: f.keyed("flagdata_", s),
         basename=lambda s: Path(str(s)).name,
+        segname=lambda s: f.keyed("seg_", s),
     )
     env.globals.update(t=f.t, lang=lang, m=m, fmt=f, version=__version__, mark=f.mark, MARK_KINDS=MARK_KINDS)
     return env
@@ -787,12 +788,36 @@ class PageBuilder:
         ctx = self.base(
             "methodology.html", self.t("methodology"), "methodology.html", nodes=nodes, steps=steps,
             sources=sources, manifest=m.manifest, charts=charts, units=list(m.units.values()), plain=self.plain_steps(),
+            bands=self.scoring_bands(),
             description=i18n.pick_text(m.index, "description", self.lang),
             index_version=m.index.get("version") or "", seg_sets=seg_sets, seg_rows=seg_rows,
             segment_column=str((m.spec.get("segments") or {}).get("column") or ""), segment_counts=[],
             segment_total=0,
         )
         return Page("methodology.html", "methodology.html.j2", ctx, charts)
+
+    def scoring_bands(self) -> list[dict[str, Any]]:
+        """For each indicator scored by bands (normalize ``points``): ``{"code", "unit", "bands": [(band text,
+        points)]}`` read from the spec, so a firm can see why it got its points."""
+        from ..spec import spec_from_dict, step_choice
+
+        spec = spec_from_dict(self.m.spec)
+        out = []
+        for code in self.m.indicators:
+            choice, _ = step_choice(spec, "normalize", code)
+            if choice.method != "points":
+                continue
+            th, pts = list(choice.params.get("thresholds") or []), list(choice.params.get("points") or [])
+            if len(pts) != len(th) + 1:
+                continue
+            num = lambda v: i18n.fmt_num(v, 0 if float(v).is_integer() else None)  # noqa: E731
+            bands = [(self.t("band_below", hi=num(th[0])), pts[0])]
+            bands += [(self.t("band_between", lo=num(a), hi=num(b)), p) for a, b, p in zip(th, th[1:], pts[1:])]
+            bands.append((self.t("band_from", lo=num(th[-1])), pts[-1]))
+            if choice.params.get("missing") is not None:
+                bands.append((self.t("band_missing"), choice.params["missing"]))
+            out.append({"code": code, "unit": self.m.nodes[code].unit, "bands": bands})
+        return out
 
     def plain_steps(self) -> list[str]:
         """The method statement in plain words, one sentence per step the spec uses (steps set to
