@@ -87,7 +87,8 @@
   // wide tables: a visible cue under a table that scrolls sideways (the text is the page's, in data-scroll-cue)
   function cues() {
     var text = document.body.getAttribute("data-scroll-cue") || "";
-    Array.prototype.forEach.call(document.querySelectorAll(".table-scroll"), function (box) {
+    Array.prototype.forEach.call(document.querySelectorAll(".table-scroll, table.data.compact"), function (box) {
+      if (box.closest(".table-scroll") && box.tagName === "TABLE") return;
       var scrolls = box.scrollWidth > box.clientWidth + 1;
       box.classList.toggle("scrolls", scrolls);
       var next = box.nextElementSibling;
