@@ -103,6 +103,8 @@ class Node(_Model):
     parent: str | None = None
     weight: float = 1.0
     description: str | None = None
+    description_zh: str | None = None
+    description_en: str | None = None
     children: tuple[Node, ...] = ()
     # indicator attributes
     unit: str | None = None
@@ -116,6 +118,8 @@ class Node(_Model):
     aggregate_periods: Literal["last", "sum", "mean", "annualise"] | None = None
     definition_zh: str | None = None
     definition_en: str | None = None
+    source_zh: str | None = None
+    source_en: str | None = None
 
     @field_validator("code", mode="before")
     @classmethod
@@ -393,6 +397,7 @@ class IndexMeta(_Model):
     name_en: str = ""
     description: str = ""
     description_zh: str = ""
+    description_en: str = ""
     version: str = "1"
     notice_zh: str | None = None
     """Deprecated and ignored: the data notice comes from the data's flags (:func:`index_engine.outputs.data_notice`)."""
@@ -412,6 +417,31 @@ class IndexMeta(_Model):
         return v
 
 
+class Publication(_Model):
+    """Who publishes the index and how to cite it (the report's publication block on every page).
+
+    Dates are written as given (``2026-03-31``); the report never takes them from the clock, so a
+    rebuild stays byte-identical. Without ``citation_zh``/``citation_en`` the report suggests one
+    from the index's name, the publisher and the version."""
+
+    publisher: str = ""
+    publisher_en: str = ""
+    release_date: str = ""
+    data_cutoff: str = ""
+    version: str = ""
+    citation_zh: str = ""
+    citation_en: str = ""
+    contact: str = ""
+    licence: str = ""
+    licence_en: str = ""
+
+    @field_validator("release_date", "data_cutoff", "version", mode="before")
+    @classmethod
+    def _text(cls, v: Any) -> Any:
+        """A YAML date (``2026-03-31``) or number (``1.0``) kept as the text it was written as."""
+        return v.isoformat() if hasattr(v, "isoformat") else str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+
+
 class Spec(_Model):
     """The whole spec of an index. Immutable: :meth:`replace` returns a new Spec."""
 
@@ -429,6 +459,7 @@ class Spec(_Model):
     breaks: tuple[SeriesBreak, ...] = ()
     uncertainty: dict[str, UncertainFactor] = {}
     measures: tuple[PlanPart, ...] = ()
+    publication: Publication | None = None
 
     _source: str = PrivateAttr(default="<spec>")
     _base_dir: str = PrivateAttr(default=".")

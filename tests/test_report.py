@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import html
+from html import unescape as html_unescape
 import json
 import re
 import shutil
@@ -16,6 +17,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pandas as pd
+import yaml
 import pytest
 
 import index_engine as ie
@@ -346,9 +348,15 @@ def test_implementation_page_without_a_progress_file(bj, tmp_path):
 def test_robustness_page(full_zh, full_en):
     en = read(full_en / "robustness.html")
     assert "Statistical audit" in en and "Correlation of indicators with dimensions" in en
-    assert "Nominal ranks against rank intervals" in en and "steps.normalize.method" in en
+    assert "Nominal ranks against rank intervals" in en and "normalisation method" in en
     assert "importance below weight" in en
-    assert "稳健性" in read(full_zh / "robustness.html")
+    zh = read(full_zh / "robustness.html")
+    assert "稳健性" in zh and "重要性低于权重" in zh
+    # rank intervals first; scores pooled over normalisations are labelled so; one importance measure
+    assert en.index("Nominal ranks against rank intervals") < en.index("Statistical audit")
+    assert "Score interval (mixed normalisations)" in en and "η²" in en and "Var(E[index | component])" in en
+    assert "<th scope=\"col\" class=\"num\">R²</th>" not in en and "r² is the squared correlation" not in en
+    assert "What it means" in en and "含义" in zh
 
 
 def test_audit_flags_in_the_page_language(full_zh, full_en, bj_full):
@@ -533,16 +541,16 @@ def test_names_with_script_and_quotes_render_as_text(tmp_path):
             html = read(page)
             assert EVIL not in html, page.name
             assert "<img src=x" not in html and "<i>" not in html and '<b>"%"</b>' not in html, page.name
-            # every <script> is ours: plotly.min.js, report.js or a Plotly.newPlot call
-            for script in re.findall(r"<script[^>]*>(.*?)</script>", html, re.S):
-                assert script == "" or script.startswith("Plotly.newPlot("), script[:80]
+            # every <script> is ours and none is inline: plotly.min.js and report.js
+            for attrs, script in re.findall(r"<script([^>]*)>(.*?)</script>", html, re.S):
+                assert script == "" and re.fullmatch(r' src="(plotly\.min|report)\.js" defer', attrs), attrs + script[:80]
         html = read(out / "index.html")
         assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
         if lang == "en":
             assert "&#34;quoted&#34;" in html and "&#39;single&#39;" in html
             # chart JSON: plotly gets the name HTML-escaped, and the JSON has no raw "<"
-            scripts = "".join(re.findall(r"<script>(Plotly.newPlot.*?)</script>", read(out / "dim-D1.html"), re.S))
-            assert "<" not in scripts and "\\u0026lt;" in scripts
+            figures = "".join(html_unescape(f) for f in re.findall(r'data-figure="([^"]*)"', read(out / "dim-D1.html")))
+            assert figures and "<" not in figures and "\\u0026lt;" in figures
 
 
 def test_odd_codes_get_safe_unique_file_names(tmp_path):
@@ -670,7 +678,7 @@ def test_number_helpers():
     assert i18n.fmt_int_signed(2) == "+2" and i18n.fmt_int_signed(0) == "0" and i18n.fmt_int_signed(None) == "–"
     assert i18n.fmt_pct(0.10296) == "10.3%" and i18n.fmt_pct(None) == "–"
     assert i18n.unit_label("亿元", "en") == "CNY bn" and i18n.unit_label("亿元", "zh") == "亿元"
-    assert i18n.axis_unit("亿元", "en") == "CNY 100 mn (亿元)"
+    assert i18n.axis_unit("亿元", "en") == "CNY 100 mn"
     assert i18n.pick_name({"name_zh": "", "name_en": "X"}, "zh") == "X"
     assert i18n.pick_name({"code": "C"}, "en") == "C"
 
@@ -703,3 +711,112 @@ def test_cli_report_bad_folder_and_debug(run_cli, tmp_path):
 def test_cli_report_help(run_cli):
     r = run_cli("report", "--help")
     assert r.returncode == 0 and "usage: index-engine report" in r.stdout and "--lang" in r.stdout
+
+
+# ---- publishable pages: one language, publication block, values that explain the ranks --------
+class TextNodes(HTMLParser):
+    """The text a reader sees: text nodes outside <script>, <style>, <code> and <pre>."""
+
+    SKIP = {"script", "style", "code", "pre"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.depth = 0
+        self.texts: list[str] = []
+
+    def handle_starttag(self, tag, attrs):  # noqa: ANN001
+        self.depth += tag in self.SKIP
+
+    def handle_endtag(self, tag):  # noqa: ANN001
+        self.depth -= tag in self.SKIP
+
+    def handle_data(self, data):  # noqa: ANN001
+        if not self.depth and data.strip():
+            self.texts.append(data.strip())
+
+
+CJK = re.compile(r"[\u3400-\u9fff]")
+ENGLISH_WORD = re.compile(r"(?<![A-Za-z_./])[a-z]{4,}(?![A-Za-z_./])")  # file names and paths are not prose
+LOOP_PAGES = {"targets.html"}  # the pages of the targets loop are checked with their own content
+
+
+def other_script(folder: Path, lang: str) -> dict[str, list[str]]:
+    """Per page, the text nodes in the other language's script (Chinese on en pages, English words on zh pages)."""
+    bad: dict[str, list[str]] = {}
+    for page in sorted(folder.glob("*.html")):
+        if page.name in LOOP_PAGES:
+            continue
+        p = TextNodes()
+        p.feed(read(page))
+        hits = [t for t in p.texts if (CJK.search(t) if lang == "en" else ENGLISH_WORD.search(t))]
+        if hits:
+            bad[page.name] = hits[:5]
+    return bad
+
+
+def test_every_page_is_in_one_language(full_zh, full_en):
+    assert other_script(full_zh, "zh") == {}
+    assert other_script(full_en, "en") == {}
+
+
+def test_publication_block_and_citation_on_every_page(full_zh, full_en):
+    for folder, label in ((full_zh, "建议引用"), (full_en, "Suggested citation")):
+        for page in folder.glob("*.html"):
+            text = read(page)
+            assert 'class="pub"' in text and label in text, page.name
+            assert "weights/" not in text and "inputs/" not in text, page.name  # no developer file paths
+    # without a publication: section the citation is made from the index's name and version
+    assert "北京市科技金融发展指数（2025）：《北京市科技金融发展指数》，版本0.1.0。" in read(full_zh / "index.html")
+
+
+def test_publication_section_is_shown_and_dates_come_from_the_spec(hdi, tmp_path):
+    spec = yaml.safe_load((hdi / "spec.yaml").read_text(encoding="utf-8"))
+    spec["publication"] = {"publisher": "UNDP HDRO", "release_date": "2022-09-08", "data_cutoff": "2022-06",
+                           "citation_en": "UNDP (2022). Human Development Report 2021/2022.", "contact": "hdro@undp.org"}
+    (hdi / "spec.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    a = render_report(hdi, tmp_path / "a", lang="en")
+    b = render_report(hdi, tmp_path / "b", lang="en")
+    page = read(a / "methodology.html")
+    for text in ("UNDP HDRO", "2022-09-08", "2022-06", "UNDP (2022). Human Development Report 2021/2022.", "hdro@undp.org"):
+        assert text in page
+    assert all(read(p) == read(b / p.name) for p in a.glob("*.html"))  # no clock: a rerender is byte-identical
+
+
+def test_the_normalised_value_orders_the_ranks(full_zh, bj_full):
+    """Indicator pages show the value that was normalised beside the level; it orders the ranks
+    (ties aside), and every level column uses one unit."""
+    m = load_model(bj_full)
+    y = m.latest
+    checked = 0
+    for code in m.indicators:
+        b = m.basis.get(code)
+        page = read(full_zh / m.nodes[code].page)
+        if b is None or not b.differs:
+            continue
+        assert i18n.basis_label(b.denominator, b.scale, b.transform, "zh") in page
+        sign = 1 if m.nodes[code].direction > 0 else -1
+        rows = sorted((m.rank(u, y, code), -sign * (m.basis_value(u, y, code) or 0)) for u in m.ranked_units
+                      if m.rank(u, y, code) is not None and m.basis_value(u, y, code) is not None)
+        ordered = [-v for _, v in rows]  # best rank first: the value (signed by direction) never rises
+        assert all(a >= b_ - 1e-9 for a, b_ in zip(ordered, ordered[1:])), code
+        checked += 1
+    assert checked > 20
+    ind = read(full_zh / m.nodes["IN2"].page)
+    assert "万亿元" in ind and "2.34" in ind and "6.90" in ind  # one unit in the level column
+
+
+def test_imputed_values_are_marked(full_zh, bj_full):
+    m = load_model(bj_full)
+    (u, y, code), marks = next((k, v) for k, v in m.marks.items() if k[1] == m.latest)
+    assert marks[0][0] == "imputed"
+    page = read(full_zh / m.nodes[code].page)
+    assert 'class="mk mk-imputed"' in page and "插补值" in page
+
+
+def test_downloads_beside_tables_and_charts(full_zh):
+    page = read(full_zh / "index.html")
+    links = re.findall(r'href="(data/[^"]+\.csv)" download', page)
+    assert len(links) >= 3
+    for link in links:
+        head = (full_zh / link).read_text(encoding="utf-8-sig").splitlines()[0]
+        assert head and not head.startswith("=")

@@ -117,6 +117,8 @@ def check_page(v: Visit, folder: Path, name: str) -> None:
         elif parts.fragment:
             assert page.query_selector(f"[id='{parts.fragment}']"), f"{name}: broken anchor {href}"
     assert not v.errors, f"{name}: {v.errors}"
+    # the publication block (publisher, dates, suggested citation) on every page
+    assert page.is_visible("footer section.pub .pub-cite"), f"{name}: no publication block"
     foreign = [u for u in v.requests if not (u.startswith("file://") or u.startswith("data:"))]
     assert not foreign, f"{name}: requests {foreign}"
     local = [Path(unquote(urlsplit(u).path)) for u in v.requests if u.startswith("file://")]
@@ -194,7 +196,7 @@ def test_chinese_names_appear_as_text(browser, reports):
     v = Visit(browser, reports["en"] / "unit-BJ.html")
     try:
         text = v.page.inner_text("body")
-        assert "Beijing" in text and "北京" in text  # the other language's name as a subtitle
+        assert "Beijing" in text and "北京" not in text  # one language per page: English names only
     finally:
         v.close()
 
@@ -475,6 +477,50 @@ def test_explorer_and_brief_fit_a_phone(browser, reports):
                 "table", "els => els.filter(t => t.getBoundingClientRect().width > 390).map(t => t.parentElement.className)")
             assert all(c == "table-scroll" for c in wide), (name, wide)
         assert not v.errors
+
+
+PHONE_PAGES = ["index.html", "unit-BJ.html", "dim-VC.html", "ind-IN2.html", "robustness.html", "methodology.html"]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_phone_width_has_no_clipped_chart_and_cues_wide_tables(browser, reports, lang):
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        for name in PHONE_PAGES:
+            page.goto((reports[lang] / name).as_uri(), wait_until="load")
+            if page.eval_on_selector_all("div.chart", "els => els.length"):
+                page.wait_for_function("() => [...document.querySelectorAll('div.chart')].every(d => d.querySelector('svg.main-svg'))",
+                                       timeout=15000)
+            # the page itself never scrolls sideways; every chart fits its box and keeps a usable width
+            assert page.evaluate("() => document.documentElement.scrollWidth") <= 391, name
+            charts = page.eval_on_selector_all(
+                "div.chart", "els => els.map(d => [d.querySelector('svg.main-svg').getBoundingClientRect().width, "
+                "d.parentElement.getBoundingClientRect().width, d.querySelector('svg.main-svg').getBoundingClientRect().right])")
+            for svg_w, box_w, right in charts:
+                assert 250 <= svg_w <= box_w + 1 and right <= 391, (name, svg_w, box_w, right)
+            # a table wider than the screen scrolls in its box with a visible cue under it
+            boxes = page.eval_on_selector_all(
+                ".table-scroll, table.data.compact", "els => els.filter(b => !(b.tagName === 'TABLE' && b.closest('.table-scroll')))"
+                ".map(b => [b.scrollWidth > b.clientWidth + 1, "
+                "!!(b.nextElementSibling && b.nextElementSibling.classList.contains('scroll-cue') && b.nextElementSibling.offsetHeight > 0)])")
+            assert all(cue for wide, cue in boxes if wide), name
+        assert not errors, errors
+    finally:
+        page.close()
+
+
+def test_ranks_follow_the_normalised_value_in_the_page(browser, reports):
+    """On an indicator page the column that was normalised (share of GDP) orders the ranks."""
+    v = Visit(browser, reports["en"] / "ind-IN2.html")
+    try:
+        rows = v.page.eval_on_selector_all(
+            "#h-latest ~ .table-scroll table tbody tr",
+            "trs => trs.map(tr => [Number(tr.cells[0].textContent), Number(tr.querySelector('td.basis').getAttribute('data-sort'))])")
+        assert len(rows) == 13 and "Share of GDP (%)" in v.page.inner_text("#h-latest ~ .table-scroll thead")
+        vals = [b for _, b in sorted(rows)]
+        assert all(a >= b for a, b in zip(vals, vals[1:])), rows
     finally:
         v.close()
 
@@ -501,3 +547,18 @@ def test_brief_with_many_targets_still_prints_two_pages(browser, beijing_folder,
     finally:
         v.close()
     assert len(texts) == 2 and all("Illustrativedata" in x for x in texts)
+
+
+def test_overview_prints_with_the_mark_and_page_numbers(browser, reports):
+    v = Visit(browser, reports["zh"] / "index.html")
+    try:
+        v.page.emulate_media(media="print")
+        style = v.page.eval_on_selector(".print-mark", "e => [getComputedStyle(e).display, getComputedStyle(e).position, e.textContent]")
+        assert style[0] == "block" and style[1] == "fixed" and "示例数据" in style[2]  # fixed: repeated on every printed page
+        css = (reports["zh"] / "report.css").read_text(encoding="utf-8")
+        assert "size: A4" in css and "counter(page)" in css
+        assert v.page.is_visible("footer section.pub")
+        pdf = v.page.pdf(format="A4", prefer_css_page_size=True)
+        assert pdf[:4] == b"%PDF" and pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page\r") + pdf.count(b"/Type /Page ") + pdf.count(b"/Type /Page>") >= 1
+    finally:
+        v.close()

@@ -372,10 +372,10 @@ def test_both_layouts_give_the_same_summary(parquet_build, csv_build):
 def test_methodology_shows_the_weights_of_each_segment(build):
     html = (report(build, "en") / "methodology.html").read_text(encoding="utf-8")
     w = pd.read_csv(build / "weights.csv", keep_default_na=False)
-    assert 'id="segment-weight-table"' in html and ">startup<" in html and ">mature<" in html
+    assert 'id="segment-weight-table"' in html and ">start-up<" in html and ">mature<" in html
     eff = w[(w["segment"] == "startup") & (w["node"] == "GROWTH")]["effective_weight"].astype(float).iloc[0]
     assert i18n.fmt_pct(eff, "en", 2) in html  # 27.27%
-    assert "Framework and weights" in html and "Steps of the build" in html and "About the data" in html
+    assert "Framework and weights" in html and "How the index is made" in html and "About the data" in html
     assert 'href="indicators.html#ind-invention_patents"' in html and 'href="indicators.html#node-OUTPUT"' in html
     assert 'id="units"' not in html and 'id="segments"' in html  # firms are not listed one by one
 
@@ -427,3 +427,30 @@ def test_cli_build_writes_the_summary_report(run_cli, tmp_path):
     assert r.returncode == 0, r.stderr
     names = {p.name for p in (tmp_path / "b" / "report").glob("*.html")}
     assert names == SUMMARY_PAGES
+
+
+def test_a_firm_can_be_told_why_it_got_its_score_and_grade(parquet_build):
+    """Points per dimension (times the stage factor) add up to the total; bands are tables; the
+    histogram shows the grade cut-offs."""
+    from index_engine.report.firms import FirmPageBuilder
+
+    m = load_firm_model(parquet_build)
+    b = FirmPageBuilder(m, "en")
+    top = b.top_page().context
+    assert top["weighted"]
+    for r in top["rows"]:
+        assert sum(v for v in r["counted"].values() if v is not None) == pytest.approx(r["score"], abs=1e-9), r["unit"]
+    startup = dict(top["factor_rows"])["startup"]
+    w = {"INPUT": 1.0, "OUTPUT": 1.0, "GROWTH": 1.5, "FINANCE": 1.5, "QUAL": 0.5}
+    assert startup == pytest.approx([w[d] * 5 / sum(w.values()) for d in m.dimensions])
+    bands = {x["code"]: x["bands"] for x in b.scoring_bands()}
+    assert bands["invention_patents"] == [("below 1", 0), ("1 to under 3", 5), ("3 to under 10", 12), ("10 or more", 20), ("missing", 0)]
+    hist = b.histogram([m.latest], "h").figure["layout"]
+    edges = b.sm.hist_edges
+    xs = [s_["x0"] for s_ in hist["shapes"]]
+    assert len(xs) == 3 and [a["text"].split()[-1] for a in hist["annotations"]] == ["70", "55", "40"]
+    for x, c in zip(xs, (70, 55, 40)):  # a cut-off sits at its place on the band axis
+        i = int(x + 0.5)
+        assert edges[i] + (x - i + 0.5) * (edges[i + 1] - edges[i]) == pytest.approx(c)
+    page = (report(parquet_build, "en") / "methodology.html").read_text(encoding="utf-8")
+    assert "Scoring bands" in page and "points = [" not in page.split("Computation log")[0]

@@ -32,10 +32,24 @@ COLORWAY = [
     "#1f4e79", "#d98b2b", "#3a8f6b", "#7a5195", "#c75b5b", "#4f9dc9", "#8c6d46",
     "#a3a940", "#5b6b7f", "#d16fa8", "#2e7f7f", "#e0b43a", "#6d8fd1", "#98604f",
 ]
+def dimension_colors(dimensions: Sequence[str]) -> dict[str, str]:
+    """One colour per dimension, in the framework's order, the same on every page."""
+    return {d: COLORWAY[i % len(COLORWAY)] for i, d in enumerate(dimensions)}
+
+
+def lighter(color: str, share: float = 0.45) -> str:
+    """``color`` mixed with white (for the indicators under a dimension)."""
+    r, g, b = (int(color[i:i + 2], 16) for i in (1, 3, 5))
+    return "#" + "".join(f"{round(c + (255 - c) * share):02x}" for c in (r, g, b))
+
+
 STATUS_COLORS = {"achieved": "#2e7d4f", "on_track": "#4f9d69", "at_risk": "#d98b2b", "off_track": "#b8262b"}
 BLUES = [(0.0, "#f4f8fb"), (0.5, "#7fa8cf"), (1.0, "#16406b")]
 DIVERGING = [(0.0, "#b8262b"), (0.5, "#f7f7f7"), (1.0, "#1f4e79")]
-CONFIG = {"displayModeBar": False, "responsive": True}
+CONFIG = {"displayModeBar": "hover", "responsive": True, "displaylogo": False,
+          "modeBarButtons": [["toImage"]]}
+EXPORT = {"toImageButtonOptions": {"format": "png", "scale": 2}}
+"""The mode bar offers one button: the chart as a PNG (``filename`` set per chart by report.js from its id)."""
 
 Fmt = Callable[[Any], str]
 
@@ -63,13 +77,20 @@ class Chart:
     kind: str = field(default="chart")
 
     @property
+    def csv(self) -> str:
+        """The chart's numbers as a CSV file beside the pages (written by the report)."""
+        return f"data/{self.id}.csv"
+
+    @property
     def html(self) -> Markup:
-        data = _js(self.figure["data"])
-        layout = _js(self.figure["layout"])
+        """The chart's container; its figure sits in ``data-figure`` (JSON, HTML-escaped) and
+        ``report.js`` draws it once the deferred ``plotly.min.js`` has loaded, so no chart blocks the
+        first paint and the page holds no inline script."""
+        fig = _js({"data": self.figure["data"], "layout": self.figure["layout"], "config": {**CONFIG, **EXPORT}})
         label = html.escape(self.title, quote=True)
         return Markup(
-            f'<div id="{self.id}" class="chart" role="img" aria-label="{label}" style="height:{self.height}px"></div>'
-            f'<script>Plotly.newPlot("{self.id}",{data},{layout},{_js(CONFIG)});</script>'
+            f'<div id="{self.id}" class="chart" role="img" aria-label="{label}" style="height:{self.height}px"'
+            f' data-figure="{html.escape(fig, quote=True)}"></div>'
         )
 
 
@@ -387,7 +408,7 @@ def interval_chart(
     return Chart(cid, title, {"data": data, "layout": layout}, Table(title, cols, rows), height)
 
 
-def sunburst(
+def weight_map(
     cid: str,
     title: str,
     ids: Sequence[str],
@@ -397,22 +418,106 @@ def sunburst(
     *,
     fmt: Fmt,
     columns: Sequence[str],
-    height: int = 460,
+    height: int = 520,
+    colors: Sequence[str] | None = None,
 ) -> Chart:
-    """Effective weights as a sunburst: ``values`` on the leaves, aggregates 0 (branchvalues remainder)."""
+    """Effective weights as a treemap (boxes read better than a sunburst's rings): ``values`` on the
+    leaves, aggregates 0 (branchvalues remainder); ``colors`` one per node (its dimension's colour)."""
     vals = [_num(v) or 0.0 for v in values]
     data = [{
-        "type": "sunburst",
+        "type": "treemap",
         "ids": [esc(i) for i in ids],
         "labels": [esc(lab) for lab in labels],
         "parents": [esc(p) for p in parents],
         "values": vals,
         "branchvalues": "remainder",
-        "insidetextorientation": "radial",
+        "texttemplate": "<b>%{label}</b><br>%{customdata}",
         "hovertemplate": "%{label}: %{customdata}<extra></extra>",
         "customdata": [fmt(v) for v in values],
-        "marker": {"colors": [COLORWAY[i % len(COLORWAY)] for i in range(len(ids))], "line": {"color": "#ffffff", "width": 1}},
+        "tiling": {"pad": 2},
+        "pathbar": {"visible": False},
+        "marker": {"colors": list(colors) if colors else [COLORWAY[i % len(COLORWAY)] for i in range(len(ids))],
+                   "line": {"color": "#ffffff", "width": 1}},
+        "textfont": {"size": 13},
     }]
-    layout = _layout(height, margin={"l": 10, "r": 10, "t": 10, "b": 10})
+    layout = _layout(height, margin={"l": 4, "r": 4, "t": 4, "b": 4})
     rows = [[lab, fmt(v)] for lab, v in zip(labels, values)]
     return Chart(cid, title, {"data": data, "layout": layout}, Table(title, list(columns), rows), height)
+
+
+PANEL_HEIGHT = 150
+"""Height in pixels of one panel of a small-multiples chart."""
+
+
+def small_multiples(
+    cid: str,
+    title: str,
+    x: Sequence[Any],
+    panels: Sequence[dict[str, Any]],
+    *,
+    fmt: Fmt,
+    x_label: str = "",
+    value_name: str = "",
+    ref_name: str = "",
+    columns: int = 4,
+    shared_y: bool = True,
+) -> Chart:
+    """One small line chart per panel (plotly subplots on a grid), each ``{"name", "y", "ref"?, "focus"?,
+    "color"?}``: the panel's series, and its reference (e.g. the peer median) as a grey dashed line.
+
+    The panels share the y axis (``shared_y``) so heights compare across panels; report.js lays the
+    grid out in two columns on a phone. Table: a row per panel (and one for the reference when all
+    panels share it)."""
+    n = len(panels)
+    cols = max(1, min(columns, n))
+    rows = math.ceil(n / cols)
+    data: list[dict[str, Any]] = []
+    annotations = []
+    height = PANEL_HEIGHT * rows + 90
+    layout: dict[str, Any] = _layout(
+        height,
+        grid={"rows": rows, "columns": cols, "pattern": "independent", "xgap": 0.08, "ygap": 0.32 if rows > 1 else 0.1},
+        showlegend=any(p.get("ref") is not None for p in panels),
+        # above the first row's panel titles (paper y is relative to the plotting area)
+        legend={"orientation": "h", "x": 0, "y": 1 + 24 / (height - 96), "yanchor": "bottom", "font": {"size": 12}},
+        hovermode="closest",
+        margin={"l": 48, "r": 12, "t": 64, "b": 32},
+    )
+    layout.pop("xaxis")
+    layout.pop("yaxis")
+    xs = list(x)
+    for i, p in enumerate(panels, start=1):
+        ax = "" if i == 1 else str(i)
+        color = p.get("color") or (FOCUS if p.get("focus") else NAVY)
+        ys = [_num(v) for v in p["y"]]
+        data.append({
+            "type": "scatter", "mode": "lines+markers", "name": esc(value_name or p["name"]), "x": xs, "y": ys,
+            "xaxis": f"x{ax}", "yaxis": f"y{ax}", "line": {"width": 2.4, "color": color}, "marker": {"size": 4, "color": color},
+            "customdata": [fmt(v) for v in ys], "hovertemplate": esc(p["name"]) + " %{x}: %{customdata}<extra></extra>",
+            "showlegend": i == 1 and bool(value_name), "legendgroup": "value", "connectgaps": False,
+        })
+        if p.get("ref") is not None:
+            rs = [_num(v) for v in p["ref"]]
+            data.append({
+                "type": "scatter", "mode": "lines", "name": esc(ref_name), "x": xs, "y": rs, "xaxis": f"x{ax}", "yaxis": f"y{ax}",
+                "line": {"width": 1.4, "color": MUTED, "dash": "dash"}, "customdata": [fmt(v) for v in rs],
+                "hovertemplate": esc(ref_name) + " %{x}: %{customdata}<extra></extra>", "showlegend": i == 1,
+                "legendgroup": "ref", "connectgaps": False,
+            })
+        layout[f"xaxis{ax}"] = {"type": "category", "gridcolor": GRID, "linecolor": "#c5ccd4", "tickfont": {"size": 10},
+                                "nticks": 4, "automargin": True}
+        layout[f"yaxis{ax}"] = {"gridcolor": GRID, "linecolor": "#c5ccd4", "tickfont": {"size": 10}, "zeroline": False,
+                                "automargin": True, **({"matches": "y"} if shared_y and i > 1 else {})}
+        annotations.append({"text": f"<b>{esc(p['name'])}</b>", "xref": f"x{ax} domain", "yref": f"y{ax} domain", "x": 0, "y": 1.0,
+                            "xanchor": "left", "yanchor": "bottom", "showarrow": False, "font": {"size": 12, "color": INK}})
+    layout["annotations"] = annotations
+    table_rows = [[p["name"]] + [fmt(v) for v in p["y"]] for p in panels]
+    refs = [tuple(p["ref"]) for p in panels if p.get("ref") is not None]
+    if refs and len(set(refs)) == 1:
+        table_rows.append([ref_name] + [fmt(v) for v in refs[0]])
+    elif refs:
+        table_rows += [[f"{p['name']} · {ref_name}"] + [fmt(v) for v in p["ref"]] for p in panels if p.get("ref") is not None]
+    chart = Chart(cid, title, {"data": data, "layout": layout}, Table(title, [x_label] + [str(v) for v in xs], table_rows),
+                  layout["height"])
+    chart.kind = "multiples"
+    return chart

@@ -423,7 +423,7 @@ class FirmPageBuilder(PageBuilder):
         return self.m.summary  # type: ignore[return-value]
 
     def seg_name(self, s: str | None) -> str:
-        return self.t("segment_none") if s == NONE_SEGMENT else ("" if s is None else str(s))
+        return self.t("segment_none") if s == NONE_SEGMENT else ("" if s is None else self.f.keyed("seg_", s))
 
     def group_name(self, g: str) -> str:
         return g if self.sm.groups_are_grades else self.t(g)
@@ -446,10 +446,28 @@ class FirmPageBuilder(PageBuilder):
         groups = [{"name": str(y) if self.m.has_years else self.t("firms"), "values": self.sm.hist_counts[y],
                    "color": ch.COLORWAY[i % len(ch.COLORWAY)] if len(years) > 1 else ch.NAVY}
                   for i, y in enumerate(years)]
-        return ch.bar_chart(
+        chart = ch.bar_chart(
             self.cid(), title, self.band_labels(), groups, fmt=self.count, horizontal=False,
             value_title=self.t("firms"), category_title=self.t("score_band"),
         )
+        sm = self.sm
+        if sm.grade_basis != "quantile" and len(sm.grade_cutoffs) == len(sm.grade_labels) - 1:
+            # a cut-off c on the band axis: band i spans categories i-0.5 .. i+0.5
+            e = sm.hist_edges
+            lines, notes = [], []
+            for g, c in zip(sm.grade_labels, sm.grade_cutoffs):
+                if not e[0] <= c <= e[-1]:
+                    continue
+                i = min(int(np.searchsorted(e, c, side="right")) - 1, len(e) - 2)
+                x = i - 0.5 + (c - e[i]) / (e[i + 1] - e[i])
+                lines.append({"type": "line", "x0": x, "x1": x, "y0": 0, "y1": 1, "xref": "x", "yref": "paper",
+                              "line": {"color": ch.INK, "width": 1.4, "dash": "dash"}})
+                notes.append({"x": x, "y": 1, "xref": "x", "yref": "paper", "yanchor": "bottom", "showarrow": False,
+                              "text": ch.esc(f"{self.t('grade_cutoff', g=g)} {i18n.fmt_num(c, 0 if float(c).is_integer() else None)}"), "font": {"size": 11}})
+            chart.figure["layout"]["shapes"] = lines
+            chart.figure["layout"]["annotations"] = notes
+            chart.figure["layout"]["margin"]["t"] = 48
+        return chart
 
     def grade_share_chart(self, title: str, cats: list[str], rows: list[dict[str, Any]], cat_title: str) -> ch.Chart:
         labels = self.sm.grade_labels
@@ -528,12 +546,43 @@ class FirmPageBuilder(PageBuilder):
                         rules=self.rule_rows(), basis=basis, seg_name=self.seg_name)
         return Page("grades.html", "firms_grades.html.j2", ctx, charts)
 
+    def multipliers(self) -> dict[str, dict[str, float]]:
+        """``{segment: {dimension: factor}}``: what each dimension's points count for in the total of a
+        firm of that segment ('' = the default weights), so that Σ factor · points = the total. With
+        ``sum`` aggregation the factor is w · k / Σw (the weights rescaled to add up to the k
+        dimensions); with a weighted mean it is w / Σw. Empty for other aggregations."""
+        m = self.m
+        method = str(((m.spec.get("steps") or {}).get("aggregate") or {}).get("method") or "")
+        w = m.weights
+        if method not in ("sum", "arithmetic") or w is None or w.empty or "weight" not in w.columns:
+            return {}
+        dims = list(m.dimensions)
+        seg = w["segment"] if "segment" in w.columns else [""] * len(w)
+        out: dict[str, dict[str, float]] = {}
+        for s_, node, weight in zip(seg, w["node"], w["weight"]):
+            if node in dims and weight == weight:
+                out.setdefault(str(s_ or ""), {})[node] = float(weight)
+        for s_, ws in out.items():
+            total = sum(ws.values())
+            k = len(dims) if method == "sum" else 1
+            out[s_] = {d: (ws.get(d, 0.0) * k / total if total else 0.0) for d in dims}
+        return out
+
     def top_page(self) -> Page:
         m, sm = self.m, self.sm
         dims = list(m.dimensions)
         vals = [r["dims"][d] for r in sm.top for d in dims if r["dims"][d] is not None]
+        mult = self.multipliers()
+        weighted = bool(mult) and any(abs(f - 1) > 1e-9 for ws in mult.values() for f in ws.values())
+        rows = []
+        for r in sm.top:
+            f = mult.get(str(r.get("segment") or ""), mult.get("", {}))
+            counted = {d: (None if r["dims"][d] is None else r["dims"][d] * f.get(d, 1.0)) for d in dims}
+            rows.append({**r, "counted": counted, "factors": f})
+        factor_rows = [(s_, [mult[s_].get(d) for d in dims]) for s_ in ([""] + [x for x in mult if x]) if s_ in mult] if weighted else []
         ctx = self.base("firms.html", self.t("top_firms"), "firms.html", sm=sm, dims=dims, seg_name=self.seg_name,
-                        heat_lo=min(vals) if vals else 0, heat_hi=max(vals) if vals else 100)
+                        heat_lo=min(vals) if vals else 0, heat_hi=max(vals) if vals else 100, rows=rows,
+                        weighted=weighted, factor_rows=factor_rows)
         return Page("firms.html", "firms_top.html.j2", ctx)
 
     def separating_page(self) -> Page:

@@ -150,6 +150,145 @@ STRINGS: dict[str, dict[str, str]] = {
     "contrib_change": {"zh": "各维度对指数变化的贡献（{prev}→{year}）", "en": "Contribution of each dimension to the change, {prev} to {year}"},
     "contrib_change_note": {"zh": "各维度贡献之和等于指数得分的年度变化。", "en": "The contributions add up to the change in the index score."},
     "indicator_table": {"zh": "全部指标", "en": "All indicators"},
+    # dimension verdicts, in the page's language from the audit's fields
+    "reason_alpha": {"zh": "α {alpha}", "en": "alpha {alpha}"},
+    "reason_no_alpha": {"zh": "α无法计算（完整单位过少）", "en": "alpha not computable (too few complete units)"},
+    "reason_eigen": {"zh": "特征值大于1的主成分{n}个", "en": "{n} eigenvalue(s) > 1"},
+    "reason_pc1": {"zh": "第一主成分解释{share}", "en": "PC1 {share}"},
+    "reason_no_pca": {"zh": "主成分分析无法计算", "en": "PCA not computable"},
+    "reason_negative": {"zh": "{n}项指标与维度负相关", "en": "{n} indicator(s) correlate negatively"},
+    "reason_no_negative": {"zh": "无负相关指标", "en": "no negative correlation"},
+    "verdict_rule": {"zh": "一致：α ≥ {hi}，第一主成分占主导（恰有一个特征值大于1且解释方差 ≥ {pc1}），且无指标与维度负相关；不一致：α < {lo} 或有指标与维度负相关；其余（或α、主成分无法计算）为需核查。",
+                     "en": "coherent: alpha >= {hi}, PC1 dominates (exactly one eigenvalue > 1 and PC1 >= {pc1} of the variance) and no indicator correlates negatively with the dimension; incoherent: alpha < {lo} or an indicator correlates negatively; check: otherwise (or when alpha or the PCA cannot be computed)."},
+    # what each audit check means and what the build does about it
+    "flag_meaning": {"zh": "含义", "en": "What it means"},
+    "flag_action": {"zh": "处理", "en": "What was done"},
+    "flags_summary": {"zh": "统计审计提示汇总", "en": "Audit flags in summary"},
+    "flags_summary_note": {"zh": "审计提示是需要复核的信号，并非错误；维度一致性判断见上表。", "en": "Flags are prompts to review, not errors; the dimension verdicts above weigh them."},
+    "mean_collinear": {"zh": "同一维度内两项指标高度相关，可能重复计算同一现象。", "en": "Two indicators of one dimension move together: the same thing may be counted twice."},
+    "act_collinear": {"zh": "保留两项指标（框架要求）；稳健性分析中逐项剔除检验其影响。", "en": "Both kept (the framework asks for them); the remove-one analysis shows their effect."},
+    "mean_outlier": {"zh": "分布偏斜、尾部很长，少数单位可能主导该指标的标准化。", "en": "A skewed, long-tailed distribution: a few units could dominate the normalisation."},
+    "act_outlier": {"zh": "按规格中的离群值处理规则缩尾或取对数（见各指标页“处理”）。", "en": "Winsorised or logged by the spec's outlier rule (see each indicator's processing)."},
+    "mean_denominator_correlation": {"zh": "指标与其分母高度相关，反映的可能是规模而非强度。", "en": "The indicator follows its denominator: it may measure size rather than intensity."},
+    "act_denominator_correlation": {"zh": "已按分母标准化；排名依据比重而非规模。", "en": "Divided by the denominator; ranks follow the ratio, not the level."},
+    "mean_importance_gap": {"zh": "指标对指数的实际影响与其权重不相称。", "en": "The indicator's actual influence on the index differs from its weight."},
+    "act_importance_gap": {"zh": "权重按框架保留；见下方重要性表。", "en": "Weights kept as the framework sets them; see the importance table below."},
+    "mean_stronger_with_other_dimension": {"zh": "指标与其他维度的相关强于与所属维度的相关。", "en": "The indicator correlates more with another dimension than with its own."},
+    "act_stronger_with_other_dimension": {"zh": "按框架归属保留，供框架修订时参考。", "en": "Kept where the framework puts it; noted for a framework review."},
+    "mean_low_availability": {"zh": "该年份可得数据比例低于阈值。", "en": "Fewer values available than the threshold in that year."},
+    "act_low_availability": {"zh": "缺失值按规格插补并在各表中标注。", "en": "Gaps imputed by the spec's rule and marked in the tables."},
+    "mean_unit_coverage": {"zh": "某单位在部分维度的数据覆盖不足。", "en": "A unit has too few indicators in some dimension."},
+    "act_unit_coverage": {"zh": "得分照常计算；覆盖率列于各维度页。", "en": "Scores computed as usual; coverage shown on each dimension page."},
+    "mean_many_zeros": {"zh": "零值占比高，区分度有限。", "en": "Many zeros: the indicator separates units little."},
+    "act_many_zeros": {"zh": "保留；标准化后零值得最低分。", "en": "Kept; zeros score lowest after normalisation."},
+    "mean_few_unique": {"zh": "不同取值很少，区分度有限。", "en": "Few distinct values: the indicator separates units little."},
+    "act_few_unique": {"zh": "保留（位次、试点项目等指标的性质所致）。", "en": "Kept (in the nature of ranks and programmes)."},
+    "mean_insignificant_with_parent": {"zh": "指标与上级得分的相关在统计上不显著。", "en": "The indicator's correlation with its parent is not significant."},
+    "act_insignificant_with_parent": {"zh": "保留，供框架修订时参考。", "en": "Kept; noted for a framework review."},
+    "mean_negative_with_parent": {"zh": "指标与上级得分负相关，方向可能设错。", "en": "The indicator correlates negatively with its parent: its direction may be wrong."},
+    "act_negative_with_parent": {"zh": "核对方向设定；维度判为不一致。", "en": "Direction to be checked; the dimension is judged incoherent."},
+    "rank_headline_note": {"zh": "排名区间在各种标准化方法之间可比，是稳健性的主要结论：区间越窄，排名越稳定。", "en": "Rank intervals compare across normalisation methods and are the headline: the narrower the interval, the steadier the rank."},
+    "score_interval_pooled": {"zh": "得分区间（混合不同标准化方法）", "en": "Score interval (mixed normalisations)"},
+    "score_interval_pooled_note": {"zh": "不确定性分析在不同标准化方法之间切换，各方法得分的量纲不同，得分区间仅供参考，应以排名区间为准。", "en": "The uncertainty analysis switches between normalisation methods whose scores are on different scales, so score intervals are indicative only; read the rank intervals."},
+    "importance_eta2": {"zh": "各组成部分对指数的重要性（相关比 η²）", "en": "Importance of each component in the index (correlation ratio η²)"},
+    "importance_eta2_note": {"zh": "相关比 η² = Var(E[指数 | 组成部分]) / Var(指数)，即组成部分得分的最佳平滑函数所能解释的指数方差比例（全部单位和年份）。与有效权重相差较大时，说明实际影响与名义权重不符。", "en": "Correlation ratio η² = Var(E[index | component]) / Var(index): the share of the index's variance that the best smooth function of the component explains (all units and years). A large gap from the effective weight means the actual influence differs from the nominal weight."},
+    "importance_r2_note": {"zh": "r² 为该组成部分得分与指数得分的相关系数平方（{year}年）。", "en": "r² is the squared correlation of the component's scores with the index ({year})."},
+    "factor_weights": {"zh": "权重", "en": "weights"},
+    "factor_normalize": {"zh": "标准化方法", "en": "normalisation method"},
+    "factor_aggregate": {"zh": "加总方法", "en": "aggregation method"},
+    "factor_impute": {"zh": "插补方法", "en": "imputation method"},
+    "factor_treat": {"zh": "离群值处理", "en": "outlier treatment"},
+    "importance_below_weight": {"zh": "重要性低于权重", "en": "importance below weight"},
+    "importance_above_weight": {"zh": "重要性高于权重", "en": "importance above weight"},
+    "single_audit_note": {"zh": "只有一个单位时，跨单位的统计检验（相关、α、主成分）无法计算，下列提示仅供参考。", "en": "With one unit, cross-unit statistics (correlations, alpha, PCA) cannot be computed; the flags below are indicative only."},
+    # the plain-language method statement (编制说明)
+    "plain_method": {"zh": "编制说明", "en": "How the index is made"},
+    "plain_intro": {"zh": "指数按以下步骤由原始数据计算得到；每一步的完整记录见下方“计算日志”。", "en": "The index is computed from the data in these steps; the full record of each step is in the computation log below."},
+    "plain_transform": {"zh": "数据变换：按“{method}”方法变换原始数据。", "en": "Transformation: the data are transformed ({method})."},
+    "plain_denominate": {"zh": "规模调整：规模类指标除以相应分母（如GDP、贷款总额），使大小不同的地区可比。", "en": "Scaling: size-dependent indicators are divided by a denominator (such as GDP or total loans), so that large and small units compare."},
+    "plain_impute": {"zh": "缺失值插补：缺失数据按“{method}”方法补齐（共{n}个数值），插补值在各表中以 * 标注。", "en": "Missing values: gaps are filled ({method}; {n} values) and marked * in the tables."},
+    "plain_impute_carry": {"zh": "缺失值插补：缺失数据取该单位最近一期数值（期初缺失取其后第一个数值），共{n}个数值，插补值在各表中以 * 标注。", "en": "Missing values: a gap takes the unit's latest earlier value (a gap at the start its first later value); {n} values, marked * in the tables."},
+    "plain_screen": {"zh": "样本筛选：数据覆盖不足的单位按规则剔除。", "en": "Screening: units with too little data are left out by rule."},
+    "plain_treat": {"zh": "离群值处理：分布高度偏斜的指标按规则缩尾或取对数（共处理{n}个数值）。", "en": "Outliers: strongly skewed indicators are winsorised or logged by rule ({n} values treated)."},
+    "plain_normalize": {"zh": "无量纲化：各指标按“{method}”方法换算为可比得分。", "en": "Normalisation: each indicator is put on a common scale ({method})."},
+    "plain_normalize_minmax": {"zh": "无量纲化：各指标按极值法换算为0—100分（最小值0分、最大值100分）；负向指标反向计分。", "en": "Normalisation: each indicator is rescaled to 0-100 (lowest 0, highest 100); for indicators where lower is better the scale is reversed."},
+    "plain_normalize_base_index": {"zh": "无量纲化：各指标以基期为100计算指数（当期值 ÷ 基期值 × 100）。", "en": "Normalisation: each indicator becomes an index with the base year = 100 (value ÷ base-year value × 100)."},
+    "plain_normalize_goalposts": {"zh": "无量纲化：各指标按固定的目标值区间换算为得分。", "en": "Normalisation: each indicator is scored between fixed goalposts."},
+    "plain_normalize_points": {"zh": "计分：各指标按区间给分（计分规则见下表）。", "en": "Scoring: each indicator earns points by band (the bands are in the tables below)."},
+    "plain_aggregate_sum": {"zh": "加总：各维度积分相加得到总分（按企业类型设定的权重时，先乘以相应系数）。", "en": "Aggregation: the points of the dimensions add up to the total (times the factors of the firm's segment where segments have their own weights)."},
+    "plain_normalize_zscore": {"zh": "无量纲化：各指标换算为标准分数（z分数）。", "en": "Normalisation: each indicator becomes a z-score."},
+    "plain_weights": {"zh": "权重：按“{method}”方法确定各指标与维度的权重。", "en": "Weights: set by the {method} method."},
+    "plain_weights_fixed": {"zh": "权重：采用指标体系中规定的权重，在每一上级内归一化（逐级等权时各项权重相同）。", "en": "Weights: the framework's weights, rescaled to sum to one within each parent."},
+    "plain_aggregate": {"zh": "加总：各层级按“{method}”方法合成上一级得分。", "en": "Aggregation: each level is combined into the next ({method})."},
+    "plain_aggregate_arithmetic": {"zh": "加总：各层级按加权算术平均合成上一级得分，直至总指数。", "en": "Aggregation: weighted arithmetic means, level by level, up to the index."},
+    "plain_aggregate_geometric": {"zh": "加总：各层级按加权几何平均合成上一级得分，直至总指数。", "en": "Aggregation: weighted geometric means, level by level, up to the index."},
+    "plain_overrides": {"zh": "（另有{n}项指标采用单独设定）", "en": " ({n} indicators have their own setting)"},
+    "computation_log": {"zh": "计算日志（逐步记录）", "en": "Computation log (step by step)"},
+    "scroll_cue": {"zh": "← 表格较宽，可左右滑动查看 →", "en": "← The table is wider than the screen: scroll sideways →"},
+    "stage_weighting_note": {"zh": "各维度列为计入总分的积分：维度原始积分（小字）乘以企业所处发展阶段的系数，合计等于总分。", "en": "Each dimension column holds the points that count in the total: the dimension's own points (small print) times the factor of the firm's stage; they add up to the total."},
+    "stage_factors": {"zh": "各发展阶段的维度系数", "en": "Dimension factors by stage"},
+    "scoring_bands": {"zh": "计分规则（按区间给分）", "en": "Scoring bands"},
+    "band": {"zh": "区间", "en": "Band"},
+    "points": {"zh": "积分", "en": "Points"},
+    "band_below": {"zh": "低于 {hi}", "en": "below {hi}"},
+    "band_between": {"zh": "{lo} 至 {hi}（不含）", "en": "{lo} to under {hi}"},
+    "band_from": {"zh": "{lo} 及以上", "en": "{lo} or more"},
+    "band_missing": {"zh": "缺失", "en": "missing"},
+    "grade_cutoff": {"zh": "{g}级下限", "en": "grade {g} from"},
+    # stages of a firm (segment values of the bundled firm data), in the page's language
+    "seg_startup": {"zh": "初创期", "en": "start-up"},
+    "seg_growth": {"zh": "成长期", "en": "growth"},
+    "seg_mature": {"zh": "成熟期", "en": "mature"},
+    "seg_初创期": {"zh": "初创期", "en": "start-up"},
+    "seg_成长期": {"zh": "成长期", "en": "growth"},
+    "seg_成熟期": {"zh": "成熟期", "en": "mature"},
+    # publication block
+    "publication": {"zh": "发布信息", "en": "Publication"},
+    "pub_publisher": {"zh": "发布机构", "en": "Publisher"},
+    "pub_release": {"zh": "发布日期", "en": "Release date"},
+    "pub_cutoff": {"zh": "数据截止", "en": "Data cut-off"},
+    "pub_contact": {"zh": "联系方式", "en": "Contact"},
+    "pub_licence": {"zh": "使用许可", "en": "Licence"},
+    "citation": {"zh": "建议引用", "en": "Suggested citation"},
+    "citation_auto": {"zh": "{who}（{year}）：《{name}》，版本{version}。", "en": "{who} ({year}). {name}, version {version}."},
+    "citation_auto_noyear": {"zh": "{who}：《{name}》，版本{version}。", "en": "{who}. {name}, version {version}."},
+    "downloads": {"zh": "下载", "en": "Downloads"},
+    "download_csv": {"zh": "下载 CSV", "en": "Download CSV"},
+    "download_xlsx": {"zh": "全部结果（results.xlsx）", "en": "All results (results.xlsx)"},
+    "built_with": {"zh": "由 index_engine {version} 生成", "en": "Made with index_engine {version}"},
+    # the value behind a score, and markers
+    "basis_share": {"zh": "占{den}比重（%）", "en": "Share of {den} (%)"},
+    "basis_per_thousand": {"zh": "每千{den}", "en": "Per 1,000 {den}"},
+    "basis_ratio": {"zh": "与{den}之比", "en": "Ratio to {den}"},
+    "basis_scaled": {"zh": "与{den}之比（×{scale}）", "en": "Ratio to {den} (×{scale})"},
+    "basis_transformed": {"zh": "变换后的值（{method}）", "en": "Transformed value ({method})"},
+    "basis_note": {"zh": "排名依据标准化前的数值（{basis}），而非原始规模；得分由该数值标准化得到。", "en": "Ranks follow the value that was normalised ({basis}), not the level; the score is that value normalised."},
+    "level_value": {"zh": "规模", "en": "Level"},
+    "values_behind": {"zh": "得分背后的数值", "en": "The values behind the scores"},
+    "values_behind_note": {"zh": "加粗列为标准化所用的数值（决定排名），其后为原始规模；每列一个计量单位。", "en": "Bold columns hold the value that was normalised (it orders the ranks), followed by the level; one unit per column."},
+    "marks_legend": {"zh": "标记说明", "en": "Markers"},
+    "mark_imputed": {"zh": "插补值", "en": "imputed"},
+    "mark_earlier_year": {"zh": "沿用较早年份数据", "en": "earlier year's value"},
+    "mark_partial_year": {"zh": "不完整年度数据", "en": "partial year"},
+    "mark_treated": {"zh": "离群值处理", "en": "outlier treated"},
+    "mark_estimate": {"zh": "估计值", "en": "estimate"},
+    "mark_provisional": {"zh": "初步数", "en": "provisional"},
+    "mark_proxy": {"zh": "代理指标", "en": "proxy"},
+    "mark_forecast": {"zh": "预测值", "en": "forecast"},
+    # a single unit over time
+    "by_year": {"zh": "历年指数与维度得分", "en": "Index and dimension scores by year"},
+    "by_dimension_single": {"zh": "分维度得分", "en": "Score by dimension"},
+    "base_year_score": {"zh": "基期（{year}年）得分", "en": "Base year ({year}) score"},
+    "since_base": {"zh": "较{year}年", "en": "Since {year}"},
+    "growth": {"zh": "增长率", "en": "Growth"},
+    "growth_vs": {"zh": "较{year}年", "en": "On {year}"},
+    "composition_over_time": {"zh": "历年指数得分构成（各维度贡献）", "en": "Composition of the index score by year (contribution of each dimension)"},
+    "vs_base": {"zh": "与基期比较", "en": "Against the base year"},
+    "contrib_since_base": {"zh": "各维度对指数较基期变化的贡献（{base}→{year}）", "en": "Contribution of each dimension to the change since the base year, {base} to {year}"},
+    "largest_gains": {"zh": "较基期提升最多的指标", "en": "Largest gains since the base year"},
+    "largest_falls": {"zh": "较基期提升最少的指标", "en": "Smallest gains since the base year"},
+    "gains_note": {"zh": "按指标得分较基期的变化选出（仅计入权重大于零的指标）。", "en": "By the change in the indicator's score since the base year (indicators with a weight above zero)."},
+    "reference": {"zh": "参照", "en": "Reference"},
     "total": {"zh": "合计", "en": "Total"},
     # dimension and indicator pages
     "children": {"zh": "下级指标", "en": "Components"},
@@ -181,7 +320,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "source": {"zh": "数据来源", "en": "Source"},
     "sources": {"zh": "数据来源", "en": "Data sources"},
     "description": {"zh": "说明", "en": "Description"},
-    "goalposts": {"zh": "目标值区间（goalposts）", "en": "Goalposts"},
+    "goalposts": {"zh": "目标值区间", "en": "Goalposts"},
     "parent": {"zh": "上级", "en": "Parent"},
     "raw_values": {"zh": "原始数据", "en": "Raw values"},
     "raw_over_time": {"zh": "原始数据走势", "en": "Raw values over time"},
@@ -301,7 +440,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "weights_chart": {"zh": "有效权重分布", "en": "Effective weights"},
     "level": {"zh": "层级", "en": "Level"},
     "steps": {"zh": "计算步骤", "en": "Steps of the build"},
-    "steps_note": {"zh": "以下内容直接取自本次计算的日志（log.json），按执行顺序排列。", "en": "Taken from this build's log (log.json), in the order the steps ran."},
+    "steps_note": {"zh": "以下内容直接取自本次计算的日志文件，按执行顺序排列。", "en": "Taken from this build's log (log.json), in the order the steps ran."},
     "step": {"zh": "步骤", "en": "Step"},
     "applies_to": {"zh": "适用对象", "en": "Applies to"},
     "cells_changed": {"zh": "变动单元格", "en": "Cells changed"},
@@ -316,7 +455,6 @@ STRINGS: dict[str, dict[str, str]] = {
     "years": {"zh": "年份", "en": "Years"},
     "warnings": {"zh": "警告", "en": "Warnings"},
     "none": {"zh": "无", "en": "none"},
-    "reference": {"zh": "参照", "en": "Reference"},
     "dropped_years": {"zh": "剔除年份", "en": "Dropped years"},
     "yes": {"zh": "是", "en": "yes"},
     "no": {"zh": "否", "en": "no"},
@@ -479,6 +617,7 @@ UNIT_EN: dict[str, str] = {
     "人": "persons",
     "万人": "10,000 persons",
     "项": "items",
+    "轮": "rounds",
     "件": "items",
     "笔": "transactions",
     "元": "yuan",
@@ -584,14 +723,14 @@ def unit_label(unit: str | None, lang: str) -> str:
     if not unit:
         return ""
     unit = str(unit).strip()
+    m = _PAREN.match(unit)
     if lang == "zh":
-        return unit
+        return m.group("a") if m and _CJK.search(m.group("a")) and not _CJK.search(m.group("b")) else unit
     if unit in _AMOUNTS:
         cur = _AMOUNTS[unit][2]
         return f"{cur} bn"
     if unit in UNIT_EN:
         return UNIT_EN[unit]
-    m = _PAREN.match(unit)
     if m and _CJK.search(m.group("a")) and not _CJK.search(m.group("b")):
         return m.group("b")
     return unit
@@ -605,7 +744,7 @@ def axis_unit(unit: str | None, lang: str) -> str:
     if lang == "en" and unit in _AMOUNTS:
         cur, to_bn = _AMOUNTS[unit][2], _AMOUNTS[unit][3]
         size = {0.1: "100 mn", 1e-5: "10,000"}.get(to_bn, "")
-        return f"{cur} {size} ({unit})".replace("  ", " ")
+        return f"{cur} {size}".strip()
     return unit_label(unit, lang)
 
 
@@ -646,6 +785,83 @@ def fmt_qty(v: Any, unit: str | None, lang: str, digits: int | None = None) -> s
     return f"{num} {label}"
 
 
+def has_cjk(text: Any) -> bool:
+    """Whether ``text`` holds a Chinese (CJK) character."""
+    return bool(_CJK.search(str(text or "")))
+
+
+def column_unit(values: Any, unit: str | None, lang: str) -> tuple[str, Any]:
+    """One unit for a whole table column: ``(heading unit, cell formatter)``; the cells are plain
+    numbers in that unit, so a column never mixes 万亿元 and 亿元.
+
+    >>> head, f = column_unit([45200, 2246], "亿元", "zh")
+    >>> head, f(45200), f(2246)
+    ('万亿元', '4.52', '0.22')
+    >>> head, f = column_unit([2246, 154.8], "亿元", "en")
+    >>> head, f(2246), f(154.8)
+    ('CNY bn', '224.6', '15.5')
+    """
+    vals = [abs(float(v)) for v in values if not is_missing(v)]
+    top = max(vals) if vals else 0.0
+    unit = (unit or "").strip()
+    if unit in _AMOUNTS:
+        big, to_big, cur, to_bn = _AMOUNTS[unit]
+        if lang == "zh":
+            if top >= to_big:
+                return big, lambda v: fmt_num(None if is_missing(v) else float(v) / to_big, 2)
+            return unit, lambda v: fmt_num(v, 1 if top < 1000 else 0)
+        if top * to_bn >= 1000:
+            return f"{cur} trn", lambda v: fmt_num(None if is_missing(v) else float(v) * to_bn / 1000, 2)
+        return f"{cur} bn", lambda v: fmt_num(None if is_missing(v) else float(v) * to_bn, 1 if top * to_bn >= 1 else 3)
+    if is_rank_unit(unit):
+        return unit_label(unit, lang), fmt_rank
+    if unit in COUNT_UNITS:
+        return unit_label(unit, lang), lambda v: fmt_num(v, 0 if top >= 100 else None)
+    digits = auto_digits(top) if vals else None
+    return unit_label(unit, lang), lambda v: fmt_num(v, digits)
+
+
+def basis_label(denominator: str | None, scale: float | None, transform: str | None, lang: str) -> str:
+    """The heading of the value an indicator's score is computed from, e.g. ``占GDP比重（%）``."""
+    if denominator:
+        if scale == 100:
+            return t("basis_share", lang, den=denominator)
+        if scale == 1000:
+            return t("basis_per_thousand", lang, den=denominator)
+        if scale in (None, 1):
+            return t("basis_ratio", lang, den=denominator)
+        return t("basis_scaled", lang, den=denominator, scale=fmt_num(scale))
+    return t("basis_transformed", lang, method=transform or "")
+
+
+def pick_text(obj: Any, field: str, lang: str) -> str:
+    """A text of the spec or the data in ``lang``: ``<field>_<lang>``, else ``<field>`` when it is written in
+    that language's script (no Chinese on an English page; on a Chinese page no English prose, i.e.
+    no run of lower-case words), else ''. A page never shows the other language's text.
+
+    >>> pick_text({"source": "Wind; 北京证监局"}, "source", "zh"), pick_text({"source": "Wind; 北京证监局"}, "source", "en")
+    ('Wind; 北京证监局', '')
+    """
+    get = obj.get if isinstance(obj, dict) else lambda k, d=None: getattr(obj, k, d)
+    own = get(f"{field}_{lang}", None)
+    if isinstance(own, str) and own.strip():
+        return own
+    text = get(field, None)
+    if not isinstance(text, str) or not text.strip():
+        return ""
+    return text if in_script(text, lang) else ""
+
+
+_ENGLISH_WORD = re.compile(r"(?<![A-Za-z_])[a-z]{4,}(?![A-Za-z_])")
+
+
+def in_script(text: Any, lang: str) -> bool:
+    """Whether ``text`` reads as ``lang``: on ``en`` no Chinese character; on ``zh`` no English word
+    (a lower-case word of four letters or more; codes, units and capitalised proper names are allowed)."""
+    text = str(text or "")
+    return not has_cjk(text) if lang == "en" else not _ENGLISH_WORD.search(text)
+
+
 def pick_name(obj: Any, lang: str, fallback: str = "") -> str:
     """``name_zh``/``name_en`` of a mapping or object in ``lang``, else the other, else ``fallback``."""
     get = obj.get if isinstance(obj, dict) else lambda k, d=None: getattr(obj, k, d)
@@ -655,11 +871,3 @@ def pick_name(obj: Any, lang: str, fallback: str = "") -> str:
         if isinstance(v, str) and v.strip():
             return v
     return fallback or str(get("code", "") or "")
-
-
-def other_name(obj: Any, lang: str) -> str:
-    """The name in the other language, when it differs from the one shown."""
-    get = obj.get if isinstance(obj, dict) else lambda k, d=None: getattr(obj, k, d)
-    shown = pick_name(obj, lang)
-    v = get("name_en" if lang == "zh" else "name_zh", None)
-    return v if isinstance(v, str) and v.strip() and v != shown else ""

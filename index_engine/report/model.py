@@ -46,7 +46,11 @@ class NodeInfo:
     type: str | None = None
     denominator: str | None = None
     source: str | None = None
+    source_zh: str | None = None
+    source_en: str | None = None
     description: str | None = None
+    description_zh: str | None = None
+    description_en: str | None = None
     target: dict[str, Any] | None = None
     goalposts: dict[str, Any] | None = None
     targets: tuple[dict[str, Any], ...] = ()
@@ -129,6 +133,66 @@ def records(df: pd.DataFrame | None) -> list[dict[str, Any]]:
     return [{k: jsonable(v) for k, v in row.items()} for row in df.to_dict("records")]
 
 
+MARK_KINDS: dict[str, str] = {
+    "imputed": "*", "earlier_year": "‡", "partial_year": "†", "treated": "§",
+    "estimate": "~", "provisional": "°", "proxy": "≈", "forecast": "»",
+}
+"""The marker shown beside a value of each kind (a treatment, or a flag the pages mark), in this order.
+Illustrative values are not marked one by one: the data notice on every page says so."""
+
+
+def read_marks(f: BuildFolder) -> tuple[dict[tuple[str, int, str], tuple[tuple[str, str], ...]], str]:
+    """``{(unit, year, indicator): ((kind, how), ...)}`` for every value a page marks, and the latest
+    vintage the provenance table names ('' when none).
+
+    From the folder's provenance table (``provenance.csv``: a row per exception, ``treatment`` and
+    ``flag`` give the kinds, ``how`` or ``note`` the explanation) when the build wrote one; else
+    from the imputation records (``imputed.csv``: kind ``imputed``, ``how`` the method)."""
+    out: dict[tuple[str, int, str], list[tuple[str, str]]] = {}
+
+    def add(u: Any, y: Any, i: Any, kind: str, how: Any) -> None:
+        if kind in MARK_KINDS:
+            key = (str(u), NO_YEAR if y is None or y == "" or y != y else int(y), str(i))
+            if kind not in [k for k, _ in out.get(key, [])]:
+                out.setdefault(key, []).append((kind, "" if how is None or how != how else str(how)))
+
+    prov_file = f.path / "provenance.csv"
+    vintage = ""
+    if prov_file.is_file():
+        from ..folder import read_csv
+
+        prov = read_csv(prov_file)
+        if "vintage" in prov.columns:
+            vintage = max((str(v) for v in prov["vintage"] if v == v and str(v).strip()), default="")
+        for r in prov.to_dict("records"):
+            how = r.get("how") or r.get("note")
+            if r.get("treatment"):
+                add(r.get("unit"), r.get("year"), r.get("indicator"), str(r["treatment"]), how)
+            if r.get("flag"):
+                add(r.get("unit"), r.get("year"), r.get("indicator"), str(r["flag"]), r.get("note") or how)
+    elif not f.imputed.empty:
+        imp = f.imputed
+        years = imp["year"] if "year" in imp.columns else [NO_YEAR] * len(imp)
+        for u, y, i, meth in zip(imp["unit"], years, imp["indicator"], imp.get("method", [""] * len(imp))):
+            add(u, y, i, "imputed", meth)
+    return {k: tuple(v) for k, v in out.items()}, vintage
+
+
+@dataclass(frozen=True)
+class Basis:
+    """What an indicator's score is computed from, besides its level: the stage whose value was
+    normalised (after transformation, denominator and imputation) and how it relates to the level."""
+
+    denominator: str | None = None
+    scale: float | None = None
+    transform: str | None = None
+
+    @property
+    def differs(self) -> bool:
+        """Whether the value normalised is not the level as read."""
+        return bool(self.denominator or self.transform)
+
+
 @dataclass
 class ReportModel:
     """Everything the pages show, read from one build folder (see :func:`load_model`)."""
@@ -156,10 +220,15 @@ class ReportModel:
     measures: pd.DataFrame | None = None
     sensitivity: dict[str, pd.DataFrame] | None = None
     focus: str | None = None
+    sensitivity_factors: tuple[str, ...] = ()
+    marks: dict[tuple[str, int, str], tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    basis: dict[str, Basis] = field(default_factory=dict)
     _score: dict[tuple[str, int, str], tuple[float | None, float | None, float | None]] = field(default_factory=dict, repr=False)
     _contrib: dict[tuple[str, int, str], float] = field(default_factory=dict, repr=False)
     _raw: dict[tuple[str, int, str], float] = field(default_factory=dict, repr=False)
     _norm: dict[tuple[str, int, str], float] = field(default_factory=dict, repr=False)
+    _basis: dict[tuple[str, int, str], float] = field(default_factory=dict, repr=False)
+    _vintage: str = ""
 
     # ---- structure ------------------------------------------------------------------
     @property
@@ -244,6 +313,26 @@ class ReportModel:
 
     def raw_value(self, unit: str, year: int, indicator: str) -> float | None:
         return self._raw.get((unit, year, indicator))
+
+    @property
+    def latest_vintage(self) -> str:
+        """The latest ``vintage`` in the folder's provenance table ('' without one)."""
+        return self._vintage
+
+    def basis_value(self, unit: str, year: int, indicator: str) -> float | None:
+        """The value that was normalised (see :class:`Basis`), or the level when nothing changed it."""
+        if indicator in self.basis and self.basis[indicator].differs:
+            return self._basis.get((unit, year, indicator))
+        return self.raw_value(unit, year, indicator)
+
+    def marks_of(self, unit: str, year: int, indicator: str) -> tuple[tuple[str, str], ...]:
+        return self.marks.get((unit, year, indicator), ())
+
+    @property
+    def mark_kinds(self) -> tuple[str, ...]:
+        """The kinds of marker that occur in this build, in :data:`MARK_KINDS` order."""
+        seen = {k for v in self.marks.values() for k, _ in v}
+        return tuple(k for k in MARK_KINDS if k in seen)
 
     def norm_value(self, unit: str, year: int, indicator: str) -> float | None:
         return self._norm.get((unit, year, indicator))
@@ -356,7 +445,11 @@ def build_nodes(
             type=n.type,
             denominator=n.denominator,
             source=n.source,
+            source_zh=n.source_zh,
+            source_en=n.source_en,
             description=n.description,
+            description_zh=n.description_zh,
+            description_en=n.description_en,
             target=n.target.model_dump(mode="json") if n.target is not None else None,
             goalposts=n.goalposts.model_dump(mode="json") if n.goalposts is not None else None,
             targets=tuple({**t.model_dump(mode="json"), "id": tid} for tid, t in n.all_targets),
@@ -399,7 +492,16 @@ def read_extras(f: BuildFolder) -> dict[str, Any]:
     return {
         "fitted": f.fitted, "log": f.log, "manifest": f.manifest, "audit": audit, "audit_json": audit_json,
         "targets": targets, "sensitivity": sensitivity, "measures": f.measures,
+        "sensitivity_factors": tuple(_factor_paths((f.sensitivity_manifest or {}).get("factors"))) if sensitivity else (),
     }
+
+
+def _factor_paths(factors: Any) -> list[str]:
+    """The spec paths an uncertainty analysis varied (``weights`` for a weight factor), from its manifest."""
+    if not isinstance(factors, dict):
+        return []
+    return [str(f.get("path") or name) if isinstance(f, dict) and f.get("type") == "choice" else str(name)
+            for name, f in factors.items()]
 
 
 def load_model(build_dir: str | Path | BuildFolder) -> ReportModel:
@@ -465,8 +567,29 @@ def load_model(build_dir: str | Path | BuildFolder) -> ReportModel:
         m._raw = _lookup(raw, ["unit", "year", "indicator"], ["value"])
     if not normalized.empty:
         m._norm = _lookup(normalized, ["unit", "year", "indicator"], ["value"])
+    basis_stage = next((st for st in ("imputed", "denominated", "transformed") if st in f.stages), None)
+    m.basis = basis_of(spec)
+    if basis_stage is not None and any(b.differs for b in m.basis.values()):
+        m._basis = _lookup(stage(basis_stage), ["unit", "year", "indicator"], ["value"])
+    m.marks, m._vintage = read_marks(f)
     m.focus = _focus(m)
     return m
+
+
+def basis_of(spec: Spec) -> dict[str, Basis]:
+    """Each indicator's :class:`Basis` from the spec's transform and denominate choices."""
+    from ..spec import step_choice
+
+    out = {}
+    for code, n in spec.nodes.items():
+        if not n.is_indicator:
+            continue
+        tr, _ = step_choice(spec, "transform", code)
+        de, _ = step_choice(spec, "denominate", code)
+        den = n.denominator if de.method != "none" and n.denominator else None
+        scale = de.params.get("scale", 1) if den else None
+        out[code] = Basis(den, float(scale) if scale is not None else None, tr.method if tr.method != "none" else None)
+    return out
 
 
 def _focus(m: ReportModel) -> str | None:

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import jinja2
+from markupsafe import Markup
 
 from .. import __version__
 from ..errors import OutputExistsError
@@ -39,7 +40,7 @@ from ..atomic import write_folder
 from . import charts as ch
 from . import i18n
 from . import loop
-from .model import ReportModel, load_model, records
+from .model import MARK_KINDS, ReportModel, load_model, records
 
 HERE = Path(__file__).resolve().parent
 STATUS_ORDER = ("achieved", "on_track", "at_risk", "off_track")
@@ -76,8 +77,6 @@ def make_env(lang: str, m: ReportModel) -> jinja2.Environment:
         rankchg=i18n.fmt_int_signed,
         nname=f.node_name,
         uname=f.unit_name,
-        other_nname=f.other_node_name,
-        other_uname=f.other_unit_name,
         npage=lambda c: m.nodes[c].page if c in m.nodes else "",
         upage=lambda u: m.units[u].page if u in m.units else "",
         ulabel=f.unit_label,
@@ -93,8 +92,13 @@ def make_env(lang: str, m: ReportModel) -> jinja2.Environment:
         weight=f.weight,
         params=f.params,
         heat=f.heat,
+        reason=f.verdict_reason,
+        ours=f.in_script,
+        datakind=lambda s: f.keyed("flagdata_", s),
+        basename=lambda s: Path(str(s)).name,
+        segname=lambda s: f.keyed("seg_", s),
     )
-    env.globals.update(t=f.t, lang=lang, m=m, fmt=f, version=__version__)
+    env.globals.update(t=f.t, lang=lang, m=m, fmt=f, version=__version__, mark=f.mark, MARK_KINDS=MARK_KINDS)
     return env
 
 
@@ -134,17 +138,9 @@ class Formatter:
         n = self.m.nodes.get(code)
         return i18n.pick_name(n, self.lang, code) if n else str(code)
 
-    def other_node_name(self, code: str) -> str:
-        n = self.m.nodes.get(code)
-        return i18n.other_name(n, self.lang) if n else ""
-
     def unit_name(self, code: str) -> str:
         u = self.m.units.get(code)
         return i18n.pick_name(u, self.lang, code) if u else str(code)
-
-    def other_unit_name(self, code: str) -> str:
-        u = self.m.units.get(code)
-        return i18n.other_name(u, self.lang) if u else ""
 
     def unit_label(self, unit: str | None) -> str:
         return i18n.unit_label(unit, self.lang)
@@ -175,6 +171,47 @@ class Formatter:
             "dims": sep.join(str(flag.get("group") or "").split(";")),
         }  # fmt: skip
         return i18n.t(f"flagmsg_{check}", self.lang, **fields)
+
+    def mark(self, unit: str, indicator: str, year: int | None = None) -> Markup:
+        """The markers of one value (imputed, earlier year, estimate, ...), each with its meaning as a tooltip."""
+        marks = self.m.marks_of(unit, self.m.latest if year is None else year, indicator)
+        out = []
+        for kind, how in marks:
+            label = self.t(f"mark_{kind}")
+            if how and (self.lang == "en") == (not i18n.has_cjk(how)):
+                label = f"{label}: {how}"
+            out.append(Markup('<sup class="mk mk-{}" title="{}">{}</sup>').format(kind, label, MARK_KINDS[kind]))
+        return Markup("").join(out)
+
+    def column(self, values: Any, unit: str | None) -> tuple[str, Callable[[Any], str]]:
+        return i18n.column_unit(values, unit, self.lang)
+
+    def verdict_reason(self, v: Mapping[str, Any]) -> str:
+        """Why a dimension got its verdict, in the page's language, from the verdict's fields."""
+        sep = "，" if self.lang == "zh" else ", "
+        alpha = _num(v.get("alpha"))
+        parts = [self.t("reason_alpha", alpha=i18n.fmt_num(alpha, 2)) if alpha is not None else self.t("reason_no_alpha")]
+        eig, pc1 = _num(v.get("n_eigen_gt1")), _num(v.get("pc1_share"))
+        if eig is None and pc1 is None:
+            parts.append(self.t("reason_no_pca"))
+        else:
+            if eig is not None:
+                parts.append(self.t("reason_eigen", n=int(eig)))
+            if pc1 is not None:
+                parts.append(self.t("reason_pc1", share=i18n.fmt_pct(pc1, self.lang, 0)))
+        neg = _num(v.get("n_negative"))
+        if neg is not None:
+            parts.append(self.t("reason_negative", n=int(neg)) if neg else self.t("reason_no_negative"))
+        return sep.join(parts)
+
+    def verdict_rule(self) -> str:
+        th = (self.m.audit_json or {}).get("thresholds", {})
+        return self.t("verdict_rule", hi=th.get("alpha_coherent", 0.7), lo=th.get("alpha_incoherent", 0.6),
+                      pc1=i18n.fmt_pct(th.get("pc1_share", 0.5), self.lang, 0))
+
+    def in_script(self, text: Any) -> str:
+        """``text`` when it is in the page's language, else '' (see :func:`i18n.in_script`)."""
+        return str(text) if text and i18n.in_script(text, self.lang) else ""
 
     def keyed(self, prefix: str, key: Any) -> str:
         """The interface string ``prefix + key``, or ``key`` itself when there is none."""
@@ -216,10 +253,18 @@ class Formatter:
 class PageBuilder:
     """Builds every page's context from the model, in one language."""
 
-    def __init__(self, m: ReportModel, lang: str):
+    def __init__(self, m: ReportModel, lang: str, has_xlsx: bool = False):
         self.m, self.lang = m, lang
         self.f = Formatter(m, lang)
         self._ids = 0
+        self.has_xlsx = has_xlsx  # the report sits in its build folder, beside results.xlsx
+        self.downloads: dict[str, tuple[list[str], list[list[Any]]]] = {}  # data/<name>.csv -> (columns, rows)
+
+    def download(self, name: str, columns: list[str], rows: list[list[Any]]) -> str:
+        """Register a table's CSV (written with the report as ``data/<name>.csv``) and return its path."""
+        path = f"data/{name}.csv"
+        self.downloads[path] = (columns, rows)
+        return path
 
     # ---- helpers ----------------------------------------------------------------------
     def t(self, key: str, **kw: Any) -> str:
@@ -239,6 +284,60 @@ class PageBuilder:
     def sfmt(self) -> Callable[[Any], str]:
         return self.f.score
 
+    @property
+    def single(self) -> bool:
+        """One unit ranked (a time series): pages for one unit, no rank out of one and no peer statistics."""
+        return len(self.m.ranked_units) == 1
+
+    @property
+    def base_year(self) -> int | None:
+        """The first year of a build with several years (the base of a time series), else None."""
+        return self.m.years[0] if self.m.has_years and len(self.m.years) > 1 else None
+
+    def year_rows(self, u: str) -> list[dict[str, Any]]:
+        """One row per year for one unit: index score, change, growth (%) and each dimension's score."""
+        m, rows, last = self.m, [], None
+        for yr in m.years:
+            s = m.score(u, yr, m.root)
+            rows.append({
+                "year": yr, "score": s, "change": m.change(u, yr, m.root),
+                "growth": None if s is None or last in (None, 0) else s / last - 1,
+                "dims": {d: m.score(u, yr, d) for d in m.dimensions},
+            })
+            last = s
+        return rows
+
+    def notice(self) -> str:
+        """The data notice in the page's language: the build's own (:func:`index_engine.outputs.data_notice`,
+        recorded in ``manifest.json`` as ``notice``); empty for a folder written before it was recorded."""
+        rec = self.m.manifest.get("notice")
+        src = rec if isinstance(rec, dict) else {}
+        return str(src.get(self.lang) or src.get("en" if self.lang == "zh" else "zh") or "")
+
+    def publication(self) -> dict[str, Any]:
+        """The publication block: ``rows`` of (label, text) from the spec's ``publication:`` section and the
+        suggested citation (the spec's, else one made from the index's name, publisher and version).
+        The data cut-off defaults to the latest vintage in ``provenance.csv``, else the latest year; no
+        date is taken from the clock."""
+        m, zh = self.m, self.lang == "zh"
+        pub = m.spec.get("publication") or {}
+        name = i18n.pick_name(m.index, self.lang, str(m.index.get("id", "")))
+        publisher = (pub.get("publisher") if zh else pub.get("publisher_en") or pub.get("publisher")) or ""
+        version = pub.get("version") or str(m.index.get("version") or "")
+        cutoff = pub.get("data_cutoff") or m.latest_vintage or (str(m.latest) if m.has_years else "")
+        release = pub.get("release_date") or ""
+        licence = (pub.get("licence") if zh else pub.get("licence_en") or pub.get("licence")) or ""
+        rows = [(self.t(k), v) for k, v in (
+            ("pub_publisher", publisher), ("pub_release", release), ("pub_cutoff", cutoff),
+            ("version", version), ("pub_contact", pub.get("contact") or ""), ("pub_licence", licence),
+        ) if v]
+        citation = pub.get(f"citation_{self.lang}") or ""
+        if not citation:
+            year = (release or cutoff)[:4]
+            citation = self.t("citation_auto", who=publisher or name, year=year, name=name, version=version or "1") if year else \
+                self.t("citation_auto_noyear", who=publisher or name, name=name, version=version or "1")
+        return {"rows": rows, "citation": citation}
+
     def nav(self) -> list[tuple[str, str]]:
         """(page, interface-string key) of each entry of the navigation bar."""
         m = self.m
@@ -253,21 +352,24 @@ class PageBuilder:
     def base(self, file: str, title: str, active: str, **kw: Any) -> dict[str, Any]:
         m = self.m
         nav = self.nav()
-        recorded = m.manifest.get("notice") if isinstance(m.manifest.get("notice"), dict) else {}  # outputs.data_notice
-        notice = recorded.get(self.lang) or recorded.get("en" if self.lang == "zh" else "zh")
+        if not hasattr(self, "_pub"):
+            self._pub, self._notice = self.publication(), self.notice()
+            rec = m.manifest.get("notice")
+            self._illustrative = bool(rec.get("illustrative")) if isinstance(rec, dict) else False
+        notice = self._notice
         return {
             "file": file,
             "title": title,
             "active": active,
             "nav": nav,
             "index_name": i18n.pick_name(m.index, self.lang, str(m.index.get("id", ""))),
-            "index_description": (m.index.get("description_zh") if self.lang == "zh" else None)
-            or m.index.get("description")
-            or "",
-            "index_other_name": i18n.other_name(m.index, self.lang),
+            "index_description": i18n.pick_text(m.index, "description", self.lang),
             "notice": notice or "",
-            "notice_illustrative": bool(recorded.get("illustrative")),
+            "notice_illustrative": self._illustrative,
+            "publication": self._pub,
             "year": self.year_label(m.latest),
+            "single": self.single,
+            "base_year": self.base_year,
             "crumbs": kw.pop("crumbs", []),
             "charts": kw.pop("charts", []),
             **kw,
@@ -322,19 +424,28 @@ class PageBuilder:
                 "median": m.peer_median(y, m.root),
                 "median_prev": m.peer_median(m.previous, m.root) if m.previous is not None else None,
             }
+            if self.base_year is not None:
+                base, prev = m.score(u, self.base_year, m.root), m.score(u, m.previous, m.root)
+                s = headline["score"]
+                headline.update(
+                    base_score=base, since_base=None if s is None or base is None else s - base,
+                    growth=None if s is None or prev in (None, 0) else s / prev - 1,
+                )
         dims = list(m.dimensions)
         vals = [r["dims"][d] for r in rows for d in dims if r["dims"][d] is not None]
         heat_lo, heat_hi = (min(vals), max(vals)) if vals else (0, 100)
         if m.has_years and len(m.years) > 1:
-            series = [
-                {"name": self.f.unit_name(u), "y": [s for _, s in m.series(u, m.root)], "focus": u == m.focus}
-                for u in m.ranked_units
-            ]
-            charts.append(ch.line_chart(
-                self.cid(), self.t("index_over_time"), [str(v) for v in m.years], series,
-                fmt=self.sfmt, y_title=self.t("index_score"), x_label=self.t("year"), height=420,
-            ))
-        if not m.contributions.empty and dims:
+            charts.append(self.trend_chart(self.t("index_over_time"), m.root, m.ranked_units))
+        if self.single and m.has_years and not m.contributions.empty and dims:
+            u = m.ranked_units[0]
+            groups = [{"name": self.f.node_name(d), "values": [m.contribution(u, yr, d) for yr in m.years]} for d in dims]
+            if any(v is not None for g in groups for v in g["values"]):
+                charts.append(ch.bar_chart(
+                    self.cid(), self.t("composition_over_time"), [str(yr) for yr in m.years], groups, fmt=self.sfmt,
+                    barmode="stack", value_title=self.t("index_score"), category_title=self.t("year"),
+                    total=[m.score(u, yr, m.root) for yr in m.years], total_label=self.t("index_score"),
+                ))
+        elif not m.contributions.empty and dims:
             units = m.ranked_units
             groups = [
                 {"name": self.f.node_name(d), "values": [m.contribution(u, y, d) for u in units]}
@@ -347,7 +458,20 @@ class PageBuilder:
                     value_title=self.t("index_score"), category_title=self.t("unit"),
                     total=[m.score(u, y, m.root) for u in units], total_label=self.t("index_score"),
                 ))
-        ctx = self.base("index.html", self.t("overview"), "index.html", headline=headline, rows=rows,
+        year_rows = self.year_rows(m.ranked_units[0]) if self.single else []
+        dn = [self.f.node_name(d) for d in dims]
+        if year_rows:
+            dl = self.download("index-years", [self.t("year"), self.t("index_score"), self.t("change_short")] + dn,
+                               [[r["year"], r["score"], r["change"]] + [r["dims"][d] for d in dims] for r in year_rows])
+        else:
+            dl = self.download("index-ranking", [self.t("rank"), self.t("code"), self.t("unit"), self.t("index_score"),
+                                                 self.t("change_short")] + dn,
+                               [[r["rank"], r["unit"], self.f.unit_name(r["unit"]), r["score"], r["change"]]
+                                + [r["dims"][d] for d in dims] for r in rows])
+        if year_rows:
+            vals = [v for r in year_rows for v in r["dims"].values() if v is not None]
+            heat_lo, heat_hi = (min(vals), max(vals)) if vals else (0, 100)
+        ctx = self.base("index.html", self.t("overview"), "index.html", headline=headline, rows=rows, year_rows=year_rows, dl=dl,
                         dims=dims, heat_lo=heat_lo, heat_hi=heat_hi, charts=charts,
                         prev_year=self.year_label(m.previous))
         return Page("index.html", "overview.html.j2", ctx, charts)
@@ -373,29 +497,36 @@ class PageBuilder:
         m, y, prev = self.m, self.m.latest, self.m.previous
         info = m.units[u]
         n_ranked = len(m.ranking(y))
+        single, by = self.single, self.base_year
         dims = []
         for d in m.dimensions:
             s, med = m.score(u, y, d), m.peer_median(y, d)
+            base = m.score(u, by, d) if by is not None else None
             dims.append({
                 "code": d, "score": s, "rank": m.rank(u, y, d), "n": len(m.ranking(y, d)), "median": med,
                 "diff": None if s is None or med is None else s - med, "change": m.change(u, y, d),
+                "base": base, "since_base": None if s is None or base is None else s - base,
             })
+        # the reference beside the unit: the peer median, or the base year for a unit on its own
+        ref_name, ref_key = (self.t("base_year_score", year=by), "base") if single and by is not None else (self.t("peer_median"), "median")
         charts = [ch.bar_chart(
-            self.cid(), self.t("vs_peers") + (f" ({y})" if m.has_years else ""),
+            self.cid(), (self.t("vs_base") if ref_key == "base" else self.t("vs_peers")) + (f" ({y})" if m.has_years else ""),
             [self.f.node_name(d["code"]) for d in dims],
-            [{"name": self.f.unit_name(u), "values": [d["score"] for d in dims], "color": ch.FOCUS},
-             {"name": self.t("peer_median"), "values": [d["median"] for d in dims], "color": ch.MUTED}],
+            [{"name": self.f.unit_name(u) + (f" {y}" if ref_key == "base" else ""), "values": [d["score"] for d in dims], "color": ch.FOCUS},
+             {"name": ref_name, "values": [d[ref_key] for d in dims], "color": ch.MUTED}],
             fmt=self.sfmt, value_title=self.t("score"), category_title=self.t("dimension"),
-        )]
+        )] if not single or by is not None else []
         # indicators: strengths and weaknesses by rank, and the full scorecard
-        inds = self.unit_indicators(u, y)
-        strengths, weaknesses = strengths_weaknesses(inds)
+        inds = self.unit_indicators(u, y, by)
+        strengths, weaknesses = strengths_weaknesses(inds, by_base=single)
         if m.has_years and len(m.years) > 1:
-            series = [{"name": self.f.node_name(m.root), "y": [s for _, s in m.series(u, m.root)], "focus": True}]
-            series += [{"name": self.f.node_name(d), "y": [s for _, s in m.series(u, d)]} for d in m.dimensions]
-            charts.append(ch.line_chart(
-                self.cid(), self.t("trends"), [str(v) for v in m.years], series, fmt=self.sfmt,
-                y_title=self.t("score"), x_label=self.t("year"), height=400,
+            dcol = ch.dimension_colors(m.dimensions)
+            panels = [{"name": self.f.node_name(c), "y": [s for _, s in m.series(u, c)], "color": dcol.get(c, ch.FOCUS),
+                       "ref": None if single else [m.peer_median(yr, c) for yr in m.years]}
+                      for c in (m.root, *m.dimensions)]
+            charts.append(ch.small_multiples(
+                self.cid(), self.t("trends"), [str(v) for v in m.years], panels, fmt=self.sfmt, x_label=self.t("year"),
+                value_name=self.f.unit_name(u), ref_name=self.t("peer_median"), columns=3, shared_y=not single,
             ))
         contrib = None
         if prev is not None and not m.contributions.empty:
@@ -412,19 +543,33 @@ class PageBuilder:
                     fmt=self.f.signed, value_title=self.t("change_short"), category_title=self.t("dimension"),
                 ))
                 contrib = {"total": sum(v for v in deltas if v is not None), "change": m.change(u, y, m.root)}
+            if single and by is not None and by != prev:
+                deltas = [_diff(m.contribution(u, y, d), m.contribution(u, by, d)) for d in m.dimensions]
+                if any(v is not None for v in deltas):
+                    charts.append(ch.bar_chart(
+                        self.cid(), self.t("contrib_since_base", base=by, year=y), [self.f.node_name(d) for d in m.dimensions],
+                        [{"name": self.t("contribution"), "values": deltas,
+                          "colors": [ch.NAVY if (v or 0) >= 0 else ch.FOCUS for v in deltas]}],
+                        fmt=self.f.signed, value_title=self.t("change_short"), category_title=self.t("dimension"),
+                    ))
+        dl = self.download(f"{Path(info.page).stem}-{y}", [self.t("code"), self.t("indicator"), self.t("dimension"), self.t("raw_value"),
+                                                         self.t("unit_of_measure"), self.t("score"), self.t("rank"), self.t("change_short")],
+                           [[r["code"], self.f.node_name(r["code"]), self.f.node_name(r["dim"]) if r["dim"] else "", r["raw"],
+                             r["unit"] or "", r["score"], r["rank"], r["change"]] for r in inds])
         ctx = self.base(
-            info.page, self.f.unit_name(u), "units.html", unit=u, info=info,
+            info.page, self.f.unit_name(u), "units.html", unit=u, info=info, dl=dl,
             score=m.score(u, y, m.root), rank=m.rank(u, y, m.root), n=n_ranked,
             change=m.change(u, y, m.root), prev_rank=m.rank(u, prev, m.root) if prev is not None else None,
-            median=m.peer_median(y, m.root), dims=dims, strengths=strengths, weaknesses=weaknesses,
+            median=m.peer_median(y, m.root), dims=dims,
+            dims_base=m.score(u, self.base_year, m.root) if self.base_year is not None else None, strengths=strengths, weaknesses=weaknesses,
             inds=inds, charts=charts, contrib=contrib,
             crumbs=[("units.html", self.t("units"))],
         )
         return Page(info.page, "unit.html.j2", ctx, charts)
 
-    def unit_indicators(self, u: str, y: int) -> list[dict[str, Any]]:
-        """Per indicator: ``u``'s raw value, score, rank among ``n`` units and change in ``y``, and
-        whether it counts (effective weight above zero)."""
+    def unit_indicators(self, u: str, y: int, by: int | None = None) -> list[dict[str, Any]]:
+        """Per indicator: ``u``'s raw value, score, rank among ``n`` units and change in ``y``, whether
+        it counts (effective weight above zero) and, given a base year ``by``, the score gained since."""
         m = self.m
         inds = []
         for i in m.indicators:
@@ -433,6 +578,7 @@ class PageBuilder:
                 "code": i, "dim": m.dimension_of(i), "unit": node.unit, "raw": m.raw_value(u, y, i),
                 "score": m.score(u, y, i), "rank": m.rank(u, y, i), "n": len(m.ranking(y, i)),
                 "change": m.change(u, y, i), "counted": (node.effective_weight or 0) > 0,
+                "since_base": _diff(m.score(u, y, i), m.score(u, by, i)) if by is not None else None,
             })
         return inds
 
@@ -450,12 +596,7 @@ class PageBuilder:
             r["available"], r["total"] = m.coverage(y, r["unit"], code)
         charts: list[ch.Chart] = []
         if m.has_years and len(m.years) > 1:
-            series = [{"name": self.f.unit_name(u), "y": [s for _, s in m.series(u, code)], "focus": u == m.focus}
-                      for u in m.ranking(y, code)]
-            charts.append(ch.line_chart(
-                self.cid(), self.t("scores_over_time"), [str(v) for v in m.years], series, fmt=self.sfmt,
-                y_title=self.t("score"), x_label=self.t("year"),
-            ))
+            charts.append(self.trend_chart(self.t("scores_over_time"), code, m.ranking(y, code)))
         vals = [r["dims"][c] for r in rows for c in node.children if r["dims"][c] is not None]
         processing = []
         for i in m.indicators_under(code):
@@ -468,16 +609,41 @@ class PageBuilder:
             v = v[(v["node"] == code) & (v["year"] == y)]
             verdict = records(v)[0] if len(v) else None
         inds = [c for c in node.children if m.nodes[c].is_indicator]
-        raw_rows = [{"unit": r["unit"], "values": {i: m.raw_value(r["unit"], y, i) for i in inds}} for r in rows]
-        sources = [(i, m.nodes[i].source) for i in m.indicators_under(code) if m.nodes[i].source]
+        raw_rows = [{"unit": r["unit"], "values": {}} for r in rows]
+        raw_cols = []  # (indicator, heading, kind): the value normalised (when it is not the level), then the level
+        for i in inds:
+            b = m.basis.get(i)
+            if b is not None and b.differs:
+                bfmt = i18n.column_unit([m.basis_value(r["unit"], y, i) for r in rows], None, self.lang)[1]
+                raw_cols.append((i, i18n.basis_label(b.denominator, b.scale, b.transform, self.lang), "basis"))
+                for r in raw_rows:
+                    r["values"][(i, "basis")] = bfmt(m.basis_value(r["unit"], y, i))
+            head, rfmt = self.f.column([m.raw_value(r["unit"], y, i) for r in rows], m.nodes[i].unit)
+            raw_cols.append((i, f"{self.t('level_value')} ({head})" if head else self.t("level_value"), "raw"))
+            for r in raw_rows:
+                r["values"][(i, "raw")] = rfmt(m.raw_value(r["unit"], y, i))
+        stem = Path(node.page).stem
+        dl = self.download(f"{stem}-{y}", [self.t("rank"), self.t("code"), self.t("unit"), self.t("score"), self.t("change_short")]
+                           + [f"{c} {self.f.node_name(c)}" for c in node.children],
+                           [[r["rank"], r["unit"], self.f.unit_name(r["unit"]), r["score"], r["change"]]
+                            + [r["dims"][c] for c in node.children] for r in rows])
+        dl_raw = self.download(
+            f"{stem}-values-{y}", [self.t("code"), self.t("unit")] + [
+                f"{i} {h}" if k == "basis" else f"{i} {self.t('level_value')} ({i18n.unit_label(m.nodes[i].unit, self.lang)})"
+                for i, h, k in raw_cols],
+            [[r["unit"], self.f.unit_name(r["unit"])] + [m.basis_value(r["unit"], y, i) if k == "basis" else m.raw_value(r["unit"], y, i)
+                                                         for i, _, k in raw_cols] for r in rows]) if raw_cols else ""
+        sources = [(i, i18n.pick_text(m.nodes[i], "source", self.lang)) for i in m.indicators_under(code)]
+        sources = [(i, src) for i, src in sources if src]
         parent = node.parent
         crumbs = [("framework.html", self.t("framework"))]
         crumbs += [(m.nodes[c].page, self.f.node_name(c)) for c in m.path_to(code)[1:-1]]
         ctx = self.base(
             node.page, self.f.node_name(code), "framework.html", node=node, kids=kids, rows=rows,
             heat_lo=min(vals) if vals else 0, heat_hi=max(vals) if vals else 100, charts=charts,
+            node_description=i18n.pick_text(node, "description", self.lang),
             processing=processing, verdict=verdict, parent=parent, crumbs=crumbs, inds=inds,
-            raw_rows=raw_rows, sources=sources,
+            raw_rows=raw_rows, raw_cols=raw_cols, sources=sources, dl=dl, dl_raw=dl_raw,
         )
         return Page(node.page, "node.html.j2", ctx, charts)
 
@@ -488,17 +654,35 @@ class PageBuilder:
         rows = []
         for u in m.ranked_units:
             rows.append({"unit": u, "raw": m.raw_value(u, y, code), "norm": m.norm_value(u, y, code),
+                         "basis": m.basis_value(u, y, code),
                          "score": m.score(u, y, code), "rank": m.rank(u, y, code), "change": m.change(u, y, code)})
         rows.sort(key=lambda r: (r["rank"] is None, r["rank"] or 0, -(r["score"] or 0)))
+        raw_head, raw_fmt = self.f.column([r["raw"] for r in rows], unit)
+        for r in rows:
+            r["raw_text"] = raw_fmt(r["raw"])
+        basis = m.basis.get(code)
+        basis_head = None
+        if basis is not None and basis.differs:
+            basis_head = i18n.basis_label(basis.denominator, basis.scale, basis.transform, self.lang)
+            bfmt = i18n.column_unit([r["basis"] for r in rows], None, self.lang)[1]
+            for r in rows:
+                r["basis_text"] = bfmt(r["basis"])
+        dl = self.download(f"{Path(node.page).stem}-{y}", [self.t("rank"), self.t("code"), self.t("unit")]
+                           + ([basis_head] if basis_head else []) + [f"{self.t('level_value')} ({i18n.unit_label(unit, self.lang)})" if unit else self.t("level_value"),
+                                                                      self.t("score"), self.t("change_short")],
+                           [[r["rank"], r["unit"], self.f.unit_name(r["unit"])] + ([r["basis"]] if basis_head else [])
+                            + [r["raw"], r["score"], r["change"]] for r in rows])
         charts: list[ch.Chart] = []
         if m.has_years and len(m.years) > 1:
-            series = [{"name": self.f.unit_name(u), "y": [v for _, v in m.raw_series(u, code)], "focus": u == m.focus}
-                      for u in m.ranked_units]
-            series = [s for s in series if any(v is not None for v in s["y"])]
-            if series:
-                charts.append(ch.line_chart(
-                    self.cid(), self.t("raw_over_time"), [str(v) for v in m.years], series, fmt=self.qfmt(unit),
-                    y_title=i18n.axis_unit(unit, self.lang), x_label=self.t("year"),
+            units = [u for u in m.ranked_units if any(v is not None for _, v in m.raw_series(u, code))]
+            if units:
+                med = [_median([m.raw_value(u, yr, code) for u in m.ranked_units]) for yr in m.years]
+                panels = [{"name": self.f.unit_name(u), "y": [v for _, v in m.raw_series(u, code)], "focus": u == m.focus,
+                           "ref": med if len(units) > 1 else None} for u in units]
+                charts.append(ch.small_multiples(
+                    self.cid(), self.t("raw_over_time") + (f" ({i18n.axis_unit(unit, self.lang)})" if unit else ""),
+                    [str(v) for v in m.years], panels, fmt=self.qfmt(unit), x_label=self.t("year"),
+                    ref_name=self.t("peer_median"),
                 ))
         bar_units = [r for r in rows if r["score"] is not None]
         if bar_units:
@@ -521,7 +705,8 @@ class PageBuilder:
             target_status = {r.get("target", code): r.get("status") for r in records(tr)}
         ctx = self.base(
             node.page, self.f.node_name(code), "framework.html", node=node, rows=rows, charts=charts,
-            coverage=m.indicator_coverage(code), steps=m.steps_for(code),
+            raw_head=raw_head, basis_head=basis_head, dl=dl, node_description=i18n.pick_text(node, "description", self.lang),
+            node_source=i18n.pick_text(node, "source", self.lang), coverage=m.indicator_coverage(code), steps=m.steps_for(code),
             treated=m.rows_for(m.treatment, code), imputed=m.rows_for(m.imputed, code),
             fitted=m.rows_for(m.fitted, code), stats=stats, target_row=target_row, target_status=target_status,
             crumbs=[("framework.html", self.t("framework"))]
@@ -538,32 +723,79 @@ class PageBuilder:
         charts: list[ch.Chart] = []
         if any((n.effective_weight or 0) > 0 for n in nodes if n.is_indicator):
             ids = [n.code for n in nodes]
-            labels = [self.f.node_name(n.code) if not n.is_indicator else n.code for n in nodes]
+            labels = [self.f.node_name(n.code) if n.parent is None else n.code for n in nodes]
             parents = [n.parent or "" for n in nodes]
             values = [n.effective_weight if n.is_indicator else 0.0 for n in nodes]
-            charts.append(ch.sunburst(
+            dcol = ch.dimension_colors(m.dimensions)
+            colors = ["#ffffff" if n.parent is None else dcol[n.code] if n.code in dcol
+                      else ch.lighter(dcol.get(m.dimension_of(n.code) or "", ch.NAVY)) for n in nodes]
+            labels = [f"{n.code} {self.f.node_name(n.code)}" if n.code in dcol else lab for n, lab in zip(nodes, labels)]
+            charts.append(ch.weight_map(
                 self.cid(), self.t("weights_chart"), ids, labels, parents, values,
                 fmt=lambda v: i18n.fmt_pct(v, self.lang, 2),
-                columns=[self.t("node"), self.t("effective_weight")],
+                columns=[self.t("node"), self.t("effective_weight")], colors=colors,
             ))
         steps = []
         spec_steps = m.spec.get("steps") or {}
         for s in m.log:
             name = str(s.get("step", ""))
-            summary = _method_summary(name, str(s.get("method", "")))
+            summary = _method_summary(name, str(s.get("method", ""))) if self.lang == "en" else ""
             pool = (spec_steps.get(name) or {}).get("pool") if isinstance(spec_steps.get(name), dict) else None
             steps.append({**s, "summary": summary, "pool": pool})
-        sources = [(n.code, n.source) for n in nodes if n.is_indicator and n.source]
+        sources = [(n.code, i18n.pick_text(n, "source", self.lang)) for n in nodes if n.is_indicator]
+        sources = [(c, src) for c, src in sources if src]
         seg_sets, seg_rows = self.segment_weights()
         ctx = self.base(
             "methodology.html", self.t("methodology"), "methodology.html", nodes=nodes, steps=steps,
-            sources=sources, manifest=m.manifest, charts=charts, units=list(m.units.values()),
-            description=(m.index.get("description_zh") if self.lang == "zh" else None) or m.index.get("description") or "",
+            sources=sources, manifest=m.manifest, charts=charts, units=list(m.units.values()), plain=self.plain_steps(),
+            bands=self.scoring_bands(),
+            description=i18n.pick_text(m.index, "description", self.lang),
             index_version=m.index.get("version") or "", seg_sets=seg_sets, seg_rows=seg_rows,
             segment_column=str((m.spec.get("segments") or {}).get("column") or ""), segment_counts=[],
             segment_total=0,
         )
         return Page("methodology.html", "methodology.html.j2", ctx, charts)
+
+    def scoring_bands(self) -> list[dict[str, Any]]:
+        """For each indicator scored by bands (normalize ``points``): ``{"code", "unit", "bands": [(band text,
+        points)]}`` read from the spec, so a firm can see why it got its points."""
+        from ..spec import spec_from_dict, step_choice
+
+        spec = spec_from_dict(self.m.spec)
+        out = []
+        for code in self.m.indicators:
+            choice, _ = step_choice(spec, "normalize", code)
+            if choice.method != "points":
+                continue
+            th, pts = list(choice.params.get("thresholds") or []), list(choice.params.get("points") or [])
+            if len(pts) != len(th) + 1:
+                continue
+            num = lambda v: i18n.fmt_num(v, 0 if float(v).is_integer() else None)  # noqa: E731
+            bands = [(self.t("band_below", hi=num(th[0])), pts[0])]
+            bands += [(self.t("band_between", lo=num(a), hi=num(b)), p) for a, b, p in zip(th, th[1:], pts[1:])]
+            bands.append((self.t("band_from", lo=num(th[-1])), pts[-1]))
+            if choice.params.get("missing") is not None:
+                bands.append((self.t("band_missing"), choice.params["missing"]))
+            out.append({"code": code, "unit": self.m.nodes[code].unit, "bands": bands})
+        return out
+
+    def plain_steps(self) -> list[str]:
+        """The method statement in plain words, one sentence per step the spec uses (steps set to
+        ``none`` are left out), with the counts of imputed and treated values from the build."""
+        m, out = self.m, []
+        counts = {"impute": len(m.imputed), "treat": len(m.treatment)}
+        for step in ("transform", "denominate", "impute", "screen", "treat", "normalize", "weights", "aggregate"):
+            choice = (m.spec.get("steps") or {}).get(step) or {}
+            method = str(choice.get("method") or "none")
+            overrides = len(choice.get("by_indicator") or {}) + len(choice.get("by_node") or {}) + len(choice.get("by_level") or {})
+            if method == "none" and not overrides:
+                continue
+            key = f"plain_{step}_{method}" if f"plain_{step}_{method}" in i18n.STRINGS else f"plain_{step}"
+            text = self.t(key, method=method, n=counts.get(step, 0))
+            if overrides:
+                text = text.rstrip("。.") + self.t("plain_overrides", n=overrides) + ("。" if self.lang == "zh" else ".")
+            out.append(text)
+        return out
 
     def segment_weights(self) -> tuple[list[str], list[dict[str, Any]]]:
         """The segments with their own weight set (weights.csv's ``segment`` column) and, per node,
@@ -580,6 +812,28 @@ class PageBuilder:
                 for c in self.m.nodes if c != self.m.root]
         return sets, rows
 
+    def trend_chart(self, title: str, node: str, units: Any) -> ch.Chart:
+        """A node's score over the years: one line for a single unit, else a small panel per unit
+        with the peer median as the reference line."""
+        m, years = self.m, [str(v) for v in self.m.years]
+        units = list(units)
+        if len(units) == 1:
+            return ch.line_chart(self.cid(), title, years, [{"name": self.f.unit_name(units[0]),
+                                 "y": [s for _, s in m.series(units[0], node)], "focus": True}],
+                                 fmt=self.sfmt, y_title=self.t("score"), x_label=self.t("year"))
+        med = [m.peer_median(yr, node) for yr in m.years]
+        panels = [{"name": self.f.unit_name(u), "y": [s for _, s in m.series(u, node)], "focus": u == m.focus, "ref": med}
+                  for u in units]
+        return ch.small_multiples(self.cid(), title, years, panels, fmt=self.sfmt, x_label=self.t("year"),
+                                  ref_name=self.t("peer_median"))
+
+    def factor_label(self, factor: str) -> str:
+        """An uncertainty factor in words: ``weights`` or the step a spec path chooses (``steps.normalize.method``)."""
+        for step in ("normalize", "aggregate", "impute", "treat"):
+            if f"steps.{step}" in factor:
+                return self.t(f"factor_{step}")
+        return self.t("factor_weights") if factor.startswith("weights") else factor
+
     def robustness_page(self) -> Page:
         m, y = self.m, self.m.latest
         charts: list[ch.Chart] = []
@@ -593,7 +847,9 @@ class PageBuilder:
                 allc = Counter(flags["check"])
                 lat = flags[flags["year"] == y] if "year" in flags.columns else flags
                 latc = Counter(lat["check"])
-                by_check = sorted(((c, latc.get(c, 0), n) for c, n in allc.items()), key=lambda x: -x[2])
+                by_check = sorted(((c, latc.get(c, 0), n, self.f.keyed("mean_", c) if f"mean_{c}" in i18n.STRINGS else "",
+                                    self.f.keyed("act_", c) if f"act_{c}" in i18n.STRINGS else "")
+                                   for c, n in allc.items()), key=lambda x: -x[2])
                 latest_flags = records(lat)
             verdicts = []
             if "verdicts" in a and not a["verdicts"].empty:
@@ -650,12 +906,14 @@ class PageBuilder:
                     value_title=self.t("rank"), label_title=self.t("unit"),
                 ))
                 charts[-1].kind = "ranks"
+            sens["pooled"] = any("normalize" in f for f in m.sensitivity_factors)
             sb = s.get("sobol")
             if sb is not None and not sb.empty:
                 rows = records(sb)
+                sens["pooled"] = sens["pooled"] or any("normalize" in str(r["factor"]) for r in rows)
                 sens["sobol"] = rows
                 charts.append(ch.bar_chart(
-                    self.cid(), self.t("sobol"), [str(r["factor"]) for r in rows],
+                    self.cid(), self.t("sobol"), [self.factor_label(str(r["factor"])) for r in rows],
                     [{"name": "S1", "values": [r.get("S1") for r in rows], "lo": [r.get("S1_lo") for r in rows],
                       "hi": [r.get("S1_hi") for r in rows], "color": ch.NAVY},
                      {"name": "ST", "values": [r.get("ST") for r in rows], "lo": [r.get("ST_lo") for r in rows],
@@ -668,16 +926,24 @@ class PageBuilder:
                 df = s.get(name)
                 if df is not None and not df.empty:
                     sens[name] = records(df)
+            for r in sens["importance"]:
+                flag = str(r.get("flag") or "")
+                r["flag"] = self.f.keyed("", flag.replace(" ", "_")) if flag else ""
         ctx = self.base("robustness.html", self.t("robustness"), "robustness.html", audit=audit, sens=sens,
                         charts=charts)
         return Page("robustness.html", "robustness.html.j2", ctx, charts)
 
 
-def strengths_weaknesses(inds: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """A unit's best and worst counted indicators by rank share (rank / units ranked): five each
-    from twelve ranked indicators up, else a third of them."""
-    ranked = [r for r in inds if r["rank"] is not None and r["counted"]]
-    ranked.sort(key=lambda r: (r["rank"] / max(r["n"], 1), -(r["score"] or 0)))
+def strengths_weaknesses(inds: list[dict[str, Any]], by_base: bool = False) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A unit's best and worst counted indicators by rank share (rank / units ranked), or with
+    ``by_base`` (one unit, no ranks) by the score gained since the base year: five each from twelve
+    indicators up, else a third of them."""
+    if by_base:
+        ranked = [r for r in inds if r.get("since_base") is not None and r["counted"]]
+        ranked.sort(key=lambda r: -r["since_base"])
+    else:
+        ranked = [r for r in inds if r["rank"] is not None and r["counted"]]
+        ranked.sort(key=lambda r: (r["rank"] / max(r["n"], 1), -(r["score"] or 0)))
     k = 5 if len(ranked) >= 12 else max(1, len(ranked) // 3) if ranked else 0
     strengths = ranked[:k]
     weaknesses = [r for r in reversed(ranked[-k:]) if r not in strengths] if k else []
@@ -709,6 +975,30 @@ def extra_static(pages: list[Page]) -> list[str]:
     files = {p.file for p in pages}
     out = ["explorer.css", "explorer.js"] if "explorer.html" in files else []
     return out + (["brief.css"] if any(f.startswith("brief-") for f in files) else [])
+
+
+def _median(values: list[float | None]) -> float | None:
+    """The median of the values present, or None when there is none."""
+    vals = sorted(v for v in values if v is not None)
+    if not vals:
+        return None
+    k = len(vals) // 2
+    return vals[k] if len(vals) % 2 else (vals[k - 1] + vals[k]) / 2
+
+
+def _num(v: Any) -> float | None:
+    """A number, or None for a missing or unreadable value."""
+    if i18n.is_missing(v):
+        return None
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def _diff(a: float | None, b: float | None) -> float | None:
+    """a - b, or None when either is missing."""
+    return None if a is None or b is None else a - b
 
 
 def _rank_fmt(v: Any) -> str:
@@ -782,8 +1072,10 @@ def render_report(
     else:
         m = load_model(build_dir)
         builder = PageBuilder(m, lang or m.default_lang)
+    builder.has_xlsx = out_dir.resolve().parent == build_dir.resolve() and (build_dir / "results.xlsx").is_file()
     lang = builder.lang
     env = make_env(lang, m)
+    env.globals["has_xlsx"] = builder.has_xlsx
     pages = builder.pages()
 
     def fill(tmp: Path) -> None:
@@ -792,9 +1084,26 @@ def render_report(
             (tmp / p.file).write_text(html, encoding="utf-8")
         for name in ("report.css", "report.js", *extra_static(pages)):
             shutil.copyfile(HERE / "static" / name, tmp / name)
-        write_plotlyjs(tmp / "plotly.min.js")
+        if any(p.charts for p in pages):
+            write_plotlyjs(tmp / "plotly.min.js")
+        write_downloads(tmp, pages, builder.downloads)
 
     return write_folder(out_dir, fill, force=True)  # _check_out has refused what must not be replaced
+
+
+def write_downloads(folder: Path, pages: list[Page], tables: Mapping[str, tuple[list[str], list[list[Any]]]]) -> None:
+    """``data/<name>.csv``: each registered table and each chart's numbers, through the project's CSV
+    writer (formula-safe text)."""
+    import pandas as pd
+
+    from ..outputs import write_csv
+
+    (folder / "data").mkdir()
+    for path, (columns, rows) in tables.items():
+        write_csv(pd.DataFrame(rows, columns=columns), folder / path, has_years=True)
+    for p in pages:
+        for c in p.charts:
+            write_csv(pd.DataFrame(c.table.rows, columns=c.table.columns), folder / c.csv, has_years=True)
 
 
 _PLOTLYJS: str | None = None
