@@ -1,5 +1,6 @@
 """Shared fixtures: paths to the examples, a tiny spec and panel (3 units × 4 indicators × 2 years),
-and the command line run in this process."""
+the Beijing build made once per session, the command line run in this process, and the order in
+which modules run. tests/README.md says which fixture to reuse so that new tests stay fast."""
 
 from __future__ import annotations
 
@@ -16,6 +17,28 @@ import index_engine as ie
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
 BEIJING = ROOT / "weights/beijing_tfdi.yaml"
+
+
+# Modules whose tests take longest, run first (a module is not split between workers: see addopts in
+# pyproject.toml), so that no worker is left with a long module at the end while the other waits.
+SLOWEST_FIRST = (
+    "tests/test_report_browser.py",
+    "tests/test_sensitivity.py",
+    "tests/test_report.py",
+    "tests/test_dask.py",
+    "tests/test_report_firms.py",
+    "tests/test_weighting_methods.py",
+    "tests/test_targets.py",
+    "tests/test_folder.py",
+    "tests/test_job.py",
+    "tests/test_hostile_outputs.py",
+)
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The modules of SLOWEST_FIRST first, in that order; the others after them as collected."""
+    rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
 
 
 @pytest.fixture
