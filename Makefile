@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 SPEC ?= weights/beijing_tfdi.yaml
+TEST_WORKERS ?= auto
 
 .PHONY: run test install clean bench
 
@@ -13,7 +14,7 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 
 # `make run` installs the package and what it needs only; `make test` adds the test extras
-# (pytest, hypothesis, playwright, dask).
+# (pytest, pytest-xdist, hypothesis, playwright, dask). `make test TEST_WORKERS=0` runs the suite in one process.
 $(STAMP): $(VENV)/bin/python pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e .
@@ -30,7 +31,7 @@ run: $(STAMP)
 	@echo "index-engine is in $(VENV)/bin: run $(VENV)/bin/index-engine --help, or first: . $(VENV)/bin/activate"
 
 test: $(TEST_STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS)
 
 bench: $(STAMP)
 	$(PY) bench/build.py

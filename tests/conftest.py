@@ -1,8 +1,11 @@
 """Shared fixtures: paths to the examples, a tiny spec and panel (3 units × 4 indicators × 2 years),
-and the command line run in this process."""
+the Beijing build made once per session, the command line run in this process, and the order in
+which modules run. tests/README.md says which fixture to reuse so that new tests stay fast."""
 
 from __future__ import annotations
 
+import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -16,6 +19,28 @@ import index_engine as ie
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
 BEIJING = ROOT / "weights/beijing_tfdi.yaml"
+
+
+# Modules whose tests take longest, run first (a module is not split between workers: see addopts in
+# pyproject.toml), so that no worker is left with a long module at the end while the other waits.
+SLOWEST_FIRST = (
+    "tests/test_report_browser.py",
+    "tests/test_sensitivity.py",
+    "tests/test_report.py",
+    "tests/test_dask.py",
+    "tests/test_report_firms.py",
+    "tests/test_weighting_methods.py",
+    "tests/test_targets.py",
+    "tests/test_folder.py",
+    "tests/test_job.py",
+    "tests/test_hostile_outputs.py",
+)
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The modules of SLOWEST_FIRST first, in that order; the others after them as collected."""
+    rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
 
 
 @pytest.fixture
@@ -63,6 +88,43 @@ def beijing_folder(beijing_build, tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("bj") / "build"
     beijing_build.write(d, excel=False, extras=("audit",))
     return d
+
+
+# ---- the browser: one Chromium per worker, for every module that opens pages ----------------------
+
+
+def _chromium() -> str | None:
+    """Debian's chromium-headless-shell if installed (the same engine without the desktop browser
+    around it: about a quarter less CPU a page), else chromium; None when neither is installed."""
+    for name in ("chromium-headless-shell", "chromium"):
+        exe = shutil.which(name) or (f"/usr/bin/{name}" if os.access(f"/usr/bin/{name}", os.X_OK) else None)
+        if exe:
+            return exe
+    return None
+
+
+CHROMIUM = _chromium()
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+    # scripts compiled on the page's thread, where V8's in-memory cache holds plotly.min.js (4.8 MB)
+    # from the tab's previous page, rather than parsed again in the background for every page
+    "--disable-features=ScriptStreaming",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium driven by playwright, launched once per session (per worker under xdist).
+    Open a page with ``browser.new_page()`` and close it when done. Skips when playwright or
+    chromium is not installed. Playwright's own browser downloads are never used."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[test])")
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
 
 
 @pytest.fixture

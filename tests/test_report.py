@@ -541,9 +541,9 @@ def test_names_with_script_and_quotes_render_as_text(tmp_path):
             html = read(page)
             assert EVIL not in html, page.name
             assert "<img src=x" not in html and "<i>" not in html and '<b>"%"</b>' not in html, page.name
-            # every <script> is ours and none is inline: plotly.min.js and report.js
+            # every <script> is ours and none is inline: plotly.min.js, report.js and the explorer's explorer.js
             for attrs, script in re.findall(r"<script([^>]*)>(.*?)</script>", html, re.S):
-                assert script == "" and re.fullmatch(r' src="(plotly\.min|report)\.js" defer', attrs), attrs + script[:80]
+                assert script == "" and re.fullmatch(r' src="(plotly\.min|report|explorer)\.js" defer', attrs), attrs + script[:80]
         html = read(out / "index.html")
         assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
         if lang == "en":

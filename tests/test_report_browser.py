@@ -5,8 +5,9 @@ no request to anything but local files; every chart container holds a rendered S
 internal link resolves to an existing file; the Chinese names appear as text; a screenshot of the
 overview is not blank. The summary report of a firm-level build (the 1,000-firm sample written as a
 large Parquet build) loads the same way. Skipped when chromium or playwright is absent (``.ci/run`` installs
-chromium and fonts-noto-cjk; ``pip install -e .[test]`` installs playwright). Playwright's own
-browser downloads are never used: the system chromium is the executable.
+chromium, chromium-headless-shell and fonts-noto-cjk; ``pip install -e .[test]`` installs playwright).
+The browser is conftest.py's ``browser`` (one per session); playwright's own browser downloads are
+never used: the system's Chromium is the executable.
 """
 
 from __future__ import annotations
@@ -26,18 +27,12 @@ import pytest
 import index_engine as ie
 from index_engine.report import load_model, render_report
 
-from .conftest import BEIJING
+from .conftest import BEIJING, CHROMIUM
 from .test_report import write_fake_sensitivity, write_fake_targets
 from .test_report_firms import SUMMARY_PAGES, firm_build
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[test])")
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else None)
+pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[test])")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
-
-ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
 
 
 @pytest.fixture(scope="module")
@@ -61,14 +56,6 @@ def reports(beijing_folder, tmp_path_factory) -> dict[str, Path]:
         "plain": render_report(plain, plain / "report", lang="en"),
         "build": full,
     }
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 class Visit:
