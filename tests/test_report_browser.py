@@ -13,7 +13,6 @@ never used: the system's Chromium is the executable.
 from __future__ import annotations
 
 import base64
-import os
 import re
 import shutil
 import unicodedata
@@ -25,9 +24,10 @@ import numpy as np
 import pytest
 
 import index_engine as ie
+from index_engine.folder import load_build
 from index_engine.report import load_model, render_report
 
-from .conftest import BEIJING, CHROMIUM
+from .conftest import CHROMIUM
 from .test_report import write_fake_sensitivity, write_fake_targets
 from .test_report_firms import SUMMARY_PAGES, firm_build
 
@@ -442,8 +442,8 @@ def test_brief_prints_two_a4_pages_with_the_notice_on_each(browser, reports, lan
     assert len(texts) == 2 == len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf))
     boxes = [tuple(float(x) for x in b) for b in re.findall(rb"/MediaBox\s*\[0 0 ([\d.]+) ([\d.]+)\]", pdf)]
     assert boxes and all(abs(w - A4_POINTS[0]) < 1 and abs(h - A4_POINTS[1]) < 1 for w, h in boxes), boxes
-    spec = ie.load_spec(BEIJING)
-    notice = re.sub(r"\s+", "", unicodedata.normalize("NFKC", spec.index.notice_zh if lang == "zh" else spec.index.notice_en))
+    recorded = load_build(folder.parent).notice[lang]  # the build's data notice (the report sits in its build folder)
+    notice = re.sub(r"\s+", "", unicodedata.normalize("NFKC", recorded))
     mark = "示例数据" if lang == "zh" else "Illustrativedata"
     for i, text in enumerate(texts, 1):
         assert mark in text and notice in text, (i, text[:200])
@@ -464,6 +464,8 @@ def test_explorer_and_brief_fit_a_phone(browser, reports):
                 "table", "els => els.filter(t => t.getBoundingClientRect().width > 390).map(t => t.parentElement.className)")
             assert all(c == "table-scroll" for c in wide), (name, wide)
         assert not v.errors
+    finally:
+        v.close()
 
 
 PHONE_PAGES = ["index.html", "unit-BJ.html", "dim-VC.html", "ind-IN2.html", "robustness.html", "methodology.html"]
