@@ -35,8 +35,11 @@ _SYNONYMS = {w.casefold(): k for k, (zh, en) in PROGRESS_STATUSES.items() if k !
 _SYNONYMS.update({"completed": "done", "complete": "done", "ongoing": "in_progress", "进行中": "in_progress",
                   "behind": "delayed", "延期": "delayed", "滞后": "delayed", "planned": "not_started"})
 PROGRESS_COLUMNS = ("measure", "date", "status", "evidence", "source")
+TRANSLATED_COLUMNS = ("evidence_en", "source_en")
+"""Optional columns of a progress file: the evidence and source in English, for the English pages (the
+``evidence`` and ``source`` columns are in the file's own language, shown on the Chinese pages)."""
 COLUMNS = ["part", "measure", "item", "kind", "title_zh", "title_en", "by", "status", "date", "evidence", "source",
-           "flag", "n_reports", "indicators", "targets", "target_statuses"]
+           "evidence_en", "source_en", "flag", "n_reports", "indicators", "targets", "target_statuses"]
 
 
 def progress_path(spec: Spec) -> Path | None:
@@ -62,9 +65,10 @@ def read_progress(path: str | Path, spec: Spec) -> pd.DataFrame:
     missing = [c for c in PROGRESS_COLUMNS if c not in df.columns]
     if missing:
         raise DataError(f"{name}: the progress file lacks the column(s) {', '.join(missing)} (needs {', '.join(PROGRESS_COLUMNS)})")
-    if "flag" not in df.columns:
-        df["flag"] = ""
-    df = df[list(PROGRESS_COLUMNS) + ["flag"]].astype(str).apply(lambda c: c.str.strip())
+    for c in ("flag", *TRANSLATED_COLUMNS):
+        if c not in df.columns:
+            df[c] = ""
+    df = df[list(PROGRESS_COLUMNS) + ["flag", *TRANSLATED_COLUMNS]].astype(str).apply(lambda c: c.str.strip())
     items = {code for code, _, _ in _items(spec)}
     statuses = []
     for i, r in enumerate(df.itertuples(index=False)):
@@ -120,6 +124,7 @@ def measure_table(spec: Spec, progress: pd.DataFrame | None, targets: pd.DataFra
                 "by": by, "status": "no_report" if rep is None else rep["status"],
                 "date": "" if rep is None else rep["date"], "evidence": "" if rep is None else rep["evidence"],
                 "source": "" if rep is None else rep["source"], "flag": "" if rep is None else rep["flag"],
+                **{c: "" if rep is None else rep[c] for c in TRANSLATED_COLUMNS},
                 "n_reports": counts.get(item, 0),
                 "indicators": ";".join(m.indicators) if kind == "measure" else "",
                 "targets": ";".join(tids) if kind == "measure" else "",

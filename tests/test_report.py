@@ -35,7 +35,7 @@ TARGET_COLUMNS = [
     "indicator", "name_zh", "name_en", "unit", "basis", "baseline_value", "baseline_date", "latest_value",
     "latest_date", "target_value", "target_year", "attainment", "required_cagr_from_baseline",
     "required_cagr_from_latest", "achieved_cagr", "projection", "projection_lo", "projection_hi", "model",
-    "status", "rule",
+    "status", "rule_en", "rule_zh",
 ]
 
 
@@ -44,15 +44,15 @@ def write_fake_targets(d: Path) -> None:
     rows = [
         ["CR1", "科技贷款余额", "Tech-related loan balance", "亿元", "year_end_stock", 42000, "2025Q1", 45200, "2025",
          55000, 2027, 0.246, 0.103, 0.1032, 0.1024, 56750, 54460, 59130, "OLS ln(value) = a + b·t", "on_track",
-         "projection for the target year meets the target"],
+         "projection for the target year meets the target", "目标年预测值达到目标"],
         ["VC1", "科技领域在京新设基金规模", "New tech-oriented funds", "亿元", "cumulative", 0, "2025", 2246, "2025",
          10000, 2027, 0.2246, "", "", "", 6803, 5212, 9249, "loglinear flows, summed", "off_track",
-         "even the better end of the prediction interval misses the target"],
+         "even the better end of the prediction interval misses the target", "预测区间的较好一端也未达到目标"],
         ["VC5", "AIC股权投资试点基金规模", "AIC pilot funds", "亿元", "year_end_stock", 0, "2019", 318, "2025", 500, 2027,
          0.636, "", 0.254, 0.35, 470, 380, 560, "OLS ln(value) = a + b·t", "at_risk",
-         "the projection misses the target but the interval reaches it"],
+         "the projection misses the target but the interval reaches it", "预测值未达到目标，但预测区间可达"],
         ["CM3", "全国IPO规模排名", "National rank in IPO proceeds", "位次 (1 = best of 31 provinces)", "rank", "", "",
-         1, "2025", 3, 2027, 1, "", "", "", "", "", "", "", "achieved", "national rank <= 3"],
+         1, "2025", 3, 2027, 1, "", "", "", "", "", "", "", "achieved", "national rank <= 3", "全国排名前3"],
     ]
     with open(d / "targets.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
@@ -808,9 +808,12 @@ def test_the_normalised_value_orders_the_ranks(full_zh, bj_full):
 def test_imputed_values_are_marked(full_zh, bj_full):
     m = load_model(bj_full)
     (u, y, code), marks = next((k, v) for k, v in m.marks.items() if k[1] == m.latest)
-    assert marks[0][0] == "imputed"
+    kind = marks[0][0]
+    assert kind in ("imputed", "earlier_year")  # a value carried forward is an earlier year's value
+    imputed = load_build(bj_full).imputed
+    assert ((imputed["unit"] == u) & (imputed["year"] == y) & (imputed["indicator"] == code)).any()
     page = read(full_zh / m.nodes[code].page)
-    assert 'class="mk mk-imputed"' in page and "插补值" in page
+    assert f'class="mk mk-{kind}"' in page and i18n.STRINGS[f"mark_{kind}"]["zh"] in page
 
 
 def test_downloads_beside_tables_and_charts(full_zh):

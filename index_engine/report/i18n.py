@@ -207,7 +207,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "plain_transform": {"zh": "数据变换：按“{method}”方法变换原始数据。", "en": "Transformation: the data are transformed ({method})."},
     "plain_denominate": {"zh": "规模调整：规模类指标除以相应分母（如GDP、贷款总额），使大小不同的地区可比。", "en": "Scaling: size-dependent indicators are divided by a denominator (such as GDP or total loans), so that large and small units compare."},
     "plain_impute": {"zh": "缺失值插补：缺失数据按“{method}”方法补齐（共{n}个数值），插补值在各表中以 * 标注。", "en": "Missing values: gaps are filled ({method}; {n} values) and marked * in the tables."},
-    "plain_impute_carry": {"zh": "缺失值插补：缺失数据取该单位最近一期数值（期初缺失取其后第一个数值），共{n}个数值，插补值在各表中以 * 标注。", "en": "Missing values: a gap takes the unit's latest earlier value (a gap at the start its first later value); {n} values, marked * in the tables."},
+    "plain_impute_carry": {"zh": "缺失值插补：缺失数据取该单位最近一期数值（期初缺失取其后第一个数值），共{n}个数值；各表中沿用较早年份的数值以 ‡ 标注，其余插补值以 * 标注。", "en": "Missing values: a gap takes the unit's latest earlier value (a gap at the start its first later value); {n} values, marked ‡ in the tables when an earlier year's value is used and * otherwise."},
     "plain_screen": {"zh": "样本筛选：数据覆盖不足的单位按规则剔除。", "en": "Screening: units with too little data are left out by rule."},
     "plain_treat": {"zh": "离群值处理：分布高度偏斜的指标按规则缩尾或取对数（共处理{n}个数值）。", "en": "Outliers: strongly skewed indicators are winsorised or logged by rule ({n} values treated)."},
     "plain_normalize": {"zh": "无量纲化：各指标按“{method}”方法换算为可比得分。", "en": "Normalisation: each indicator is put on a common scale ({method})."},
@@ -405,7 +405,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "quote": {"zh": "方案原文", "en": "The plan's words"},
     "reading": {"zh": "本指数的解读", "en": "How the spec reads it"},
     "definitions": {"zh": "统计口径（方案脚注）", "en": "Definitions (口径, from the plan's footnotes)"},
-    "definition": {"zh": "统计口径", "en": "Definition (口径)"},
+    "definition": {"zh": "统计口径", "en": "Definition"},
     "per_year_chart": {"zh": "累计目标：剩余每年所需与已实现年均", "en": "Cumulative targets: needed per remaining year against achieved per year"},
     "required_per_year": {"zh": "剩余每年所需", "en": "Needed per remaining year"},
     "achieved_per_year": {"zh": "已实现年均", "en": "Achieved per year"},
@@ -871,3 +871,15 @@ def pick_name(obj: Any, lang: str, fallback: str = "") -> str:
         if isinstance(v, str) and v.strip():
             return v
     return fallback or str(get("code", "") or "")
+
+
+_PATH = re.compile(r"(?:[\w.~-]*/)+([\w.-]+)")
+
+
+def without_folders(text: str) -> str:
+    """``text`` with every file path cut to its file name (a page shows no folders of the machine that built it).
+
+    >>> without_folders("/srv/x/weights/../inputs/panel.csv: indicator 'A' has no value")
+    "panel.csv: indicator 'A' has no value"
+    """
+    return _PATH.sub(r"\1", str(text))

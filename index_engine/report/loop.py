@@ -182,6 +182,8 @@ def _measure_rows(pb: PageBuilder) -> tuple[list[dict[str, Any]], bool]:
     reported = any((r.get("status") or "no_report") != "no_report" for r in rows)
     for r in rows:
         r["title"] = (r.get(f"title_{pb.lang}") or r.get("title_zh") or r.get("title_en") or r.get("item"))
+        if pb.lang == "en":  # the file's English columns when it has them (measures.TRANSLATED_COLUMNS)
+            r["evidence"], r["source"] = r.get("evidence_en") or r.get("evidence"), r.get("source_en") or r.get("source")
         flag = str(r.get("flag") or "")
         r["flag_label"] = FLAGS[flag].label(pb.lang) if flag in FLAGS and FLAGS[flag].marked else ""
         r["targets_list"] = [t for t in str(r.get("targets") or "").split(";") if t]

@@ -78,6 +78,7 @@ def make_env(lang: str, m: ReportModel) -> jinja2.Environment:
         nname=f.node_name,
         uname=f.unit_name,
         npage=lambda c: m.nodes[c].page if c in m.nodes else "",
+        nopath=i18n.without_folders,
         upage=lambda u: m.units[u].page if u in m.units else "",
         ulabel=f.unit_label,
         status=f.status,
