@@ -37,6 +37,7 @@ from markupsafe import Markup
 from .. import __version__
 from ..errors import OutputExistsError
 from ..atomic import write_folder
+from ..outputs import write_rows
 from . import charts as ch
 from . import i18n
 from . import loop
@@ -57,10 +58,17 @@ class Page:
     charts: list[ch.Chart] = field(default_factory=list)
 
 
+_BYTECODE = jinja2.FileSystemBytecodeCache()
+"""Compiled templates, kept by jinja2 in a folder of the system's temporary directory that only this user
+may write (jinja2's own checks), keyed by each template's source: a command renders without compiling
+the templates again."""
+
+
 def make_env(lang: str, m: ReportModel) -> jinja2.Environment:
     """The jinja2 environment: autoescape on, strict undefined, the format filters registered."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(HERE / "templates")),
+        bytecode_cache=_BYTECODE,
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -1094,17 +1102,13 @@ def render_report(
 
 def write_downloads(folder: Path, pages: list[Page], tables: Mapping[str, tuple[list[str], list[list[Any]]]]) -> None:
     """``data/<name>.csv``: each registered table and each chart's numbers, through the project's CSV
-    writer (formula-safe text)."""
-    import pandas as pd
-
-    from ..outputs import write_csv
-
+    writer (:func:`index_engine.outputs.write_rows`: formula-safe text)."""
     (folder / "data").mkdir()
     for path, (columns, rows) in tables.items():
-        write_csv(pd.DataFrame(rows, columns=columns), folder / path, has_years=True)
+        write_rows(columns, rows, folder / path)
     for p in pages:
         for c in p.charts:
-            write_csv(pd.DataFrame(c.table.rows, columns=c.table.columns), folder / c.csv, has_years=True)
+            write_rows(c.table.columns, c.table.rows, folder / c.csv)
 
 
 _PLOTLYJS: str | None = None
