@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from ._checks import list_rows
-from .errors import DataError
+from .errors import (DataError, DuplicateRowsWarning, GapTokenWarning, MissingIndicatorWarning, PartialYearWarning,
+                     UnknownIndicatorWarning)
 from .flags import canonical_flag
 
 if TYPE_CHECKING:
@@ -358,11 +359,19 @@ def _strings(value: Any) -> set[str]:
     return out
 
 
+def group_by_dimension(spec: Spec, codes: list[str]) -> dict[str, list[str]]:
+    """``codes`` grouped by their dimension (the node right below the index), in tree order."""
+    out: dict[str, list[str]] = {}
+    for c in codes:
+        dim = c
+        while spec.parents.get(dim) not in (None, spec.tree.code):
+            dim = spec.parents[dim]
+        out.setdefault(dim if spec.parents.get(dim) is not None else spec.tree.code, []).append(c)
+    return out
+
+
 def findings(spec: Spec, panel: Any) -> list[Finding]:
     """What the build log records about the data of ``panel`` read for ``spec`` (see :class:`Finding`)."""
-    from .errors import (DuplicateRowsWarning, GapTokenWarning, MissingIndicatorWarning, PartialYearWarning,
-                         UnknownIndicatorWarning)
-    from .panel import group_by_dimension
 
     out: list[Finding] = []
     file, q = panel.file, panel.quality

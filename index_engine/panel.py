@@ -39,7 +39,7 @@ import pandas as pd
 
 from . import dataquality as dq
 from ._checks import NO_YEAR, check_input_file, decode_text, list_rows
-from .dataquality import BREAK_COLUMNS, SOURCE_COLUMNS, DataQuality, Problems
+from .dataquality import BREAK_COLUMNS, SOURCE_COLUMNS, DataQuality, Problems, group_by_dimension
 from .errors import DataError, EmptyNodeWarning
 
 if TYPE_CHECKING:
@@ -220,17 +220,6 @@ def missing_message(spec: Spec, file: str, missing: list[str]) -> str:
     lines.append("  to build without them (their siblings' weights renormalised), set data.on_missing_indicator: warn "
                  "in the spec or pass --set data.on_missing_indicator=warn; `index-engine validate` lists every problem")
     return "\n".join(lines)
-
-
-def group_by_dimension(spec: Spec, codes: list[str]) -> dict[str, list[str]]:
-    """``codes`` grouped by their dimension (the node right below the index), in tree order."""
-    out: dict[str, list[str]] = {}
-    for c in codes:
-        dim = c
-        while spec.parents.get(dim) not in (None, spec.tree.code):
-            dim = spec.parents[dim]
-        out.setdefault(dim if spec.parents.get(dim) is not None else spec.tree.code, []).append(c)
-    return out
 
 
 def resolve_units(spec: Spec, panel: Panel, problems: Problems | None = None) -> Spec:

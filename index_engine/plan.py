@@ -174,3 +174,10 @@ def resolve_entry(
     elif pool is not None and method.has("across_years"):
         pool = "all"  # reads a unit's other years, whatever the step's pool
     return Entry(step, code, method, MappingProxyType(params), path, direction, pool)
+
+
+def resolve(spec: Spec, step: str, code: str) -> tuple[Method, dict[str, Any], str]:
+    """The method, checked params (the tree's values filled in, the direction rule applied) and
+    spec path for ``code`` in ``step``: the spec's compiled plan entry (:mod:`index_engine.plan`)."""
+    entry = compile_plan(spec).steps[step].get(code) or resolve_entry(spec, step, code)
+    return entry.method, dict(entry.params), entry.path

@@ -14,6 +14,7 @@ from ._json import jsonable
 from .panel import Panel
 from .ranks import rank_scores
 from .spec import Spec
+from .tables import change_on_previous_year, contributions, grade_table
 
 
 STAGES = ("raw", "transformed", "denominated", "imputed", "screened", "treated", "normalized")
@@ -151,31 +152,23 @@ class Build:
     @cached_property
     def change(self) -> pd.DataFrame:
         """Published score minus the unit's published score in the previous year, like ``scores`` (computed on first use)."""
-        from .pipeline import change_on_previous_year
-
         return change_on_previous_year(self.published, self.panel.breaks)
 
     def change_of(self, nodes: list[str]) -> pd.DataFrame:
         """Change of some nodes only (cheaper than ``change`` for a large build)."""
         if "change" in self.__dict__:
             return self.change[nodes]
-        from .pipeline import change_on_previous_year
-
         return change_on_previous_year(self.published[nodes], self.panel.breaks)
 
     @cached_property
     def grades(self) -> pd.DataFrame:
         """``unit, year, node, score, grade`` from the spec's ``grades`` (empty without them)."""
-        from .pipeline import grade_table
-
         return grade_table(self.spec, self.published)
 
     @cached_property
     def contributions(self) -> pd.DataFrame:
-        """``unit, year, parent, child, contribution`` (see :func:`index_engine.pipeline.contributions`); missing
+        """``unit, year, parent, child, contribution`` (see :func:`index_engine.tables.contributions`); missing
         where the parent's or the child's score is withheld."""
-        from .pipeline import contributions
-
         c = contributions(self.spec, self.scores, self.weights)
         held = self.withheld
         if held is None or c.empty or not held.to_numpy().any():

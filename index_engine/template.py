@@ -27,10 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .dataquality import period_rule
+from .dataquality import group_by_dimension, period_rule
 from .errors import DataError, OutputExistsError, SpecError
 from .flags import FLAGS
-from .panel import group_by_dimension
 
 if TYPE_CHECKING:
     from .panel import Panel

@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any, Mapping
 import numpy as np
 import pandas as pd
 
-from .dataquality import findings
+from .dataquality import findings, group_by_dimension
 from .panel import _under
 from .errors import DataError
 from .flags import FLAGS, counts_as_observed
+from .tables import effective_weights
 
 if TYPE_CHECKING:
     from .panel import Panel
@@ -99,8 +100,6 @@ def _problems(r: ValidationReport) -> pd.DataFrame:
 
 
 def _missing(spec: Spec, panel: Panel) -> pd.DataFrame:
-    from .panel import group_by_dimension
-
     policy = spec.data.on_missing_indicator if spec.data is not None else "error"
     rows = [(c, dim, "dropped" if policy == "warn" else "error")
             for dim, codes in group_by_dimension(spec, panel.missing_indicators(spec)).items() for c in codes]
@@ -157,8 +156,6 @@ def unit_coverage(spec: Spec, panel: Panel) -> pd.DataFrame:
 
 def _nominal_weights(spec: Spec) -> pd.Series:
     """Each node's nominal effective weight: the spec's weights normalised within each parent, multiplied down."""
-    from .pipeline import effective_weights
-
     within = {}
     for code, node in spec.nodes.items():
         w = pd.Series({c.code: c.weight for c in node.children}, dtype=float)

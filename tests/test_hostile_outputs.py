@@ -150,16 +150,16 @@ def test_the_final_rename_refuses_a_folder_that_appeared_meanwhile(tiny, tmp_pat
     if not renameat2:
         monkeypatch.setattr(atomic, "_renameat2", lambda src, dst, flags: False)
     out = tmp_path / "b"
-    from index_engine import outputs
+    from index_engine import job
 
-    real = outputs.fill_folder
+    real = job.fill_folder
 
     def fill_then_other_wins(b, d, **kw):
         real(b, d, **kw)
         out.mkdir()  # the other build's folder: an empty folder is enough to be refused
         (out / "theirs").write_text("x")
 
-    monkeypatch.setattr(outputs, "fill_folder", fill_then_other_wins)
+    monkeypatch.setattr(job, "fill_folder", fill_then_other_wins)
     assert build(tiny, out, "--no-report") == 2
     assert "exists already (written meanwhile by another process)" in capsys.readouterr().err
     assert sorted(p.name for p in out.iterdir()) == ["theirs"]

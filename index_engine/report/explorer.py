@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..aggregate import quasi_arithmetic
 from ..ranks import RANK_RTOL
+from ..plan import resolve
 from ..spec import spec_from_dict
 from .model import default_weights, records
 
@@ -61,8 +62,6 @@ def slider_positions(weights: list[float]) -> list[float]:
 
 def explorer_model(pb: "PageBuilder") -> tuple[dict[str, Any] | None, list[Blocker]]:
     """The data of the page (None when it cannot recompute the index) and what blocks it."""
-    from ..pipeline import resolve
-
     m = pb.m
     spec = spec_from_dict(m.spec, label=str(m.build_dir / "spec.yaml"), base_dir=m.build_dir)  # as read, without the YAML parse
     blockers: list[Blocker] = []
