@@ -178,18 +178,20 @@ def latest_vintage(panel: Panel) -> str:
     return str(v.max()) if len(v) else ""
 
 
+_BLOCK = 65_536
+
+
 def node_coverage(b: Build, nodes: Iterable[str] | None = None) -> pd.DataFrame:
-    """coverage(u, y, n): rows like ``b.scores`` × ``nodes`` (default every node); a column at a time, so a
-    large build holds its observed cells as booleans only."""
+    """coverage(u, y, n): rows like ``b.scores`` × ``nodes`` (default every node): the observed cells (0/1)
+    times each node's nominal shares, a block of rows at a time, so a large build holds its observed cells
+    as booleans only."""
     shares = nominal_shares(b.spec, nodes)
     obs = observed(b)
-    cols = {}
-    for n in shares.columns:
-        col = np.zeros(len(obs))
-        for k in np.flatnonzero(shares[n].to_numpy()):
-            np.add(col, shares[n].iat[k], out=col, where=obs[:, k])
-        cols[n] = col
-    return pd.DataFrame(cols, index=b.scores.index)
+    w = shares.to_numpy(dtype=float)
+    out = np.empty((len(obs), w.shape[1]))
+    for start in range(0, len(obs), _BLOCK):  # observed cells as floats a block of rows at a time
+        out[start:start + _BLOCK] = obs[start:start + _BLOCK].astype(float) @ w
+    return pd.DataFrame(out, index=b.scores.index, columns=shares.columns)
 
 
 def aggregate_coverage(b: Build) -> pd.DataFrame:
