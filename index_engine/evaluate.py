@@ -57,7 +57,7 @@ _COPY_ROWS = 1 << 13
 """Rows per block where columns are copied side by side (a block of a few children fits in cache)."""
 
 Resolver = Callable[[Spec, str, str], tuple[Method, dict[str, Any], str]]
-"""``resolve(spec, step, code) -> (method, params, spec path)`` (see :func:`index_engine.pipeline.resolve`)."""
+"""``resolve(spec, step, code) -> (method, params, spec path)`` (see :func:`index_engine.plan.resolve`)."""
 
 
 def scale_by_max(W: np.ndarray) -> np.ndarray:

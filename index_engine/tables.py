@@ -1,4 +1,4 @@
-"""Tables derived from a build's scores and weights: effective and applied weights, grades,
+"""Tables derived from a build's scores and weights: effective weights, the weights table, grades,
 contributions and changes (``weights.csv``, ``grades.csv``, ``contributions.csv``, ``Build.change``).
 
 Below the pipeline and the Build result, which both call them.
