@@ -332,7 +332,10 @@ def test_loop_pages(loop_reports, bj):
     assert "未报告" in impl and "示例" in impl  # measures with no report; the illustrative flag
     t_zh, t_en = read(zh / "targets.html"), read(en / "targets.html")
     assert "科技贷款包括科技型企业贷款和科技相关产业贷款" in t_zh and "Tech loans are loans to tech-based enterprises" in t_en
-    assert "位居全国前列 read as national rank" in t_en and "年均增速高于全国平均水平" in t_zh
+    assert "well ahead nationally&#34; read as national rank" in t_en and "年均增速高于全国平均水平" in t_zh
+    assert "“位居全国前列”读作首发上市募资额在31个省份中排名前3" in t_zh and "read as" not in t_zh
+    assert '<q lang="zh-Hans" class="source-quote">推动科技创新债券' in t_en  # the plan's sentence, verbatim
+    assert "IPO proceeds of tech firms well ahead nationally" in read(en / "ind-CM3.html")
     assert "年化增速10.2%，全国为9.1%（差+1.15个百分点）" in t_zh  # CR1.growth against the national series
     assert "科技型企业贷款包括高新技术企业贷款" in read(zh / "ind-CR2.html")
     assert 'href="targets.html#t-CR2.growth"' in read(en / "ind-CR2.html")
