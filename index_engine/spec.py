@@ -68,9 +68,11 @@ PASS_FAIL_BASES = ("rank", "growth_vs_reference", "growth_gap")
 class Target(_Model):
     """A policy target of an indicator, traced to the plan.
 
-    ``quote`` is the plan's sentence the target comes from (required when the spec has
-    ``tracking:``); ``reading`` says what the spec reads into it beyond the words (e.g. "位居全国前列
-    read as national rank <= 3"). ``id`` names the target for ``measures:`` links (default: the
+    ``quote`` is the plan's sentence the target comes from, verbatim in its own language (required when
+    the spec has ``tracking:``); ``reading_zh``/``reading_en`` say what the spec reads into it beyond the
+    words (e.g. "位居全国前列 读作全国排名前3" / "well ahead nationally, read as national rank <= 3");
+    a bare ``reading`` is taken as the English form. ``note_zh``/``note_en`` (a bare ``note`` is the
+    Chinese form) label the target on the pages. ``id`` names the target for ``measures:`` links (default: the
     indicator's code for its first target, ``<code>.<n>`` for the n-th).
     """
 
@@ -82,9 +84,27 @@ class Target(_Model):
     baseline: Baseline | None = None
     reference: str | None = None
     note: str | None = None
+    note_en: str | None = None
     id: str | None = None
     quote: str | None = None
-    reading: str | None = None
+    reading_zh: str | None = None
+    reading_en: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reading(cls, v: Any) -> Any:
+        """``reading`` is the English form; ``note_zh`` the Chinese ``note``."""
+        if isinstance(v, dict):
+            v = dict(v)
+            if "reading" in v:
+                if v.get("reading_en") is not None:
+                    raise ValueError("give either reading or reading_en, not both")
+                v["reading_en"] = v.pop("reading")
+            if "note_zh" in v:
+                if v.get("note") is not None:
+                    raise ValueError("give either note or note_zh, not both")
+                v["note"] = v.pop("note_zh")
+        return v
 
     @field_validator("id")
     @classmethod

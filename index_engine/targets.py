@@ -5,8 +5,8 @@ named in ``tracking.unit``: baseline and latest observation (sub-annual observat
 count, dated at the period's end), attainment, the growth or the yearly amount required against
 the one achieved, a projection to the target year with a prediction interval, the number of usable
 observations the status rests on (``n_obs``), the observations the model used, and a status with
-its rule in Chinese and English. Each row carries the plan's sentence (``quote``) and what the spec
-reads into it (``reading``).
+its rule in Chinese and English. Each row carries the plan's sentence (``quote``, verbatim) and what the spec
+reads into it (``reading_zh``, ``reading_en``).
 
 **Usable observations.** A value counts when it is not a gap, not zero (a programme at zero has not
 started) and not flagged as a forecast, and is dated at or after the target's start: its baseline's
@@ -76,7 +76,7 @@ COLUMNS = [
     "required_cagr_from_baseline", "required_cagr_from_latest", "achieved_cagr",
     "required_per_year", "achieved_per_year", "reference", "reference_value", "growth_gap",
     "projection", "projection_lo", "projection_hi", "n_obs", "min_obs", "model",
-    "status", "rule_zh", "rule_en", "warnings", "quote", "reading",
+    "status", "rule_zh", "rule_en", "warnings", "quote", "reading_zh", "reading_en",
 ]
 NUMERIC_COLUMNS = (
     "baseline_value", "latest_value", "target_value", "target_year", "attainment",
@@ -408,7 +408,8 @@ def _track_one(spec: Spec, data: Observed, tid: str, node: Node, t: Target, unit
         unit=(node.unit if t.basis == "growth_vs_reference" else t.unit or node.unit) or "",
         basis=t.basis, kind="pass_fail" if t.basis in PASS_FAIL_BASES else "distance", tracked_unit=unit,
         target_value=t.value, target_year=t.year, model="", reference=t.reference or "", n_obs=0,
-        min_obs=spec.tracking.min_obs, warnings="", quote=t.quote or "", reading=t.reading or "",
+        min_obs=spec.tracking.min_obs, warnings="", quote=t.quote or "",
+        reading_zh=t.reading_zh or "", reading_en=t.reading_en or "",
     )
     start, start_label = _start(spec, t)
     ev = evidence(data, unit, node.code, start, start_label, annual=t.basis == "cumulative")

@@ -35,8 +35,9 @@ TARGET_COLUMNS = [
     "indicator", "name_zh", "name_en", "unit", "basis", "baseline_value", "baseline_date", "latest_value",
     "latest_date", "target_value", "target_year", "attainment", "required_cagr_from_baseline",
     "required_cagr_from_latest", "achieved_cagr", "projection", "projection_lo", "projection_hi", "model",
-    "status", "rule_en", "rule_zh",
+    "status", "rule_en", "rule_zh", "quote", "reading_zh", "reading_en",
 ]
+RANK_QUOTE = "推动科技创新债券、科技保险、科技型企业上市和不动产投资信托基金发行规模位居全国前列"
 
 
 def write_fake_targets(d: Path) -> None:
@@ -44,15 +45,19 @@ def write_fake_targets(d: Path) -> None:
     rows = [
         ["CR1", "科技贷款余额", "Tech-related loan balance", "亿元", "year_end_stock", 42000, "2025Q1", 45200, "2025",
          55000, 2027, 0.246, 0.103, 0.1032, 0.1024, 56750, 54460, 59130, "OLS ln(value) = a + b·t", "on_track",
-         "projection for the target year meets the target", "目标年预测值达到目标"],
+         "projection for the target year meets the target", "目标年预测值达到目标",
+         "到2027年底，……科技贷款和科技型企业贷款余额分别突破5.5万亿元和2.5万亿元", "", ""],
         ["VC1", "科技领域在京新设基金规模", "New tech-oriented funds", "亿元", "cumulative", 0, "2025", 2246, "2025",
          10000, 2027, 0.2246, "", "", "", 6803, 5212, 9249, "loglinear flows, summed", "off_track",
-         "even the better end of the prediction interval misses the target", "预测区间的较好一端也未达到目标"],
+         "even the better end of the prediction interval misses the target", "预测区间的较好一端也未达到目标",
+         "科技创新领域引入长期资本、耐心资本等在京新设基金规模力争超万亿元",
+         "“力争超万亿元”读作2025—2027年新设基金规模合计", "\"strive to exceed one trillion yuan\" read as the 2025-2027 sum"],
         ["VC5", "AIC股权投资试点基金规模", "AIC pilot funds", "亿元", "year_end_stock", 0, "2019", 318, "2025", 500, 2027,
          0.636, "", 0.254, 0.35, 470, 380, 560, "OLS ln(value) = a + b·t", "at_risk",
-         "the projection misses the target but the interval reaches it", "预测值未达到目标，但预测区间可达"],
+         "the projection misses the target but the interval reaches it", "预测值未达到目标，但预测区间可达", "", "", ""],
         ["CM3", "全国IPO规模排名", "National rank in IPO proceeds", "位次 (1 = best of 31 provinces)", "rank", "", "",
-         1, "2025", 3, 2027, 1, "", "", "", "", "", "", "", "achieved", "national rank <= 3", "全国排名前3"],
+         1, "2025", 3, 2027, 1, "", "", "", "", "", "", "", "achieved", "national rank <= 3", "全国排名前3",
+         RANK_QUOTE, "“位居全国前列”读作全国排名前3", "\"well ahead nationally\" read as national rank <= 3"],
     ]
     with open(d / "targets.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
@@ -327,7 +332,10 @@ def test_loop_pages(loop_reports, bj):
     assert "未报告" in impl and "示例" in impl  # measures with no report; the illustrative flag
     t_zh, t_en = read(zh / "targets.html"), read(en / "targets.html")
     assert "科技贷款包括科技型企业贷款和科技相关产业贷款" in t_zh and "Tech loans are loans to tech-based enterprises" in t_en
-    assert "位居全国前列 read as national rank" in t_en and "年均增速高于全国平均水平" in t_zh
+    assert "well ahead nationally&#34; read as national rank" in t_en and "年均增速高于全国平均水平" in t_zh
+    assert "“位居全国前列”读作首发上市募资额在31个省份中排名前3" in t_zh and "read as" not in t_zh
+    assert '<q lang="zh-Hans" class="source-quote">推动科技创新债券' in t_en  # the plan's sentence, verbatim
+    assert "IPO proceeds of tech firms well ahead nationally" in read(en / "ind-CM3.html")
     assert "年化增速10.2%，全国为9.1%（差+1.15个百分点）" in t_zh  # CR1.growth against the national series
     assert "科技型企业贷款包括高新技术企业贷款" in read(zh / "ind-CR2.html")
     assert 'href="targets.html#t-CR2.growth"' in read(en / "ind-CR2.html")
@@ -715,20 +723,31 @@ def test_cli_report_help(run_cli):
 
 # ---- publishable pages: one language, publication block, values that explain the ranks --------
 class TextNodes(HTMLParser):
-    """The text a reader sees: text nodes outside <script>, <style>, <code> and <pre>."""
+    """The text a reader sees: text nodes outside <script>, <style>, <code> and <pre>, and outside
+    quotations of a source in its own language (``<q lang="zh-Hans">``, ``<blockquote lang="zh-Hans">``:
+    the plan's sentence a target comes from is cited verbatim, on the English pages too)."""
 
     SKIP = {"script", "style", "code", "pre"}
+    QUOTES = {"q", "blockquote"}
 
-    def __init__(self) -> None:
+    def __init__(self, source_lang: str = "") -> None:
         super().__init__()
+        self.source_lang = source_lang  # quotations in this language are skipped
         self.depth = 0
+        self.open: list[bool] = []  # per open <q>/<blockquote>: whether it is a skipped quotation
         self.texts: list[str] = []
 
     def handle_starttag(self, tag, attrs):  # noqa: ANN001
         self.depth += tag in self.SKIP
+        if tag in self.QUOTES:
+            skip = bool(self.source_lang) and dict(attrs).get("lang") == self.source_lang
+            self.open.append(skip)
+            self.depth += skip
 
     def handle_endtag(self, tag):  # noqa: ANN001
         self.depth -= tag in self.SKIP
+        if tag in self.QUOTES and self.open:
+            self.depth -= self.open.pop()
 
     def handle_data(self, data):  # noqa: ANN001
         if not self.depth and data.strip():
@@ -737,16 +756,18 @@ class TextNodes(HTMLParser):
 
 CJK = re.compile(r"[\u3400-\u9fff]")
 ENGLISH_WORD = re.compile(r"(?<![A-Za-z_./])[a-z]{4,}(?![A-Za-z_./])")  # file names and paths are not prose
-LOOP_PAGES = {"targets.html"}  # the pages of the targets loop are checked with their own content
 
 
 def other_script(folder: Path, lang: str) -> dict[str, list[str]]:
-    """Per page, the text nodes in the other language's script (Chinese on en pages, English words on zh pages)."""
+    """Per page, the text nodes in the other language's script (Chinese on en pages, English words on zh pages).
+
+    Allowed: codes, formulas and verbatim text in ``<code>``/``<pre>``, and on an English page a verbatim
+    quotation of a Chinese source marked as such (``<q lang="zh-Hans">`` or ``<blockquote lang="zh-Hans">``,
+    e.g. the plan's sentence a target comes from); everything else (readings, notes, names) is translated.
+    """
     bad: dict[str, list[str]] = {}
     for page in sorted(folder.glob("*.html")):
-        if page.name in LOOP_PAGES:
-            continue
-        p = TextNodes()
+        p = TextNodes("zh-Hans" if lang == "en" else "")
         p.feed(read(page))
         hits = [t for t in p.texts if (CJK.search(t) if lang == "en" else ENGLISH_WORD.search(t))]
         if hits:
@@ -755,6 +776,10 @@ def other_script(folder: Path, lang: str) -> dict[str, list[str]]:
 
 
 def test_every_page_is_in_one_language(full_zh, full_en):
+    """Every page of both folders, the targets page with its quotations and readings included."""
+    assert 'lang="zh-Hans"' in read(full_en / "targets.html")  # the plan's sentence, quoted verbatim
+    assert "“位居全国前列”读作全国排名前3" in read(full_zh / "targets.html")
+    assert "well ahead nationally" in read(full_en / "targets.html")
     assert other_script(full_zh, "zh") == {}
     assert other_script(full_en, "en") == {}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -40,7 +41,13 @@ def test_required_growth_reproduces_the_plan(targets):
 def test_every_target_quotes_the_plan_and_several_targets_share_an_indicator(beijing, targets):
     spec, _ = beijing
     assert (targets["quote"].str.len() > 0).all()
-    assert targets.loc["CM3", "reading"].startswith("位居全国前列")
+    assert targets.loc["CM3", "reading_zh"].startswith("“位居全国前列”")
+    assert targets.loc["CM3", "reading_en"].startswith('"well ahead nationally" read as national rank <= 3')
+    notes_en = [t.note_en for _, t in spec.targets.values()]
+    assert all(notes_en)  # every target has its English note beside the Chinese one
+    cjk, english_word = re.compile(r"[\u3400-\u9fff]"), re.compile(r"(?<![A-Za-z_])[a-z]{4,}")
+    assert not any(cjk.search(s) for s in [*notes_en, *targets["reading_en"]])
+    assert not any(english_word.search(s) for s in [*(t.note or "" for _, t in spec.targets.values()), *targets["reading_zh"]])
     assert list(targets.index) == list(spec.targets)
     for code in ("CR1", "CR2"):
         rows = targets[targets["indicator"] == code]

@@ -404,7 +404,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "target_id": {"zh": "目标", "en": "Target"},
     "quote": {"zh": "方案原文", "en": "The plan's words"},
     "reading": {"zh": "本指数的解读", "en": "How the spec reads it"},
-    "definitions": {"zh": "统计口径（方案脚注）", "en": "Definitions (口径, from the plan's footnotes)"},
+    "definitions": {"zh": "统计口径（方案脚注）", "en": "Definitions (from the plan's footnotes)"},
     "definition": {"zh": "统计口径", "en": "Definition"},
     "per_year_chart": {"zh": "累计目标：剩余每年所需与已实现年均", "en": "Cumulative targets: needed per remaining year against achieved per year"},
     "required_per_year": {"zh": "剩余每年所需", "en": "Needed per remaining year"},

@@ -86,19 +86,20 @@ def _target_rows(pb: PageBuilder) -> list[dict[str, Any]]:
         r["name"] = (r.get(f"name_{lang}") or r.get("name_en") or r.get("name_zh")
                      or (pb.f.node_name(r["indicator"]) if r["in_tree"] else r.get("indicator")))
         r["rule_text"] = r.get(f"rule_{lang}") or r.get("rule") or ""
+        r["reading_text"] = i18n.pick_text(r, "reading", lang)  # a folder from before reading_zh/_en has reading (English)
         r["pace_text"] = pace_label(pb, r)
         r["pass_fail"] = r.get("kind") == "pass_fail" or r.get("basis") in ("rank", "growth_vs_reference", "growth_gap")
     return rows
 
 
 def _definitions(pb: PageBuilder, codes: list[str]) -> list[dict[str, Any]]:
-    """The 口径 of each indicator that has one, in the page's language (the other when missing)."""
+    """The 口径 of each indicator that has one in the page's language."""
     out = []
     for c in dict.fromkeys(codes):
         n = pb.m.nodes.get(c)
         if n is None:
             continue
-        text = (n.definition_zh if pb.lang == "zh" else n.definition_en) or n.definition_zh or n.definition_en
+        text = i18n.pick_text(n, "definition", pb.lang)
         if text:
             out.append({"code": c, "text": text})
     return out

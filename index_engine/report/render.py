@@ -103,6 +103,7 @@ def make_env(lang: str, m: ReportModel) -> jinja2.Environment:
         heat=f.heat,
         reason=f.verdict_reason,
         ours=f.in_script,
+        text=lambda obj, field: i18n.pick_text(obj, field, lang),
         datakind=lambda s: f.keyed("flagdata_", s),
         basename=lambda s: Path(str(s)).name,
         segname=lambda s: f.keyed("seg_", s),
