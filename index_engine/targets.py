@@ -75,7 +75,7 @@ COLUMNS = [
     "target_value", "target_year", "attainment",
     "required_cagr_from_baseline", "required_cagr_from_latest", "achieved_cagr",
     "required_per_year", "achieved_per_year", "reference", "reference_value", "growth_gap",
-    "projection", "projection_lo", "projection_hi", "n_obs", "min_obs", "model",
+    "projection", "projection_lo", "projection_hi", "n_obs", "min_obs", "model", "model_zh",
     "status", "rule_zh", "rule_en", "warnings", "quote", "reading_zh", "reading_en",
 ]
 NUMERIC_COLUMNS = (
@@ -321,12 +321,26 @@ class Evidence:
     def n(self) -> int:
         return len(self.used)
 
-    def describe(self) -> str:
-        """Which observations were used and which were not, for the ``model`` column."""
+    def describe(self, lang: str = "en") -> str:
+        """Which observations were used and which were not, for the ``model`` (``lang`` "en") and
+        ``model_zh`` columns."""
+        if lang == "zh":
+            used = "、".join(self.used["period"]) or "无"
+            skipped = "；".join(f"{_not_counted_zh(k)}{v}个" for k, v in self.not_counted.items() if v)
+            return f"{self.n}个有效观测（{used}）" + (f"；不计：{skipped}" if skipped else "")
         used = ", ".join(self.used["period"]) or "none"
         skipped = "; ".join(f"{v} {k}" for k, v in self.not_counted.items() if v)
         noun = "observation" if self.n == 1 else "observations"
         return f"{self.n} usable {noun} ({used})" + (f"; not counted: {skipped}" if skipped else "")
+
+
+def _not_counted_zh(key: str) -> str:
+    """The Chinese of an :attr:`Evidence.not_counted` key ("before 2025", "forecasts", "zeros", "before the break of ...")."""
+    if key.startswith("before the break of "):
+        return f"口径变化（{key[len('before the break of '):]}）之前"
+    if key.startswith("before "):
+        return f"{key[len('before '):]}之前"
+    return {"forecasts": "预测值", "zeros": "零值"}.get(key, key)
 
 
 def _forecast_periods(src: pd.DataFrame | None, unit: str, code: str) -> set[str]:
@@ -484,7 +498,7 @@ def _level(row: dict[str, Any], spec: Spec, ev: Evidence, t: Target, better: int
     if span >= 0.25:
         row["achieved_cagr"] = required_cagr(base_value, latest, span)
     if _few(row, ev, tracking.min_obs):
-        row["model"] = "no projection: " + ev.describe()
+        row["model"], row["model_zh"] = "no projection: " + ev.describe(), "未作预测：" + ev.describe("zh")
         return row
     proj = lo = hi = math.nan
     if end is not None and end > latest_date:
@@ -492,9 +506,11 @@ def _level(row: dict[str, Any], spec: Spec, ev: Evidence, t: Target, better: int
             annual = ev.used[ev.used["period"].str.fullmatch(r"\d{4}")]
             proj, lo, hi = project_ets(list(annual["year"]), annual["value"].to_numpy(float), int(t.year), tracking.level)
             row["model"] = f"ETS(A,A,N) on ln(annual values), {tracking.level:.0%} prediction interval, on " + ev.describe()
+            row["model_zh"] = f"对年度值取对数的ETS(A,A,N)模型，{tracking.level:.0%}预测区间，依据" + ev.describe("zh")
         else:
             proj, lo, hi = project_loglinear(list(ev.used["date"]), ev.used["value"].to_numpy(float), end, tracking.level)
             row["model"] = f"OLS ln(value) = a + b·t, {tracking.level:.0%} prediction interval, on " + ev.describe()
+            row["model_zh"] = f"最小二乘 ln(值) = a + b·t，{tracking.level:.0%}预测区间，依据" + ev.describe("zh")
         row.update(projection=proj, projection_lo=lo, projection_hi=hi)
     return _judge(row, latest, proj, lo, hi, t, base_value, better, ev.n)
 
@@ -514,7 +530,7 @@ def _cumulative(row: dict[str, Any], spec: Spec, ev: Evidence, t: Target) -> dic
     row["required_per_year"] = (t.value - cum) / remaining if remaining > 0 else math.nan
     row["achieved_per_year"] = cum / elapsed if elapsed > 0 else math.nan
     if _few(row, ev, tracking.min_obs):
-        row["model"] = "no projection: " + ev.describe()
+        row["model"], row["model_zh"] = "no projection: " + ev.describe(), "未作预测：" + ev.describe("zh")
         return row
     proj = lo = hi = cum
     if remaining > 0:
@@ -553,7 +569,7 @@ def _judge(row: dict[str, Any], latest: float, proj: float, lo: float, hi: float
 
 def _rank(row: dict[str, Any], ev: Evidence, t: Target, min_obs: int) -> dict[str, Any]:
     first, _ = _baseline(row, ev, t)
-    row["model"] = "latest rank; " + ev.describe()
+    row["model"], row["model_zh"] = "latest rank; " + ev.describe(), "最新位次；" + ev.describe("zh")
     if _few(row, ev, min_obs):
         return row
     rank, cut = row["latest_value"], t.value

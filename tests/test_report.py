@@ -35,7 +35,7 @@ TARGET_COLUMNS = [
     "indicator", "name_zh", "name_en", "unit", "basis", "baseline_value", "baseline_date", "latest_value",
     "latest_date", "target_value", "target_year", "attainment", "required_cagr_from_baseline",
     "required_cagr_from_latest", "achieved_cagr", "projection", "projection_lo", "projection_hi", "model",
-    "status", "rule_en", "rule_zh", "quote", "reading_zh", "reading_en",
+    "status", "rule_en", "rule_zh", "quote", "reading_zh", "reading_en", "model_zh",
 ]
 RANK_QUOTE = "推动科技创新债券、科技保险、科技型企业上市和不动产投资信托基金发行规模位居全国前列"
 
@@ -46,18 +46,19 @@ def write_fake_targets(d: Path) -> None:
         ["CR1", "科技贷款余额", "Tech-related loan balance", "亿元", "year_end_stock", 42000, "2025Q1", 45200, "2025",
          55000, 2027, 0.246, 0.103, 0.1032, 0.1024, 56750, 54460, 59130, "OLS ln(value) = a + b·t", "on_track",
          "projection for the target year meets the target", "目标年预测值达到目标",
-         "到2027年底，……科技贷款和科技型企业贷款余额分别突破5.5万亿元和2.5万亿元", "", ""],
+         "到2027年底，……科技贷款和科技型企业贷款余额分别突破5.5万亿元和2.5万亿元", "", "", "最小二乘 ln(值) = a + b·t"],
         ["VC1", "科技领域在京新设基金规模", "New tech-oriented funds", "亿元", "cumulative", 0, "2025", 2246, "2025",
          10000, 2027, 0.2246, "", "", "", 6803, 5212, 9249, "loglinear flows, summed", "off_track",
          "even the better end of the prediction interval misses the target", "预测区间的较好一端也未达到目标",
          "科技创新领域引入长期资本、耐心资本等在京新设基金规模力争超万亿元",
-         "“力争超万亿元”读作2025—2027年新设基金规模合计", "\"strive to exceed one trillion yuan\" read as the 2025-2027 sum"],
+         "“力争超万亿元”读作2025—2027年新设基金规模合计", "\"strive to exceed one trillion yuan\" read as the 2025-2027 sum", "对数线性流量，累计"],
         ["VC5", "AIC股权投资试点基金规模", "AIC pilot funds", "亿元", "year_end_stock", 0, "2019", 318, "2025", 500, 2027,
          0.636, "", 0.254, 0.35, 470, 380, 560, "OLS ln(value) = a + b·t", "at_risk",
-         "the projection misses the target but the interval reaches it", "预测值未达到目标，但预测区间可达", "", "", ""],
+         "the projection misses the target but the interval reaches it", "预测值未达到目标，但预测区间可达", "", "", "",
+         "最小二乘 ln(值) = a + b·t"],
         ["CM3", "全国IPO规模排名", "National rank in IPO proceeds", "位次 (1 = best of 31 provinces)", "rank", "", "",
          1, "2025", 3, 2027, 1, "", "", "", "", "", "", "", "achieved", "national rank <= 3", "全国排名前3",
-         RANK_QUOTE, "“位居全国前列”读作全国排名前3", "\"well ahead nationally\" read as national rank <= 3"],
+         RANK_QUOTE, "“位居全国前列”读作全国排名前3", "\"well ahead nationally\" read as national rank <= 3", ""],
     ]
     with open(d / "targets.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
