@@ -47,6 +47,7 @@ import pandas as pd
 from ._checks import NO_YEAR
 from .errors import DataError, SpecError
 from .spec import Spec, load_spec, spec_from_dict
+from .tables import default_weights
 from .targets import NUMERIC_COLUMNS as TARGET_NUMERIC
 
 if TYPE_CHECKING:
@@ -673,10 +674,7 @@ class BuildFolder:
 
     def effective_weights(self) -> pd.Series:
         """The default weights' effective weight of each node (segment weight sets left out)."""
-        w = self.weights
-        if "segment" in w.columns:
-            w = w[w["segment"] == ""]
-        return w.set_index("node")["effective_weight"]
+        return default_weights(self.weights).set_index("node")["effective_weight"]
 
     @cached_property
     def fitted(self) -> pd.DataFrame:

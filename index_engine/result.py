@@ -14,7 +14,7 @@ from ._json import jsonable
 from .panel import Panel
 from .ranks import rank_scores
 from .spec import Spec
-from .tables import change_on_previous_year, contributions, grade_table
+from .tables import change_on_previous_year, contributions, default_weights, grade_table
 
 
 STAGES = ("raw", "transformed", "denominated", "imputed", "screened", "treated", "normalized")
@@ -253,10 +253,7 @@ class Build:
         return df if top is None else df.head(top)
 
     def effective_weights(self) -> pd.Series:
-        w = self.weights
-        if "segment" in w.columns:
-            w = w[w["segment"] == ""]
-        return w.set_index("node")["effective_weight"]
+        return default_weights(self.weights).set_index("node")["effective_weight"]
 
     @property
     def dropped_indicators(self) -> tuple[str, ...]:

@@ -18,6 +18,14 @@ from .plan import resolve
 from .spec import Spec
 
 
+def default_weights(weights: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a weights table (``weights.csv``) for the default weights: a segmented build adds a set
+    of rows per segment (``segment`` not empty)."""
+    if weights.empty or "segment" not in weights.columns:
+        return weights
+    return weights[weights["segment"] == ""]
+
+
 def effective_weights(spec: Spec, weights: dict[str, pd.Series]) -> pd.Series:
     """Each node's weight in the index: the product of within-parent weights down the tree (COINr ``get_eff_weights``)."""
     eff = {spec.tree.code: 1.0}
@@ -95,9 +103,7 @@ def contributions(spec: Spec, scores: pd.DataFrame, weights: pd.DataFrame) -> pd
     parent's score. Only for the means (the ``mean`` trait); medians, sums and ranking methods such
     as TOPSIS have none.
     """
-    if "segment" in weights.columns:  # contributions use the default weights
-        weights = weights[weights["segment"] == ""]
-    wt = weights.set_index("node")["weight"]
+    wt = default_weights(weights).set_index("node")["weight"]  # contributions use the default weights
     parts = []
     for code in spec.aggregates:
         method, _, _ = resolve(spec, "aggregate", code)

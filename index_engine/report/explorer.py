@@ -35,7 +35,8 @@ from ..aggregate import quasi_arithmetic
 from ..ranks import RANK_RTOL
 from ..plan import resolve
 from ..spec import spec_from_dict
-from .model import default_weights, records
+from ..tables import default_weights
+from .model import records
 
 if TYPE_CHECKING:
     from .render import Page, PageBuilder

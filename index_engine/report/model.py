@@ -28,6 +28,7 @@ from .._checks import NO_YEAR
 from .._json import jsonable
 from ..folder import BuildFolder, load_build
 from ..spec import Spec
+from ..tables import default_weights
 
 
 @dataclass(frozen=True)
@@ -400,13 +401,6 @@ def _lookup(df: pd.DataFrame, key: list[str], cols: list[str]) -> dict:
     if len(cols) == 1:
         return {tuple(v[: len(key)]): _float(v[-1]) for v in vals if _float(v[-1]) is not None}
     return {tuple(v[: len(key)]): tuple(_float(x) for x in v[len(key):]) for v in vals}
-
-
-def default_weights(weights: pd.DataFrame) -> pd.DataFrame:
-    """The rows of weights.csv for the default weights (a segmented build adds a set per segment)."""
-    if weights.empty or "segment" not in weights.columns:
-        return weights
-    return weights[weights["segment"] == ""]
 
 
 def build_nodes(
