@@ -413,6 +413,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "reference_growth": {"zh": "参照单元年化增速", "en": "Reference unit's growth"},
     "unit_growth": {"zh": "年化增速", "en": "Annualised growth"},
     "growth_gap_pp": {"zh": "增速差（百分点）", "en": "Growth gap (pp)"},
+    "pp": {"zh": "百分点", "en": "pp"},
     "pass_fail_note": {"zh": "排名与增速比较类目标只有达标与否，不画在达成度刻度上。", "en": "Rank and growth-comparison targets are pass or fail: they are not drawn on the attainment scale."},
     "status_rules": {"zh": "状态规则", "en": "Status rules"},
     "target_warnings": {"zh": "警示", "en": "Warnings"},
