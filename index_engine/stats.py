@@ -129,7 +129,7 @@ def correlate_pairs(columns: Mapping[str, np.ndarray], pairs: Iterable[tuple[str
                 prepared[code, key] = (dx, float(dx @ dx), dr, float(dr @ dr))
         return prepared[code, key]
 
-    out = []
+    out: list[Correlation | tuple[int, float, float]] = []
     for a, b in pairs:
         for c in (a, b):
             if c not in valid:
@@ -147,8 +147,14 @@ def correlate_pairs(columns: Mapping[str, np.ndarray], pairs: Iterable[tuple[str
         n = pa[0].size
         r = max(-1.0, min(1.0, float(pa[0] @ pb[0]) / math.sqrt(pa[1] * pb[1])))
         rho = max(-1.0, min(1.0, float(pa[2] @ pb[2]) / math.sqrt(pa[3] * pb[3])))
-        out.append(Correlation(n, r, _t_p_value(r, n), rho, _t_p_value(rho, n)))
-    return out
+        out.append((n, r, rho))
+    todo = [i for i, c in enumerate(out) if not isinstance(c, Correlation)]
+    if todo:  # the p-values in one call: scipy.special's per-call cost is most of a short pair's time
+        n, r, rho = (np.array(v) for v in zip(*(out[i] for i in todo)))
+        p = _t_p_value(np.concatenate([r, rho]), np.concatenate([n, n]))
+        for i, k in enumerate(todo):
+            out[k] = Correlation(int(n[i]), float(r[i]), float(p[i]), float(rho[i]), float(p[len(todo) + i]))
+    return out  # type: ignore[return-value]
 
 
 def squared_correlation(x: np.ndarray, y: np.ndarray) -> float:
@@ -198,16 +204,23 @@ def _average_rank(a: np.ndarray) -> np.ndarray:
     return 0.5 * (bounds[dense] + bounds[dense - 1] + 1)
 
 
-def _t_p_value(r: float, n: int) -> float:
-    """Two-sided p-value of a correlation r on n pairs from Student's t on n − 2 df."""
-    if math.isnan(r) or n < 3:
-        return math.nan
-    if abs(r) >= 1.0:
-        return 0.0
+def _t_p_value(r: Any, n: Any) -> Any:
+    """Two-sided p-value of a correlation r on n pairs from Student's t on n − 2 df,
+    2·T_{n−2}(−|r|·√((n − 2)/(1 − r²))): NaN when r is or n < 3, 0 when |r| = 1.
+    Elementwise on arrays (a float for floats)."""
     from scipy import special
 
-    t = abs(r) * math.sqrt((n - 2) / (1.0 - r * r))
-    return float(2.0 * special.stdtr(n - 2, -t))
+    r_arr, n_arr = np.asarray(r, dtype=float), np.asarray(n, dtype=float)
+    p = np.full(np.broadcast(r_arr, n_arr).shape, np.nan)
+    r_arr, n_arr = np.broadcast_to(r_arr, p.shape), np.broadcast_to(n_arr, p.shape)
+    ok = ~np.isnan(r_arr) & (n_arr >= 3)
+    p[ok & (np.abs(r_arr) >= 1.0)] = 0.0
+    mid = ok & (np.abs(r_arr) < 1.0)
+    if mid.any():
+        rm, nm = r_arr[mid], n_arr[mid]
+        t = np.abs(rm) * np.sqrt((nm - 2) / (1.0 - rm * rm))
+        p[mid] = 2.0 * special.stdtr(nm - 2, -t)
+    return float(p) if p.ndim == 0 else p
 
 
 # ---- reliability and principal components ---------------------------------------------------
