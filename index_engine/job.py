@@ -14,6 +14,7 @@ records its spec (``spec.yaml``, with ``--set`` applied and the data file and sh
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import os
 import warnings
@@ -26,6 +27,7 @@ from .errors import BuildError, DataError, OutputExistsError, SpecError
 from .atomic import check_target, staged_folder, write_folder
 from .folder import BuildFolder, load_build
 from .outputs import fill_folder
+from .parallel import fork_call
 from .panel import Panel, load_panel
 from .pipeline import build
 from .result import Build
@@ -233,18 +235,21 @@ def run_build(
         b = build_dask(spec, panel, scheduler=scheduler, partitions=partitions)
     else:
         b = build(spec, panel, cache=cache)
-    a = None
-    if audit:
-        from .audit import audit as run_audit
 
-        a = run_audit(b)
-    res = None
-    if uncertainty:
+    def uncertainty_analysis() -> SensitivityResult:
         from . import sensitivity as sa
 
         factors = None if spec.uncertainty else default_factors(spec, panel, cache)
         res = sa.uncertainty(spec, panel, factors, n=uncertainty, seed=seed, cache=cache, progress=progress)
-        res = sa.with_importance(res, b)
+        return sa.with_importance(res, b)
+
+    a = res = None
+    with fork_call(uncertainty_analysis) if uncertainty else contextlib.nullcontext() as pending:
+        if audit:  # while a child runs the uncertainty analysis, where there is a second core
+            from .audit import audit as run_audit
+
+            a = run_audit(b)
+        res = pending.result() if pending is not None else None
     folder = write_job(
         b, default_out(spec.index.id) if out is None else out, force=force, excel=excel, audit=a, sensitivity=res,
         report=report, lang=lang, overrides=overrides,

@@ -171,3 +171,16 @@ def test_every_bundled_spec_has_what_make_run_needs(path):
     spec, panel = jobs.read_inputs(ROOT / path)
     factors = spec.uncertainty or jobs.default_factors(spec, panel)
     assert factors and panel.n_units > 0
+
+
+def test_work_done_beside_the_build_in_child_processes_writes_the_same_folder(tiny, tmp_path, monkeypatch):
+    from index_engine.parallel import PROCESSES_ENV
+
+    forked = jobs.run_build(tiny, out=tmp_path / "forked", audit=True, uncertainty=20)
+    monkeypatch.setenv(PROCESSES_ENV, "1")
+    one = jobs.run_build(tiny, out=tmp_path / "one", audit=True, uncertainty=20)
+    assert files(forked.folder) == files(one.folder)
+    timed = {"manifest.json", "sensitivity/manifest.json"}  # they record seconds taken
+    for name in set(files(one.folder)) - timed:
+        assert (forked.folder / name).read_bytes() == (one.folder / name).read_bytes(), name
+    pd.testing.assert_frame_equal(forked.sensitivity.rank_stats, one.sensitivity.rank_stats)
