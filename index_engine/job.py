@@ -306,12 +306,15 @@ def write_job(
         "seed": sensitivity.manifest["seed"] if uncertain else 0, "report": report, "excel": excel is not False, "lang": lang,
     }
     with staged_folder(Path(out), force=force, replaceable="manifest.json") as tmp:
-        fill_folder(b, tmp, excel=excel, audit=audit or None, sensitivity=sensitivity,
-                    inputs=recorded_inputs(b, overrides, options))
+        then = None
         if report:
             from .report import render_report
 
-            render_report(tmp, lang=lang)  # last: it reads the folder, audit/ and sensitivity/ included
+            def then(folder: Path) -> None:  # it reads the finished folder, audit/ and sensitivity/ included
+                render_report(folder, lang=lang, workbook=excel is not False)
+
+        fill_folder(b, tmp, excel=excel, audit=audit or None, sensitivity=sensitivity,
+                    inputs=recorded_inputs(b, overrides, options), then=then)
     return Path(out)
 
 

@@ -15,6 +15,10 @@ import pandas as pd
 from ._checks import NO_YEAR
 from .folder import LONG, WIDE
 from .atomic import LOCK
+from .parallel import fork_call
+
+XLSX = "results.xlsx"
+"""The workbook of a build folder."""
 
 if TYPE_CHECKING:
     from .audit import Audit
@@ -372,17 +376,33 @@ def result_sheets(
 def fill_folder(
     b: Build, d: Path, *, excel: bool | None = None, audit: Audit | None = None,
     sensitivity: SensitivityResult | None = None, inputs: dict[str, Any] | None = None,
+    then: Callable[[Path], object] | None = None,
 ) -> None:
     """Write ``b``'s build folder into the existing (temporary) folder ``d``: the tables, ``results.xlsx``,
-    ``audit/`` and ``sensitivity/`` when given, then ``spec.yaml``, ``log.json`` and ``manifest.json``.
+    ``audit/`` and ``sensitivity/`` when given, then ``spec.yaml``, ``log.json`` and ``manifest.json``;
+    then ``then(d)`` (the report pages, which read the finished folder).
 
     The results are computed by the caller (:func:`index_engine.job.run_build`); ``inputs`` is what the
-    manifest records for a rebuild (:func:`index_engine.job.recorded_inputs`).
+    manifest records for a rebuild (:func:`index_engine.job.recorded_inputs`). Where a second core
+    helps (:func:`index_engine.parallel.fork_call`), a child writes ``results.xlsx`` while ``then``
+    runs, and the manifest gains the workbook's SHA-256 when the child is done; ``then`` must not
+    read the workbook.
     """
-    counts = _write_into(b, d, excel, audit)
+    counts, workbook = _write_into(b, d, excel, audit)
     if sensitivity is not None:
         sensitivity.write(d / "sensitivity")
+    if workbook is None or then is None:
+        if workbook is not None:
+            workbook()
+        _finish(b, d, counts, inputs)
+        if then is not None:
+            then(d)
+        return
     _finish(b, d, counts, inputs)
+    with fork_call(workbook) as pending:
+        then(d)
+        pending.result()
+    _add_to_manifest(d, [d / XLSX])
 
 
 LARGE_ROWS = 5_000
@@ -438,7 +458,7 @@ def _write_large(b: Build, d: Path, excel: bool | None) -> dict[str, int]:
         if b.spec.measures:
             counts["measures.csv"] = write_csv(b.measures, d / "measures.csv", hy)
         if excel is not False:
-            write_workbook(b, summary_sheets(b), d / "results.xlsx")
+            write_workbook(b, summary_sheets(b), d / XLSX)
     return parquet.rows | counts
 
 
@@ -595,13 +615,16 @@ def grade_counts(b: Build) -> pd.DataFrame:
     return small.groupby(list(keys))["n"].sum().unstack(fill_value=0).reset_index()
 
 
-def _write_into(b: Build, d: Path, excel: bool | None, audit: Audit | None) -> dict[str, int]:
-    """The tables (both layouts), ``results.xlsx`` and ``audit/``; returns the row count of each file."""
+def _write_into(
+    b: Build, d: Path, excel: bool | None, audit: Audit | None
+) -> tuple[dict[str, int], Callable[[], None] | None]:
+    """The tables (both layouts) and ``audit/``; returns the row count of each file, and the writer of
+    ``results.xlsx`` (None: written already, or not asked for)."""
     hy = b.panel.has_years
     if audit is not None:
         audit.write(d / "audit")
     if len(b.scores) > LARGE_ROWS:
-        return _write_large(b, d, excel)
+        return _write_large(b, d, excel), None
     counts: dict[str, int] = {}
     tables = output_tables(b)
     extra_sheets: dict[str, pd.DataFrame] = {}
@@ -615,10 +638,9 @@ def _write_into(b: Build, d: Path, excel: bool | None, audit: Audit | None) -> d
         lt = long_table(wide)
         stage_long[stage] = lt
         counts[f"tables/{stage}.csv"] = write_csv(lt, d / "tables" / f"{stage}.csv", hy)
-    write_excel = excel if excel is not None else True
-    if write_excel:
-        write_workbook(b, result_sheets(b, tables, stage_long, extra_sheets), d / "results.xlsx")
-    return counts
+    if excel is False:
+        return counts, None
+    return counts, lambda: write_workbook(b, result_sheets(b, tables, stage_long, extra_sheets), d / XLSX)
 
 
 def _finish(b: Build, d: Path, counts: dict[str, int], inputs: dict[str, Any] | None = None) -> None:
@@ -651,7 +673,19 @@ def _finish(b: Build, d: Path, counts: dict[str, int], inputs: dict[str, Any] | 
         "inputs": inputs,
         "files": {},
     }
-    files = [p for p in sorted(d.rglob("*")) if p.is_file() and p.name != LOCK]
-    for p, sha in zip(files, _shas(files)):
-        manifest["files"][str(p.relative_to(d))] = sha
+    files = [p for p in d.rglob("*") if p.is_file() and p.name != LOCK]
+    _write_manifest(d, manifest, files)
+
+
+def _write_manifest(d: Path, manifest: dict[str, Any], files: list[Path]) -> None:
+    """``manifest.json``: ``manifest`` with ``files`` gaining each of ``files`` (paths in ``d``) and its SHA-256,
+    all in path order."""
+    listed = {Path(name): sha for name, sha in manifest["files"].items()}
+    listed.update(zip((p.relative_to(d) for p in files), _shas(files)))
+    manifest["files"] = {str(p): listed[p] for p in sorted(listed)}
     (d / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+
+
+def _add_to_manifest(d: Path, files: list[Path]) -> None:
+    """Add ``files``, written after ``manifest.json``, to its list of files."""
+    _write_manifest(d, json.loads((d / "manifest.json").read_text(encoding="utf-8")), files)

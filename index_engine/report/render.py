@@ -37,7 +37,7 @@ from markupsafe import Markup
 from .. import __version__
 from ..errors import OutputExistsError
 from ..atomic import write_folder
-from ..outputs import write_rows
+from ..outputs import XLSX, write_rows
 from . import charts as ch
 from . import i18n
 from . import loop
@@ -1042,7 +1042,8 @@ def _check_out(out_dir: Path, force: bool) -> None:
 
 
 def render_report(
-    build_dir: str | Path, out_dir: str | Path | None = None, lang: str | None = None, *, force: bool = False
+    build_dir: str | Path, out_dir: str | Path | None = None, lang: str | None = None, *, force: bool = False,
+    workbook: bool | None = None,
 ) -> Path:
     """Write the report pages of a finished build folder and return the report folder.
 
@@ -1055,6 +1056,9 @@ def render_report(
         None: ``zh`` when the spec's index has a ``name_zh``, else ``en``.
     force : bool, default False
         Replace ``out_dir`` if it exists (only if it is empty or holds a report).
+    workbook : bool, optional
+        Whether the build folder has ``results.xlsx`` (None: look); the pages link to it when the
+        report sits in its build folder.
 
     Returns
     -------
@@ -1082,7 +1086,9 @@ def render_report(
     else:
         m = load_model(build_dir)
         builder = PageBuilder(m, lang or m.default_lang)
-    builder.has_xlsx = out_dir.resolve().parent == build_dir.resolve() and (build_dir / "results.xlsx").is_file()
+    if workbook is None:
+        workbook = (build_dir / XLSX).is_file()
+    builder.has_xlsx = workbook and out_dir.resolve().parent == build_dir.resolve()
     lang = builder.lang
     env = make_env(lang, m)
     env.globals["has_xlsx"] = builder.has_xlsx
