@@ -404,17 +404,17 @@ class FirmPageBuilder(PageBuilder):
             nav.append(("robustness.html", "robustness"))
         return nav
 
-    def pages(self) -> list[Page]:
+    def page_makers(self) -> list[Callable[[], Page | list[Page]]]:
         m = self.m
-        out = [self.overview(), self.distribution_page()]
+        out: list[Callable[[], Page | list[Page]]] = [self.overview, self.distribution_page]
         if m.summary.grade_labels:
-            out.append(self.grades_page())
-        out += [self.top_page(), self.separating_page()]
+            out.append(self.grades_page)
+        out += [self.top_page, self.separating_page]
         if m.targets is not None:
-            out.append(self.targets_page())
-        out.append(self.methodology_page())
+            out.append(self.targets_page)
+        out.append(self.methodology_page)
         if m.audit is not None or m.sensitivity is not None:
-            out.append(self.robustness_page())
+            out.append(self.robustness_page)
         return out
 
     # ---- helpers ----------------------------------------------------------------------------

@@ -24,12 +24,13 @@ unit: ``index.html``, ``distribution.html``, ``grades.html``, ``firms.html`` (th
 
 from __future__ import annotations
 
+import functools
 import math
 import shutil
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import jinja2
 from markupsafe import Markup
@@ -38,6 +39,7 @@ from .. import __version__
 from ..errors import OutputExistsError
 from ..atomic import write_folder
 from ..outputs import XLSX, write_rows
+from ..parallel import fork_call
 from . import charts as ch
 from . import i18n
 from . import loop
@@ -266,7 +268,7 @@ class PageBuilder:
     def __init__(self, m: ReportModel, lang: str, has_xlsx: bool = False):
         self.m, self.lang = m, lang
         self.f = Formatter(m, lang)
-        self._ids = 0
+        self._maker = self._ids = 0
         self.has_xlsx = has_xlsx  # the report sits in its build folder, beside results.xlsx
         self.downloads: dict[str, tuple[list[str], list[list[Any]]]] = {}  # data/<name>.csv -> (columns, rows)
 
@@ -281,8 +283,10 @@ class PageBuilder:
         return i18n.t(key, self.lang, **kw)
 
     def cid(self) -> str:
+        """A chart's id, unique in the report: the position of its page's maker and a count within it, so
+        that pages made in any order or process get the same ids."""
         self._ids += 1
-        return f"chart-{self._ids}"
+        return f"chart-{self._maker + 1}-{self._ids}"
 
     def year_label(self, y: int | None) -> str:
         return "" if y is None or not self.m.has_years else str(y)
@@ -387,16 +391,30 @@ class PageBuilder:
 
     # ---- pages ------------------------------------------------------------------------
     def pages(self) -> list[Page]:
+        """Every page, in order."""
+        return self.make_pages(range(len(self.page_makers())))
+
+    def make_pages(self, which: Iterable[int]) -> list[Page]:
+        """The pages of the makers at positions ``which`` of :meth:`page_makers`."""
+        makers, out = self.page_makers(), []
+        for k in which:
+            self._maker, self._ids = k, 0
+            made = makers[k]()
+            out += made if isinstance(made, list) else [made]
+        return out
+
+    def page_makers(self) -> list[Callable[[], Page | list[Page]]]:
+        """The functions that make the pages, in order (each a page or a few)."""
         m = self.m
-        out = [self.overview(), self.units_page(), self.framework_page()]
-        out += [self.unit_page(u) for u in m.ranked_units]
-        out += [self.node_page(c) for c in m.aggregates]
-        out += [self.indicator_page(c) for c in m.indicators]
-        out += loop.pages(self)
-        out.append(self.methodology_page())
+        out: list[Callable[[], Page | list[Page]]] = [self.overview, self.units_page, self.framework_page]
+        out += [functools.partial(self.unit_page, u) for u in m.ranked_units]
+        out += [functools.partial(self.node_page, c) for c in m.aggregates]
+        out += [functools.partial(self.indicator_page, c) for c in m.indicators]
+        out.append(functools.partial(loop.pages, self))
+        out.append(self.methodology_page)
         if m.audit is not None or m.sensitivity is not None:
-            out.append(self.robustness_page())
-        out += extra_pages(self)
+            out.append(self.robustness_page)
+        out.append(functools.partial(extra_pages, self))
         return out
 
     def ranking_rows(self, year: int, node: str | None = None) -> list[dict[str, Any]]:
@@ -980,9 +998,9 @@ def extra_pages(pb: PageBuilder) -> list[Page]:
     return [explorer_page(pb)] + [brief_page(pb, u) for u in brief_units(pb.m)]
 
 
-def extra_static(pages: list[Page]) -> list[str]:
-    """The static files the extra pages need, when they are written."""
-    files = {p.file for p in pages}
+def extra_static(written: list[str]) -> list[str]:
+    """The static files the extra pages need, when they are written (``written``: the pages' files)."""
+    files = set(written)
     out = ["explorer.css", "explorer.js"] if "explorer.html" in files else []
     return out + (["brief.css"] if any(f.startswith("brief-") for f in files) else [])
 
@@ -1092,30 +1110,50 @@ def render_report(
     lang = builder.lang
     env = make_env(lang, m)
     env.globals["has_xlsx"] = builder.has_xlsx
-    pages = builder.pages()
+    n = len(builder.page_makers())
 
-    def fill(tmp: Path) -> None:
+    def write_pages(tmp: Path, which: range) -> tuple[list[tuple[str, bool]], dict[str, Any]]:
+        """Make, render and write the pages of the makers ``which`` with their charts' numbers; returns
+        each page's file and whether it has charts, and the tables they registered for download."""
+        known = set(builder.downloads)
+        pages = builder.make_pages(which)
         for p in pages:
             html = env.get_template(p.template).render(**p.context)
             (tmp / p.file).write_text(html, encoding="utf-8")
-        for name in ("report.css", "report.js", *extra_static(pages)):
+            for c in p.charts:
+                write_rows(c.table.columns, c.table.rows, tmp / c.csv)
+        return [(p.file, bool(p.charts)) for p in pages], {k: v for k, v in builder.downloads.items() if k not in known}
+
+    def fill(tmp: Path) -> None:
+        (tmp / "data").mkdir()
+        if n < PAGES_FOR_TWO_PROCESSES:
+            written, _ = write_pages(tmp, range(n))
+        else:
+            with fork_call(functools.partial(write_pages, tmp, range(1, n, 2))) as theirs:  # where a second core helps
+                written, _ = write_pages(tmp, range(0, n, 2))
+                more, downloads = theirs.result()
+            builder.downloads.update(downloads)
+            written += more
+        for name in ("report.css", "report.js", *extra_static([f for f, _ in written])):
             shutil.copyfile(HERE / "static" / name, tmp / name)
-        if any(p.charts for p in pages):
+        if any(charts for _, charts in written):
             write_plotlyjs(tmp / "plotly.min.js")
-        write_downloads(tmp, pages, builder.downloads)
+        write_downloads(tmp, builder.downloads)
 
     return write_folder(out_dir, fill, force=True)  # _check_out has refused what must not be replaced
 
 
-def write_downloads(folder: Path, pages: list[Page], tables: Mapping[str, tuple[list[str], list[list[Any]]]]) -> None:
-    """``data/<name>.csv``: each registered table and each chart's numbers, through the project's CSV
-    writer (:func:`index_engine.outputs.write_rows`: formula-safe text)."""
-    (folder / "data").mkdir()
+PAGES_FOR_TWO_PROCESSES = 12
+"""From this many page makers on, a report's pages are made by two processes where a second core helps
+(:func:`index_engine.parallel.fork_call`): every other maker each. The pages are the same either way."""
+
+
+def write_downloads(folder: Path, tables: Mapping[str, tuple[list[str], list[list[Any]]]]) -> None:
+    """``data/<name>.csv``: each registered table, through the project's CSV writer
+    (:func:`index_engine.outputs.write_rows`: formula-safe text). Each chart's numbers are written
+    with its page."""
     for path, (columns, rows) in tables.items():
         write_rows(columns, rows, folder / path)
-    for p in pages:
-        for c in p.charts:
-            write_rows(c.table.columns, c.table.rows, folder / c.csv)
 
 
 _PLOTLYJS: str | None = None
