@@ -37,6 +37,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
@@ -116,15 +117,19 @@ def _numbers(col: pd.Series) -> np.ndarray | None:
     """The cells of a text column as exact doubles (NULLS → NaN), or as int64 when every cell is
     a whole number written without a point (as pandas reads them); None when one is not a number."""
     vals = col.to_numpy(dtype=object)
-    null = col.isin(NULLS).to_numpy()
-    text = np.where(null, "nan", vals)
+    null = np.fromiter((v in NULLS for v in vals), dtype=bool, count=len(vals))
+    some_null = bool(null.any())
     try:
-        v = text.astype(float)
+        v = (np.where(null, "nan", vals) if some_null else vals).astype(float)
     except (TypeError, ValueError):
         return None
-    if len(v) and not null.any() and np.all(np.abs(v) < 2**53) and col.str.fullmatch(r"\s*[+-]?\d+\s*").all():
+    # every cell a number and none with a character other than digits, blanks and a sign: whole numbers
+    if len(v) and not some_null and np.all(np.abs(v) < 2**53) and not _NOT_WHOLE.search("".join(vals)):
         return v.astype(np.int64)
     return v
+
+
+_NOT_WHOLE = re.compile(r"[^\d\s+-]")
 
 
 def _first_bad(col: pd.Series) -> tuple[int, str]:
