@@ -131,7 +131,8 @@ def records(df: pd.DataFrame | None) -> list[dict[str, Any]]:
     """Rows of a frame as plain dicts (NaN → None)."""
     if df is None or df.empty:
         return []
-    return [{k: jsonable(v) for k, v in row.items()} for row in df.to_dict("records")]
+    names = list(df.columns)
+    return [dict(zip(names, map(jsonable, row))) for row in df.to_numpy(dtype=object).tolist()]
 
 
 MARK_KINDS: dict[str, str] = {
@@ -230,6 +231,7 @@ class ReportModel:
     _norm: dict[tuple[str, int, str], float] = field(default_factory=dict, repr=False)
     _basis: dict[tuple[str, int, str], float] = field(default_factory=dict, repr=False)
     _vintage: str = ""
+    _rows_by_indicator: dict[int, tuple[pd.DataFrame, dict[Any, list[dict[str, Any]]]]] = field(default_factory=dict, repr=False)
 
     # ---- structure ------------------------------------------------------------------
     @property
@@ -389,9 +391,18 @@ class ReportModel:
         return out
 
     def rows_for(self, df: pd.DataFrame, indicator: str) -> list[dict[str, Any]]:
+        """The rows of ``df`` (treatment, imputed, fitted, targets, an audit table) about ``indicator``, as
+        :func:`records` gives them."""
         if df is None or df.empty or "indicator" not in df.columns:
             return []
-        return records(df[df["indicator"] == indicator])
+        held = self._rows_by_indicator.get(id(df))
+        if held is None or held[0] is not df:  # each table is split by indicator once
+            groups: dict[Any, list[dict[str, Any]]] = {}
+            for r in records(df):
+                groups.setdefault(r["indicator"], []).append(r)
+            held = self._rows_by_indicator[id(df)] = (df, groups)
+        groups = held[1]
+        return [dict(r) for r in groups.get(indicator, [])]
 
 
 def _lookup(df: pd.DataFrame, key: list[str], cols: list[str]) -> dict:

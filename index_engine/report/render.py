@@ -723,14 +723,12 @@ class PageBuilder:
             ))
         stats = None
         if m.audit is not None and "indicator_stats" in m.audit:
-            s = m.audit["indicator_stats"]
-            s = s[(s["indicator"] == code) & (s["year"] == y)]
-            stats = records(s)
+            stats = [r for r in m.rows_for(m.audit["indicator_stats"], code) if r["year"] == y]
         target_row, target_status = None, {}
         if m.targets is not None:
-            tr = m.targets[m.targets["indicator"] == code]
-            target_row = records(tr)[0] if len(tr) else None
-            target_status = {r.get("target", code): r.get("status") for r in records(tr)}
+            tr = m.rows_for(m.targets, code)
+            target_row = tr[0] if tr else None
+            target_status = {r.get("target", code): r.get("status") for r in tr}
         ctx = self.base(
             node.page, self.f.node_name(code), "framework.html", node=node, rows=rows, charts=charts,
             raw_head=raw_head, basis_head=basis_head, dl=dl, node_description=i18n.pick_text(node, "description", self.lang),
