@@ -40,7 +40,7 @@ import os
 import re
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -255,6 +255,28 @@ def load_build(path: str | Path) -> BuildFolder:
     if missing:
         raise DataError(f"{d}: not a finished build folder: {', '.join(missing)} missing")
     return BuildFolder(d, manifest, layout)
+
+
+class TablesOnDemand(Mapping[str, pd.DataFrame]):
+    """Tables by name, each read from its file the first time it is asked for (a report reads a few of
+    the audit's and none of the uncertainty samples); a file that cannot be read raises then."""
+
+    def __init__(self, files: dict[str, Path], read: Callable[[str, Path], pd.DataFrame]) -> None:
+        self._files, self._read, self._tables = files, read, {}
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self._tables:
+            self._tables[name] = self._read(name, self._files[name])
+        return self._tables[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._files)
+
+    def __len__(self) -> int:
+        return len(self._files)
+
+    def __repr__(self) -> str:
+        return f"TablesOnDemand({list(self._files)})"
 
 
 class BuildFolder:
@@ -777,17 +799,19 @@ class BuildFolder:
         return self._optional("measures", NUMERIC["measures"])
 
     # ---- analyses added to the build -----------------------------------------------------
-    def _csv_dir(self, name: str, numeric: dict[str, tuple[str, ...]]) -> dict[str, pd.DataFrame] | None:
+    def _csv_dir(self, name: str, numeric: dict[str, tuple[str, ...]]) -> TablesOnDemand | None:
         """The CSVs of a sub-folder by stem: the columns ``numeric`` names for a stem as numbers,
-        or, for a stem it does not name, every all-number column."""
+        or, for a stem it does not name, every all-number column; each read when first asked for."""
         d = self.path / name
         if not d.is_dir():
             return None
-        return {p.stem: read_csv(p, numeric=numeric.get(p.stem, ()), auto=p.stem not in numeric)
-                for p in sorted(d.glob("*.csv"))}
+        return TablesOnDemand(
+            {p.stem: p for p in sorted(d.glob("*.csv"))},
+            lambda stem, p: read_csv(p, numeric=numeric.get(stem, ()), auto=stem not in numeric),
+        )
 
     @cached_property
-    def audit(self) -> dict[str, pd.DataFrame] | None:
+    def audit(self) -> TablesOnDemand | None:
         """The tables of ``audit/`` by file stem, every all-number column as numbers (None without it)."""
         return self._csv_dir("audit", {})
 
@@ -797,7 +821,7 @@ class BuildFolder:
         return _read_json(p) if p.is_file() else None
 
     @cached_property
-    def sensitivity(self) -> dict[str, pd.DataFrame] | None:
+    def sensitivity(self) -> TablesOnDemand | None:
         """The tables of ``sensitivity/`` by file stem (None without it)."""
         return self._csv_dir("sensitivity", SENSITIVITY_NUMERIC)
 

@@ -19,7 +19,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -216,7 +216,7 @@ class ReportModel:
     fitted: pd.DataFrame
     log: list[dict[str, Any]]
     manifest: dict[str, Any]
-    audit: dict[str, pd.DataFrame] | None = None
+    audit: Mapping[str, pd.DataFrame] | None = None
     audit_json: dict[str, Any] | None = None
     targets: pd.DataFrame | None = None
     measures: pd.DataFrame | None = None
