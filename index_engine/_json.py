@@ -15,6 +15,10 @@ import numpy as np
 import pandas as pd
 
 
+_INFINITIES = (math.inf, -math.inf)
+_AS_THEY_ARE = frozenset({str, int, bool, type(None)})
+
+
 def jsonable(value: Any, *, keep_infinite: bool = False) -> Any:
     """``value`` as plain Python data that :func:`json.dumps` writes as strict JSON.
 
@@ -37,6 +41,13 @@ def jsonable(value: Any, *, keep_infinite: bool = False) -> Any:
     >>> jsonable([float("-inf")], keep_infinite=True)
     [-inf]
     """
+    kind = type(value)  # the plain types first, by exact type: a figure holds tens of thousands of them
+    if kind is float:
+        return None if value != value or (not keep_infinite and value in _INFINITIES) else value
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is list or kind is tuple:
+        return [v if type(v) in _AS_THEY_ARE else jsonable(v, keep_infinite=keep_infinite) for v in value]
     if isinstance(value, dict):
         return {str(k): jsonable(v, keep_infinite=keep_infinite) for k, v in value.items()}
     if isinstance(value, pd.Series):
