@@ -21,7 +21,7 @@ from typing import Any, Callable, Sequence
 from . import __version__
 from .atomic import Interrupted
 from .errors import IndexEngineError, OutputExistsError, SpecError
-from .spec import read_yaml_text
+from .yamlsafe import read_yaml_text
 from .job import default_out, read_inputs, rebuild, run_build
 
 EXIT_OK, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 import index_engine as ie
-from index_engine import _checks, spec as spec_module
+from index_engine import _checks, yamlsafe
 from index_engine.cli import main
 from index_engine.errors import EmptyNodeWarning, EncodingGuessWarning
 from index_engine.panel import MAX_ABS_VALUE
@@ -358,7 +358,7 @@ def test_tree_400_deep_is_refused(tmp_path, capsys):
         ie.load_spec(p)
     msg = str(exc.value)
     assert msg.startswith(f"{p}: line 2, column ") and "tree.children[0].children ... " in msg
-    assert f"nested more than {spec_module.MAX_YAML_DEPTH} levels deep, the limit (a tree may be at most 50 levels deep)" in msg
+    assert f"nested more than {yamlsafe.MAX_YAML_DEPTH} levels deep, the limit (a tree may be at most 50 levels deep)" in msg
     code, err = run_build(tmp_path, capsys, p, write(tmp_path, "d.csv", "unit,leaf\nA,1\nB,2\n"))
     assert code == 2 and "levels deep" in err
 
