@@ -24,7 +24,7 @@ import index_engine as ie
 from index_engine.errors import DataError, OutputExistsError
 from index_engine.folder import load_build
 from index_engine.report import i18n, load_model, render_report
-from index_engine.report.render import PageBuilder
+from index_engine.report.site import PageBuilder
 
 from .conftest import BEIJING, ROOT, TINY_SPEC, tiny_frame
 

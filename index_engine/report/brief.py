@@ -23,8 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 from .model import ReportModel, page_stem, records
 
+from .page import Page, strengths_weaknesses
+
 if TYPE_CHECKING:
-    from .render import Page, PageBuilder
+    from .site import PageBuilder
 
 TARGET_ROWS = 12
 """Targets listed on the brief (the rest are counted, with a pointer to the targets page)."""
@@ -77,8 +79,6 @@ def target_rows(m: ReportModel, u: str) -> list[dict[str, Any]]:
 
 def brief_page(pb: "PageBuilder", u: str) -> "Page":
     """``brief-<unit>.html``: two printed A4 pages on one tracked unit."""
-    from .render import Page, strengths_weaknesses
-
     m, y, prev = pb.m, pb.m.latest, pb.m.previous
     ref = reference(m, u)
     lo, hi = pb.f.lo, pb.f.hi

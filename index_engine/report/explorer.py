@@ -38,8 +38,10 @@ from ..spec import spec_from_dict
 from ..tables import default_weights
 from .model import records
 
+from .page import Page
+
 if TYPE_CHECKING:
-    from .render import Page, PageBuilder
+    from .site import PageBuilder
 
 EXPLORER_PAGE = "explorer.html"
 SLIDER_MAX = 10.0
@@ -117,8 +119,6 @@ def slider_group(pb: "PageBuilder", node: str, data: dict[str, Any]) -> list[dic
 
 def explorer_page(pb: "PageBuilder") -> "Page":
     """``explorer.html``: the sliders, the recomputed ranking (official values until a slider moves)."""
-    from .render import Page
-
     m, y = pb.m, pb.m.latest
     data, blockers = explorer_model(pb)
     dims: list[dict[str, Any]] = []

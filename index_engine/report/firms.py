@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -33,7 +33,8 @@ from ..spec import Spec
 from . import charts as ch
 from . import i18n
 from .model import ReportModel, build_nodes, index_meta, read_extras, slug
-from .render import Page, PageBuilder
+from .page import Page
+from .site import PageBuilder
 
 SUMMARY_UNITS = 300
 """A build with more units than this gets the summary report (no page per unit)."""

@@ -22,8 +22,10 @@ from . import charts as ch
 from . import i18n
 from .model import ReportModel, records
 
+from .page import Page
+
 if TYPE_CHECKING:
-    from .render import Page, PageBuilder
+    from .site import PageBuilder
 
 PROGRESS_ORDER = tuple(PROGRESS_STATUSES)
 
@@ -116,8 +118,6 @@ def _min_obs(rows: list[dict[str, Any]]) -> int | None:
 
 def targets_page(pb: PageBuilder) -> Page:
     """目标量化: every target with its quote, reading, evidence and status; the 口径 definitions."""
-    from .render import Page
-
     m = pb.m
     rows = _target_rows(pb)
     counts = Counter(str(r.get("status") or "") for r in rows)
@@ -200,8 +200,6 @@ def _status_of_targets(m: ReportModel) -> dict[str, str]:
 
 def implementation_page(pb: PageBuilder) -> Page:
     """实施推进: each part of the plan with its measures, highlights, milestones, links and progress."""
-    from .render import Page
-
     m = pb.m
     rows, reported = _measure_rows(pb)
     by_item = {r["item"]: r for r in rows}
@@ -226,8 +224,6 @@ def implementation_page(pb: PageBuilder) -> Page:
 
 def scorecard_page(pb: PageBuilder) -> Page:
     """The one-page scorecard: every target (value, pace, projection, status), every part (its measures' status)."""
-    from .render import Page
-
     m = pb.m
     rows = _target_rows(pb)
     parts = [(p["code"], p.get("title_zh") or "", p.get("title_en") or "") for p in _parts(m)]
