@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import functools
 import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from .errors import BuildError, DataError, OutputExistsError, SpecError
 
@@ -243,18 +244,19 @@ def run_build(
         res = sa.uncertainty(spec, panel, factors, n=uncertainty, seed=seed, cache=cache, progress=progress)
         return sa.with_importance(res, b)
 
-    a = res = None
+    a = None
     with fork_call(uncertainty_analysis) if uncertainty else contextlib.nullcontext() as pending:
         if audit:  # while a child runs the uncertainty analysis, where there is a second core
             from .audit import audit as run_audit
 
             a = run_audit(b)
-        res = pending.result() if pending is not None else None
-    folder = write_job(
-        b, default_out(spec.index.id) if out is None else out, force=force, excel=excel, audit=a, sensitivity=res,
-        report=report, lang=lang, overrides=overrides,
-    )
-    return Job(folder, b, a, res)
+        # the build's tables are written while the child may still be at work; its result is taken then
+        result = functools.cache(pending.result) if pending is not None else lambda: None
+        folder = write_job(
+            b, default_out(spec.index.id) if out is None else out, force=force, excel=excel, audit=a,
+            sensitivity=result, report=report, lang=lang, overrides=overrides,
+        )
+    return Job(folder, b, a, result())
 
 
 def recorded_inputs(b: Build, overrides: Mapping[str, Any] | None = None, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -283,14 +285,16 @@ def write_job(
     force: bool = False,
     excel: bool | None = None,
     audit: Audit | bool | None = None,
-    sensitivity: SensitivityResult | None = None,
+    sensitivity: SensitivityResult | Callable[[], SensitivityResult | None] | None = None,
     report: bool = True,
     lang: str | None = None,
     overrides: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write a build folder atomically: tables, ``audit/`` and ``sensitivity/`` when given, manifest, report pages.
 
-    ``audit=True`` runs the audit of ``b`` first; ``overrides`` (the ``--set`` values applied to
+    ``audit=True`` runs the audit of ``b`` first. ``sensitivity`` may be a function returning the
+    result, called once the build's own tables are written (so that writing them overlaps a result
+    still being computed beside, see :func:`run_build`). ``overrides`` (the ``--set`` values applied to
     ``b.spec``) and the options are recorded in ``manifest.json`` for :func:`rebuild`. Everything goes
     into one temporary folder, renamed to ``out`` at the end (see :mod:`index_engine.atomic`);
     ``force`` replaces an existing build folder. Returns ``out``.
@@ -300,21 +304,23 @@ def write_job(
         from .audit import audit as run_audit
 
         audit = run_audit(b)
-    uncertain = sensitivity is not None and sensitivity.mode == "uncertainty"
-    options = {
-        "audit": bool(audit), "uncertainty": sensitivity.manifest["n"] if uncertain else None,
-        "seed": sensitivity.manifest["seed"] if uncertain else 0, "report": report, "excel": excel is not False, "lang": lang,
-    }
+
+    def inputs(sens: SensitivityResult | None) -> dict[str, Any]:
+        uncertain = sens is not None and sens.mode == "uncertainty"
+        options = {
+            "audit": bool(audit), "uncertainty": sens.manifest["n"] if uncertain else None,
+            "seed": sens.manifest["seed"] if uncertain else 0, "report": report, "excel": excel is not False, "lang": lang,
+        }
+        return recorded_inputs(b, overrides, options)
+
+    def render(folder: Path) -> None:  # it reads the finished folder, audit/ and sensitivity/ included
+        from .report import render_report
+
+        render_report(folder, lang=lang, workbook=excel is not False)
+
     with staged_folder(Path(out), force=force, replaceable="manifest.json") as tmp:
-        then = None
-        if report:
-            from .report import render_report
-
-            def then(folder: Path) -> None:  # it reads the finished folder, audit/ and sensitivity/ included
-                render_report(folder, lang=lang, workbook=excel is not False)
-
-        fill_folder(b, tmp, excel=excel, audit=audit or None, sensitivity=sensitivity,
-                    inputs=recorded_inputs(b, overrides, options), then=then)
+        fill_folder(b, tmp, excel=excel, audit=audit or None, sensitivity=sensitivity, inputs=inputs,
+                    then=render if report else None)
     return Path(out)
 
 

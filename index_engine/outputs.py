@@ -375,7 +375,8 @@ def result_sheets(
 
 def fill_folder(
     b: Build, d: Path, *, excel: bool | None = None, audit: Audit | None = None,
-    sensitivity: SensitivityResult | None = None, inputs: dict[str, Any] | None = None,
+    sensitivity: SensitivityResult | Callable[[], SensitivityResult | None] | None = None,
+    inputs: dict[str, Any] | Callable[[SensitivityResult | None], dict[str, Any]] | None = None,
     then: Callable[[Path], object] | None = None,
 ) -> None:
     """Write ``b``'s build folder into the existing (temporary) folder ``d``: the tables, ``results.xlsx``,
@@ -386,9 +387,14 @@ def fill_folder(
     manifest records for a rebuild (:func:`index_engine.job.recorded_inputs`). Where a second core
     helps (:func:`index_engine.parallel.fork_call`), a child writes ``results.xlsx`` while ``then``
     runs, and the manifest gains the workbook's SHA-256 when the child is done; ``then`` must not
-    read the workbook.
+    read the workbook. ``sensitivity`` may be a function returning the result, called once the tables
+    are written, and ``inputs`` a function of that result.
     """
     counts, workbook = _write_into(b, d, excel, audit)
+    if callable(sensitivity):
+        sensitivity = sensitivity()
+    if callable(inputs):
+        inputs = inputs(sensitivity)
     if sensitivity is not None:
         sensitivity.write(d / "sensitivity")
     if workbook is None or then is None:
