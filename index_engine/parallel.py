@@ -8,8 +8,9 @@ without copying or pickling it) while the caller does the other, and :meth:`Pend
 returns the child's result (pickled back) or raises its exception.
 
 Where a child cannot help, the call is made in this process when asked for its result, so the
-numbers never depend on the machine: where ``os.fork`` is missing (Windows), on one core, in a
-forked child itself, and when the environment variable :data:`PROCESSES_ENV` is ``1``.
+numbers never depend on the machine: on systems other than Linux (Windows has no ``fork``; on macOS
+a forked child may not use the parent's numerical libraries), on one core, in a forked child
+itself, and when the environment variable :data:`PROCESSES_ENV` is ``1``.
 
 The child's warnings are recorded and issued again in the parent when its result is taken, in
 order, so ``warnings`` filters, ``pytest.warns`` and a build's warning log see them as if the
@@ -38,9 +39,10 @@ _IN_CHILD = False
 
 
 def can_fork() -> bool:
-    """True where :func:`fork_call` runs its function in a child: ``os.fork`` exists, this process may
-    use more than one core, it is not itself such a child, and :data:`PROCESSES_ENV` is not ``1``."""
-    if _IN_CHILD or not hasattr(os, "fork") or os.environ.get(PROCESSES_ENV, "").strip() == "1":
+    """True where :func:`fork_call` runs its function in a child: on Linux (where a forked child may use
+    the numerical libraries its parent loaded; macOS's Accelerate, for one, may not), when this process
+    may use more than one core, is not itself such a child, and :data:`PROCESSES_ENV` is not ``1``."""
+    if _IN_CHILD or not sys.platform.startswith("linux") or os.environ.get(PROCESSES_ENV, "").strip() == "1":
         return False
     cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
     return len(cores) > 1
