@@ -269,6 +269,9 @@ class TablesOnDemand(Mapping[str, pd.DataFrame]):
             self._tables[name] = self._read(name, self._files[name])
         return self._tables[name]
 
+    def __contains__(self, name: object) -> bool:  # without reading the table
+        return name in self._files
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._files)
 

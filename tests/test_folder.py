@@ -403,3 +403,23 @@ def test_sensitivity_build_reads_spec_and_data_from_the_folder(built, capsys):
     assert "--set cannot change the spec" in capsys.readouterr().err
     assert main(["sensitivity", "--mode", "remove"]) == 2
     assert "give a SPEC, or --build DIR" in capsys.readouterr().err
+
+
+def test_tables_of_a_sub_folder_are_read_when_first_asked_for(tmp_path):
+    from index_engine.folder import TablesOnDemand
+
+    (tmp_path / "good.csv").write_text("unit,value\nA,1.5\nB,\n", encoding="utf-8")
+    (tmp_path / "bad.csv").write_bytes(b"\xff\xfe\x00broken")
+    read: list[str] = []
+
+    def reader(stem, path):
+        read.append(stem)
+        return read_csv(path, auto=True)
+
+    tables = TablesOnDemand({p.stem: p for p in sorted(tmp_path.glob("*.csv"))}, reader)
+    assert list(tables) == ["bad", "good"] and len(tables) == 2 and "good" in tables and "other" not in tables
+    assert read == []  # listing and membership read nothing
+    assert tables["good"]["value"].tolist()[0] == 1.5 and tables.get("good") is tables["good"]
+    assert read == ["good"]  # once
+    with pytest.raises(DataError, match="bad.csv"):
+        tables["bad"]
