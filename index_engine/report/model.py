@@ -231,6 +231,8 @@ class ReportModel:
     _norm: dict[tuple[str, int, str], float] = field(default_factory=dict, repr=False)
     _basis: dict[tuple[str, int, str], float] = field(default_factory=dict, repr=False)
     _vintage: str = ""
+    _rankings: dict[tuple[int, str], list[str]] = field(default_factory=dict, repr=False)
+    _medians: dict[tuple[int, str], float | None] = field(default_factory=dict, repr=False)
     _rows_by_indicator: dict[int, tuple[pd.DataFrame, dict[Any, list[dict[str, Any]]]]] = field(default_factory=dict, repr=False)
 
     # ---- structure ------------------------------------------------------------------
@@ -346,6 +348,11 @@ class ReportModel:
     def ranking(self, year: int, node: str | None = None) -> list[str]:
         """Units with a score for ``node`` (default the index) in ``year``, best first."""
         node = node or self.root
+        if (year, node) not in self._rankings:  # pages ask for the same ranking many times
+            self._rankings[year, node] = self._ranking(year, node)
+        return list(self._rankings[year, node])
+
+    def _ranking(self, year: int, node: str) -> list[str]:
         rows = []
         for u, info in self.units.items():
             if info.reference:
@@ -357,9 +364,12 @@ class ReportModel:
         return [u for *_, u in sorted(rows, key=lambda x: (x[0], x[1]))]
 
     def peer_median(self, year: int, node: str) -> float | None:
-        vals = [self.score(u, year, node) for u in self.ranking(year, node)]
-        vals = [v for v in vals if v is not None]
-        return float(np.median(vals)) if vals else None
+        """The median score of the units ranked on ``node`` in ``year`` (None when there is none)."""
+        if (year, node) not in self._medians:
+            vals = [self.score(u, year, node) for u in self.ranking(year, node)]
+            vals = [v for v in vals if v is not None]
+            self._medians[year, node] = float(np.median(vals)) if vals else None
+        return self._medians[year, node]
 
     def series(self, unit: str, node: str) -> list[tuple[int, float | None]]:
         return [(y, self.score(unit, y, node)) for y in self.years]
