@@ -21,8 +21,10 @@ DATA = Path(__file__).resolve().parent / "data"
 BEIJING = ROOT / "weights/beijing_tfdi.yaml"
 
 
-# Modules whose tests take longest, run first (a module is not split between workers: see addopts in
-# pyproject.toml), so that no worker is left with a long module at the end while the other waits.
+# Modules whose tests take longest, run first (a module's functions all go to one worker, a test class
+# is a unit of its own: see addopts in pyproject.toml), so that no worker is left with a long module at
+# the end while the other waits. test_report_browser.py holds two classes, one per language, that the two
+# workers run side by side.
 SLOWEST_FIRST = (
     "tests/test_report_browser.py",
     "tests/test_sensitivity.py",
