@@ -27,15 +27,20 @@ BEIJING = ROOT / "weights/beijing_tfdi.yaml"
 # workers run side by side.
 SLOWEST_FIRST = (
     "tests/test_report_browser.py",
-    "tests/test_sensitivity.py",
     "tests/test_report.py",
-    "tests/test_dask.py",
-    "tests/test_report_firms.py",
-    "tests/test_weighting_methods.py",
-    "tests/test_targets.py",
-    "tests/test_folder.py",
+    "tests/test_report_specs.py",
     "tests/test_job.py",
+    "tests/test_folder.py",
     "tests/test_hostile_outputs.py",
+    "tests/test_sensitivity.py",
+    "tests/test_targets.py",
+    "tests/test_weighting_methods.py",
+    "tests/test_report_firms.py",
+    "tests/test_dask.py",
+    "tests/test_cli.py",
+    "tests/test_properties.py",
+    "tests/test_coverage.py",
+    "tests/test_evaluate.py",
 )
 
 
