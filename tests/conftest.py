@@ -21,19 +21,26 @@ DATA = Path(__file__).resolve().parent / "data"
 BEIJING = ROOT / "weights/beijing_tfdi.yaml"
 
 
-# Modules whose tests take longest, run first (a module is not split between workers: see addopts in
-# pyproject.toml), so that no worker is left with a long module at the end while the other waits.
+# Modules whose tests take longest, run first (a module's functions all go to one worker, a test class
+# is a unit of its own: see addopts in pyproject.toml), so that no worker is left with a long module at
+# the end while the other waits. test_report_browser.py holds two classes, one per language, that the two
+# workers run side by side.
 SLOWEST_FIRST = (
     "tests/test_report_browser.py",
-    "tests/test_sensitivity.py",
     "tests/test_report.py",
-    "tests/test_dask.py",
-    "tests/test_report_firms.py",
-    "tests/test_weighting_methods.py",
-    "tests/test_targets.py",
-    "tests/test_folder.py",
+    "tests/test_report_specs.py",
     "tests/test_job.py",
+    "tests/test_folder.py",
     "tests/test_hostile_outputs.py",
+    "tests/test_sensitivity.py",
+    "tests/test_targets.py",
+    "tests/test_weighting_methods.py",
+    "tests/test_report_firms.py",
+    "tests/test_dask.py",
+    "tests/test_cli.py",
+    "tests/test_properties.py",
+    "tests/test_coverage.py",
+    "tests/test_evaluate.py",
 )
 
 

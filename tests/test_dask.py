@@ -25,6 +25,21 @@ def client():
     cluster.close()
 
 
+_LOCAL: dict[str, ie.Build] = {}
+
+
+def firm_build_in_process(overrides: dict) -> tuple[ie.Spec, ie.Panel, ie.Build]:
+    """The firm sample's spec (with ``overrides``), panel and in-process build; the build without
+    overrides is made once for the module."""
+    spec = ie.load_spec(ROOT / "weights/examples/zgc_pilot_score.yaml", overrides=overrides)
+    panel = ie.load_panel(ROOT / "inputs/zgc/zgc_firms_sample.csv", spec)
+    if overrides:
+        return spec, panel, ie.build(spec, panel)
+    if "plain" not in _LOCAL:
+        _LOCAL["plain"] = ie.build(spec, panel)
+    return spec, panel, _LOCAL["plain"]
+
+
 def _same(a: ie.Build, b: ie.Build) -> None:
     assert list(a.scores.index) == list(b.scores.index)
     np.testing.assert_allclose(b.scores.to_numpy(), a.scores.to_numpy(), rtol=0, atol=1e-12)
@@ -34,9 +49,7 @@ def _same(a: ie.Build, b: ie.Build) -> None:
 @pytest.mark.parametrize("overrides", [{}, {"steps.normalize": {"method": "zscore", "params": {"mean": 10, "sd": 2}},
                                             "steps.aggregate.method": "arithmetic", "grades": None}])
 def test_firm_model_matches_in_process(client, overrides):
-    spec = ie.load_spec(ROOT / "weights/examples/zgc_pilot_score.yaml", overrides=overrides)
-    panel = ie.load_panel(ROOT / "inputs/zgc/zgc_firms_sample.csv", spec)
-    local = ie.build(spec, panel)
+    spec, panel, local = firm_build_in_process(overrides)
     remote = build_dask(spec, panel, client=client, partitions=7)
     _same(local, remote)
     assert any(s.step == "backend" and s.params["partitions"] == 7 for s in remote.log)
@@ -83,7 +96,7 @@ def test_cli_backend_dask(client, run_cli, tmp_path):
     assert r.returncode == 0, r.stderr
     import pandas as pd
 
-    local = ie.build(ie.load_spec(spec), ie.load_panel(ROOT / "inputs/zgc/zgc_firms_sample.csv", ie.load_spec(spec)))
+    local = firm_build_in_process({})[2]
     got = pd.read_csv(tmp_path / "d" / "scores.csv")
     exp = local.scores_long()
     np.testing.assert_allclose(got["score"].to_numpy(), exp["score"].to_numpy(), atol=1e-12)

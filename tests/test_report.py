@@ -135,6 +135,12 @@ def hdi(hdi_folder, tmp_path) -> Path:
 
 
 @pytest.fixture(scope="module")
+def bj_full_model(bj_full):
+    """load_model(bj_full), read once for the module (tests only read it)."""
+    return load_model(bj_full)
+
+
+@pytest.fixture(scope="module")
 def full_zh(bj_full, tmp_path_factory) -> Path:
     return render_report(bj_full, tmp_path_factory.mktemp("rzh") / "report")
 
@@ -164,8 +170,8 @@ class Links(HTMLParser):
 
 
 # ---- pages --------------------------------------------------------------------------------
-def test_every_page_is_written(full_zh, bj_full):
-    m = load_model(bj_full)
+def test_every_page_is_written(full_zh, bj_full, bj_full_model):
+    m = bj_full_model
     names = {p.name for p in full_zh.iterdir()}
     expected = {"index.html", "units.html", "framework.html", "methodology.html", "targets.html",
                 "robustness.html", "plotly.min.js", "report.css", "report.js"}
@@ -216,9 +222,9 @@ def test_pages_reference_only_local_files(full_zh, full_en):
                     assert parts.fragment in p.ids, f"{page.name}: #{parts.fragment}"
 
 
-def test_every_chart_is_a_valid_plotly_figure_with_a_table(bj_full):
+def test_every_chart_is_a_valid_plotly_figure_with_a_table(bj_full, bj_full_model):
     go = pytest.importorskip("plotly.graph_objects")
-    m = load_model(bj_full)
+    m = bj_full_model
     n = 0
     for lang in ("zh", "en"):
         for page in PageBuilder(m, lang).pages():
@@ -241,8 +247,8 @@ def test_overview_numbers_match_scores_csv(full_zh, bj_full):
     assert f"{last.loc['BJ', 'score']:.1f}" in html
 
 
-def test_unit_profile_contributions_add_up_to_the_change(bj_full):
-    m = load_model(bj_full)
+def test_unit_profile_contributions_add_up_to_the_change(bj_full, bj_full_model):
+    m = bj_full_model
     y, prev = m.latest, m.previous
     for u in m.ranked_units:
         total = sum(m.contribution(u, y, d) - m.contribution(u, prev, d) for d in m.dimensions)
@@ -257,14 +263,14 @@ def test_unit_profile_shows_dimensions_strengths_and_trends(full_zh, full_en):
     assert "Shanghai" in en and "Strengths" in en and "Against the peer median" in en
 
 
-def test_indicator_page_shows_units_sources_and_treatment(full_zh, full_en, bj_full):
+def test_indicator_page_shows_units_sources_and_treatment(full_zh, full_en, bj_full, bj_full_model):
     zh = read(full_zh / "ind-CR1.html")
     assert "科技贷款余额" in zh and "万亿元" in zh and "中国人民银行北京市分行" in zh
     en = read(full_en / "ind-CR1.html")
     assert "CNY" in en and " trn" in en and "Tech-related loan balance" in en
     treated = pd.read_csv(bj_full / "treatment.csv")
     ind = treated["indicator"].iloc[0]
-    page = read(full_en / load_model(bj_full).nodes[ind].page)
+    page = read(full_en / bj_full_model.nodes[ind].page)
     assert "Outlier treatment" in page and treated["treatment"].iloc[0] in page
     assert "No value was treated or imputed." in read(full_en / "ind-CR1.html")
 
@@ -438,8 +444,8 @@ def tags(page: Path) -> Tags:
     return t
 
 
-def test_explorer_markup_has_a_slider_per_dimension_and_the_normalised_table(full_zh, full_en, bj_full):
-    m = load_model(bj_full)
+def test_explorer_markup_has_a_slider_per_dimension_and_the_normalised_table(full_zh, full_en, bj_full, bj_full_model):
+    m = bj_full_model
     for folder in (full_zh, full_en):
         t = tags(folder / "explorer.html")
         ranges = [a for tag, a in t.tags if tag == "input" and a.get("type") == "range"]
@@ -808,10 +814,10 @@ def test_publication_section_is_shown_and_dates_come_from_the_spec(hdi, tmp_path
     assert all(read(p) == read(b / p.name) for p in a.glob("*.html"))  # no clock: a rerender is byte-identical
 
 
-def test_the_normalised_value_orders_the_ranks(full_zh, bj_full):
+def test_the_normalised_value_orders_the_ranks(full_zh, bj_full, bj_full_model):
     """Indicator pages show the value that was normalised beside the level; it orders the ranks
     (ties aside), and every level column uses one unit."""
-    m = load_model(bj_full)
+    m = bj_full_model
     y = m.latest
     checked = 0
     for code in m.indicators:
@@ -831,8 +837,8 @@ def test_the_normalised_value_orders_the_ranks(full_zh, bj_full):
     assert "万亿元" in ind and "2.34" in ind and "6.90" in ind  # one unit in the level column
 
 
-def test_imputed_values_are_marked(full_zh, bj_full):
-    m = load_model(bj_full)
+def test_imputed_values_are_marked(full_zh, bj_full, bj_full_model):
+    m = bj_full_model
     (u, y, code), marks = next((k, v) for k, v in m.marks.items() if k[1] == m.latest)
     kind = marks[0][0]
     assert kind in ("imputed", "earlier_year")  # a value carried forward is an earlier year's value

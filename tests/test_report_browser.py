@@ -35,27 +35,46 @@ pytest.importorskip("playwright.sync_api", reason="playwright is not installed (
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
 
 
+class Reports:
+    """The Beijing report in Chinese and English, with audit, targets and sensitivity (``"zh"``,
+    ``"en"``, their build folder ``"build"``), and one without them (``"plain"``), each rendered the
+    first time a test asks for it: the module's tests are split between two workers by language
+    (the classes below), and each worker renders only the reports its tests open."""
+
+    def __init__(self, beijing_folder: Path, tmp_path_factory) -> None:
+        self.src, self.tmp, self.made = beijing_folder, tmp_path_factory, {}
+
+    def _full(self) -> Path:
+        full = self.tmp.mktemp("browser") / "build"
+        shutil.copytree(self.src, full)
+        shutil.rmtree(full / "report", ignore_errors=True)
+        if not (full / "targets.csv").exists():
+            write_fake_targets(full)
+        write_fake_sensitivity(full)
+        return full
+
+    def _plain(self) -> Path:
+        plain = self.tmp.mktemp("browser_plain") / "build"
+        shutil.copytree(self.src, plain)
+        (plain / "targets.csv").unlink(missing_ok=True)
+        shutil.rmtree(plain / "audit", ignore_errors=True)
+        shutil.rmtree(plain / "report", ignore_errors=True)
+        return render_report(plain, plain / "report", lang="en")
+
+    def __getitem__(self, key: str) -> Path:
+        if key not in self.made:
+            if key == "build":
+                self.made[key] = self._full()
+            elif key == "plain":
+                self.made[key] = self._plain()
+            else:
+                self.made[key] = render_report(self["build"], self["build"] / f"report_{key}", lang=key)
+        return self.made[key]
+
+
 @pytest.fixture(scope="module")
-def reports(beijing_folder, tmp_path_factory) -> dict[str, Path]:
-    """The Beijing report in Chinese and English, with audit, targets and sensitivity, and one without them."""
-    src = beijing_folder
-    full = tmp_path_factory.mktemp("browser") / "build"
-    shutil.copytree(src, full)
-    shutil.rmtree(full / "report", ignore_errors=True)
-    if not (full / "targets.csv").exists():
-        write_fake_targets(full)
-    write_fake_sensitivity(full)
-    plain = tmp_path_factory.mktemp("browser_plain") / "build"
-    shutil.copytree(src, plain)
-    (plain / "targets.csv").unlink(missing_ok=True)
-    shutil.rmtree(plain / "audit", ignore_errors=True)
-    shutil.rmtree(plain / "report", ignore_errors=True)
-    return {
-        "zh": render_report(full, full / "report_zh"),
-        "en": render_report(full, full / "report_en", lang="en"),
-        "plain": render_report(plain, plain / "report", lang="en"),
-        "build": full,
-    }
+def reports(beijing_folder, tmp_path_factory) -> Reports:
+    return Reports(beijing_folder, tmp_path_factory)
 
 
 class Visit:
@@ -82,8 +101,7 @@ class Visit:
 
 
 def check_page(v: Visit, folder: Path, name: str) -> None:
-    """Open ``name`` in the tab ``v`` and check charts, links, console and requests."""
-    v.goto(folder / name)
+    """Check charts, links, console and requests of ``name``, just opened from ``folder`` in the tab ``v``."""
     page = v.page
     # charts: every container holds a rendered SVG
     n = page.eval_on_selector_all("div.chart", "els => els.length")
@@ -112,80 +130,58 @@ def check_page(v: Visit, folder: Path, name: str) -> None:
     assert all(p.is_file() and folder in p.parents for p in local), f"{name}: {local}"
 
 
-@pytest.mark.parametrize("lang", ["zh", "en"])
-def test_every_page_loads_cleanly(browser, reports, lang):
-    folder = reports[lang]
-    pages = sorted(p.name for p in folder.glob("*.html"))
-    assert {"index.html", "targets.html", "robustness.html", "methodology.html"} <= set(pages)
-    v = Visit(browser)
-    try:
-        for name in pages:
-            check_page(v, folder, name)
-    finally:
-        v.close()
+class Tabs:
+    """The pages of the module's reports, each opened once and checked once (``check_page``) however
+    many tests look at it. The pages of ``KEPT`` stay open in their own tab for the tests that read
+    them after the page check (a test that changes its page, e.g. clicks or prints it, closes it
+    with ``close``); the others are opened one after the other in one tab."""
+
+    KEPT = frozenset({"index.html", "unit-BJ.html", "ind-IN2.html", "scorecard.html", "implementation.html",
+                      "brief-BJ.html", "explorer.html"})
+
+    def __init__(self, browser, reports: Reports) -> None:
+        self.browser, self.reports = browser, reports
+        self.kept: dict[tuple[str, str], Visit] = {}
+        self.checked: set[tuple[str, str]] = set()
+        self.roaming: Visit | None = None
+
+    def open(self, lang: str, name: str) -> Visit:
+        """The tab holding ``name`` of report ``lang``, opened if it is not already."""
+        if (lang, name) not in self.kept:
+            self.kept[lang, name] = Visit(self.browser, self.reports[lang] / name)
+        return self.kept[lang, name]
+
+    def check(self, lang: str, name: str) -> None:
+        """``check_page`` on ``name`` of report ``lang``, unless it passed on the page as it is open."""
+        if (lang, name) in self.checked:
+            return
+        if name in self.KEPT:
+            v = self.open(lang, name)
+        else:
+            self.roaming = self.roaming or Visit(self.browser)
+            v = self.roaming
+            v.goto(self.reports[lang] / name)
+        check_page(v, self.reports[lang], name)
+        self.checked.add((lang, name))
+
+    def close(self, lang: str, name: str) -> None:
+        """Close the tab of ``name`` (after a test changed the page); the next test opens it afresh."""
+        self.checked.discard((lang, name))
+        v = self.kept.pop((lang, name), None)
+        if v is not None:
+            v.close()
+
+    def close_all(self) -> None:
+        for v in [*self.kept.values(), *([self.roaming] if self.roaming else [])]:
+            v.close()
+        self.kept.clear()
 
 
-def test_report_without_targets_or_sensitivity_loads_cleanly(browser, reports):
-    folder = reports["plain"]
-    assert not (folder / "targets.html").exists() and not (folder / "robustness.html").exists()
-    v = Visit(browser)
-    try:
-        for name in ("index.html", "unit-BJ.html", "dim-VC.html", "ind-CR1.html", "methodology.html"):
-            check_page(v, folder, name)
-    finally:
-        v.close()
-
-
-@pytest.mark.parametrize("lang", ["zh", "en"])
-def test_loop_pages_load_cleanly(browser, reports, lang):
-    """Scorecard, targets and implementation: charts drawn, links and anchors resolve, the numbers shown."""
-    folder = reports[lang]
-    v = Visit(browser)
-    try:
-        for name in ("scorecard.html", "targets.html", "implementation.html"):
-            check_page(v, folder, name)
-        v.goto(folder / "scorecard.html")
-        assert v.page.eval_on_selector_all("table.scorecard tbody tr", "els => els.length") == 11
-        assert v.page.eval_on_selector_all("table.scorecard-parts tbody tr", "els => els.length") == 8
-        text = v.page.inner_text("main")
-        assert ("剩余每年需3,877亿元" if lang == "zh" else "needs CNY 387.7 bn a year") in text
-        v.goto(folder / "implementation.html")
-        assert v.page.eval_on_selector_all("table.measures tbody tr:not(.milestone)", "els => els.length") == 20
-    finally:
-        v.close()
-
-
-def test_implementation_page_without_targets_loads_cleanly(browser, reports):
-    folder = reports["plain"]
-    assert (folder / "implementation.html").exists() and not (folder / "scorecard.html").exists()
-    v = Visit(browser)
-    try:
-        check_page(v, folder, "implementation.html")
-    finally:
-        v.close()
-
-
-def test_chinese_names_appear_as_text(browser, reports):
-    m = load_model(reports["build"])
-    v = Visit(browser, reports["zh"] / "index.html")
-    try:
-        text = v.page.inner_text("body")
-        assert "北京市科技金融发展指数" in text
-        for u in m.ranked_units:
-            assert m.units[u].name_zh in text, u
-        for d in m.dimensions:
-            assert m.nodes[d].name_zh in text, d
-        # the heading is drawn with a CJK font, not as missing-glyph boxes: its width is that of ~9 ideographs
-        w = v.page.eval_on_selector(".masthead-title a", "e => e.getBoundingClientRect().width")
-        assert w > 9 * 12
-    finally:
-        v.close()
-    v = Visit(browser, reports["en"] / "unit-BJ.html")
-    try:
-        text = v.page.inner_text("body")
-        assert "Beijing" in text and "北京" not in text  # one language per page: English names only
-    finally:
-        v.close()
+@pytest.fixture(scope="module")
+def tabs(browser, reports):
+    t = Tabs(browser, reports)
+    yield t
+    t.close_all()
 
 
 VARIANCE_JS = """async (src) => {
@@ -207,62 +203,6 @@ VARIANCE_JS = """async (src) => {
 }"""
 
 
-@pytest.mark.parametrize("lang", ["zh", "en"])
-def test_overview_screenshot_is_not_blank(browser, reports, lang, tmp_path):
-    v = Visit(browser, reports[lang] / "index.html")
-    try:
-        v.page.wait_for_function("() => document.querySelector('div.chart svg.main-svg')")
-        png = v.page.screenshot(full_page=False)
-    finally:
-        v.close()
-    (tmp_path / f"overview_{lang}.png").write_bytes(png)
-    probe = browser.new_page()
-    try:
-        stats = probe.evaluate(VARIANCE_JS, "data:image/png;base64," + base64.b64encode(png).decode())
-    finally:
-        probe.close()
-    assert stats["width"] == 1280 and stats["height"] == 900
-    assert stats["variance"] > 500, stats  # a blank page is 0; the overview is ~3,000
-
-
-def test_ranking_table_sorts(browser, reports):
-    v = Visit(browser, reports["en"] / "index.html")
-    try:
-        page = v.page
-        first = lambda: page.inner_text("#ranking tbody tr:first-child th")  # noqa: E731
-        assert first() == "Beijing"
-        head = page.locator("#ranking thead th").nth(2)  # index score
-        head.click()
-        assert head.get_attribute("aria-sort") == "ascending" and first() != "Beijing"
-        head.click()
-        assert head.get_attribute("aria-sort") == "descending" and first() == "Beijing"
-        head.focus()
-        page.keyboard.press("Enter")
-        assert head.get_attribute("aria-sort") == "ascending"
-        assert not v.errors
-    finally:
-        v.close()
-
-
-def test_print_stylesheet_hides_navigation(browser, reports):
-    v = Visit(browser, reports["zh"] / "unit-BJ.html")
-    try:
-        v.page.emulate_media(media="print")
-        assert v.page.eval_on_selector(".topnav", "e => getComputedStyle(e).display") == "none"
-        assert v.page.eval_on_selector("details.chart-data", "e => getComputedStyle(e).display") == "none"
-        # charts are redrawn at the A4 text width for printing, and back after
-        widths = "() => [...document.querySelectorAll('div.chart svg.main-svg')].map(e => e.getBoundingClientRect().width)"
-        v.page.evaluate("() => window.dispatchEvent(new Event('beforeprint'))")
-        v.page.wait_for_function(f"() => ({widths})().every(w => w <= 680)")
-        v.page.emulate_media(media="screen")
-        v.page.evaluate("() => window.dispatchEvent(new Event('afterprint'))")
-        v.page.wait_for_function(f"() => ({widths})().every(w => w > 900)")
-        v.page.emulate_media(media="print")
-        pdf = v.page.pdf(format="A4")
-        assert pdf[:4] == b"%PDF" and len(pdf) > 20_000
-    finally:
-        v.close()
-
 
 @pytest.fixture(scope="module")
 def summary_report(tmp_path_factory) -> Path:
@@ -270,22 +210,6 @@ def summary_report(tmp_path_factory) -> Path:
     build = firm_build(tmp_path_factory, "parquet")
     return render_report(build, tmp_path_factory.mktemp("browser_firms") / "report", lang="zh")
 
-
-def test_summary_report_loads_cleanly(browser, summary_report):
-    """The overview of a firm-level summary: no console error, every chart an SVG, every link resolves."""
-    pages = {p.name for p in summary_report.glob("*.html")}
-    assert pages == SUMMARY_PAGES and not [p for p in pages if p.startswith("unit-")]
-    v = Visit(browser)
-    try:
-        check_page(v, summary_report, "index.html")
-        assert v.page.eval_on_selector_all("div.chart svg.main-svg", "els => els.length") >= 2
-        assert v.page.eval_on_selector_all("#grade-shares tbody tr", "els => els.length") == 3
-        text = v.page.inner_text("body")
-        assert "中关村领航积分（示例）" in text and "得分分布" in text
-        for name in sorted(pages - {"index.html"}):
-            check_page(v, summary_report, name)
-    finally:
-        v.close()
 
 
 # ---- the explorer (自定义权重): the browser's numbers are the engine's -----------------------------
@@ -301,12 +225,11 @@ SET_SLIDER = """([node, child, value]) => {
 
 
 @pytest.fixture(scope="module")
-def explorer_tab(browser, reports):
+def explorer_tab(tabs):
     """The Chinese explorer page, open in one tab for the module."""
-    v = Visit(browser, reports["zh"] / "explorer.html")
+    v = tabs.open("zh", "explorer.html")
     v.page.wait_for_selector("#explorer[data-ready]")
-    yield v
-    v.close()
+    return v
 
 
 def explorer_results(v: Visit, year: int) -> dict[str, tuple[float | None, int | None]]:
@@ -331,42 +254,6 @@ def assert_engine_numbers(v: Visit, build, years) -> None:
             assert abs(shown[u][0] - s) <= 1e-9, (year, u, shown[u][0], s)
             assert shown[u][1] == int(ranks[u]), (year, u)
 
-
-def test_explorer_reproduces_the_official_index(explorer_tab, beijing_build):
-    v = explorer_tab
-    v.page.click("#x-reset")
-    assert_engine_numbers(v, beijing_build, beijing_build.scores.index.get_level_values("year").unique())
-    assert v.page.inner_text("#x-state") == "当前为官方权重。"
-    assert not v.errors
-
-
-def test_explorer_matches_the_engine_at_random_weights(explorer_tab, beijing_inputs, beijing_build):
-    """Random slider positions for the dimensions and, in turn, for one dimension's indicators,
-    against the index rebuilt by the engine with those weights (the spec's weights method is
-    ``fixed``: the tree's weights, rescaled within each parent)."""
-    spec, panel = beijing_inputs
-    v = explorer_tab
-    rng = np.random.default_rng(14)
-    years = list(beijing_build.scores.index.get_level_values("year").unique())
-    root = spec.tree.code
-    dims = [c.code for c in spec.tree.children]
-    for trial, dim in enumerate(["VC", "CR", "XB"]):
-        v.page.click("#x-reset")
-        v.page.select_option("#x-dim", dim)
-        changes = {}
-        for d in dims:
-            w = round(float(rng.uniform(0, 10)), 3) if trial or d != "BD" else 0.0  # a dimension switched off
-            changes[f"tree.{d}.weight"] = v.page.evaluate(SET_SLIDER, [root, d, w])
-        for c in spec.nodes[dim].children:  # e.g. VC5, weight 0 and Beijing-only: renormalised over the units that have it
-            w = round(float(rng.uniform(0.5, 10)), 3)
-            changes[f"tree.{c.code}.weight"] = v.page.evaluate(SET_SLIDER, [dim, c.code, w])
-        assert v.page.is_visible(f"fieldset.x-sub[data-dim='{dim}']")
-        assert v.page.inner_text("#x-state") != "当前为官方权重。"
-        rebuilt = ie.build(spec.replace_many(changes), panel)
-        assert_engine_numbers(v, rebuilt, [years[-1], years[0]] if trial else years)
-    v.page.click("#x-reset")
-    assert_engine_numbers(v, beijing_build, years[-1:])
-    assert not v.errors
 
 
 # ---- the brief: two A4 pages, the data notice on each ---------------------------------------
@@ -433,127 +320,299 @@ def _pdf_comparable(text: str) -> str:
     return re.sub(r"[\u2010-\u2015]", "-", re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)))
 
 
-@pytest.mark.parametrize("lang", ["zh", "en"])
-def test_brief_prints_two_a4_pages_with_the_notice_on_each(browser, reports, lang):
-    folder = reports[lang]
-    v = Visit(browser, folder / "brief-BJ.html")
-    try:
-        assert v.page.title().startswith("北京简报" if lang == "zh" else "Beijing: Brief")
-        v.page.emulate_media(media="print")
-        pdf = v.page.pdf(prefer_css_page_size=True)  # the page size the print stylesheet sets, as the print dialog does
-        assert not v.errors
-    finally:
-        v.close()
-    texts = pdf_page_texts(pdf)
-    assert len(texts) == 2 == len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf))
-    boxes = [tuple(float(x) for x in b) for b in re.findall(rb"/MediaBox\s*\[0 0 ([\d.]+) ([\d.]+)\]", pdf)]
-    assert boxes and all(abs(w - A4_POINTS[0]) < 1 and abs(h - A4_POINTS[1]) < 1 for w, h in boxes), boxes
-    recorded = load_build(folder.parent).notice[lang]  # the build's data notice (the report sits in its build folder)
-    notice = _pdf_comparable(recorded)
-    mark = "示例数据" if lang == "zh" else "Illustrativedata"
-    for i, text in enumerate(texts, 1):
-        assert mark in text and notice in _pdf_comparable(text), (i, text[:200])
-        # 页 may be drawn with the radical ⻚ (U+2EDA), which NFKC leaves as it is
-        assert re.search(rf"第{i}.,共2." if lang == "zh" else f"Page{i}of2", text), (i, text[-200:])
-    assert ("目标进展" if lang == "zh" else "Targets") in texts[1]
+# ---- the tests, in two classes by language: --dist loadscope sends each class to its own worker --
 
 
-def test_explorer_and_brief_fit_a_phone(browser, reports):
-    """At 390 px the page does not scroll sideways: wide tables scroll inside their own box."""
-    v = Visit(browser)
-    v.page.set_viewport_size({"width": 390, "height": 844})
-    try:
-        for name in ("explorer.html", "brief-BJ.html"):
-            v.goto(reports["en"] / name)
-            assert v.page.evaluate("() => document.documentElement.scrollWidth") <= 390, name
-            wide = v.page.eval_on_selector_all(
-                "table", "els => els.filter(t => t.getBoundingClientRect().width > 390).map(t => t.parentElement.className)")
-            assert all("table-scroll" in c.split() for c in wide), (name, wide)
-        assert not v.errors
-    finally:
-        v.close()
+class PagesOfOneLanguage:
+    """What is checked on the report in each language; the classes below name the language."""
+
+    lang = ""
+
+    def test_every_page_loads_cleanly(self, tabs, reports):
+        folder = reports[self.lang]
+        pages = sorted(p.name for p in folder.glob("*.html"))
+        assert {"index.html", "targets.html", "robustness.html", "methodology.html"} <= set(pages)
+        for name in pages:
+            tabs.check(self.lang, name)
+
+    def test_loop_pages_load_cleanly(self, tabs):
+        """Scorecard, targets and implementation: charts drawn, links and anchors resolve, the numbers shown."""
+        lang = self.lang
+        for name in ("scorecard.html", "targets.html", "implementation.html"):
+            tabs.check(lang, name)
+        page = tabs.open(lang, "scorecard.html").page
+        assert page.eval_on_selector_all("table.scorecard tbody tr", "els => els.length") == 11
+        assert page.eval_on_selector_all("table.scorecard-parts tbody tr", "els => els.length") == 8
+        text = page.inner_text("main")
+        assert ("剩余每年需3,877亿元" if lang == "zh" else "needs CNY 387.7 bn a year") in text
+        page = tabs.open(lang, "implementation.html").page
+        assert page.eval_on_selector_all("table.measures tbody tr:not(.milestone)", "els => els.length") == 20
+
+    def test_overview_screenshot_is_not_blank(self, browser, tabs, tmp_path):
+        lang = self.lang
+        v = tabs.open(lang, "index.html")
+        v.page.wait_for_function("() => document.querySelector('div.chart svg.main-svg')")
+        png = v.page.screenshot(full_page=False)
+        (tmp_path / f"overview_{lang}.png").write_bytes(png)
+        probe = browser.new_page()
+        try:
+            stats = probe.evaluate(VARIANCE_JS, "data:image/png;base64," + base64.b64encode(png).decode())
+        finally:
+            probe.close()
+        assert stats["width"] == 1280 and stats["height"] == 900
+        assert stats["variance"] > 500, stats  # a blank page is 0; the overview is ~3,000
+
+    def test_brief_prints_two_a4_pages_with_the_notice_on_each(self, tabs, reports):
+        lang = self.lang
+        folder = reports[lang]
+        v = tabs.open(lang, "brief-BJ.html")
+        try:
+            assert v.page.title().startswith("北京简报" if lang == "zh" else "Beijing: Brief")
+            v.page.emulate_media(media="print")
+            pdf = v.page.pdf(prefer_css_page_size=True)  # the page size the print stylesheet sets, as the print dialog does
+            assert not v.errors
+        finally:
+            tabs.close(lang, "brief-BJ.html")
+        texts = pdf_page_texts(pdf)
+        assert len(texts) == 2 == len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf))
+        boxes = [tuple(float(x) for x in b) for b in re.findall(rb"/MediaBox\s*\[0 0 ([\d.]+) ([\d.]+)\]", pdf)]
+        assert boxes and all(abs(w - A4_POINTS[0]) < 1 and abs(h - A4_POINTS[1]) < 1 for w, h in boxes), boxes
+        recorded = load_build(folder.parent).notice[lang]  # the build's data notice (the report sits in its build folder)
+        notice = _pdf_comparable(recorded)
+        mark = "示例数据" if lang == "zh" else "Illustrativedata"
+        for i, text in enumerate(texts, 1):
+            assert mark in text and notice in _pdf_comparable(text), (i, text[:200])
+            # 页 may be drawn with the radical ⻚ (U+2EDA), which NFKC leaves as it is
+            assert re.search(rf"第{i}.,共2." if lang == "zh" else f"Page{i}of2", text), (i, text[-200:])
+        assert ("目标进展" if lang == "zh" else "Targets") in texts[1]
+
+    def test_phone_width_has_no_clipped_chart_and_cues_wide_tables(self, browser, reports):
+        lang = self.lang
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        try:
+            for name in PHONE_PAGES:
+                page.goto((reports[lang] / name).as_uri(), wait_until="load")
+                if page.eval_on_selector_all("div.chart", "els => els.length"):
+                    page.wait_for_function("() => [...document.querySelectorAll('div.chart')].every(d => d.querySelector('svg.main-svg'))",
+                                           timeout=15000)
+                # the page itself never scrolls sideways; every chart fits its box and keeps a usable width
+                assert page.evaluate("() => document.documentElement.scrollWidth") <= 391, name
+                charts = page.eval_on_selector_all(
+                    "div.chart", "els => els.map(d => [d.querySelector('svg.main-svg').getBoundingClientRect().width, "
+                    "d.parentElement.getBoundingClientRect().width, d.querySelector('svg.main-svg').getBoundingClientRect().right])")
+                for svg_w, box_w, right in charts:
+                    assert 250 <= svg_w <= box_w + 1 and right <= 391, (name, svg_w, box_w, right)
+                # a table wider than the screen scrolls in its box with a visible cue under it
+                boxes = page.eval_on_selector_all(
+                    ".table-scroll, table.data.compact", "els => els.filter(b => !(b.tagName === 'TABLE' && b.closest('.table-scroll')))"
+                    ".map(b => [b.scrollWidth > b.clientWidth + 1, "
+                    "!!(b.nextElementSibling && b.nextElementSibling.classList.contains('scroll-cue') && b.nextElementSibling.offsetHeight > 0)])")
+                assert all(cue for wide, cue in boxes if wide), name
+            assert not errors, errors
+        finally:
+            page.close()
 
 
 PHONE_PAGES = ["index.html", "unit-BJ.html", "dim-VC.html", "ind-IN2.html", "robustness.html", "methodology.html"]
 
 
-@pytest.mark.parametrize("lang", ["zh", "en"])
-def test_phone_width_has_no_clipped_chart_and_cues_wide_tables(browser, reports, lang):
-    page = browser.new_page(viewport={"width": 390, "height": 844})
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    try:
-        for name in PHONE_PAGES:
-            page.goto((reports[lang] / name).as_uri(), wait_until="load")
-            if page.eval_on_selector_all("div.chart", "els => els.length"):
-                page.wait_for_function("() => [...document.querySelectorAll('div.chart')].every(d => d.querySelector('svg.main-svg'))",
-                                       timeout=15000)
-            # the page itself never scrolls sideways; every chart fits its box and keeps a usable width
-            assert page.evaluate("() => document.documentElement.scrollWidth") <= 391, name
-            charts = page.eval_on_selector_all(
-                "div.chart", "els => els.map(d => [d.querySelector('svg.main-svg').getBoundingClientRect().width, "
-                "d.parentElement.getBoundingClientRect().width, d.querySelector('svg.main-svg').getBoundingClientRect().right])")
-            for svg_w, box_w, right in charts:
-                assert 250 <= svg_w <= box_w + 1 and right <= 391, (name, svg_w, box_w, right)
-            # a table wider than the screen scrolls in its box with a visible cue under it
-            boxes = page.eval_on_selector_all(
-                ".table-scroll, table.data.compact", "els => els.filter(b => !(b.tagName === 'TABLE' && b.closest('.table-scroll')))"
-                ".map(b => [b.scrollWidth > b.clientWidth + 1, "
-                "!!(b.nextElementSibling && b.nextElementSibling.classList.contains('scroll-cue') && b.nextElementSibling.offsetHeight > 0)])")
-            assert all(cue for wide, cue in boxes if wide), name
-        assert not errors, errors
-    finally:
-        page.close()
+class TestChinese(PagesOfOneLanguage):
+    """The Chinese report (tests of the base class first, then these), the explorer and the firm summary."""
+
+    lang = "zh"
+
+    def test_chinese_names_appear_as_text(self, tabs, reports):
+        m = load_model(reports["build"])
+        page = tabs.open("zh", "index.html").page
+        text = page.inner_text("body")
+        assert "北京市科技金融发展指数" in text
+        for u in m.ranked_units:
+            assert m.units[u].name_zh in text, u
+        for d in m.dimensions:
+            assert m.nodes[d].name_zh in text, d
+        # the heading is drawn with a CJK font, not as missing-glyph boxes: its width is that of ~9 ideographs
+        w = page.eval_on_selector(".masthead-title a", "e => e.getBoundingClientRect().width")
+        assert w > 9 * 12
+
+    def test_print_stylesheet_hides_navigation(self, tabs):
+        v = tabs.open("zh", "unit-BJ.html")
+        try:
+            v.page.emulate_media(media="print")
+            assert v.page.eval_on_selector(".topnav", "e => getComputedStyle(e).display") == "none"
+            assert v.page.eval_on_selector("details.chart-data", "e => getComputedStyle(e).display") == "none"
+            # charts are redrawn at the A4 text width for printing, and back after
+            widths = "() => [...document.querySelectorAll('div.chart svg.main-svg')].map(e => e.getBoundingClientRect().width)"
+            v.page.evaluate("() => window.dispatchEvent(new Event('beforeprint'))")
+            v.page.wait_for_function(f"() => ({widths})().every(w => w <= 680)")
+            v.page.emulate_media(media="screen")
+            v.page.evaluate("() => window.dispatchEvent(new Event('afterprint'))")
+            v.page.wait_for_function(f"() => ({widths})().every(w => w > 900)")
+            v.page.emulate_media(media="print")
+            pdf = v.page.pdf(format="A4")
+            assert pdf[:4] == b"%PDF" and len(pdf) > 20_000
+        finally:
+            tabs.close("zh", "unit-BJ.html")
+
+    def test_overview_prints_with_the_mark_and_page_numbers(self, tabs, reports):
+        v = tabs.open("zh", "index.html")
+        try:
+            v.page.emulate_media(media="print")
+            style = v.page.eval_on_selector(".print-mark", "e => [getComputedStyle(e).display, getComputedStyle(e).position, e.textContent]")
+            assert style[0] == "block" and style[1] == "fixed" and "示例数据" in style[2]  # fixed: repeated on every printed page
+            css = (reports["zh"] / "report.css").read_text(encoding="utf-8")
+            assert "size: A4" in css and "counter(page)" in css
+            assert v.page.is_visible("footer section.pub")
+            pdf = v.page.pdf(format="A4", prefer_css_page_size=True)
+            assert pdf[:4] == b"%PDF" and pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page\r") + pdf.count(b"/Type /Page ") + pdf.count(b"/Type /Page>") >= 1
+        finally:
+            tabs.close("zh", "index.html")
+
+    def test_explorer_reproduces_the_official_index(self, explorer_tab, beijing_build):
+        v = explorer_tab
+        v.page.click("#x-reset")
+        assert_engine_numbers(v, beijing_build, beijing_build.scores.index.get_level_values("year").unique())
+        assert v.page.inner_text("#x-state") == "当前为官方权重。"
+        assert not v.errors
+
+    def test_explorer_matches_the_engine_at_random_weights(self, explorer_tab, beijing_inputs, beijing_build):
+        """Random slider positions for the dimensions and, in turn, for one dimension's indicators,
+        against the index rebuilt by the engine with those weights (the spec's weights method is
+        ``fixed``: the tree's weights, rescaled within each parent)."""
+        spec, panel = beijing_inputs
+        v = explorer_tab
+        rng = np.random.default_rng(14)
+        years = list(beijing_build.scores.index.get_level_values("year").unique())
+        root = spec.tree.code
+        dims = [c.code for c in spec.tree.children]
+        for trial, dim in enumerate(["VC", "CR", "XB"]):
+            v.page.click("#x-reset")
+            v.page.select_option("#x-dim", dim)
+            changes = {}
+            for d in dims:
+                w = round(float(rng.uniform(0, 10)), 3) if trial or d != "BD" else 0.0  # a dimension switched off
+                changes[f"tree.{d}.weight"] = v.page.evaluate(SET_SLIDER, [root, d, w])
+            for c in spec.nodes[dim].children:  # e.g. VC5, weight 0 and Beijing-only: renormalised over the units that have it
+                w = round(float(rng.uniform(0.5, 10)), 3)
+                changes[f"tree.{c.code}.weight"] = v.page.evaluate(SET_SLIDER, [dim, c.code, w])
+            assert v.page.is_visible(f"fieldset.x-sub[data-dim='{dim}']")
+            assert v.page.inner_text("#x-state") != "当前为官方权重。"
+            rebuilt = ie.build(spec.replace_many(changes), panel)
+            assert_engine_numbers(v, rebuilt, [years[-1], years[0]] if trial else years)
+        v.page.click("#x-reset")
+        assert_engine_numbers(v, beijing_build, years[-1:])
+        assert not v.errors
+
+    def test_summary_report_loads_cleanly(self, browser, summary_report):
+        """The overview of a firm-level summary: no console error, every chart an SVG, every link resolves."""
+        pages = {p.name for p in summary_report.glob("*.html")}
+        assert pages == SUMMARY_PAGES and not [p for p in pages if p.startswith("unit-")]
+        v = Visit(browser, summary_report / "index.html")
+        try:
+            check_page(v, summary_report, "index.html")
+            assert v.page.eval_on_selector_all("div.chart svg.main-svg", "els => els.length") >= 2
+            assert v.page.eval_on_selector_all("#grade-shares tbody tr", "els => els.length") == 3
+            text = v.page.inner_text("body")
+            assert "中关村领航积分（示例）" in text and "得分分布" in text
+            for name in sorted(pages - {"index.html"}):
+                v.goto(summary_report / name)
+                check_page(v, summary_report, name)
+        finally:
+            v.close()
 
 
-def test_ranks_follow_the_normalised_value_in_the_page(browser, reports):
-    """On an indicator page the column that was normalised (share of GDP) orders the ranks."""
-    v = Visit(browser, reports["en"] / "ind-IN2.html")
-    try:
-        rows = v.page.eval_on_selector_all(
+class TestEnglish(PagesOfOneLanguage):
+    """The English report (tests of the base class first, then these) and the report without targets."""
+
+    lang = "en"
+
+    def test_english_pages_name_units_in_english_only(self, tabs):
+        text = tabs.open("en", "unit-BJ.html").page.inner_text("body")
+        assert "Beijing" in text and "北京" not in text  # one language per page: English names only
+
+    def test_ranks_follow_the_normalised_value_in_the_page(self, tabs):
+        """On an indicator page the column that was normalised (share of GDP) orders the ranks."""
+        page = tabs.open("en", "ind-IN2.html").page
+        rows = page.eval_on_selector_all(
             "#h-latest ~ .table-scroll table tbody tr",
             "trs => trs.map(tr => [Number(tr.cells[0].textContent), Number(tr.querySelector('td.basis').getAttribute('data-sort'))])")
-        assert len(rows) == 13 and "Share of GDP (%)" in v.page.inner_text("#h-latest ~ .table-scroll thead")
+        assert len(rows) == 13 and "Share of GDP (%)" in page.inner_text("#h-latest ~ .table-scroll thead")
         vals = [b for _, b in sorted(rows)]
         assert all(a >= b for a, b in zip(vals, vals[1:])), rows
-    finally:
-        v.close()
 
+    def test_ranking_table_sorts(self, tabs):
+        v = tabs.open("en", "index.html")
+        try:
+            page = v.page
+            first = lambda: page.inner_text("#ranking tbody tr:first-child th")  # noqa: E731
+            assert first() == "Beijing"
+            head = page.locator("#ranking thead th").nth(2)  # index score
+            head.click()
+            assert head.get_attribute("aria-sort") == "ascending" and first() != "Beijing"
+            head.click()
+            assert head.get_attribute("aria-sort") == "descending" and first() == "Beijing"
+            head.focus()
+            page.keyboard.press("Enter")
+            assert head.get_attribute("aria-sort") == "ascending"
+            assert not v.errors
+        finally:
+            tabs.close("en", "index.html")
 
-def test_brief_with_many_targets_still_prints_two_pages(browser, beijing_folder, tmp_path):
-    """Twenty-five targets: the brief lists the first TARGET_ROWS and still prints on two pages."""
-    import pandas as pd
+    def test_explorer_and_brief_fit_a_phone(self, browser, reports):
+        """At 390 px the page does not scroll sideways: wide tables scroll inside their own box."""
+        v = Visit(browser)
+        v.page.set_viewport_size({"width": 390, "height": 844})
+        try:
+            for name in ("explorer.html", "brief-BJ.html"):
+                v.goto(reports["en"] / name)
+                assert v.page.evaluate("() => document.documentElement.scrollWidth") <= 390, name
+                wide = v.page.eval_on_selector_all(
+                    "table", "els => els.filter(t => t.getBoundingClientRect().width > 390).map(t => t.parentElement.className)")
+                assert all("table-scroll" in c.split() for c in wide), (name, wide)
+            assert not v.errors
+        finally:
+            v.close()
 
-    from index_engine.report.brief import TARGET_ROWS
+    def test_report_without_targets_or_sensitivity_loads_cleanly(self, browser, reports):
+        folder = reports["plain"]
+        assert not (folder / "targets.html").exists() and not (folder / "robustness.html").exists()
+        v = Visit(browser)
+        try:
+            for name in ("index.html", "unit-BJ.html", "dim-VC.html", "ind-CR1.html", "methodology.html"):
+                v.goto(folder / name)
+                check_page(v, folder, name)
+        finally:
+            v.close()
 
-    build = tmp_path / "build"
-    shutil.copytree(beijing_folder, build)
-    shutil.rmtree(build / "report", ignore_errors=True)
-    t = pd.read_csv(build / "targets.csv", dtype=str, keep_default_na=False)
-    many = pd.concat([t] * (25 // len(t) + 1), ignore_index=True).iloc[:25]
-    many["name_en"] = many["name_en"] + " (a long name that goes on to fill its line and more)"
-    many.to_csv(build / "targets.csv", index=False)
-    folder = render_report(build, tmp_path / "report", lang="en")
-    assert f"{25 - TARGET_ROWS} more targets" in (folder / "brief-BJ.html").read_text(encoding="utf-8")
-    v = Visit(browser, folder / "brief-BJ.html")
-    try:
-        v.page.emulate_media(media="print")
-        texts = pdf_page_texts(v.page.pdf(prefer_css_page_size=True))
-    finally:
-        v.close()
-    assert len(texts) == 2 and all("Illustrativedata" in x for x in texts)
+    def test_implementation_page_without_targets_loads_cleanly(self, browser, reports):
+        folder = reports["plain"]
+        assert (folder / "implementation.html").exists() and not (folder / "scorecard.html").exists()
+        v = Visit(browser, folder / "implementation.html")
+        try:
+            check_page(v, folder, "implementation.html")
+        finally:
+            v.close()
 
+    def test_brief_with_many_targets_still_prints_two_pages(self, browser, beijing_folder, tmp_path):
+        """Twenty-five targets: the brief lists the first TARGET_ROWS and still prints on two pages."""
+        import pandas as pd
 
-def test_overview_prints_with_the_mark_and_page_numbers(browser, reports):
-    v = Visit(browser, reports["zh"] / "index.html")
-    try:
-        v.page.emulate_media(media="print")
-        style = v.page.eval_on_selector(".print-mark", "e => [getComputedStyle(e).display, getComputedStyle(e).position, e.textContent]")
-        assert style[0] == "block" and style[1] == "fixed" and "示例数据" in style[2]  # fixed: repeated on every printed page
-        css = (reports["zh"] / "report.css").read_text(encoding="utf-8")
-        assert "size: A4" in css and "counter(page)" in css
-        assert v.page.is_visible("footer section.pub")
-        pdf = v.page.pdf(format="A4", prefer_css_page_size=True)
-        assert pdf[:4] == b"%PDF" and pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page\r") + pdf.count(b"/Type /Page ") + pdf.count(b"/Type /Page>") >= 1
-    finally:
-        v.close()
+        from index_engine.report.brief import TARGET_ROWS
+
+        build = tmp_path / "build"
+        shutil.copytree(beijing_folder, build)
+        shutil.rmtree(build / "report", ignore_errors=True)
+        t = pd.read_csv(build / "targets.csv", dtype=str, keep_default_na=False)
+        many = pd.concat([t] * (25 // len(t) + 1), ignore_index=True).iloc[:25]
+        many["name_en"] = many["name_en"] + " (a long name that goes on to fill its line and more)"
+        many.to_csv(build / "targets.csv", index=False)
+        folder = render_report(build, tmp_path / "report", lang="en")
+        assert f"{25 - TARGET_ROWS} more targets" in (folder / "brief-BJ.html").read_text(encoding="utf-8")
+        v = Visit(browser, folder / "brief-BJ.html")
+        try:
+            v.page.emulate_media(media="print")
+            texts = pdf_page_texts(v.page.pdf(prefer_css_page_size=True))
+        finally:
+            v.close()
+        assert len(texts) == 2 and all("Illustrativedata" in x for x in texts)

@@ -22,19 +22,32 @@ def build_with_audit(spec: str, out: Path) -> Path:
     return out
 
 
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """``built(spec)``: the folder of ``build_with_audit(spec)``, made once for the module (tests only read it)."""
+    folders: dict[str, Path] = {}
+
+    def get(spec: str) -> Path:
+        if spec not in folders:
+            folders[spec] = build_with_audit(spec, tmp_path_factory.mktemp("spec") / "build")
+        return folders[spec]
+
+    return get
+
+
 @pytest.mark.parametrize("spec", SPECS)
-def test_every_bundled_spec_renders_with_audit(spec, tmp_path):
-    report = build_with_audit(spec, tmp_path / "build") / "report"
+def test_every_bundled_spec_renders_with_audit(spec, built):
+    report = built(spec) / "report"
     pages = {p.name: p.read_text(encoding="utf-8") for p in report.glob("*.html")}
     assert {"index.html", "methodology.html", "robustness.html"} <= set(pages)
     for name, text in pages.items():
         assert text.rstrip().endswith("</html>"), name
 
 
-def test_a_single_unit_gets_pages_for_one_unit(tmp_path):
+def test_a_single_unit_gets_pages_for_one_unit(built):
     """The time series (Beijing alone): base year, growth and contributions since the base year; no
     rank out of one and no peer median (which would be the unit itself)."""
-    report = build_with_audit("weights/beijing_tfdi_timeseries.yaml", tmp_path / "build") / "report"
+    report = built("weights/beijing_tfdi_timeseries.yaml") / "report"
     index, unit = (report / "index.html").read_text(encoding="utf-8"), (report / "unit-BJ.html").read_text(encoding="utf-8")
     for page in (index, unit):
         assert "基期（2019年）得分" in page and "同组中位数" not in page and 'class="card-of"' not in page
