@@ -14,6 +14,7 @@ language of the pages: names are kept in both languages and numbers unformatted.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import re
@@ -262,10 +263,11 @@ class ReportModel:
     def indicators(self) -> tuple[str, ...]:
         return tuple(c for c, n in self.nodes.items() if n.is_indicator)
 
-    @property
+    @functools.cached_property
     def ranked_units(self) -> tuple[str, ...]:
         """Units with index scores (reference units excluded), best first in the latest year, then the units of
-        that year whose index score is withheld (too little observed data) or missing."""
+        that year whose index score is withheld (too little observed data) or missing (worked out once: the
+        pages ask hundreds of times)."""
         ranked = self.ranking(self.latest)
         if len(ranked) == sum(not info.reference for info in self.units.values()):
             return tuple(ranked)
