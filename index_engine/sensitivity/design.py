@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, DegenerateOutputWarning, SpecError
+from .qmc import sobol_points
 
 DEGENERATE_SHARE = 0.9
 """Sobol indices warn (:class:`~index_engine.errors.DegenerateOutputWarning`) when more than this
@@ -30,8 +31,9 @@ def saltelli_design(n: int, groups: Sequence[Sequence[int]], seed: int = 0) -> t
         The columns of each group (a factor, or factors grouped together); together they are the
         ``D`` columns of the design. A_B^(g) is A with the columns of group g taken from B.
     seed : int, default=0
-        Seed of the scrambled Sobol' sequence (``scipy.stats.qmc.Sobol``) of dimension 2·D whose
-        first D columns are A and last D are B.
+        Seed of the scrambled Sobol' sequence (:func:`~index_engine.sensitivity.qmc.sobol_points`:
+        Joe–Kuo direction numbers, random linear matrix scramble and digital shift) of dimension
+        2·D whose first D columns are A and last D are B.
 
     Returns
     -------
@@ -42,14 +44,10 @@ def saltelli_design(n: int, groups: Sequence[Sequence[int]], seed: int = 0) -> t
     ----------
     Saltelli A. et al. (2010), Comput. Phys. Commun. 181(2):259–270, doi:10.1016/j.cpc.2009.09.018.
     """
-    from scipy.stats import qmc
-
     D = sum(len(g) for g in groups)
     if n < 2:
         raise SpecError(f"a Sobol design needs n >= 2. Got {n} instead")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # n need not be a power of 2 (COINr's N = 500)
-        base = qmc.Sobol(d=2 * D, scramble=True, seed=seed).random(n)
+    base = sobol_points(n, 2 * D, scramble=True, seed=seed)  # n need not be a power of 2 (COINr's N = 500)
     A, B = base[:, :D], base[:, D:]
     parts = [A, B]
     blocks = ["A"] * n + ["B"] * n

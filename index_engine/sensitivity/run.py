@@ -665,7 +665,7 @@ def sobol(
     ab = slice(0, 2 * n)
     manifest = run.manifest(
         "sobol",
-        design="Saltelli: A, B and A_B^(i) from a scrambled Sobol' sequence (scipy.stats.qmc.Sobol)",
+        design="Saltelli: A, B and A_B^(i) from a Sobol' sequence (Joe-Kuo directions, linear matrix scramble and digital shift)",
         estimators="S1 = mean(yB(yABi - yA))/V (Saltelli 2010); ST = sum((yA - yABi)^2)/(2N V) (Jansen); V = var(yA, yB)",
         output=what, n=n, seed=seed, builds=int(U.shape[0]), nboot=nboot, jobs=jobs, factors=plan.manifest(),
         sobol_groups=plan.groups, rank_stats_builds="the A and B blocks (2N builds), as COINr",
