@@ -365,8 +365,8 @@ def _run(
 
 def _frames(eng: _Engine, scores: np.ndarray, ranks: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
     cols = eng.master
-    s = pd.DataFrame(scores, columns=cols)
-    r = pd.DataFrame(ranks, columns=cols)
+    s = pd.DataFrame(scores, columns=cols, copy=False)  # the run's own arrays, not copied again
+    r = pd.DataFrame(ranks, columns=cols, copy=False)
     s.index.name = r.index.name = "sample"
     return s, r
 
