@@ -51,9 +51,9 @@ def sobol_points(n: int, d: int, *, scramble: bool = True, seed: int = 0) -> np.
     scramble : bool, default=True
         A random linear matrix scramble and a digital shift (Matoušek 1998): each dimension's
         digits are multiplied (mod 2) by a random lower-triangular binary matrix with unit
-        diagonal, then XORed with a random shift. Every point stays in the elementary intervals'
-        count pattern, so the first 2^m points are still a (t, m, d)-net, and each point is
-        uniform on [0, 1)^d.
+        diagonal, then XORed with a random shift. The first 2^m points are still a
+        (t, m, d)-net (each elementary interval of volume 2^(t−m) holds 2^t of them), and each
+        point is uniform on [0, 1)^d.
     seed : int, default=0
         Seed of numpy's Generator (PCG64) that draws the matrices and shifts.
 
@@ -88,13 +88,13 @@ def _linear_scramble(V: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarra
     and a random digital shift per dimension. The construction is linear over GF(2), so scrambling
     the direction numbers scrambles every point."""
     d, m = V.shape
-    L = np.tril(rng.integers(0, 2, size=(d, BITS, BITS), dtype=np.int64), k=-1)
+    L = np.tril(rng.integers(0, 2, size=(d, BITS, BITS), dtype=np.uint8), k=-1)
     L[:, np.arange(BITS), np.arange(BITS)] = 1
     place = np.int64(1) << np.arange(BITS - 1, -1, -1, dtype=np.int64)  # digit c's value
-    digits = (V[:, :, None] // place) & 1  # d × m × BITS
-    scrambled = np.einsum("jrc,jkc->jkr", L, digits) & 1
+    digits = ((V[:, :, None] // place) & 1).astype(np.uint8)  # d × m × BITS
+    scrambled = np.einsum("jrc,jkc->jkr", L, digits) & 1  # (sums of at most 30 ones: uint8 holds them)
     shift = rng.integers(0, 2**BITS, size=d, dtype=np.int64)
-    return scrambled @ place, shift
+    return scrambled.astype(np.int64) @ place, shift
 
 
 def direction_numbers(d: int, m: int) -> np.ndarray:
