@@ -217,10 +217,10 @@ def goalposts(
         if bad.any() or lower <= 0 or upper <= 0:
             raise DataError(f"{x.name}: normalize.goalposts with log needs values and goalposts > 0")
         x, lower, upper = np.log(x), float(np.log(lower)), float(np.log(upper))
-    y = (x - lower) / (upper - lower)
+    y = (x.to_numpy(dtype=float) - lower) / (upper - lower)  # on the values: the Series' operations, without its overhead
     if cap:
-        y = y.clip(0, 1)
-    return _fitted(y * scale, lower=lower, upper=upper)
+        y = np.clip(y, 0, 1)
+    return _fitted(pd.Series(y * scale, index=x.index, name=x.name), lower=lower, upper=upper)
 
 
 @NORMALIZE.register(

@@ -100,8 +100,12 @@ def _year_positions(index: pd.MultiIndex) -> list[tuple[np.ndarray, pd.Index]] |
 def _joined(parts: list[tuple[pd.Series, pd.Series, np.ndarray | None]], index: pd.Index) -> pd.Series:
     """The results of :func:`_pooled`'s groups as one Series on ``index``: ``parts`` are
     (rows, result, positions); a result on its rows' index goes straight to their positions."""
-    if len(parts) == 1 and parts[0][1].index is index:
-        return parts[0][1]
+    if len(parts) == 1:
+        r = parts[0][1]
+        if r.index is index:
+            return r
+        if r.index.equals(index):  # the same rows in the same order, on another index object
+            return r.set_axis(index)
     if all(pos is not None and (r.index is g.index or r.index.equals(g.index)) for g, r, pos in parts):
         values = [r.to_numpy() for _, r, _ in parts]
         out = np.empty(len(index), dtype=np.result_type(*values) if all(v.dtype.kind in "fiub" for v in values) else object)
