@@ -155,10 +155,18 @@ def _per_indicator(
     return pd.DataFrame(block.T, index=table.index, columns=codes, copy=False)
 
 
+_ARRAY_CELLS = 1_000_000
+"""Tables up to this many cells have their columns read from one array of the whole table (see :func:`_column_reader`)."""
+
+
 def _column_reader(table: pd.DataFrame) -> Callable[[str], pd.Series]:
-    """``code`` -> a copy of the table's column as a Series named ``code``: from one array of the whole
-    table when every column is float64 (much cheaper than ``table[code]`` on a MultiIndex), else ``table[code]``."""
-    if table.columns.is_unique and (table.dtypes == np.float64).all():
+    """``code`` -> a copy of the table's column as a Series named ``code``.
+
+    A small table whose columns are all float64 is read as one array (which may be a copy), and each
+    column taken from it: much cheaper than ``table[code]`` on a MultiIndex, which costs about as much
+    as a small column's whole step. A larger table is read column by column (``table[code]``), so it is
+    never copied whole."""
+    if table.size <= _ARRAY_CELLS and table.columns.is_unique and (table.dtypes == np.float64).all():
         values, where, index = table.to_numpy(), table.columns.get_loc, table.index
         return lambda code: pd.Series(values[:, where(code)], index=index, name=code)  # (the constructor copies)
 
