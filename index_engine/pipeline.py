@@ -298,16 +298,28 @@ def _transform(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
 def _denominate(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
     """Each indicator scaled by its denominator. A value whose denominator the data lacks (no column, or an
     empty cell for its unit-year) is missing, not an error: logged (a ``data`` step ``missing_denominators``)
-    and warned about (:class:`MissingDenominatorWarning`)."""
+    and warned about (:class:`MissingDenominatorWarning`). A denominator is read on the table's rows (the
+    spec's ``units`` may leave out some of the data's)."""
     lost: list[tuple[str, str, bool, list]] = []  # (indicator, denominator, column absent, unit-years)
+    on_rows: dict[str, pd.Series] = {}  # each denominator on the table's rows, taken once
+
+    def denominator(name: str) -> pd.Series:
+        if name not in on_rows:
+            if name not in panel.values.columns:
+                d = pd.Series(np.nan, index=table.index)
+            else:
+                d = panel.values[name]
+                d = d.set_axis(table.index) if d.index.equals(table.index) else d.reindex(table.index)
+            on_rows[name] = d.rename(name)
+        return on_rows[name]
 
     def apply(e: Entry, x: pd.Series) -> pd.Series:
         den_name = spec.nodes[e.code].denominator
         if not den_name:
             return e.method.func(x, None, **e.params)
         absent = den_name not in panel.values.columns
-        den = pd.Series(np.nan, index=x.index, name=den_name) if absent else panel.values[den_name].rename(den_name)
-        gone = x.notna().to_numpy() & den.reindex(x.index).isna().to_numpy()
+        den = denominator(den_name)
+        gone = x.notna().to_numpy() & den.isna().to_numpy()
         if gone.any():
             lost.append((e.code, den_name, absent, list(x.index[gone])))
         return e.method.func(x, den, **e.params)

@@ -327,3 +327,17 @@ def test_stage_tables_read_whole_or_column_by_column_give_the_same_build(beijing
         pd.testing.assert_frame_equal(getattr(b, records), getattr(beijing_build, records), check_exact=True)
     assert len(beijing_build.imputed) > 0
     pd.testing.assert_frame_equal(b.scores, beijing_build.scores, check_exact=True)
+
+
+@pytest.mark.filterwarnings("ignore::index_engine.errors.MissingDenominatorWarning")  # LAO's two empty denominators
+def test_denominators_are_read_on_the_rows_the_spec_keeps():
+    """With ``units:`` naming some of the data's units, each indicator is divided by its denominator on those
+    rows: the denominated values are the full build's for the same unit-years (division is row by row)."""
+    spec = ie.load_spec(ROOT / "weights/examples/asem.yaml")
+    panel = ie.load_panel(spec.base_dir / spec.data.file, spec)
+    assert any(spec.nodes[c].denominator for c in spec.indicators)
+    kept = sorted(panel.units)[:30]
+    full = ie.build(spec, panel).tables["denominated"]
+    part = ie.build(spec.replace("units", kept), panel).tables["denominated"]
+    assert sorted(set(part.index.get_level_values("unit"))) == kept
+    pd.testing.assert_frame_equal(part, full.loc[part.index], check_exact=True)
