@@ -36,7 +36,7 @@ def sobol_points(n: int, d: int, *, scramble: bool = True, seed: int = 0) -> np.
     """The first ``n`` points of the ``d``-dimensional Sobol' sequence, in Gray-code order.
 
     Point i is x_i = ⊕_k g_k(i)·v_k / 2^30, the XOR of the direction numbers v_k of the bits k set
-    in the Gray code g(i) = i ⊕ (i >> 1) (Antonov & Saleev's order, Bratley & Fox 1988); the
+    in the Gray code g(i) = i ⊕ (i >> 1) (the Gray-code order of Bratley & Fox 1988); the
     first point is 0. Direction numbers: v_k = m_k·2^(30−k) from the Joe–Kuo (2008) initial
     numbers m_1..m_s of each dimension, then the recurrence of its primitive polynomial
     x^s + a_1 x^(s−1) + … + a_(s−1) x + 1:
