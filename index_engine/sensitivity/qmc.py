@@ -74,12 +74,13 @@ def sobol_points(n: int, d: int, *, scramble: bool = True, seed: int = 0) -> np.
     if scramble:
         rng = np.random.default_rng(seed)
         V, shift = _linear_scramble(V, rng)
-    i = np.arange(n, dtype=np.int64)
-    gray = i ^ (i >> 1)
-    X = np.broadcast_to(shift, (n, d)).copy()
-    for k in range(m):
-        X ^= np.where(((gray >> k) & 1).astype(bool)[:, None], V[None, :, k], 0)
-    return X * 2.0**-BITS
+    # g(i) differs from g(i − 1) in bit k = the lowest set bit of i, so x_i = x_(i−1) ⊕ v_k: one running XOR
+    i = np.arange(1, n, dtype=np.int64)
+    k = np.log2(i & -i).astype(np.intp)  # (exact: i & −i is a power of 2)
+    steps = np.empty((n, d), dtype=np.int64)
+    steps[:1] = shift
+    steps[1:] = V.T[k]
+    return np.bitwise_xor.accumulate(steps, axis=0) * 2.0**-BITS
 
 
 def _linear_scramble(V: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
