@@ -363,7 +363,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         print("  rank  median  5-95%     unit")
         for _, r in last.iterrows():
             print(f"  {r['nominal_rank']:>4.0f}  {r['median_rank']:>6.1f}  {r['q05_rank']:>3.0f}-{r['q95_rank']:<4.0f}  {r['unit']}")
-    for w in m.get("warnings", [])[:5]:
+    for w in [w for w in m.get("warnings", []) if w not in b.warnings][:5]:  # the build's were shown as they came
         print(f"warning: {w}", file=sys.stderr)
     print(f"wrote {target}")
     return EXIT_OK

@@ -77,6 +77,8 @@ def group_median(x: pd.Series, attrs: pd.DataFrame, *, group: str) -> pd.Series:
 
 
 def _by_unit(x: pd.Series, how) -> pd.Series:
+    if not x.isna().to_numpy().any():
+        return x  # no gap to fill
     wide = x.unstack("unit").sort_index()
     filled = how(wide)
     return filled.stack(future_stack=True).swaplevel().reindex(x.index)

@@ -33,6 +33,11 @@ def _fitted(out: pd.Series, **stats: float) -> pd.Series:
     return out
 
 
+def _affine(x: pd.Series, shift: float, scale: float, times: float, plus: float) -> pd.Series:
+    """(x − shift)/scale·times + plus, in numpy on the values (the same operations in the same order as on the Series)."""
+    return pd.Series((x.to_numpy(dtype=float) - shift) / scale * times + plus, index=x.index, name=x.name)
+
+
 def _constant(x: pd.Series, on_constant: str, midpoint: float, method: str) -> pd.Series:
     if not x.notna().any():  # no value at all: nothing to normalise (the build's EmptyNodeWarning names it)
         return x.astype(float)
@@ -75,7 +80,7 @@ def minmax(
     hi = float(x.max()) if xmax is None else xmax
     if not hi > lo or np.isnan(lo):
         return _fitted(_constant(x, on_constant, (lower + upper) / 2, "minmax"), min=lo, max=hi)
-    return _fitted((x - lo) / (hi - lo) * (upper - lower) + lower, min=lo, max=hi)
+    return _fitted(_affine(x, lo, hi - lo, upper - lower, lower), min=lo, max=hi)
 
 
 @NORMALIZE.register("zscore", traits=("across_rows", "distributable", "freezable"), fitted={"mean": "xmean", "sd": "xsd"})
@@ -96,7 +101,7 @@ def zscore(
     s = float(x.std(ddof=1)) if xsd is None else xsd
     if not s > 0:
         return _fitted(_constant(x, on_constant, mean, "zscore"), mean=m, sd=s)
-    return _fitted((x - m) / s * sd + mean, mean=m, sd=s)
+    return _fitted(_affine(x, m, s, sd, mean), mean=m, sd=s)
 
 
 @NORMALIZE.register("rank", traits=("across_rows",))
@@ -212,10 +217,10 @@ def goalposts(
         if bad.any() or lower <= 0 or upper <= 0:
             raise DataError(f"{x.name}: normalize.goalposts with log needs values and goalposts > 0")
         x, lower, upper = np.log(x), float(np.log(lower)), float(np.log(upper))
-    y = (x - lower) / (upper - lower)
+    y = (x.to_numpy(dtype=float) - lower) / (upper - lower)  # on the values: the Series' operations, without its overhead
     if cap:
-        y = y.clip(0, 1)
-    return _fitted(y * scale, lower=lower, upper=upper)
+        y = np.clip(y, 0, 1)
+    return _fitted(pd.Series(y * scale, index=x.index, name=x.name), lower=lower, upper=upper)
 
 
 @NORMALIZE.register(

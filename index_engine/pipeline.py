@@ -100,8 +100,12 @@ def _year_positions(index: pd.MultiIndex) -> list[tuple[np.ndarray, pd.Index]] |
 def _joined(parts: list[tuple[pd.Series, pd.Series, np.ndarray | None]], index: pd.Index) -> pd.Series:
     """The results of :func:`_pooled`'s groups as one Series on ``index``: ``parts`` are
     (rows, result, positions); a result on its rows' index goes straight to their positions."""
-    if len(parts) == 1 and parts[0][1].index is index:
-        return parts[0][1]
+    if len(parts) == 1:
+        r = parts[0][1]
+        if r.index is index:
+            return r
+        if r.index.equals(index):  # the same rows in the same order, on another index object
+            return r.set_axis(index)
     if all(pos is not None and (r.index is g.index or r.index.equals(g.index)) for g, r, pos in parts):
         values = [r.to_numpy() for _, r, _ in parts]
         out = np.empty(len(index), dtype=np.result_type(*values) if all(v.dtype.kind in "fiub" for v in values) else object)
@@ -122,6 +126,7 @@ def _per_indicator(
     """``apply`` each indicator's plan entry of ``step`` to its column; log the entries."""
     entries = compile_plan(spec).entries(step)
     codes = [e.code for e in entries]
+    column = _column_reader(table)
     block = np.empty((len(entries), len(table)))  # the new table, a row per column, filled as each is made
     kept = []  # columns a method leaves as they are: copied in only if a new table is made
     groups: dict[tuple, list[str]] = defaultdict(list)
@@ -133,21 +138,43 @@ def _per_indicator(
         if entry.method.has("identity"):
             kept.append(i)
             continue
-        x = table[code]
-        x = x if x.name == code else x.rename(code)
-        if step != "impute" and not x.notna().to_numpy().any():  # no value at all (dropped, or empty): nothing to
+        x = column(code)
+        before = x.to_numpy(dtype=float)
+        if step != "impute" and np.isnan(before).all():  # no value at all (dropped, or empty): nothing to
             kept.append(i)  # transform, treat or normalise, and no "no spread" warning for it (it is named once)
             continue
         y = _call(step, code, entry.method, lambda: apply(entry, x), panel)
         # (a Series through to_numpy: numpy's probing of its attributes would look the names up in the index)
         block[i] = y.to_numpy(dtype=float) if isinstance(y, pd.Series) else np.asarray(y, dtype=float)
-        changed[key] += _cells_changed(x.to_numpy(dtype=float), block[i])
+        changed[key] += _cells_changed(before, block[i])
     log.add(step, groups, changed)
     if sum(changed.values()) == 0 and list(table.columns) == codes:
         return table  # nothing changed: the same table, not a copy (large builds write it once)
     for i in kept:
         block[i] = table[codes[i]].to_numpy(dtype=float)
     return pd.DataFrame(block.T, index=table.index, columns=codes, copy=False)
+
+
+_ARRAY_CELLS = 1_000_000
+"""Tables up to this many cells have their columns read from one array of the whole table (see :func:`_column_reader`)."""
+
+
+def _column_reader(table: pd.DataFrame) -> Callable[[str], pd.Series]:
+    """``code`` -> a copy of the table's column as a Series named ``code``.
+
+    A small table whose columns are all float64 is read as one array (which may be a copy), and each
+    column taken from it: much cheaper than ``table[code]`` on a MultiIndex, which costs about as much
+    as a small column's whole step. A larger table is read column by column (``table[code]``), so it is
+    never copied whole."""
+    if table.size <= _ARRAY_CELLS and table.columns.is_unique and (table.dtypes == np.float64).all():
+        values, where, index = table.to_numpy(), table.columns.get_loc, table.index
+        return lambda code: pd.Series(values[:, where(code)], index=index, name=code)  # (the constructor copies)
+
+    def column(code: str) -> pd.Series:
+        x = table[code]
+        return x if x.name == code else x.rename(code)
+
+    return column
 
 
 def _cells_changed(before: np.ndarray, after: np.ndarray) -> int:
@@ -271,16 +298,28 @@ def _transform(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
 def _denominate(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
     """Each indicator scaled by its denominator. A value whose denominator the data lacks (no column, or an
     empty cell for its unit-year) is missing, not an error: logged (a ``data`` step ``missing_denominators``)
-    and warned about (:class:`MissingDenominatorWarning`)."""
+    and warned about (:class:`MissingDenominatorWarning`). A denominator is read on the table's rows (the
+    spec's ``units`` may leave out some of the data's)."""
     lost: list[tuple[str, str, bool, list]] = []  # (indicator, denominator, column absent, unit-years)
+    on_rows: dict[str, pd.Series] = {}  # each denominator on the table's rows, taken once
+
+    def denominator(name: str) -> pd.Series:
+        if name not in on_rows:
+            if name not in panel.values.columns:
+                d = pd.Series(np.nan, index=table.index)
+            else:
+                d = panel.values[name]
+                d = d.set_axis(table.index) if d.index.equals(table.index) else d.reindex(table.index)
+            on_rows[name] = d.rename(name)
+        return on_rows[name]
 
     def apply(e: Entry, x: pd.Series) -> pd.Series:
         den_name = spec.nodes[e.code].denominator
         if not den_name:
             return e.method.func(x, None, **e.params)
         absent = den_name not in panel.values.columns
-        den = pd.Series(np.nan, index=x.index, name=den_name) if absent else panel.values[den_name].rename(den_name)
-        gone = x.notna().to_numpy() & den.reindex(x.index).isna().to_numpy()
+        den = denominator(den_name)
+        gone = x.notna().to_numpy() & den.isna().to_numpy()
         if gone.any():
             lost.append((e.code, den_name, absent, list(x.index[gone])))
         return e.method.func(x, den, **e.params)
@@ -298,11 +337,36 @@ def _denominate(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
     return StageResult(out, log.steps)
 
 
-def _cell_records(idx: pd.MultiIndex, code: str, **columns: Any) -> pd.DataFrame:
-    """One row per touched cell: ``unit, year, indicator`` and the given columns."""
-    return pd.DataFrame(
-        {"unit": idx.get_level_values("unit"), "year": idx.get_level_values("year"), "indicator": code, **columns}
-    )
+class _CellRecords:
+    """One row per touched cell of a stage's table: ``unit, year, indicator`` and ``columns``, gathered
+    indicator by indicator as positions and arrays, made into one table at the end."""
+
+    def __init__(self, index: pd.MultiIndex, columns: list[str]) -> None:
+        self.index, self.columns = index, columns
+        self.parts: list[tuple[np.ndarray, str, dict[str, Any]]] = []
+
+    def add(self, hit: np.ndarray, code: str, **values: Any) -> None:
+        """The cells ``hit`` (a mask over the index) of indicator ``code``; ``values`` a value or an array per column."""
+        self.parts.append((np.flatnonzero(hit), code, values))
+
+    def table(self) -> pd.DataFrame:
+        cols = ["unit", "year", "indicator", *self.columns]
+        if not self.parts:
+            return pd.DataFrame(columns=cols)
+        idx = self.index[np.concatenate([pos for pos, _, _ in self.parts])]
+        data: dict[str, Any] = {"unit": idx.get_level_values("unit"), "year": idx.get_level_values("year"),
+                                "indicator": [code for pos, code, _ in self.parts for _ in range(len(pos))]}
+        for c in self.columns:
+            data[c] = _stacked([(len(pos), v[c]) for pos, _, v in self.parts])
+        return pd.DataFrame(data, columns=cols)
+
+
+def _stacked(parts: list[tuple[int, Any]]) -> Any:
+    """The values of one column of :class:`_CellRecords`: arrays joined, a value repeated over its cells."""
+    arrays = [v if isinstance(v, np.ndarray) else None for _, v in parts]
+    if all(a is not None for a in arrays):
+        return np.concatenate(arrays)
+    return [x for n, v in parts for x in (v if isinstance(v, np.ndarray) else [v] * n)]
 
 
 def _impute(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
@@ -317,7 +381,7 @@ def _impute(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
     attrs = panel.attrs.reindex(peers.index)
     years = _year_positions(peers.index)
     year_attrs = {id(pos): attrs.iloc[pos] for pos, _ in years or ()}  # each year's rows, taken once
-    rows: list[pd.DataFrame] = []
+    records = _CellRecords(peers.index, ["method", "value"])
 
     def apply(e: Entry, x: pd.Series) -> pd.Series:
         parts = _pooled(x, e.pool, lambda g, pos: e.method.func(g, attrs if pos is None else year_attrs[id(pos)], **e.params), years)
@@ -325,12 +389,12 @@ def _impute(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
         before, after = x.to_numpy(dtype=float), y.to_numpy(dtype=float)
         filled = np.isnan(before) & ~np.isnan(after)
         if filled.any():
-            rows.append(_cell_records(x.index[filled], e.code, method=e.method.name, value=after[filled]))
+            records.add(filled, e.code, method=e.method.name, value=after[filled])
         return y
 
     log = _Log()
     out = _per_indicator(spec, panel, "impute", peers, apply, log)
-    return StageResult(out, log.steps, {"imputed": _concat(rows, ["unit", "year", "indicator", "method", "value"])})
+    return StageResult(out, log.steps, {"imputed": records.table()})
 
 
 def _screen(spec: Spec, panel: Panel, imp: pd.DataFrame) -> StageResult:
@@ -355,7 +419,7 @@ def _screen(spec: Spec, panel: Panel, imp: pd.DataFrame) -> StageResult:
 
 
 def _treat(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
-    rows: list[pd.DataFrame] = []
+    records = _CellRecords(table.index, ["treatment", "before", "after"])
     years = _year_positions(table.index)
 
     def apply(e: Entry, x: pd.Series) -> pd.Series:
@@ -364,17 +428,12 @@ def _treat(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
         lab = _joined([(g, r[1], pos) for g, r, pos in parts], x.index).to_numpy(dtype=object)
         hit = (lab != "") & ~pd.isna(lab)
         if hit.any():
-            rows.append(
-                _cell_records(
-                    x.index[hit], e.code, treatment=lab[hit], before=x.to_numpy()[hit], after=y.to_numpy()[hit]
-                )
-            )
+            records.add(hit, e.code, treatment=lab[hit], before=x.to_numpy()[hit], after=y.to_numpy()[hit])
         return y
 
     log = _Log()
     out = _per_indicator(spec, panel, "treat", table, apply, log)
-    cols = ["unit", "year", "indicator", "treatment", "before", "after"]
-    return StageResult(out, log.steps, {"treatment": _concat(rows, cols)})
+    return StageResult(out, log.steps, {"treatment": records.table()})
 
 
 def _frozen_file(spec: Spec):
@@ -510,12 +569,6 @@ def build_from_stages(spec: Spec, panel: Panel, stages: dict[str, StageResult], 
         targets=track_targets(spec, panel),
         timings=timings,
     )
-
-
-def _concat(parts: list[pd.DataFrame], cols: list[str]) -> pd.DataFrame:
-    if not parts:
-        return pd.DataFrame(columns=cols)
-    return pd.concat(parts, ignore_index=True)[cols]
 
 
 def tree_model(spec: Spec, shared: dict | None = None) -> TreeModel:

@@ -77,7 +77,7 @@ class Method:
                 value = params[name]
                 if p.annotation is not inspect.Parameter.empty:
                     try:
-                        value = TypeAdapter(p.annotation).validate_python(value)
+                        value = _adapter(p.annotation).validate_python(value)
                     except ValidationError as exc:
                         why = exc.errors()[0]["msg"]
                         raise SpecError(
@@ -94,6 +94,18 @@ class Method:
             if problem:
                 raise SpecError(f"{where}: {self.family}.{self.name}: {problem}")
         return resolved
+
+
+_ADAPTERS: dict[int, tuple[Any, TypeAdapter]] = {}
+
+
+def _adapter(annotation: Any) -> TypeAdapter:
+    """The pydantic validator of a parameter's annotation, built once per annotation object (building one
+    costs far more than using it, and a spec's params are checked every time a spec is made)."""
+    hit = _ADAPTERS.get(id(annotation))
+    if hit is None or hit[0] is not annotation:  # (the annotation is kept, so its id is not reused)
+        hit = _ADAPTERS[id(annotation)] = (annotation, TypeAdapter(annotation))
+    return hit[1]
 
 
 class Registry:

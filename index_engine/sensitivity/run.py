@@ -365,8 +365,8 @@ def _run(
 
 def _frames(eng: _Engine, scores: np.ndarray, ranks: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
     cols = eng.master
-    s = pd.DataFrame(scores, columns=cols)
-    r = pd.DataFrame(ranks, columns=cols)
+    s = pd.DataFrame(scores, columns=cols, copy=False)  # the run's own arrays, not copied again
+    r = pd.DataFrame(ranks, columns=cols, copy=False)
     s.index.name = r.index.name = "sample"
     return s, r
 
@@ -665,7 +665,7 @@ def sobol(
     ab = slice(0, 2 * n)
     manifest = run.manifest(
         "sobol",
-        design="Saltelli: A, B and A_B^(i) from a scrambled Sobol' sequence (scipy.stats.qmc.Sobol)",
+        design="Saltelli: A, B and A_B^(i) from a Sobol' sequence (Joe-Kuo directions, linear matrix scramble and digital shift)",
         estimators="S1 = mean(yB(yABi - yA))/V (Saltelli 2010); ST = sum((yA - yABi)^2)/(2N V) (Jansen); V = var(yA, yB)",
         output=what, n=n, seed=seed, builds=int(U.shape[0]), nboot=nboot, jobs=jobs, factors=plan.manifest(),
         sobol_groups=plan.groups, rank_stats_builds="the A and B blocks (2N builds), as COINr",
