@@ -130,10 +130,12 @@ def _given(b: Build, inds: list[str], stages: tuple[str, ...]) -> np.ndarray:
     lacks: False)."""
     index = b.scores.index
     out = np.zeros((len(index), len(inds)), dtype=bool, order="F")  # a column per indicator, contiguous
+    seen: list[pd.DataFrame] = []
     for stage in stages:
         t = b.tables.get(stage)
-        if t is None:
+        if t is None or any(t is s for s in seen):  # a stage that changed nothing is its input's table
             continue
+        seen.append(t)
         same = t.index is index or (len(t.index) == len(index) and t.index.equals(index))
         pos = None if same else t.index.get_indexer(index)
         for k, c in enumerate(inds):
@@ -182,16 +184,20 @@ _BLOCK = 65_536
 
 
 def node_coverage(b: Build, nodes: Iterable[str] | None = None) -> pd.DataFrame:
-    """coverage(u, y, n): rows like ``b.scores`` × ``nodes`` (default every node): the observed cells (0/1)
-    times each node's nominal shares, a block of rows at a time, so a large build holds its observed cells
-    as booleans only."""
+    """coverage(u, y, n): rows like ``b.scores`` × ``nodes`` (default every node): each node's nominal shares
+    of its observed indicators added up in the spec's order of the indicators, a block of rows at a time
+    (so the block stays in cache), from the observed cells held as booleans. Each node's column is
+    contiguous (a Parquet column is made from it without a copy)."""
     shares = nominal_shares(b.spec, nodes)
     obs = observed(b)
     w = shares.to_numpy(dtype=float)
-    out = np.empty((len(obs), w.shape[1]))
-    for start in range(0, len(obs), _BLOCK):  # observed cells as floats a block of rows at a time
-        out[start:start + _BLOCK] = obs[start:start + _BLOCK].astype(float) @ w
-    return pd.DataFrame(out, index=b.scores.index, columns=shares.columns)
+    terms = [(i, j, w[i, j]) for i in range(w.shape[0]) for j in np.flatnonzero(w[i])]
+    out = np.zeros((w.shape[1], len(obs)))  # nodes × rows: a node's coverage is one contiguous row
+    for start in range(0, len(obs), _BLOCK):
+        block, seen = out[:, start:start + _BLOCK], obs[start:start + _BLOCK]
+        for i, j, share in terms:
+            np.add(block[j], share, out=block[j], where=seen[:, i])
+    return pd.DataFrame(out.T, index=b.scores.index, columns=shares.columns, copy=False)
 
 
 def aggregate_coverage(b: Build) -> pd.DataFrame:
@@ -324,8 +330,8 @@ def coverage_summary(b: Build) -> pd.DataFrame:
     year: units (rows, the build's order) × nodes."""
     spec = b.spec
     nodes = [spec.tree.code] + [c.code for c in spec.tree.children if not c.is_indicator]
-    cov = aggregate_coverage(b)[nodes]
+    cov = aggregate_coverage(b)
     years = cov.index.get_level_values("year")
-    latest = cov[np.asarray(years == years.max())]
-    latest.index = latest.index.get_level_values("unit")
-    return latest
+    latest = np.asarray(years == years.max())
+    rows = slice(None) if latest.all() else latest  # one year: every row, and the columns are not copied
+    return pd.DataFrame({c: cov[c].to_numpy()[rows] for c in nodes}, index=cov.index[rows].get_level_values("unit"), copy=False)

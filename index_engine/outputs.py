@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from ._native import release_memory, single_threaded_blas
 from ._checks import NO_YEAR
 from .folder import LONG, WIDE
 from .atomic import LOCK
@@ -405,7 +406,8 @@ def _write_large(b: Build, d: Path, excel: bool | None) -> dict[str, int]:
     hy = b.panel.has_years
     (d / "tables").mkdir()
     keys = _ArrowKeys(hy)
-    with _ParquetJobs(d) as parquet:
+    release_memory()  # the build's temporaries (see index_engine._native)
+    with single_threaded_blas(), _ParquetJobs(d) as parquet:  # BLAS: see index_engine._native
         previous: tuple[str, pd.DataFrame] | None = None
         same_as: dict[str, str] = {}
         for stage, table in b.tables.items():
@@ -421,6 +423,7 @@ def _write_large(b: Build, d: Path, excel: bool | None) -> dict[str, int]:
             (d / "tables" / "same_as.json").write_text(json.dumps(same_as, indent=1), encoding="utf-8")
         parquet.add("scores.parquet", keys.table(b.published))
         parquet.add("coverage.parquet", keys.table(aggregate_coverage(b)))  # an indicator's: whether it is observed
+        release_memory()
         parquet.add("provenance.parquet", _arrow_frame(provenance_table(b).astype({"year": str})))
         # ranks of the aggregates only: indicator ranks of a million firms are rarely wanted and cost
         # a sort each (Build.ranks has them all)
@@ -533,6 +536,7 @@ class _ParquetJobs:
 
     def __exit__(self, kind, *_: Any) -> None:
         self._pool.shutdown(wait=True, cancel_futures=kind is not None)
+        release_memory()  # the writers' buffers
         if kind is None:
             self.rows = {name: job.result() for name, job in self._jobs.items()}
 
