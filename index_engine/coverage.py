@@ -110,19 +110,19 @@ def value_flags(panel: Panel, indicators: Iterable[str], index: pd.MultiIndex) -
 def observed(b: Build) -> np.ndarray:
     """obs(u, y, i) of the build's rows (``b.scores.index``) × the spec's indicators: a value given by the
     file (present after the transformation and the denominator), not imputed, with a flag that counts
-    as observed."""
+    as observed. Made on each call (the coverage tables made from it are kept); the build's
+    :func:`observation_shares` are counted from the same cells the first time."""
     given, flags = _cells(b)
+    if "_observation_shares" not in b.__dict__:
+        b.__dict__["_observation_shares"] = _shares(b, given, flags)
     return given if flags is None else given & ((flags < 0) | _COUNTS[np.maximum(flags, 0)])
 
 
 def _cells(b: Build) -> tuple[np.ndarray, np.ndarray | None]:
     """(where the file gives a value, the flag of each value or None): the build's rows × the spec's
-    indicators, made once per build."""
-    made = b.__dict__.get("_cells")
-    if made is None:
-        inds = list(b.spec.indicators)
-        made = b.__dict__["_cells"] = (_given(b, inds, ("raw", "denominated")), value_flags(b.panel, inds, b.scores.index))
-    return made
+    indicators (a large build's cells are not kept: a million rows of 30 indicators take 30 MB)."""
+    inds = list(b.spec.indicators)
+    return _given(b, inds, ("raw", "denominated")), value_flags(b.panel, inds, b.scores.index)
 
 
 def _given(b: Build, inds: list[str], stages: tuple[str, ...]) -> np.ndarray:
@@ -154,8 +154,16 @@ def _given(b: Build, inds: list[str], stages: tuple[str, ...]) -> np.ndarray:
 def observation_shares(b: Build) -> dict[str, float]:
     """How the build's indicator-years (its rows × the spec's indicators) stand: the share given by the
     file under each flag (keys of :data:`FLAG_NAMES`, only those present), ``imputed``, ``missing``
-    (neither), and ``counted``, the share that counts as observed (the sum over the flags that count)."""
-    given, flags = _cells(b)
+    (neither), and ``counted``, the share that counts as observed (the sum over the flags that count).
+    Counted once per build."""
+    made = b.__dict__.get("_observation_shares")
+    if made is None:
+        made = b.__dict__["_observation_shares"] = _shares(b, *_cells(b))
+    return dict(made)
+
+
+def _shares(b: Build, given: np.ndarray, flags: np.ndarray | None) -> dict[str, float]:
+    """:func:`observation_shares` from the build's cells (:func:`_cells`)."""
     n_filled = int((_given(b, list(b.spec.indicators), ("imputed",)) & ~given).sum()) if len(b.imputed) else 0
     total = given.size or 1
     if flags is None:

@@ -15,6 +15,7 @@ import pandas as pd
 from ._native import release_memory, single_threaded_blas
 from ._checks import NO_YEAR
 from .folder import LONG, WIDE
+from .panel import level_values
 from .atomic import LOCK
 
 if TYPE_CHECKING:
@@ -426,8 +427,8 @@ def _write_large(b: Build, d: Path, excel: bool | None) -> dict[str, int]:
         release_memory()
         parquet.add("provenance.parquet", _arrow_frame(provenance_table(b).astype({"year": str})))
         # ranks of the aggregates only: indicator ranks of a million firms are rarely wanted and cost
-        # a sort each (Build.ranks has them all)
-        parquet.add("ranks.parquet", keys.table(b.ranks_of(list(b.spec.aggregates))))
+        # a sort each (Build.ranks has them all); not kept once written (the summaries rank the index alone)
+        parquet.add("ranks.parquet", keys.table(b.ranks_of(list(b.spec.aggregates), keep=False)))
         if hy and len(b.panel.years) > 1:
             parquet.add("change.parquet", keys.table(b.change))
         for stem in (("grades",) if b.spec.grades is not None else ()) + ("treatment", "imputed"):
@@ -441,6 +442,7 @@ def _write_large(b: Build, d: Path, excel: bool | None) -> dict[str, int]:
         if b.spec.measures:
             counts["measures.csv"] = write_csv(b.measures, d / "measures.csv", hy)
         if excel is not False:
+            release_memory()
             write_workbook(b, summary_sheets(b), d / "results.xlsx")
     return parquet.rows | counts
 
@@ -458,7 +460,7 @@ class _ArrowKeys:
 
         made = self._made.get(id(index))
         if made is None or made[0] is not index:
-            keys = {"unit": pa.array(index.get_level_values("unit"))}
+            keys = {"unit": pa.array(level_values(index, "unit"))}
             if self.has_years:
                 keys["year"] = pa.array(index.get_level_values("year").to_numpy())
             self._made[id(index)] = made = (index, keys)
@@ -529,7 +531,10 @@ class _ParquetJobs:
         table = make()
         others = [c for c in table.column_names if c != "unit"]
         pq.write_table(table, path, use_dictionary=others, write_statistics=others)
-        return table.num_rows
+        rows = table.num_rows
+        del table
+        release_memory()  # the writer's buffers, which this thread's allocators would keep for reuse
+        return rows
 
     def __enter__(self) -> _ParquetJobs:
         return self

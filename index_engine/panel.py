@@ -274,6 +274,16 @@ def unit_count(index: pd.MultiIndex) -> int:
     return int(np.count_nonzero(np.bincount(codes[codes >= 0], minlength=1)))
 
 
+def level_values(index: pd.MultiIndex, name: str) -> pd.Index:
+    """``index.get_level_values(name)``; the level itself (not a copy) when each of its values is one row, in
+    order (a large file's units, one year each): a million codes are not taken from it again."""
+    i = index.names.index(name)
+    level, codes = index.levels[i], np.asarray(index.codes[i])
+    if len(codes) == len(level) and len(codes) and codes[0] == 0 and (np.diff(codes) == 1).all():
+        return level.rename(name)
+    return index.get_level_values(name)
+
+
 def _read_table(path: Path, sheet: str | int | None) -> pd.DataFrame:
     name = str(path)
     check_input_file(path, "data", DataError)

@@ -137,17 +137,19 @@ class Build:
         :data:`~index_engine.ranks.RANK_RTOL`, like ``scores`` (computed on first use); a withheld score has none."""
         return rank_scores(self.published)
 
-    def ranks_of(self, nodes: list[str]) -> pd.DataFrame:
+    def ranks_of(self, nodes: list[str], keep: bool = True) -> pd.DataFrame:
         """Ranks of some nodes only (cheaper than ``ranks`` for a large build); kept, so asking again for
-        some of them costs nothing."""
+        some of them costs nothing (unless ``keep`` is False: ranks written once need not stay in memory)."""
         if "ranks" in self.__dict__:
             return self.ranks[nodes]
         kept = self.__dict__.setdefault("_ranks_of", [])
         for r in kept:
             if set(nodes) <= set(r.columns):
                 return r[nodes]
-        kept.append(rank_scores(self.published[nodes]))
-        return kept[-1]
+        made = rank_scores(self.published[nodes])
+        if keep:
+            kept.append(made)
+        return made
 
     @cached_property
     def change(self) -> pd.DataFrame:
