@@ -25,7 +25,7 @@ from .errors import BuildError, DataError, OutputExistsError, SpecError
 
 from .atomic import check_target, staged_folder, write_folder
 from .folder import BuildFolder, load_build
-from .outputs import fill_folder
+from .outputs import EarlyRawTable, fill_folder
 from .panel import Panel, load_panel
 from .pipeline import build
 from .result import Build
@@ -227,11 +227,13 @@ def run_build(
         check_target(Path(out), force=force, replaceable="manifest.json")  # before the work, not only after
     spec, panel = read_inputs(spec, data, sheet=sheet, overrides=overrides, progress=progress_file)
     cache: dict = {}
+    early = None
     if backend == "dask":
         from .dask_backend import build_dask
 
         b = build_dask(spec, panel, scheduler=scheduler, partitions=partitions)
     else:
+        early = EarlyRawTable.start(spec, panel)  # a large build's raw table written while it is built
         b = build(spec, panel, cache=cache)
     a = None
     if audit:
@@ -247,7 +249,7 @@ def run_build(
         res = sa.with_importance(res, b)
     folder = write_job(
         b, default_out(spec.index.id) if out is None else out, force=force, excel=excel, audit=a, sensitivity=res,
-        report=report, lang=lang, overrides=overrides,
+        report=report, lang=lang, overrides=overrides, early=early,
     )
     return Job(folder, b, a, res)
 
@@ -282,11 +284,13 @@ def write_job(
     report: bool = True,
     lang: str | None = None,
     overrides: Mapping[str, Any] | None = None,
+    early: EarlyRawTable | None = None,
 ) -> Path:
     """Write a build folder atomically: tables, ``audit/`` and ``sensitivity/`` when given, manifest, report pages.
 
     ``audit=True`` runs the audit of ``b`` first; ``overrides`` (the ``--set`` values applied to
-    ``b.spec``) and the options are recorded in ``manifest.json`` for :func:`rebuild`. Everything goes
+    ``b.spec``) and the options are recorded in ``manifest.json`` for :func:`rebuild`; ``early`` is a large
+    build's raw table encoded while it was built (:class:`~index_engine.outputs.EarlyRawTable`). Everything goes
     into one temporary folder, renamed to ``out`` at the end (see :mod:`index_engine.atomic`);
     ``force`` replaces an existing build folder. Returns ``out``.
     """
@@ -302,7 +306,7 @@ def write_job(
     }
     with staged_folder(Path(out), force=force, replaceable="manifest.json") as tmp:
         fill_folder(b, tmp, excel=excel, audit=audit or None, sensitivity=sensitivity,
-                    inputs=recorded_inputs(b, overrides, options))
+                    inputs=recorded_inputs(b, overrides, options), early=early)
         if report:
             from .report import render_report
 

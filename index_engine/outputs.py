@@ -374,14 +374,16 @@ def result_sheets(
 def fill_folder(
     b: Build, d: Path, *, excel: bool | None = None, audit: Audit | None = None,
     sensitivity: SensitivityResult | None = None, inputs: dict[str, Any] | None = None,
+    early: EarlyRawTable | None = None,
 ) -> None:
     """Write ``b``'s build folder into the existing (temporary) folder ``d``: the tables, ``results.xlsx``,
     ``audit/`` and ``sensitivity/`` when given, then ``spec.yaml``, ``log.json`` and ``manifest.json``.
 
     The results are computed by the caller (:func:`index_engine.job.run_build`); ``inputs`` is what the
-    manifest records for a rebuild (:func:`index_engine.job.recorded_inputs`).
+    manifest records for a rebuild (:func:`index_engine.job.recorded_inputs`); ``early`` the raw table of
+    a large build encoded while it was built (:class:`EarlyRawTable`).
     """
-    counts = _write_into(b, d, excel, audit)
+    counts = _write_into(b, d, excel, audit, early)
     if sensitivity is not None:
         sensitivity.write(d / "sensitivity")
     _finish(b, d, counts, inputs)
@@ -396,17 +398,18 @@ stage whose file holds it (a step that changed nothing), or to ``"scores"`` for 
 indicators, which are the indicator columns of ``scores.parquet``."""
 
 
-def _write_large(b: Build, d: Path, excel: bool | None) -> dict[str, int]:
+def _write_large(b: Build, d: Path, excel: bool | None, early: EarlyRawTable | None = None) -> dict[str, int]:
     """Parquet (wide) per-unit tables and an Excel workbook of summaries, for firm-level builds.
 
     Wide tables go to Arrow straight from their columns (no copy of the data), and the Parquet files
-    are written by a few threads while the rest (ranks, grades, CSVs, workbook) is made."""
+    are written by a few threads while the rest (ranks, grades, CSVs, workbook) is made; the raw table
+    encoded while the build ran (``early``, see :class:`EarlyRawTable`) is written as it is."""
     from .coverage import aggregate_coverage
     from .provenance import provenance_table
 
     hy = b.panel.has_years
     (d / "tables").mkdir()
-    keys = _ArrowKeys(hy)
+    keys = early.keys if early is not None else _ArrowKeys(hy)
     release_memory()  # the build's temporaries (see index_engine._native)
     with single_threaded_blas(), _ParquetJobs(d) as parquet:  # BLAS: see index_engine._native
         previous: tuple[str, pd.DataFrame] | None = None
@@ -418,7 +421,10 @@ def _write_large(b: Build, d: Path, excel: bool | None) -> dict[str, int]:
             if stage == "normalized":  # the indicators' columns of scores.parquet
                 same_as[stage] = "scores"
                 continue
-            parquet.add(f"tables/{stage}.parquet", keys.table(table))
+            if early is not None and early.holds(table):
+                parquet.add_encoded(f"tables/{stage}.parquet", early.take)
+            else:
+                parquet.add(f"tables/{stage}.parquet", keys.table(table))
             previous = (stage, table)
         if same_as:
             (d / "tables" / "same_as.json").write_text(json.dumps(same_as, indent=1), encoding="utf-8")
@@ -427,8 +433,8 @@ def _write_large(b: Build, d: Path, excel: bool | None) -> dict[str, int]:
         release_memory()
         parquet.add("provenance.parquet", _arrow_frame(provenance_table(b).astype({"year": str})))
         # ranks of the aggregates only: indicator ranks of a million firms are rarely wanted and cost
-        # a sort each (Build.ranks has them all); not kept once written (the summaries rank the index alone)
-        parquet.add("ranks.parquet", keys.table(b.ranks_of(list(b.spec.aggregates), keep=False)))
+        # a sort each (Build.ranks has them all); once written, only the index's are kept (for the summaries)
+        parquet.add("ranks.parquet", keys.table(b.ranks_of(list(b.spec.aggregates), keep=[b.spec.tree.code])))
         if hy and len(b.panel.years) > 1:
             parquet.add("change.parquet", keys.table(b.change))
         for stem in (("grades",) if b.spec.grades is not None else ()) + ("treatment", "imputed"):
@@ -505,11 +511,74 @@ def _arrow_frame(df: pd.DataFrame) -> Callable[[], Any]:
     return lambda: pa.Table.from_pandas(df, preserve_index=False)
 
 
+def write_parquet(table: Any, where: Any) -> None:
+    """An Arrow table as a large build's Parquet file (a path, or a stream): pandas' defaults (snappy,
+    dictionary pages, statistics) except that the unit codes, all distinct, skip the dictionary and the
+    statistics (a row group's smallest and largest code, which no reader filters on)."""
+    import pyarrow.parquet as pq
+
+    others = [c for c in table.column_names if c != "unit"]
+    pq.write_table(table, where, use_dictionary=others, write_statistics=others)
+
+
+class EarlyRawTable:
+    """A large build's raw table written to Parquet (into memory, on a thread of its own) while the build runs.
+
+    The raw stage of a large build is the data's columns of the spec's indicators, known as soon as the
+    data is read. Its Parquet file is the largest of the folder, and the build keeps one core busy,
+    so it is encoded beside the build rather than by the writers that run after it. The folder gets
+    these bytes as ``tables/raw.parquet`` when the build's raw table is made of the same arrays and rows
+    (:meth:`holds`), and the table written anew otherwise (a ``units:`` list keeps fewer rows).
+
+    >>> early = EarlyRawTable.start(spec, panel)  # doctest: +SKIP
+    >>> write_job(build(spec, panel), out, early=early)  # doctest: +SKIP
+    """
+
+    def __init__(self, table: pd.DataFrame, has_years: bool):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.keys = _ArrowKeys(has_years)  # the key columns, made once for this and the other tables
+        self._index, self._columns = table.index, list(table.columns)
+        self._arrays = [table[c].to_numpy() for c in self._columns]
+        pool = ThreadPoolExecutor(max_workers=1)
+        self._job = pool.submit(self._encode, self.keys.table(table))
+        pool.shutdown(wait=False)  # its thread ends with the job
+
+    @classmethod
+    def start(cls, spec: Spec, panel: Any) -> EarlyRawTable | None:
+        """Encoding of ``panel``'s columns of ``spec``'s indicators, for a panel of more than :data:`LARGE_ROWS`
+        rows that has them all; None otherwise."""
+        inds = list(spec.indicators)
+        values = panel.values
+        if len(values) <= LARGE_ROWS or not set(inds) <= set(values.columns):
+            return None
+        return cls(values[inds], panel.has_years)
+
+    @staticmethod
+    def _encode(make: Callable[[], Any]) -> tuple[Any, int]:
+        import pyarrow as pa
+
+        table = make()
+        sink = pa.BufferOutputStream()
+        write_parquet(table, sink)
+        return sink.getvalue(), table.num_rows
+
+    def holds(self, table: pd.DataFrame) -> bool:
+        """Whether ``table`` is the table encoded: the same rows and columns, each column the same array."""
+        return (
+            self._job is not None and table.index.is_(self._index) and list(table.columns) == self._columns
+            and all(np.shares_memory(table[c].to_numpy(), a) for c, a in zip(self._columns, self._arrays))
+        )
+
+    def take(self) -> tuple[Any, int]:
+        """The Parquet file's bytes and row count, once (the bytes are not kept here after)."""
+        job, self._job = self._job, None
+        return job.result()
+
+
 class _ParquetJobs:
     """Parquet files written on a few threads (Arrow's writer releases the GIL) while the caller goes on;
-    ``rows`` has each file's row count once the ``with`` block ends. Files are written with pandas'
-    defaults (snappy, dictionary pages, statistics) except that the unit codes, all distinct, skip the dictionary
-    and the statistics (a row group's smallest and largest code, which no reader filters on)."""
+    ``rows`` has each file's row count once the ``with`` block ends. Files are written by :func:`write_parquet`."""
 
     def __init__(self, d: Path):
         import os
@@ -524,16 +593,26 @@ class _ParquetJobs:
         """Write the table ``make()`` returns as ``name`` (relative to the folder)."""
         self._jobs[name] = self._pool.submit(self._write, self.d / name, make)
 
+    def add_encoded(self, name: str, take: Callable[[], tuple[Any, int]]) -> None:
+        """Write the Parquet file ``take()`` returns (its bytes and row count) as ``name``."""
+        self._jobs[name] = self._pool.submit(self._write_bytes, self.d / name, take)
+
     @staticmethod
     def _write(path: Path, make: Callable[[], Any]) -> int:
-        import pyarrow.parquet as pq
-
         table = make()
-        others = [c for c in table.column_names if c != "unit"]
-        pq.write_table(table, path, use_dictionary=others, write_statistics=others)
+        write_parquet(table, path)
         rows = table.num_rows
         del table
         release_memory()  # the writer's buffers, which this thread's allocators would keep for reuse
+        return rows
+
+    @staticmethod
+    def _write_bytes(path: Path, take: Callable[[], tuple[Any, int]]) -> int:
+        data, rows = take()
+        with open(path, "wb") as f:
+            f.write(memoryview(data))
+        del data
+        release_memory()
         return rows
 
     def __enter__(self) -> _ParquetJobs:
@@ -604,13 +683,15 @@ def grade_counts(b: Build) -> pd.DataFrame:
     return small.groupby(list(keys))["n"].sum().unstack(fill_value=0).reset_index()
 
 
-def _write_into(b: Build, d: Path, excel: bool | None, audit: Audit | None) -> dict[str, int]:
+def _write_into(
+    b: Build, d: Path, excel: bool | None, audit: Audit | None, early: EarlyRawTable | None = None
+) -> dict[str, int]:
     """The tables (both layouts), ``results.xlsx`` and ``audit/``; returns the row count of each file."""
     hy = b.panel.has_years
     if audit is not None:
         audit.write(d / "audit")
     if len(b.scores) > LARGE_ROWS:
-        return _write_large(b, d, excel)
+        return _write_large(b, d, excel, early)
     counts: dict[str, int] = {}
     tables = output_tables(b)
     extra_sheets: dict[str, pd.DataFrame] = {}

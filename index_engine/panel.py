@@ -1036,8 +1036,7 @@ def warn_empty_nodes(spec: Spec, table: pd.DataFrame, file: str, dropped: tuple[
     each of its indicators). An indicator in ``dropped`` (the data lacks it, and its own warning
     says so) is empty but not named again. Returns the codes named.
     """
-    present = table[list(spec.indicators)].notna().to_numpy().any(axis=0)
-    empty = {c for c, has in zip(spec.indicators, present) if not has}
+    empty = {c for c in spec.indicators if not _has_value(table[c])}
     for code in spec.aggregates:
         if all(c.code in empty for c in spec.nodes[code].children):
             empty.add(code)
@@ -1055,6 +1054,15 @@ def warn_empty_nodes(spec: Spec, table: pd.DataFrame, file: str, dropped: tuple[
             stacklevel=2,
         )
     return top
+
+
+def _has_value(col: pd.Series) -> bool:
+    """Whether ``col`` has a value (not missing); for floats one pass without a temporary (``fmax`` skips NaN,
+    so it is NaN only when every value is)."""
+    if col.dtype.kind == "f":
+        v = col.to_numpy()
+        return v.size > 0 and not np.isnan(np.fmax.reduce(v))
+    return bool(col.notna().any())
 
 
 def _under(spec: Spec, code: str, ancestor: str) -> bool:
