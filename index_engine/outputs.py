@@ -429,16 +429,20 @@ def _write_large(b: Build, d: Path, excel: bool | None, early: EarlyRawTable | N
         if same_as:
             (d / "tables" / "same_as.json").write_text(json.dumps(same_as, indent=1), encoding="utf-8")
         parquet.add("scores.parquet", keys.table(b.published))
-        parquet.add("coverage.parquet", keys.table(aggregate_coverage(b)))  # an indicator's: whether it is observed
-        release_memory()
-        parquet.add("provenance.parquet", _arrow_frame(provenance_table(b).astype({"year": str})))
         # ranks of the aggregates only: indicator ranks of a million firms are rarely wanted and cost
         # a sort each (Build.ranks has them all); once written, only the index's are kept (for the summaries)
         parquet.add("ranks.parquet", keys.table(b.ranks_of(list(b.spec.aggregates), keep=[b.spec.tree.code])))
-        if hy and len(b.panel.years) > 1:
-            parquet.add("change.parquet", keys.table(b.change))
         for stem in (("grades",) if b.spec.grades is not None else ()) + ("treatment", "imputed"):
             parquet.add(f"{stem}.parquet", _arrow_frame(getattr(b, stem)))
+        # the workbook's summaries now, while the largest files are written: their temporaries are gone
+        # before the coverage and the other tables are made
+        sheets = summary_sheets(b) if excel is not False else None
+        release_memory()
+        parquet.add("coverage.parquet", keys.table(aggregate_coverage(b)))  # an indicator's: whether it is observed
+        release_memory()
+        parquet.add("provenance.parquet", _arrow_frame(provenance_table(b).astype({"year": str})))
+        if hy and len(b.panel.years) > 1:
+            parquet.add("change.parquet", keys.table(b.change))
         parquet.add("units.parquet", keys.units(b.panel.attrs))
         counts: dict[str, int] = {}
         for stem, df in (("weights", with_names(b.weights, "node", node_names(b.spec), "node_name")), ("fitted", b.fitted)):
@@ -447,9 +451,8 @@ def _write_large(b: Build, d: Path, excel: bool | None, early: EarlyRawTable | N
             counts["targets.csv"] = write_csv(b.targets, d / "targets.csv", hy)
         if b.spec.measures:
             counts["measures.csv"] = write_csv(b.measures, d / "measures.csv", hy)
-        if excel is not False:
-            release_memory()
-            write_workbook(b, summary_sheets(b), d / "results.xlsx")
+        if sheets is not None:
+            write_workbook(b, sheets, d / "results.xlsx")
     return parquet.rows | counts
 
 
@@ -561,7 +564,10 @@ class EarlyRawTable:
         table = make()
         sink = pa.BufferOutputStream()
         write_parquet(table, sink)
-        return sink.getvalue(), table.num_rows
+        rows = table.num_rows
+        del table
+        release_memory()  # the writer's buffers, which this thread's allocators would keep for reuse
+        return sink.getvalue(), rows
 
     def holds(self, table: pd.DataFrame) -> bool:
         """Whether ``table`` is the table encoded: the same rows and columns, each column the same array."""
