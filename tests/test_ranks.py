@@ -75,3 +75,17 @@ def test_rank_scores_of_a_build_table():
     np.testing.assert_array_equal(r["IDX"], [1.0, 1.0, 3.0, np.nan, 1.0])
     np.testing.assert_array_equal(r["D1"], [3.0, 2.0, 1.0, 1.0, 1.0])
     assert [g.tolist() for g in year_groups(idx)] == [[0, 1, 2], [3, 4]]
+
+
+def test_rank_scores_of_one_wide_year_ranks_each_column_from_its_own_array(monkeypatch):
+    """One year of many units: each column is ranked from its own array (no copy of the table), with the
+    same ranks as pandas' and as the blocks of samples give."""
+    rng = np.random.default_rng(8)
+    idx = pd.MultiIndex.from_arrays([[f"U{k:03d}" for k in range(300)], np.full(300, 2025)], names=["unit", "year"])
+    scores = pd.DataFrame({"IDX": rng.integers(0, 9, 300) * 1.5, "D1": rng.normal(size=300), "D2": rng.normal(size=300)}, index=idx)
+    scores.iloc[::7, 1] = np.nan
+    blocks = rank_scores(scores)
+    monkeypatch.setattr(ranks, "_WIDE", 100)
+    each = rank_scores(scores)
+    pd.testing.assert_frame_equal(each, blocks, check_exact=True)
+    pd.testing.assert_frame_equal(each, scores.rank(ascending=False, method="min"), check_exact=True)
