@@ -410,7 +410,6 @@ def _write_large(b: Build, d: Path, excel: bool | None, early: EarlyRawTable | N
     hy = b.panel.has_years
     (d / "tables").mkdir()
     keys = early.keys if early is not None else _ArrowKeys(hy)
-    release_memory()  # the build's temporaries (see index_engine._native)
     with single_threaded_blas(), _ParquetJobs(d) as parquet:  # BLAS: see index_engine._native
         previous: tuple[str, pd.DataFrame] | None = None
         same_as: dict[str, str] = {}
@@ -436,10 +435,9 @@ def _write_large(b: Build, d: Path, excel: bool | None, early: EarlyRawTable | N
             parquet.add(f"{stem}.parquet", _arrow_frame(getattr(b, stem)))
         # the workbook's summaries now, while the largest files are written: their temporaries are gone
         # before the coverage and the other tables are made
+        release_memory()  # the ranks' threads' temporaries
         sheets = summary_sheets(b) if excel is not False else None
-        release_memory()
         parquet.add("coverage.parquet", keys.table(aggregate_coverage(b)))  # an indicator's: whether it is observed
-        release_memory()
         parquet.add("provenance.parquet", _arrow_frame(provenance_table(b).astype({"year": str})))
         if hy and len(b.panel.years) > 1:
             parquet.add("change.parquet", keys.table(b.change))
@@ -609,7 +607,6 @@ class _ParquetJobs:
         write_parquet(table, path)
         rows = table.num_rows
         del table
-        release_memory()  # the writer's buffers, which this thread's allocators would keep for reuse
         return rows
 
     @staticmethod
@@ -618,7 +615,6 @@ class _ParquetJobs:
         with open(path, "wb") as f:
             f.write(memoryview(data))
         del data
-        release_memory()
         return rows
 
     def __enter__(self) -> _ParquetJobs:

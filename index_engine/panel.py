@@ -28,6 +28,7 @@ import posixpath
 import re
 import warnings
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -635,6 +636,23 @@ def load_panel(
     path = Path(path)
     name = str(path)
     collect = Problems(problems)
+    check_input_file(path, "data", DataError)  # a regular file within the limit before it is opened twice
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        digest = pool.submit(_sha256, path)  # hashed while the file is read (hashlib releases the GIL)
+        panel = _read_panel(path, name, spec, sheet, collect)
+    panel = replace(panel, file=name, sha256=digest.result(), _checked=set())
+    if spec is not None:
+        panel.check_against(spec, problems)
+    return panel
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def _read_panel(path: Path, name: str, spec: Spec | None, sheet: str | int | None, collect: Problems) -> Panel:
+    """:func:`load_panel`'s reading: the file's table in either layout, with a wide file's provenance."""
     df = _read_table(path, sheet)
     cols = list(df.columns)
     lower = {c.lower() for c in cols}
@@ -650,11 +668,6 @@ def load_panel(
         import pyarrow as pa
 
         pa.default_memory_pool().release_unused()
-    with open(path, "rb") as f:
-        digest = hashlib.file_digest(f, "sha256").hexdigest()
-    panel = replace(panel, file=name, sha256=digest, _checked=set())
-    if spec is not None:
-        panel.check_against(spec, problems)
     return panel
 
 
@@ -941,7 +954,7 @@ def _from_wide(df: pd.DataFrame, name: str, spec: Spec | None) -> Panel:
         rows = [f"row {i + 2} ({index[i][0]}{' ' + str(index[i][1]) if has_years else ''})" for i in np.flatnonzero(dup)]
         hint = "" if has_years else f"; there is no period column ({', '.join(PERIOD_COLS)}): add one if the rows are different years"
         raise DataError(f"{name}: duplicated unit{' and year' if has_years else ''} at {list_rows(rows)}{hint}")
-    row_units = index.get_level_values("unit")  # of each row, for messages
+    row_units = level_values(index, "unit")  # of each row, for messages
     # rows in the file's order of first appearance of each unit, years ascending
     pos = _file_order(pd.factorize(np.asarray(index.codes[0]))[0], years) if len(index.levels[1]) > 1 else None
     spec_codes = set(spec.nodes) if spec is not None else set()

@@ -544,7 +544,7 @@ def _aggregate(
     }
     log.add("weights", wgroups, {}, notes)
     log.add("aggregate", groups, {})
-    aggregates = pd.DataFrame(agg.scores, index=normalized.index)
+    aggregates = pd.DataFrame(agg.scores, index=normalized.index, copy=False)  # the evaluator's arrays, not copied
     scores = pd.concat([normalized, aggregates], axis=1)  # the indicators' columns shared, not copied
     methods = {nd.code: nd.weighting.name for nd in model.nodes}
     table = weight_table(spec, agg.weights, agg.diagnostics, methods=methods)
