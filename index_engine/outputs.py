@@ -455,23 +455,25 @@ def _write_large(b: Build, d: Path, excel: bool | None, early: EarlyRawTable | N
 
 
 class _ArrowKeys:
-    """Arrow tables of wide frames, ``unit, year, <columns>``; the key columns are made once per row index."""
+    """Arrow tables of wide frames, ``unit, year, <columns>``; the key columns are made once per row index (the
+    tables of a build share one, each frame through a view of it)."""
 
     def __init__(self, has_years: bool):
         self.has_years = has_years
-        self._made: dict[int, tuple[pd.Index, dict]] = {}
+        self._made: list[tuple[pd.Index, dict]] = []
 
     def keys(self, index: pd.MultiIndex) -> dict:
         """``{"unit": ..., "year": ...}`` of ``index`` as Arrow arrays."""
         import pyarrow as pa
 
-        made = self._made.get(id(index))
-        if made is None or made[0] is not index:
-            keys = {"unit": pa.array(level_values(index, "unit"))}
-            if self.has_years:
-                keys["year"] = pa.array(index.get_level_values("year").to_numpy())
-            self._made[id(index)] = made = (index, keys)
-        return made[1]
+        for made, keys in self._made:
+            if index.is_(made):  # the same index, or a view of it
+                return keys
+        keys = {"unit": pa.array(level_values(index, "unit"))}
+        if self.has_years:
+            keys["year"] = pa.array(index.get_level_values("year").to_numpy())
+        self._made.append((index, keys))
+        return keys
 
     def table(self, wide: pd.DataFrame) -> Callable[[], Any]:
         """A function making ``wide``'s Arrow table, whose value columns share the frame's memory (a missing
@@ -598,8 +600,12 @@ class _ParquetJobs:
         self._jobs[name] = self._pool.submit(self._write, self.d / name, make)
 
     def add_encoded(self, name: str, take: Callable[[], tuple[Any, int]]) -> None:
-        """Write the Parquet file ``take()`` returns (its bytes and row count) as ``name``."""
-        self._jobs[name] = self._pool.submit(self._write_bytes, self.d / name, take)
+        """Write the Parquet file ``take()`` returns (its bytes and row count) as ``name``, here and now: the
+        bytes are not held while the other tables are made."""
+        from concurrent.futures import Future
+
+        self._jobs[name] = done = Future()
+        done.set_result(self._write_bytes(self.d / name, take))
 
     @staticmethod
     def _write(path: Path, make: Callable[[], Any]) -> int:
