@@ -1,12 +1,19 @@
-"""Two settings of the native libraries under numpy and pyarrow that large builds need.
+"""Three settings of the native libraries under numpy and pyarrow that large builds need.
 
-**OpenBLAS on one thread** (:func:`single_threaded_blas`). A large build's matrix products (a weighted
+**OpenBLAS on one thread** (:func:`numeric_settings`). A large build's matrix products (a weighted
 sum of a few children over a block of rows) take a millisecond each. OpenBLAS hands each to its pool of
 threads, which then spin waiting for the next one, taking the cores from the threads that write the
 Parquet files: on a 2-core machine one thread does the same products many times faster. Results do
 not depend on the thread count (OpenBLAS splits the rows of a product between its threads, never a
 sum). The count is OpenBLAS's own setting for the process, found as threadpoolctl finds it (the
 library numpy loaded, by its exported ``*_set_num_threads*``); with another BLAS nothing changes.
+
+**numpy's arrays in small pages** (:func:`numeric_settings` too). numpy asks the kernel for
+huge (2 MB) pages for arrays of 4 MB or more (``madvise``); where the kernel then compacts memory to
+find them (transparent huge pages with ``defrag`` set to ``madvise``, a common default) each first
+touch of such an array can stall, which costs a large build more system time than the pages save
+(about 0.4 s of 5 s on a 2-core machine). numpy's own switch (``NUMPY_MADVISE_HUGEPAGE`` at import,
+``_set_madvise_hugepage`` after) is turned off inside the block and back after.
 
 **Freed memory handed back** (:func:`release_memory`). numpy allocates through the C library's
 ``malloc`` and Arrow through its own allocator (mimalloc); each keeps what was freed for its own reuse,
@@ -25,7 +32,7 @@ from typing import Callable, Iterator
 
 _lock = threading.Lock()
 _depth = 0
-_before = 0
+_before: tuple[int | None, bool | None] = (None, None)
 
 
 @lru_cache(maxsize=1)
@@ -55,20 +62,27 @@ def _openblas() -> tuple[Callable[[int], None], Callable[[], int]] | None:
     return None
 
 
+def _huge_pages() -> Callable[[bool], bool] | None:
+    """numpy's switch of huge pages for large arrays (returns the setting before), or None."""
+    import numpy as np
+
+    core = getattr(np, "_core", None)  # numpy 2 (numpy 1: np.core)
+    return getattr((core or np.core).multiarray, "_set_madvise_hugepage", None)
+
+
 @contextlib.contextmanager
-def single_threaded_blas() -> Iterator[None]:
-    """OpenBLAS on one thread inside the block (blocks may nest and run on several threads: the count before
-    the first is restored when the last ends)."""
+def numeric_settings() -> Iterator[None]:
+    """OpenBLAS on one thread, and numpy's arrays in small pages, inside the block (blocks may nest and run on
+    several threads: the settings before the first are restored when the last ends)."""
     global _depth, _before
-    blas = _openblas()
-    if blas is None:
-        yield
-        return
-    set_n, get_n = blas
+    blas, pages = _openblas(), _huge_pages()
     with _lock:
         if _depth == 0:
-            _before = get_n()
-            set_n(1)
+            count = None
+            if blas is not None:
+                count = blas[1]()
+                blas[0](1)
+            _before = (count, pages(False) if pages is not None else None)
         _depth += 1
     try:
         yield
@@ -76,7 +90,11 @@ def single_threaded_blas() -> Iterator[None]:
         with _lock:
             _depth -= 1
             if _depth == 0:
-                set_n(_before)
+                count, huge = _before
+                if blas is not None and count is not None:
+                    blas[0](count)
+                if pages is not None and huge is not None:
+                    pages(huge)
 
 
 @lru_cache(maxsize=1)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from ._native import release_memory, single_threaded_blas
+from ._native import numeric_settings, release_memory
 from ._checks import NO_YEAR
 from .folder import LONG, WIDE
 from .panel import level_values
@@ -410,7 +410,7 @@ def _write_large(b: Build, d: Path, excel: bool | None, early: EarlyRawTable | N
     hy = b.panel.has_years
     (d / "tables").mkdir()
     keys = early.keys if early is not None else _ArrowKeys(hy)
-    with single_threaded_blas(), _ParquetJobs(d) as parquet:  # BLAS: see index_engine._native
+    with numeric_settings(), _ParquetJobs(d) as parquet:  # BLAS and pages: see index_engine._native
         previous: tuple[str, pd.DataFrame] | None = None
         same_as: dict[str, str] = {}
         for stage, table in b.tables.items():

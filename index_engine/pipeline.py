@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from ._native import single_threaded_blas
+from ._native import numeric_settings
 from ._checks import list_rows
 from .aggregate import DomainError
 from .coverage import applied_weights, warn_empty_years
@@ -474,7 +474,7 @@ def build(spec: Spec, panel: Panel, *, cache: dict | None = None) -> Build:
     t0 = time.perf_counter()
     panel.check_against(spec)
     spec = resolve_units(spec, panel)  # reference and tracked units named by their names: their codes
-    with single_threaded_blas():  # many small products: see index_engine._native
+    with numeric_settings():  # many small products and large arrays: see index_engine._native
         stages = upstream(spec, panel, cache)
         return build_from_stages(spec, panel, stages, {"upstream": round(time.perf_counter() - t0, 6)})
 
