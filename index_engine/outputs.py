@@ -611,16 +611,13 @@ class _ParquetJobs:
     def _write(path: Path, make: Callable[[], Any]) -> int:
         table = make()
         write_parquet(table, path)
-        rows = table.num_rows
-        del table
-        return rows
+        return table.num_rows
 
     @staticmethod
     def _write_bytes(path: Path, take: Callable[[], tuple[Any, int]]) -> int:
         data, rows = take()
         with open(path, "wb") as f:
             f.write(memoryview(data))
-        del data
         return rows
 
     def __enter__(self) -> _ParquetJobs:
