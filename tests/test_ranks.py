@@ -89,3 +89,18 @@ def test_rank_scores_of_one_wide_year_ranks_each_column_from_its_own_array(monke
     each = rank_scores(scores)
     pd.testing.assert_frame_equal(each, blocks, check_exact=True)
     pd.testing.assert_frame_equal(each, scores.rank(ascending=False, method="min"), check_exact=True)
+
+
+def test_ranks_of_keeps_only_the_nodes_asked_to_keep(tiny_spec, tiny_panel):
+    """Build.ranks_of keeps what it ranked, or with ``keep`` only those nodes' ranks (a large build keeps the
+    index's once ranks.parquet is written); the ranks are rank_scores' either way."""
+    import index_engine as ie
+
+    b = ie.build(tiny_spec, tiny_panel)
+    aggs, root = list(b.spec.aggregates), b.spec.tree.code
+    expected = rank_scores(b.published[aggs])
+    pd.testing.assert_frame_equal(b.ranks_of(aggs, keep=[root]), expected)
+    assert [list(r.columns) for r in b.__dict__["_ranks_of"]] == [[root]]
+    pd.testing.assert_frame_equal(b.ranks_of([root]), expected[[root]])
+    pd.testing.assert_frame_equal(b.ranks_of(aggs), expected)
+    assert [list(r.columns) for r in b.__dict__["_ranks_of"]] == [[root], aggs]
