@@ -110,19 +110,19 @@ def value_flags(panel: Panel, indicators: Iterable[str], index: pd.MultiIndex) -
 def observed(b: Build) -> np.ndarray:
     """obs(u, y, i) of the build's rows (``b.scores.index``) × the spec's indicators: a value given by the
     file (present after the transformation and the denominator), not imputed, with a flag that counts
-    as observed."""
+    as observed. Made on each call (the coverage tables made from it are kept); the build's
+    :func:`observation_shares` are counted from the same cells the first time."""
     given, flags = _cells(b)
+    if "_observation_shares" not in b.__dict__:
+        b.__dict__["_observation_shares"] = _shares(b, given, flags)
     return given if flags is None else given & ((flags < 0) | _COUNTS[np.maximum(flags, 0)])
 
 
 def _cells(b: Build) -> tuple[np.ndarray, np.ndarray | None]:
     """(where the file gives a value, the flag of each value or None): the build's rows × the spec's
-    indicators, made once per build."""
-    made = b.__dict__.get("_cells")
-    if made is None:
-        inds = list(b.spec.indicators)
-        made = b.__dict__["_cells"] = (_given(b, inds, ("raw", "denominated")), value_flags(b.panel, inds, b.scores.index))
-    return made
+    indicators (a large build's cells are not kept: a million rows of 30 indicators take 30 MB)."""
+    inds = list(b.spec.indicators)
+    return _given(b, inds, ("raw", "denominated")), value_flags(b.panel, inds, b.scores.index)
 
 
 def _given(b: Build, inds: list[str], stages: tuple[str, ...]) -> np.ndarray:
@@ -130,10 +130,12 @@ def _given(b: Build, inds: list[str], stages: tuple[str, ...]) -> np.ndarray:
     lacks: False)."""
     index = b.scores.index
     out = np.zeros((len(index), len(inds)), dtype=bool, order="F")  # a column per indicator, contiguous
+    seen: list[pd.DataFrame] = []
     for stage in stages:
         t = b.tables.get(stage)
-        if t is None:
+        if t is None or any(t is s for s in seen):  # a stage that changed nothing is its input's table
             continue
+        seen.append(t)
         same = t.index is index or (len(t.index) == len(index) and t.index.equals(index))
         pos = None if same else t.index.get_indexer(index)
         for k, c in enumerate(inds):
@@ -152,8 +154,16 @@ def _given(b: Build, inds: list[str], stages: tuple[str, ...]) -> np.ndarray:
 def observation_shares(b: Build) -> dict[str, float]:
     """How the build's indicator-years (its rows × the spec's indicators) stand: the share given by the
     file under each flag (keys of :data:`FLAG_NAMES`, only those present), ``imputed``, ``missing``
-    (neither), and ``counted``, the share that counts as observed (the sum over the flags that count)."""
-    given, flags = _cells(b)
+    (neither), and ``counted``, the share that counts as observed (the sum over the flags that count).
+    Counted once per build."""
+    made = b.__dict__.get("_observation_shares")
+    if made is None:
+        made = b.__dict__["_observation_shares"] = _shares(b, *_cells(b))
+    return dict(made)
+
+
+def _shares(b: Build, given: np.ndarray, flags: np.ndarray | None) -> dict[str, float]:
+    """:func:`observation_shares` from the build's cells (:func:`_cells`)."""
     n_filled = int((_given(b, list(b.spec.indicators), ("imputed",)) & ~given).sum()) if len(b.imputed) else 0
     total = given.size or 1
     if flags is None:
@@ -182,16 +192,20 @@ _BLOCK = 65_536
 
 
 def node_coverage(b: Build, nodes: Iterable[str] | None = None) -> pd.DataFrame:
-    """coverage(u, y, n): rows like ``b.scores`` × ``nodes`` (default every node): the observed cells (0/1)
-    times each node's nominal shares, a block of rows at a time, so a large build holds its observed cells
-    as booleans only."""
+    """coverage(u, y, n): rows like ``b.scores`` × ``nodes`` (default every node): each node's nominal shares
+    of its observed indicators added up in the spec's order of the indicators, a block of rows at a time
+    (so the block stays in cache), from the observed cells held as booleans. Each node's column is
+    contiguous (a Parquet column is made from it without a copy)."""
     shares = nominal_shares(b.spec, nodes)
     obs = observed(b)
     w = shares.to_numpy(dtype=float)
-    out = np.empty((len(obs), w.shape[1]))
-    for start in range(0, len(obs), _BLOCK):  # observed cells as floats a block of rows at a time
-        out[start:start + _BLOCK] = obs[start:start + _BLOCK].astype(float) @ w
-    return pd.DataFrame(out, index=b.scores.index, columns=shares.columns)
+    terms = [(i, j, w[i, j]) for i in range(w.shape[0]) for j in np.flatnonzero(w[i])]
+    out = np.zeros((w.shape[1], len(obs)))  # nodes × rows: a node's coverage is one contiguous row
+    for start in range(0, len(obs), _BLOCK):
+        block, seen = out[:, start:start + _BLOCK], obs[start:start + _BLOCK]
+        for i, j, share in terms:
+            np.add(block[j], share, out=block[j], where=seen[:, i])
+    return pd.DataFrame(out.T, index=b.scores.index, columns=shares.columns, copy=False)
 
 
 def aggregate_coverage(b: Build) -> pd.DataFrame:
@@ -324,8 +338,8 @@ def coverage_summary(b: Build) -> pd.DataFrame:
     year: units (rows, the build's order) × nodes."""
     spec = b.spec
     nodes = [spec.tree.code] + [c.code for c in spec.tree.children if not c.is_indicator]
-    cov = aggregate_coverage(b)[nodes]
+    cov = aggregate_coverage(b)
     years = cov.index.get_level_values("year")
-    latest = cov[np.asarray(years == years.max())]
-    latest.index = latest.index.get_level_values("unit")
-    return latest
+    latest = np.asarray(years == years.max())
+    rows = slice(None) if latest.all() else latest  # one year: every row, and the columns are not copied
+    return pd.DataFrame({c: cov[c].to_numpy()[rows] for c in nodes}, index=cov.index[rows].get_level_values("unit"), copy=False)

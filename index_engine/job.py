@@ -27,7 +27,7 @@ from .errors import BuildError, DataError, OutputExistsError, SpecError
 
 from .atomic import check_target, staged_folder, write_folder
 from .folder import BuildFolder, load_build
-from .outputs import fill_folder
+from .outputs import EarlyRawTable, fill_folder
 from .parallel import fork_call
 from .panel import Panel, load_panel
 from .pipeline import build
@@ -230,11 +230,13 @@ def run_build(
         check_target(Path(out), force=force, replaceable="manifest.json")  # before the work, not only after
     spec, panel = read_inputs(spec, data, sheet=sheet, overrides=overrides, progress=progress_file)
     cache: dict = {}
+    early = None
     if backend == "dask":
         from .dask_backend import build_dask
 
         b = build_dask(spec, panel, scheduler=scheduler, partitions=partitions)
     else:
+        early = EarlyRawTable.start(spec, panel)  # a large build's raw table written while it is built
         b = build(spec, panel, cache=cache)
 
     def uncertainty_analysis() -> SensitivityResult:
@@ -254,7 +256,7 @@ def run_build(
         result = functools.cache(pending.result) if pending is not None else lambda: None
         folder = write_job(
             b, default_out(spec.index.id) if out is None else out, force=force, excel=excel, audit=a,
-            sensitivity=result, report=report, lang=lang, overrides=overrides,
+            sensitivity=result, report=report, lang=lang, overrides=overrides, early=early,
         )
     return Job(folder, b, a, result())
 
@@ -289,13 +291,15 @@ def write_job(
     report: bool = True,
     lang: str | None = None,
     overrides: Mapping[str, Any] | None = None,
+    early: EarlyRawTable | None = None,
 ) -> Path:
     """Write a build folder atomically: tables, ``audit/`` and ``sensitivity/`` when given, manifest, report pages.
 
     ``audit=True`` runs the audit of ``b`` first. ``sensitivity`` may be a function returning the
     result, called once the build's own tables are written (so that writing them overlaps a result
     still being computed beside, see :func:`run_build`). ``overrides`` (the ``--set`` values applied to
-    ``b.spec``) and the options are recorded in ``manifest.json`` for :func:`rebuild`. Everything goes
+    ``b.spec``) and the options are recorded in ``manifest.json`` for :func:`rebuild`; ``early`` is a large
+    build's raw table encoded while it was built (:class:`~index_engine.outputs.EarlyRawTable`). Everything goes
     into one temporary folder, renamed to ``out`` at the end (see :mod:`index_engine.atomic`);
     ``force`` replaces an existing build folder. Returns ``out``.
     """
@@ -320,7 +324,7 @@ def write_job(
 
     with staged_folder(Path(out), force=force, replaceable="manifest.json") as tmp:
         fill_folder(b, tmp, excel=excel, audit=audit or None, sensitivity=sensitivity, inputs=inputs,
-                    then=render if report else None)
+                    then=render if report else None, early=early)
     return Path(out)
 
 

@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from ._native import numeric_settings, release_memory
 from ._checks import NO_YEAR
 from .folder import LONG, WIDE
+from .panel import level_values
 from .atomic import LOCK
 from .parallel import fork_call
 
@@ -377,7 +379,7 @@ def fill_folder(
     b: Build, d: Path, *, excel: bool | None = None, audit: Audit | None = None,
     sensitivity: SensitivityResult | Callable[[], SensitivityResult | None] | None = None,
     inputs: dict[str, Any] | Callable[[SensitivityResult | None], dict[str, Any]] | None = None,
-    then: Callable[[Path], object] | None = None,
+    then: Callable[[Path], object] | None = None, early: EarlyRawTable | None = None,
 ) -> None:
     """Write ``b``'s build folder into the existing (temporary) folder ``d``: the tables, ``results.xlsx``,
     ``audit/`` and ``sensitivity/`` when given, then ``spec.yaml``, ``log.json`` and ``manifest.json``;
@@ -388,9 +390,10 @@ def fill_folder(
     helps (:func:`index_engine.parallel.fork_call`), a child writes ``results.xlsx`` while ``then``
     runs, and the manifest gains the workbook's SHA-256 when the child is done; ``then`` must not
     read the workbook. ``sensitivity`` may be a function returning the result, called once the tables
-    are written, and ``inputs`` a function of that result.
+    are written, and ``inputs`` a function of that result; ``early`` is the raw table of a large build
+    encoded while it was built (:class:`EarlyRawTable`).
     """
-    counts, workbook = _write_into(b, d, excel, audit)
+    counts, workbook = _write_into(b, d, excel, audit, early)
     if callable(sensitivity):
         sensitivity = sensitivity()
     if callable(inputs):
@@ -420,18 +423,19 @@ stage whose file holds it (a step that changed nothing), or to ``"scores"`` for 
 indicators, which are the indicator columns of ``scores.parquet``."""
 
 
-def _write_large(b: Build, d: Path, excel: bool | None) -> dict[str, int]:
+def _write_large(b: Build, d: Path, excel: bool | None, early: EarlyRawTable | None = None) -> dict[str, int]:
     """Parquet (wide) per-unit tables and an Excel workbook of summaries, for firm-level builds.
 
     Wide tables go to Arrow straight from their columns (no copy of the data), and the Parquet files
-    are written by a few threads while the rest (ranks, grades, CSVs, workbook) is made."""
+    are written by a few threads while the rest (ranks, grades, CSVs, workbook) is made; the raw table
+    encoded while the build ran (``early``, see :class:`EarlyRawTable`) is written as it is."""
     from .coverage import aggregate_coverage
     from .provenance import provenance_table
 
     hy = b.panel.has_years
     (d / "tables").mkdir()
-    keys = _ArrowKeys(hy)
-    with _ParquetJobs(d) as parquet:
+    keys = early.keys if early is not None else _ArrowKeys(hy)
+    with numeric_settings(), _ParquetJobs(d) as parquet:  # BLAS and pages: see index_engine._native
         previous: tuple[str, pd.DataFrame] | None = None
         same_as: dict[str, str] = {}
         for stage, table in b.tables.items():
@@ -441,20 +445,27 @@ def _write_large(b: Build, d: Path, excel: bool | None) -> dict[str, int]:
             if stage == "normalized":  # the indicators' columns of scores.parquet
                 same_as[stage] = "scores"
                 continue
-            parquet.add(f"tables/{stage}.parquet", keys.table(table))
+            if early is not None and early.holds(table):
+                parquet.add_encoded(f"tables/{stage}.parquet", early.take)
+            else:
+                parquet.add(f"tables/{stage}.parquet", keys.table(table))
             previous = (stage, table)
         if same_as:
             (d / "tables" / "same_as.json").write_text(json.dumps(same_as, indent=1), encoding="utf-8")
         parquet.add("scores.parquet", keys.table(b.published))
-        parquet.add("coverage.parquet", keys.table(aggregate_coverage(b)))  # an indicator's: whether it is observed
-        parquet.add("provenance.parquet", _arrow_frame(provenance_table(b).astype({"year": str})))
         # ranks of the aggregates only: indicator ranks of a million firms are rarely wanted and cost
-        # a sort each (Build.ranks has them all)
-        parquet.add("ranks.parquet", keys.table(b.ranks_of(list(b.spec.aggregates))))
-        if hy and len(b.panel.years) > 1:
-            parquet.add("change.parquet", keys.table(b.change))
+        # a sort each (Build.ranks has them all); once written, only the index's are kept (for the summaries)
+        parquet.add("ranks.parquet", keys.table(b.ranks_of(list(b.spec.aggregates), keep=[b.spec.tree.code])))
         for stem in (("grades",) if b.spec.grades is not None else ()) + ("treatment", "imputed"):
             parquet.add(f"{stem}.parquet", _arrow_frame(getattr(b, stem)))
+        # the workbook's summaries now, while the largest files are written: their temporaries are gone
+        # before the coverage and the other tables are made
+        release_memory()  # the ranks' threads' temporaries
+        sheets = summary_sheets(b) if excel is not False else None
+        parquet.add("coverage.parquet", keys.table(aggregate_coverage(b)))  # an indicator's: whether it is observed
+        parquet.add("provenance.parquet", _arrow_frame(provenance_table(b).astype({"year": str})))
+        if hy and len(b.panel.years) > 1:
+            parquet.add("change.parquet", keys.table(b.change))
         parquet.add("units.parquet", keys.units(b.panel.attrs))
         counts: dict[str, int] = {}
         for stem, df in (("weights", with_names(b.weights, "node", node_names(b.spec), "node_name")), ("fitted", b.fitted)):
@@ -463,29 +474,31 @@ def _write_large(b: Build, d: Path, excel: bool | None) -> dict[str, int]:
             counts["targets.csv"] = write_csv(b.targets, d / "targets.csv", hy)
         if b.spec.measures:
             counts["measures.csv"] = write_csv(b.measures, d / "measures.csv", hy)
-        if excel is not False:
-            write_workbook(b, summary_sheets(b), d / XLSX)
+        if sheets is not None:
+            write_workbook(b, sheets, d / XLSX)
     return parquet.rows | counts
 
 
 class _ArrowKeys:
-    """Arrow tables of wide frames, ``unit, year, <columns>``; the key columns are made once per row index."""
+    """Arrow tables of wide frames, ``unit, year, <columns>``; the key columns are made once per row index (the
+    tables of a build share one, each frame through a view of it)."""
 
     def __init__(self, has_years: bool):
         self.has_years = has_years
-        self._made: dict[int, tuple[pd.Index, dict]] = {}
+        self._made: list[tuple[pd.Index, dict]] = []
 
     def keys(self, index: pd.MultiIndex) -> dict:
         """``{"unit": ..., "year": ...}`` of ``index`` as Arrow arrays."""
         import pyarrow as pa
 
-        made = self._made.get(id(index))
-        if made is None or made[0] is not index:
-            keys = {"unit": pa.array(index.get_level_values("unit"))}
-            if self.has_years:
-                keys["year"] = pa.array(index.get_level_values("year").to_numpy())
-            self._made[id(index)] = made = (index, keys)
-        return made[1]
+        for made, keys in self._made:
+            if index.is_(made):  # the same index, or a view of it
+                return keys
+        keys = {"unit": pa.array(level_values(index, "unit"))}
+        if self.has_years:
+            keys["year"] = pa.array(index.get_level_values("year").to_numpy())
+        self._made.append((index, keys))
+        return keys
 
     def table(self, wide: pd.DataFrame) -> Callable[[], Any]:
         """A function making ``wide``'s Arrow table, whose value columns share the frame's memory (a missing
@@ -526,11 +539,77 @@ def _arrow_frame(df: pd.DataFrame) -> Callable[[], Any]:
     return lambda: pa.Table.from_pandas(df, preserve_index=False)
 
 
+def write_parquet(table: Any, where: Any) -> None:
+    """An Arrow table as a large build's Parquet file (a path, or a stream): pandas' defaults (snappy,
+    dictionary pages, statistics) except that the unit codes, all distinct, skip the dictionary and the
+    statistics (a row group's smallest and largest code, which no reader filters on)."""
+    import pyarrow.parquet as pq
+
+    others = [c for c in table.column_names if c != "unit"]
+    pq.write_table(table, where, use_dictionary=others, write_statistics=others)
+
+
+class EarlyRawTable:
+    """A large build's raw table written to Parquet (into memory, on a thread of its own) while the build runs.
+
+    The raw stage of a large build is the data's columns of the spec's indicators, known as soon as the
+    data is read. Its Parquet file is the largest of the folder, and the build keeps one core busy,
+    so it is encoded beside the build rather than by the writers that run after it. The folder gets
+    these bytes as ``tables/raw.parquet`` when the build's raw table is made of the same arrays and rows
+    (:meth:`holds`), and the table written anew otherwise (a ``units:`` list keeps fewer rows).
+
+    >>> early = EarlyRawTable.start(spec, panel)  # doctest: +SKIP
+    >>> write_job(build(spec, panel), out, early=early)  # doctest: +SKIP
+    """
+
+    def __init__(self, table: pd.DataFrame, has_years: bool):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.keys = _ArrowKeys(has_years)  # the key columns, made once for this and the other tables
+        self._index, self._columns = table.index, list(table.columns)
+        self._arrays = [table[c].to_numpy() for c in self._columns]
+        pool = ThreadPoolExecutor(max_workers=1)
+        self._job = pool.submit(self._encode, self.keys.table(table))
+        pool.shutdown(wait=False)  # its thread ends with the job
+
+    @classmethod
+    def start(cls, spec: Spec, panel: Any) -> EarlyRawTable | None:
+        """Encoding of ``panel``'s columns of ``spec``'s indicators, for a panel of more than :data:`LARGE_ROWS`
+        rows that has them all; None otherwise."""
+        inds = list(spec.indicators)
+        values = panel.values
+        if len(values) <= LARGE_ROWS or not set(inds) <= set(values.columns):
+            return None
+        return cls(values[inds], panel.has_years)
+
+    @staticmethod
+    def _encode(make: Callable[[], Any]) -> tuple[Any, int]:
+        import pyarrow as pa
+
+        table = make()
+        sink = pa.BufferOutputStream()
+        write_parquet(table, sink)
+        rows = table.num_rows
+        del table
+        release_memory()  # the writer's buffers, which this thread's allocators would keep for reuse
+        return sink.getvalue(), rows
+
+    def holds(self, table: pd.DataFrame) -> bool:
+        """Whether ``table`` is the table encoded: the same rows and columns, each column the same array."""
+        return (
+            self._job is not None and table.index.is_(self._index) and list(table.columns) == self._columns
+            and all(np.shares_memory(table[c].to_numpy(), a) for c, a in zip(self._columns, self._arrays))
+        )
+
+    def take(self) -> tuple[Any, int]:
+        """The Parquet file's bytes and row count, once (the bytes are not kept here after)."""
+        job, self._job = self._job, None
+        return job.result()
+
+
 class _ParquetJobs:
     """Parquet files written on a few threads (Arrow's writer releases the GIL) while the caller goes on;
-    ``rows`` has each file's row count once the ``with`` block ends. Files are written with pandas'
-    defaults (snappy, dictionary pages, statistics) except that the unit codes, all distinct, skip the dictionary
-    and the statistics (a row group's smallest and largest code, which no reader filters on)."""
+    ``rows`` has each file's row count once the ``with`` block ends. Files are written by :func:`write_parquet`."""
 
     def __init__(self, d: Path):
         import os
@@ -545,20 +624,33 @@ class _ParquetJobs:
         """Write the table ``make()`` returns as ``name`` (relative to the folder)."""
         self._jobs[name] = self._pool.submit(self._write, self.d / name, make)
 
+    def add_encoded(self, name: str, take: Callable[[], tuple[Any, int]]) -> None:
+        """Write the Parquet file ``take()`` returns (its bytes and row count) as ``name``, here and now: the
+        bytes are not held while the other tables are made."""
+        from concurrent.futures import Future
+
+        self._jobs[name] = done = Future()
+        done.set_result(self._write_bytes(self.d / name, take))
+
     @staticmethod
     def _write(path: Path, make: Callable[[], Any]) -> int:
-        import pyarrow.parquet as pq
-
         table = make()
-        others = [c for c in table.column_names if c != "unit"]
-        pq.write_table(table, path, use_dictionary=others, write_statistics=others)
+        write_parquet(table, path)
         return table.num_rows
+
+    @staticmethod
+    def _write_bytes(path: Path, take: Callable[[], tuple[Any, int]]) -> int:
+        data, rows = take()
+        with open(path, "wb") as f:
+            f.write(memoryview(data))
+        return rows
 
     def __enter__(self) -> _ParquetJobs:
         return self
 
     def __exit__(self, kind, *_: Any) -> None:
         self._pool.shutdown(wait=True, cancel_futures=kind is not None)
+        release_memory()  # the writers' buffers
         if kind is None:
             self.rows = {name: job.result() for name, job in self._jobs.items()}
 
@@ -622,7 +714,7 @@ def grade_counts(b: Build) -> pd.DataFrame:
 
 
 def _write_into(
-    b: Build, d: Path, excel: bool | None, audit: Audit | None
+    b: Build, d: Path, excel: bool | None, audit: Audit | None, early: EarlyRawTable | None = None
 ) -> tuple[dict[str, int], Callable[[], None] | None]:
     """The tables (both layouts) and ``audit/``; returns the row count of each file, and the writer of
     ``results.xlsx`` (None: written already, or not asked for)."""
@@ -630,7 +722,7 @@ def _write_into(
     if audit is not None:
         audit.write(d / "audit")
     if len(b.scores) > LARGE_ROWS:
-        return _write_large(b, d, excel), None
+        return _write_large(b, d, excel, early), None
     counts: dict[str, int] = {}
     tables = output_tables(b)
     extra_sheets: dict[str, pd.DataFrame] = {}

@@ -28,6 +28,7 @@ import posixpath
 import re
 import warnings
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -272,6 +273,16 @@ def unit_count(index: pd.MultiIndex) -> int:
     """How many distinct units a (unit, year) index has, counted on its integer codes."""
     codes = np.asarray(index.codes[index.names.index("unit")])
     return int(np.count_nonzero(np.bincount(codes[codes >= 0], minlength=1)))
+
+
+def level_values(index: pd.MultiIndex, name: str) -> pd.Index:
+    """``index.get_level_values(name)``; the level itself (not a copy) when each of its values is one row, in
+    order (a large file's units, one year each): a million codes are not taken from it again."""
+    i = index.names.index(name)
+    level, codes = index.levels[i], np.asarray(index.codes[i])
+    if len(codes) == len(level) and len(codes) and codes[0] == 0 and (np.diff(codes) == 1).all():
+        return level.rename(name)
+    return index.get_level_values(name)
 
 
 def _read_table(path: Path, sheet: str | int | None) -> pd.DataFrame:
@@ -625,6 +636,23 @@ def load_panel(
     path = Path(path)
     name = str(path)
     collect = Problems(problems)
+    check_input_file(path, "data", DataError)  # a regular file within the limit before it is opened twice
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        digest = pool.submit(_sha256, path)  # hashed while the file is read (hashlib releases the GIL)
+        panel = _read_panel(path, name, spec, sheet, collect)
+    panel = replace(panel, file=name, sha256=digest.result(), _checked=set())
+    if spec is not None:
+        panel.check_against(spec, problems)
+    return panel
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def _read_panel(path: Path, name: str, spec: Spec | None, sheet: str | int | None, collect: Problems) -> Panel:
+    """:func:`load_panel`'s reading: the file's table in either layout, with a wide file's provenance."""
     df = _read_table(path, sheet)
     cols = list(df.columns)
     lower = {c.lower() for c in cols}
@@ -640,11 +668,6 @@ def load_panel(
         import pyarrow as pa
 
         pa.default_memory_pool().release_unused()
-    with open(path, "rb") as f:
-        digest = hashlib.file_digest(f, "sha256").hexdigest()
-    panel = replace(panel, file=name, sha256=digest, _checked=set())
-    if spec is not None:
-        panel.check_against(spec, problems)
     return panel
 
 
@@ -931,7 +954,7 @@ def _from_wide(df: pd.DataFrame, name: str, spec: Spec | None) -> Panel:
         rows = [f"row {i + 2} ({index[i][0]}{' ' + str(index[i][1]) if has_years else ''})" for i in np.flatnonzero(dup)]
         hint = "" if has_years else f"; there is no period column ({', '.join(PERIOD_COLS)}): add one if the rows are different years"
         raise DataError(f"{name}: duplicated unit{' and year' if has_years else ''} at {list_rows(rows)}{hint}")
-    row_units = index.get_level_values("unit")  # of each row, for messages
+    row_units = level_values(index, "unit")  # of each row, for messages
     # rows in the file's order of first appearance of each unit, years ascending
     pos = _file_order(pd.factorize(np.asarray(index.codes[0]))[0], years) if len(index.levels[1]) > 1 else None
     spec_codes = set(spec.nodes) if spec is not None else set()
@@ -1026,8 +1049,7 @@ def warn_empty_nodes(spec: Spec, table: pd.DataFrame, file: str, dropped: tuple[
     each of its indicators). An indicator in ``dropped`` (the data lacks it, and its own warning
     says so) is empty but not named again. Returns the codes named.
     """
-    present = table[list(spec.indicators)].notna().to_numpy().any(axis=0)
-    empty = {c for c, has in zip(spec.indicators, present) if not has}
+    empty = {c for c in spec.indicators if not _has_value(table[c])}
     for code in spec.aggregates:
         if all(c.code in empty for c in spec.nodes[code].children):
             empty.add(code)
@@ -1045,6 +1067,15 @@ def warn_empty_nodes(spec: Spec, table: pd.DataFrame, file: str, dropped: tuple[
             stacklevel=2,
         )
     return top
+
+
+def _has_value(col: pd.Series) -> bool:
+    """Whether ``col`` has a value (not missing); for floats one pass without a temporary (``fmax`` skips NaN,
+    so it is NaN only when every value is)."""
+    if col.dtype.kind == "f":
+        v = col.to_numpy()
+        return v.size > 0 and not np.isnan(np.fmax.reduce(v))
+    return bool(col.notna().any())
 
 
 def _under(spec: Spec, code: str, ancestor: str) -> bool:

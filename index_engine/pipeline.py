@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
+from ._native import numeric_settings
 from ._checks import list_rows
 from .aggregate import DomainError
 from .coverage import applied_weights, warn_empty_years
@@ -532,8 +533,9 @@ def build(spec: Spec, panel: Panel, *, cache: dict | None = None) -> Build:
     t0 = time.perf_counter()
     panel.check_against(spec)
     spec = resolve_units(spec, panel)  # reference and tracked units named by their names: their codes
-    stages = upstream(spec, panel, cache)
-    return build_from_stages(spec, panel, stages, {"upstream": round(time.perf_counter() - t0, 6)})
+    with numeric_settings():  # many small products and large arrays: see index_engine._native
+        stages = upstream(spec, panel, cache)
+        return build_from_stages(spec, panel, stages, {"upstream": round(time.perf_counter() - t0, 6)})
 
 
 def build_from_stages(spec: Spec, panel: Panel, stages: dict[str, StageResult], timings: dict[str, float]) -> Build:
@@ -595,7 +597,7 @@ def _aggregate(
     }
     log.add("weights", wgroups, {}, notes)
     log.add("aggregate", groups, {})
-    aggregates = pd.DataFrame(agg.scores, index=normalized.index)
+    aggregates = pd.DataFrame(agg.scores, index=normalized.index, copy=False)  # the evaluator's arrays, not copied
     scores = pd.concat([normalized, aggregates], axis=1)  # the indicators' columns shared, not copied
     methods = {nd.code: nd.weighting.name for nd in model.nodes}
     table = weight_table(spec, agg.weights, agg.diagnostics, methods=methods)

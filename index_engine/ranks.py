@@ -114,9 +114,12 @@ def rank_scores(scores: pd.DataFrame) -> pd.DataFrame:
 
     ``scores`` has rows (unit, year) and one column per node; the ranks are :func:`rank_desc`'s.
     """
-    values = scores.to_numpy(dtype=float)
-    ranks = np.empty(values.shape[::-1])  # a row per column: each column's ranks are contiguous
-    rank_desc(values.T, year_groups(scores.index), ranks)
+    ranks = np.empty(scores.shape[::-1])  # a row per column: each column's ranks are contiguous
+    groups = year_groups(scores.index)
+    if len(groups) == 1 and len(scores) >= _WIDE:  # one year of many units: each column ranked from its own array
+        _rank_each([scores[c].to_numpy(dtype=float) for c in scores.columns], ranks, np.arange(scores.shape[1]), None)
+    else:
+        rank_desc(scores.to_numpy(dtype=float).T, groups, ranks)
     return pd.DataFrame(ranks.T, index=scores.index, columns=scores.columns, copy=False)  # the frame's own block
 
 
@@ -230,9 +233,9 @@ def _value_codes(v: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray] | N
     return codes, uniq
 
 
-def _rank_each(scores: np.ndarray, out: np.ndarray, rows: np.ndarray, sel: np.ndarray | None) -> None:
-    """Each sample (a row of many units) on its own; threads when there are several (numpy's sort
-    releases the GIL)."""
+def _rank_each(scores: np.ndarray | Sequence[np.ndarray], out: np.ndarray, rows: np.ndarray, sel: np.ndarray | None) -> None:
+    """Each sample (a row of many units: a row of ``scores``, or one of its arrays) on its own; threads when
+    there are several (numpy's sort releases the GIL)."""
 
     def one(i: int) -> None:
         x = scores[i]
@@ -267,8 +270,8 @@ def _rank_each(scores: np.ndarray, out: np.ndarray, rows: np.ndarray, sel: np.nd
         else:
             out[rows[i], sel] = r
 
-    n = scores.shape[0]
-    if n > 1 and n * scores.shape[1] > 200_000:
+    n = len(scores)
+    if n > 1 and n * len(scores[0]) > 200_000:
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # one per core: each holds a few arrays of the units

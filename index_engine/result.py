@@ -137,17 +137,22 @@ class Build:
         :data:`~index_engine.ranks.RANK_RTOL`, like ``scores`` (computed on first use); a withheld score has none."""
         return rank_scores(self.published)
 
-    def ranks_of(self, nodes: list[str]) -> pd.DataFrame:
+    def ranks_of(self, nodes: list[str], keep: list[str] | None = None) -> pd.DataFrame:
         """Ranks of some nodes only (cheaper than ``ranks`` for a large build); kept, so asking again for
-        some of them costs nothing."""
+        some of them costs nothing. ``keep`` keeps only those nodes' ranks (ranks written to a file once
+        need not all stay in memory)."""
         if "ranks" in self.__dict__:
             return self.ranks[nodes]
         kept = self.__dict__.setdefault("_ranks_of", [])
         for r in kept:
             if set(nodes) <= set(r.columns):
                 return r[nodes]
-        kept.append(rank_scores(self.published[nodes]))
-        return kept[-1]
+        made = rank_scores(self.published[nodes])
+        if keep is None:
+            kept.append(made)
+        elif keep:
+            kept.append(made[keep].copy())  # a copy: a view would keep every node's ranks
+        return made
 
     @cached_property
     def change(self) -> pd.DataFrame:

@@ -14,6 +14,7 @@ import pandas as pd
 
 from ._json import jsonable
 from .dataquality import year_of
+from .panel import level_values
 from .plan import resolve
 from .spec import Spec
 
@@ -91,8 +92,9 @@ def grade_table(spec: Spec, scores: pd.DataFrame) -> pd.DataFrame:
     idx = score.index
     text = pd.Index([*g.labels, None, node])  # the text columns are taken from it (no Python string per row)
     return pd.DataFrame(
-        {"unit": idx.get_level_values("unit"), "year": idx.get_level_values("year"),
-         "node": text.take(np.full(len(v), len(g.labels) + 1)), "score": v, "grade": text.take(band)}
+        {"unit": level_values(idx, "unit"), "year": idx.get_level_values("year"),
+         "node": text.take(np.full(len(v), len(g.labels) + 1)), "score": v, "grade": text.take(band)},
+        copy=False,  # the columns made here, and the scores' own: not copied again
     )
 
 

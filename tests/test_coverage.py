@@ -323,3 +323,30 @@ def test_coverage_summary_is_the_latest_year_by_dimension(sparse):
     assert list(s.columns) == ["BJ_TFDI", "VC", "CR", "CM", "BD", "RT", "IN", "FS", "XB"]
     assert list(s.index) == ["BJ", "SH", "ZJ", "SC"]
     assert s.loc["ZJ", "FS"] == 0 and s.loc["SC", "FS"] == pytest.approx(0.2)
+
+
+def test_the_console_summary_of_many_units_is_describes_min_median_and_max():
+    """More than 40 units: the console prints min, median and max of each column, missing values left out,
+    the rows describe() gives (here without describe's copy of a million rows)."""
+    rng = np.random.default_rng(5)
+    df = pd.DataFrame(rng.random((1001, 3)), columns=["IDX", "D1", "D2"])
+    df.iloc[::3, 1] = np.nan
+    df["D2"] = np.nan
+    for part in (df, df.iloc[:1000]):  # an odd and an even count of values
+        expected = part.describe().loc[["min", "50%", "max"]].rename(index={"50%": "median"})
+        pd.testing.assert_frame_equal(cli._min_median_max(part), expected, check_exact=True)
+
+
+def test_coverage_is_the_observed_cells_times_the_nominal_shares(sparse):
+    """node_coverage adds each node's shares of its observed indicators: the product of the observed cells
+    (0/1) and the nominal shares, computed here as one matrix product; the observation shares are counted
+    from the same cells, which the build does not keep."""
+    from index_engine.coverage import node_coverage, observation_shares, observed
+
+    obs = observed(sparse)
+    expected = obs.astype(float) @ nominal_shares(sparse.spec).to_numpy()
+    np.testing.assert_allclose(node_coverage(sparse).to_numpy(), expected, rtol=0, atol=1e-15)
+    assert "_cells" not in sparse.__dict__
+    shares = observation_shares(sparse)
+    assert shares == observation_shares(sparse) and shares is not observation_shares(sparse)
+    assert shares["counted"] == pytest.approx(obs.mean())

@@ -269,3 +269,19 @@ def test_a_failed_parquet_file_fails_the_write_and_leaves_nothing(named, tmp_pat
     with pytest.raises(OSError, match="No space left on device"):
         named.write(tmp_path / "big")
     assert not (tmp_path / "big").exists() and not list(tmp_path.iterdir())
+
+
+def test_the_raw_table_encoded_while_building_is_the_file_written_without_it(named, tmp_path, monkeypatch):
+    """A large build's raw table, encoded on a thread while the build runs, is written as those bytes: the
+    same file as the writers make from the build; a table of other rows is not taken for it."""
+    from index_engine.job import write_job
+
+    monkeypatch.setattr(outputs, "LARGE_ROWS", 10)
+    early = outputs.EarlyRawTable.start(named.spec, named.panel)
+    assert early is not None and early.holds(named.tables["raw"]) and not early.holds(named.tables["raw"].iloc[:5])
+    with_early = write_job(named, tmp_path / "early", report=False, early=early)
+    assert early._job is None  # taken: the bytes were written and are not kept
+    without = write_job(named, tmp_path / "plain", report=False)
+    assert (with_early / "tables/raw.parquet").read_bytes() == (without / "tables/raw.parquet").read_bytes()
+    monkeypatch.setattr(outputs, "LARGE_ROWS", 10_000)
+    assert outputs.EarlyRawTable.start(named.spec, named.panel) is None  # a small build writes CSV

@@ -245,3 +245,15 @@ def test_codes_of_sorted_text_equal_pandas_factorize():
     for values in (["b", "a"], ["a", None, "b"], ["x"]):
         assert _sorted_codes(pd.Series(values, dtype="str")) is None
     assert _sorted_codes(pd.Series([1, 2, 3])) is None
+
+
+def test_level_values_share_a_level_of_one_row_per_value():
+    """level_values is get_level_values; a level whose values are one row each, in order, is returned itself."""
+    from index_engine.panel import level_values
+
+    one = pd.MultiIndex.from_arrays([pd.array(["A", "B", "C"], dtype="str"), [2025] * 3], names=["unit", "year"])
+    many = pd.MultiIndex.from_arrays([["B", "A", "B"], [2024, 2024, 2025]], names=["unit", "year"])
+    for idx in (one, many):
+        for name in ("unit", "year"):
+            pd.testing.assert_index_equal(level_values(idx, name), idx.get_level_values(name))
+    assert level_values(one, "unit") is not one.levels[0] and level_values(one, "unit")._values is one.levels[0]._values

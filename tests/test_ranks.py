@@ -75,3 +75,32 @@ def test_rank_scores_of_a_build_table():
     np.testing.assert_array_equal(r["IDX"], [1.0, 1.0, 3.0, np.nan, 1.0])
     np.testing.assert_array_equal(r["D1"], [3.0, 2.0, 1.0, 1.0, 1.0])
     assert [g.tolist() for g in year_groups(idx)] == [[0, 1, 2], [3, 4]]
+
+
+def test_rank_scores_of_one_wide_year_ranks_each_column_from_its_own_array(monkeypatch):
+    """One year of many units: each column is ranked from its own array (no copy of the table), with the
+    same ranks as pandas' and as the blocks of samples give."""
+    rng = np.random.default_rng(8)
+    idx = pd.MultiIndex.from_arrays([[f"U{k:03d}" for k in range(300)], np.full(300, 2025)], names=["unit", "year"])
+    scores = pd.DataFrame({"IDX": rng.integers(0, 9, 300) * 1.5, "D1": rng.normal(size=300), "D2": rng.normal(size=300)}, index=idx)
+    scores.iloc[::7, 1] = np.nan
+    blocks = rank_scores(scores)
+    monkeypatch.setattr(ranks, "_WIDE", 100)
+    each = rank_scores(scores)
+    pd.testing.assert_frame_equal(each, blocks, check_exact=True)
+    pd.testing.assert_frame_equal(each, scores.rank(ascending=False, method="min"), check_exact=True)
+
+
+def test_ranks_of_keeps_only_the_nodes_asked_to_keep(tiny_spec, tiny_panel):
+    """Build.ranks_of keeps what it ranked, or with ``keep`` only those nodes' ranks (a large build keeps the
+    index's once ranks.parquet is written); the ranks are rank_scores' either way."""
+    import index_engine as ie
+
+    b = ie.build(tiny_spec, tiny_panel)
+    aggs, root = list(b.spec.aggregates), b.spec.tree.code
+    expected = rank_scores(b.published[aggs])
+    pd.testing.assert_frame_equal(b.ranks_of(aggs, keep=[root]), expected)
+    assert [list(r.columns) for r in b.__dict__["_ranks_of"]] == [[root]]
+    pd.testing.assert_frame_equal(b.ranks_of([root]), expected[[root]])
+    pd.testing.assert_frame_equal(b.ranks_of(aggs), expected)
+    assert [list(r.columns) for r in b.__dict__["_ranks_of"]] == [[root], aggs]
