@@ -26,13 +26,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from ._checks import check_input_file, decode_text
 from .coinr import imeta_to_dict
 from .errors import SpecError
-from .yamlsafe import MAX_TREE_DEPTH, format_path, read_yaml_text
+from .yamlsafe import MAX_TREE_DEPTH, format_path, read_yaml_text, write_yaml_text
 
 STEP_NAMES = ("transform", "denominate", "impute", "screen", "treat", "normalize", "weights", "aggregate")
 INDICATOR_STEPS = ("transform", "denominate", "impute", "treat", "normalize")
@@ -554,7 +553,7 @@ class Spec(_Model):
         return self.model_dump(mode="json")
 
     def to_yaml(self) -> str:
-        return yaml.safe_dump(self.to_dict(), allow_unicode=True, sort_keys=False)
+        return write_yaml_text(self.to_dict(), allow_unicode=True, sort_keys=False)
 
     def hash(self) -> str:
         """SHA-256 of the canonical JSON form: equal specs have equal hashes."""
@@ -1084,4 +1083,4 @@ def spec_yaml_text(spec: Spec) -> str:
             drop_parent(child)
 
     drop_parent(data["tree"])
-    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+    return write_yaml_text(data, allow_unicode=True, sort_keys=False)

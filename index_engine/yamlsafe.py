@@ -1,4 +1,5 @@
-"""YAML read safely: the loader every spec, ``--set`` value and sidecar file goes through.
+"""YAML read safely: the loader every spec, ``--set`` value and sidecar file goes through; and the
+one writer of the YAML the package emits (:func:`write_yaml_text`).
 
 PyYAML's safe loader with limits a hostile file cannot get round: nesting within
 :data:`MAX_YAML_DEPTH` (checked as the document is composed, before Python's recursion limit),
@@ -44,6 +45,16 @@ def read_yaml_text(text: str, label: str) -> Any:
         raise SpecError(f"{label}: {where}not valid YAML ({problem})") from None
     finally:
         loader.dispose()
+
+
+def write_yaml_text(data: Any, **options: Any) -> str:
+    """Plain data as YAML text: ``yaml.safe_dump(data, **options)``, through libyaml's emitter where
+    PyYAML has it (about four times faster on a spec), else PyYAML's Python emitter. What either emits
+    reads back as ``data``, and for every bundled spec the text is the same; they differ in style only
+    (libyaml writes characters outside the Basic Multilingual Plane as escapes, a ``...`` document end
+    after a lone scalar less often, and an empty key without ``?``)."""
+    dumper = yaml.CSafeDumper if getattr(yaml, "__with_libyaml__", False) else yaml.SafeDumper
+    return yaml.dump(data, Dumper=dumper, **options)
 
 
 def _compose_with_libyaml(text: str) -> Any:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from index_engine import yamlsafe
 from index_engine.errors import SpecError
@@ -54,3 +56,31 @@ def test_nesting_past_the_limit_is_left_to_the_python_loader_and_refused():
 def test_format_path_writes_the_spec_grammar():
     assert yamlsafe.format_path(["tree", "children", 2, "code"]) == "tree.children[2].code"
     assert yamlsafe.format_path([]) == ""
+
+
+@pytest.mark.skipif(not yaml.__with_libyaml__, reason="libyaml is not installed")
+def test_libyaml_writes_every_bundled_spec_as_the_python_emitter_does():
+    from index_engine.spec import load_spec, spec_yaml_text
+
+    loaded = [load_spec(p) for p in sorted((ROOT / "weights").glob("*.yaml")) + sorted((ROOT / "weights" / "examples").glob("*.yaml"))]
+    assert len(loaded) >= 8
+    for spec in loaded:
+        for data in (spec.to_dict(), yaml.safe_load(spec_yaml_text(spec))):
+            text = yamlsafe.write_yaml_text(data, allow_unicode=True, sort_keys=False)
+            assert text == yaml.safe_dump(data, allow_unicode=True, sort_keys=False), spec.index.id
+            assert yaml.safe_load(text) == data
+
+
+_plain = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=8), kids, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(_plain)
+@settings(max_examples=150, deadline=None)
+def test_what_write_yaml_text_writes_reads_back(data):
+    for flow in (False, True):
+        text = yamlsafe.write_yaml_text(data, allow_unicode=True, sort_keys=False, default_flow_style=flow, width=10**9)
+        assert yaml.safe_load(text) == data

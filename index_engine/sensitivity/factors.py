@@ -21,6 +21,7 @@ import yaml
 from .._json import jsonable
 from ..errors import SpecError
 from ..spec import Spec, UncertainFactor
+from ..yamlsafe import write_yaml_text
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -225,7 +226,7 @@ def _columns(plan: _Plan) -> list[str]:
 
 def _cell_text(v: Any) -> str:
     """A value as one line of YAML (what ``--set PATH=VALUE`` takes)."""
-    text = yaml.safe_dump(jsonable(v, keep_infinite=True), default_flow_style=True, allow_unicode=True, width=10**9, sort_keys=False)
+    text = write_yaml_text(jsonable(v, keep_infinite=True), default_flow_style=True, allow_unicode=True, width=10**9, sort_keys=False)
     text = text.strip()
     if text.endswith("\n..."):
         text = text[: -len("\n...")]

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-import yaml
+from ..yamlsafe import write_yaml_text
 
 
 def weight_set_yaml(build: Any, out: Path | None = None) -> str:
@@ -31,4 +31,4 @@ def weight_set_yaml(build: Any, out: Path | None = None) -> str:
         "weight_set": {code: float(w.loc[code, "weight"]) for code in spec.nodes if spec.parents[code] is not None},
         "set": {"steps.weights": {"method": "fixed"}},
     }
-    return "# Derived weight set: review before use.\n" + yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+    return "# Derived weight set: review before use.\n" + write_yaml_text(data, allow_unicode=True, sort_keys=False)
