@@ -141,8 +141,9 @@ def correlate_pairs(columns: Mapping[str, np.ndarray], pairs: Iterable[tuple[str
             m = valid[b] if valid[a] is None else valid[a] if valid[b] is None else valid[a] & valid[b]
             key = m.tobytes()
         pa, pb = prepare(a, m, key), prepare(b, m, key)
-        if pa is None or pb is None or pa[1] == 0 or pb[1] == 0:
-            out.append(correlate(columns[a], columns[b]))
+        if pa is None or pb is None or pa[1] == 0 or pb[1] == 0:  # what correlate says: no correlation
+            n = len(columns[a]) if m is None else int(np.count_nonzero(m))
+            out.append(Correlation(n, math.nan, math.nan, math.nan, math.nan))
             continue
         n = pa[0].size
         r = max(-1.0, min(1.0, float(pa[0] @ pb[0]) / math.sqrt(pa[1] * pb[1])))

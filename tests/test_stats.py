@@ -234,6 +234,26 @@ def test_correlate_pairwise_complete_and_degenerate():
     assert all(math.isnan(v) for v in correlate(np.ones(5), np.arange(5.0))[1:])  # constant
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_correlate_pairs_gives_correlates_numbers_to_the_bit(seed):
+    """Complete and gappy columns, constant ones, ties and pairs of fewer than 3 complete values."""
+    rng = np.random.default_rng(seed)
+    n = 9
+    cols = {f"c{i}": np.round(rng.normal(size=n), 1) for i in range(6)}
+    cols["gappy"] = np.where(rng.random(n) < 0.4, np.nan, rng.normal(size=n))
+    cols["gappy2"] = np.where(rng.random(n) < 0.4, np.nan, rng.normal(size=n))
+    cols["constant"] = np.full(n, 2.5)
+    cols["two"] = np.r_[1.0, 2.0, np.full(n - 2, np.nan)]
+    cols["constant_where_gappy"] = np.where(np.isnan(cols["gappy"]), 7.0, 1.0)
+    pairs = [(a, b) for a in cols for b in cols if a != b]
+    got = st.correlate_pairs(cols, pairs)
+    want = [correlate(cols[a], cols[b]) for a, b in pairs]
+    assert len(got) == len(want)
+    for (a, b), g, w in zip(pairs, got, want):
+        np.testing.assert_array_equal(np.array(g), np.array(w), err_msg=f"{a} x {b}")
+        assert isinstance(g.n, int)
+
+
 # ---- importance ---------------------------------------------------------------------------
 
 

@@ -259,7 +259,14 @@ class Auditor:
 
     def correlation_flags(self, corr: pd.DataFrame) -> None:
         th = self.th
-        for r in corr.itertuples(index=False):
+        relation, data = corr["relation"].to_numpy(dtype=object), corr["data"].to_numpy(dtype=object)
+        pearson, pearson_p = corr["pearson"].to_numpy(dtype=float), corr["pearson_p"].to_numpy(dtype=float)
+        candidate = (  # the rows a test below flags (NaN flags nothing); the rest are not looked at
+            ((relation == "same_dimension") & (pearson > th.collinear))
+            | ((relation == "parent") & ((pearson < 0) | (pearson_p >= th.significance)))
+            | ((relation == "denominator") & (data == "denominated") & (np.abs(pearson) > th.denominator_corr))
+        )
+        for r in corr[candidate].itertuples(index=False):
             yl = self._yl(r.year)
             if r.relation == "same_dimension" and r.pearson > th.collinear:
                 self._flag(r.year, "collinear", r.x, r.pearson, th.collinear,
@@ -283,7 +290,8 @@ class Auditor:
         # an indicator that correlates more with another dimension than with its own
         dim = corr[(corr["data"] == "scores") & (corr["relation"] == "dimension")]
         by_x: dict[tuple[int, str], dict[str, float]] = {}
-        for year, x, y, r in zip(dim["year"], dim["x"], dim["y"], dim["pearson"]):
+        for year, x, y, r in zip(dim["year"].tolist(), dim["x"].to_numpy(dtype=object), dim["y"].to_numpy(dtype=object),
+                                 dim["pearson"].tolist()):
             by_x.setdefault((int(year), x), {})[y] = float(r)
         for (year, x), rs in by_x.items():
             d = self.dim_of[x]
