@@ -581,6 +581,12 @@ def _period_end(label: str) -> pd.Timestamp:
     return pd.Timestamp(int(label), 12, 31)
 
 
+def _period_ends(labels: np.ndarray) -> list[pd.Timestamp]:
+    """:func:`_period_end` of each label (NaT for an empty one), worked out once per distinct label."""
+    ends = {p: _period_end(p) if p else pd.NaT for p in pd.unique(labels)}
+    return [ends[p] for p in labels]
+
+
 def _periods(col: pd.Series, name: str, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(year, period label, is annual) for every row, parsing each distinct value once."""
     empty = col.isna().to_numpy()
@@ -799,10 +805,14 @@ def _from_long(df: pd.DataFrame, name: str, spec: Spec | None, problems: Problem
     values = np.empty(len(df))
     unit_codes = df[ucol].to_numpy()
     gaps: dict[str, int] = {}
-    for ind, idx in df.groupby(icol, sort=False).indices.items():
-        values[idx] = _parse_numbers(
-            df[vcol].iloc[idx], name, vcol, ind in pct, unit_codes[idx], idx + 2, f" (indicator {ind!r})", gaps
-        )
+    try:  # the whole column at once, when every cell is a plain number or a gap
+        values = _parse_numbers(df[vcol], name, vcol, False, unit_codes, None, "", gaps)
+    except DataError:  # indicator by indicator: a % where the unit is %, and the message names the indicator
+        gaps.clear()
+        for ind, idx in df.groupby(icol, sort=False).indices.items():
+            values[idx] = _parse_numbers(
+                df[vcol].iloc[idx], name, vcol, ind in pct, unit_codes[idx], idx + 2, f" (indicator {ind!r})", gaps
+            )
     prov = dq.read_provenance(df, name, problems)
     key = pd.DataFrame({"unit": unit_codes, "period": labels, "indicator": df[icol].to_numpy()})
     dup = key.duplicated(keep=False).to_numpy()
@@ -825,7 +835,7 @@ def _from_long(df: pd.DataFrame, name: str, spec: Spec | None, problems: Problem
         {
             "unit": key.unit,
             "period": labels,
-            "date": [_period_end(p) if p else pd.NaT for p in labels],
+            "date": _period_ends(labels),
             "year": years,
             "indicator": key.indicator,
             "value": values,

@@ -236,6 +236,24 @@ def test_gap_tokens_are_counted_per_file_and_reported(tmp_path, tiny_spec):
     assert [st.changed for st in b.log if st.method == "gaps"] == [7]
 
 
+def test_a_percent_cell_of_a_long_file_is_read_and_its_gaps_counted_once(tmp_path, tiny_spec):
+    """A trailing % is read only for an indicator whose unit is %, so such a file is read indicator by
+    indicator: the gap tokens met on the way are counted once all the same."""
+    rows = long_text().strip().split("\n")
+    header = rows[0].split(",")
+    at = {c: header.index(c) for c in ("indicator", "value")}
+    first_a = next(k for k, r in enumerate(rows) if k and r.split(",")[at["indicator"]] == "a")
+    first_b = next(k for k, r in enumerate(rows) if k and r.split(",")[at["indicator"]] == "b")
+    for k, cell in ((first_a, "2.5%"), (first_a + 1, "n/a"), (first_b, "n/a"), (first_b + 1, "NULL")):
+        parts = rows[k].split(",")
+        parts[at["value"]] = cell
+        rows[k] = ",".join(parts)
+    panel = ie.load_panel(write(tmp_path, "\n".join(rows) + "\n"), tiny_spec)
+    assert panel.quality.gaps == {"n/a": 2, "null": 1}
+    assert 2.5 in panel.values["a"].to_numpy()
+    assert int(panel.values.isna().sum().sum()) == 3
+
+
 def test_blank_cells_alone_are_logged_without_a_warning(tmp_path, tiny_spec):
     df = tiny_frame()
     df.loc[0, "a"] = np.nan
