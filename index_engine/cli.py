@@ -10,12 +10,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import gc
 import os
 import sys
 import traceback
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, NoReturn, Sequence
 
 import numpy as np
 import pandas as pd
@@ -523,6 +524,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run(args.func, args)
 
 
+def console_main() -> NoReturn:
+    """The ``index-engine`` command (and ``python -m index_engine``): :func:`main`, then exit with its code.
+
+    The objects still alive are first frozen out of the garbage collector (``gc.freeze``): the
+    collections the interpreter runs as it shuts down then skip the libraries' modules and the build's
+    tables, which otherwise take a tenth of a second or more of a short run only to end the process.
+    Shutdown is otherwise the same (exit handlers run, files are flushed and closed).
+    """
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
+
 _ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.ENAMETOOLONG}
 """OSErrors the user fixes (disk full, no permission, read-only, name too long): one line and exit 2."""
 
@@ -592,8 +606,6 @@ def _ignore(unraisable: object) -> None:
 def _collect_quietly(hook: Callable[[Any], object]) -> None:
     """Free what the failed command left (e.g. half-written workbook sheets) without printing
     "Exception ignored" tracebacks for writes that cannot succeed (a full disk), then restore ``hook``."""
-    import gc
-
     try:
         gc.collect()
     finally:

@@ -243,3 +243,21 @@ def test_validate_coverage_of_each_dimension(run_cli, tmp_path):
     assert units.loc["SH", "D2"] == 0.25  # d is n/a
     assert units.loc["CN", "D2"] == 1.0
     assert "observed share of each dimension's weight, 2024" in r.stdout
+
+
+def test_the_command_exits_with_mains_code_once_the_heap_is_frozen(monkeypatch):
+    """``index-engine`` and ``python -m index_engine`` run console_main: main's exit code, after gc.freeze."""
+    import tomllib
+
+    from index_engine import cli
+
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        assert tomllib.load(f)["project"]["scripts"]["index-engine"] == "index_engine.cli:console_main"
+    assert "console_main()" in (ROOT / "index_engine" / "__main__.py").read_text(encoding="utf-8")
+    calls = []
+    monkeypatch.setattr(cli, "main", lambda: calls.append("main") or 3)
+    monkeypatch.setattr(cli.gc, "freeze", lambda: calls.append("freeze"))
+    with pytest.raises(SystemExit) as exit_:
+        cli.console_main()
+    assert exit_.value.code == 3
+    assert calls == ["main", "freeze"]
