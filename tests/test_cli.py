@@ -246,7 +246,7 @@ def test_validate_coverage_of_each_dimension(run_cli, tmp_path):
 
 
 def test_the_command_exits_with_mains_code_once_the_heap_is_frozen(monkeypatch):
-    """``index-engine`` and ``python -m index_engine`` run console_main: main's exit code, after gc.freeze."""
+    """``index-engine`` and ``python -m index_engine`` run console_main: main's exit code, the heap frozen before and after."""
     import tomllib
 
     from index_engine import cli
@@ -260,4 +260,4 @@ def test_the_command_exits_with_mains_code_once_the_heap_is_frozen(monkeypatch):
     with pytest.raises(SystemExit) as exit_:
         cli.console_main()
     assert exit_.value.code == 3
-    assert calls == ["main", "freeze"]
+    assert calls == ["freeze", "main", "freeze"]
