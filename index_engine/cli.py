@@ -25,7 +25,7 @@ from . import __version__
 from .atomic import Interrupted
 from .errors import IndexEngineError, OutputExistsError, SpecError
 from .yamlsafe import read_yaml_text
-from .job import default_out, read_inputs, rebuild, run_build
+from .job import build_again, default_out, read_inputs, rebuild, run_build
 
 EXIT_OK, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -331,7 +331,6 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         target = folder / "sensitivity"
         if target.exists() and not args.force:
             raise OutputExistsError(f"{target}: the folder exists already; pass --force to replace it")
-        spec, panel = made.inputs(args.data, args.sheet)
     else:
         _need_spec(args)
         if args.out is not None and Path(args.out).exists() and not args.force:
@@ -341,9 +340,11 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         target = folder / "sensitivity"
     cache: dict = {}
     t0 = time.perf_counter()
-    b = build(spec, panel, cache=cache)
-    if made is not None:
-        made.check_same(b)  # the analysis is of the build in that folder
+    if made is not None:  # the analysis is of the build in that folder
+        b = build_again(made, args.data, args.sheet, cache=cache)
+        spec, panel = b.spec, b.panel
+    else:
+        b = build(spec, panel, cache=cache)
     factors = None if spec.uncertainty or args.mode == "remove" else default_factors(spec, panel, cache)
     with _dask_client(args.backend, args.scheduler) as client:
         if args.mode == "uncertainty":

@@ -878,23 +878,6 @@ class BuildFolder:
             spec.data.sheet if spec.data is not None else None)
         return spec, load_panel(path, spec, sheet=sheet)
 
-    def rebuild(self, data: str | Path | None = None, sheet: str | None = None, *, cache: dict | None = None,
-                tol: float = 1e-9) -> Build:
-        """The Build again, from the folder's spec and recorded data file, checked against the folder:
-        every score it computes must equal the folder's (within ``tol``), else DataError.
-
-        This is how an analysis of a finished folder (``audit --build``, ``sensitivity --build``)
-        gets the Build it needs: the folder keeps the scores and stage tables but not the whole
-        data file (denominators, unit attributes) the audit reads, so the build is run again and
-        proved to be the same one.
-        """
-        from .pipeline import build
-
-        spec, panel = self.inputs(data, sheet)
-        b = build(spec, panel, cache=cache)
-        self.check_same(b, tol=tol)
-        return b
-
     def check_same(self, b: Build, *, tol: float = 1e-9) -> None:
         """DataError unless ``b`` has this folder's rows and scores (within ``tol``)."""
         mine = self.scores

@@ -345,6 +345,24 @@ def rebuild(folder: str | Path, out: str | Path | None = None, *, force: bool = 
     return run_build(spec, panel, out, sheet=inputs.get("sheet"), overrides=inputs.get("set"), force=force, progress=progress, **opts)
 
 
+def build_again(folder: str | Path | BuildFolder, data: str | Path | None = None, sheet: str | None = None, *,
+                cache: dict | None = None, tol: float = 1e-9) -> Build:
+    """The Build of a finished folder made again, from its spec and recorded data file
+    (:meth:`BuildFolder.inputs`), and checked against the folder: every score it computes must equal the
+    folder's (within ``tol``, :meth:`BuildFolder.check_same`), else DataError.
+
+    This is how an analysis of a finished folder (``audit --build``, ``sensitivity --build``) gets the
+    Build it needs: the folder keeps the scores and stage tables but not the whole data file
+    (denominators, unit attributes) the audit reads, so the build is run again and proved to be the
+    same one. ``cache`` is :func:`~index_engine.pipeline.build`'s, for many builds of the same data.
+    """
+    f = folder if isinstance(folder, BuildFolder) else load_build(folder)
+    spec, panel = f.inputs(data, sheet)
+    b = build(spec, panel, cache=cache)
+    f.check_same(b, tol=tol)
+    return b
+
+
 def audit_folder(path: str | Path | BuildFolder, *, data: str | Path | None = None, sheet: str | None = None,
                  force: bool = False, report: bool = True) -> tuple[Audit, Path]:
     """Audit a finished build folder and write ``audit/`` into it; returns the Audit and that path.
@@ -352,7 +370,7 @@ def audit_folder(path: str | Path | BuildFolder, *, data: str | Path | None = No
     The audit needs the whole Build (stage tables, the data file's denominators and unit
     attributes), which a folder keeps only in part, so the build is run again from the folder's
     ``spec.yaml`` and the data file its manifest records (or ``data``), refused unless that file's
-    SHA-256 is the recorded one and the rebuilt scores are the folder's (:meth:`BuildFolder.rebuild`).
+    SHA-256 is the recorded one and the rebuilt scores are the folder's (:func:`build_again`).
     ``audit/`` is written atomically (a temporary folder renamed into place); an existing one is
     refused unless ``force``. With ``report`` a report the folder holds is rendered again, so that
     it shows the audit. The manifest is left as the build wrote it.
@@ -364,7 +382,7 @@ def audit_folder(path: str | Path | BuildFolder, *, data: str | Path | None = No
     target = f.path / "audit"
     if target.exists() and not force:
         raise OutputExistsError(f"{target}: the folder exists already; pass --force to replace it")
-    a = audit(f.rebuild(data, sheet))
+    a = audit(build_again(f, data, sheet))
     write_folder(target, lambda tmp: a.write(tmp, force=True), force=force)
     if report and f.has_report:
         render_report(f.path, force=True)

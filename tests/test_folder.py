@@ -24,6 +24,7 @@ from index_engine.cli import main
 from index_engine.diff import diff_builds
 from index_engine.errors import DataError
 from index_engine.folder import LONG, WIDE, load_build, read_csv
+from index_engine.job import build_again
 
 from .conftest import ROOT, TINY_SPEC, tiny_frame
 
@@ -385,8 +386,7 @@ def test_audit_build_refuses_what_is_not_that_build(built, tmp_path, capsys):
 
 def test_rebuild_must_reproduce_the_scores(built, tmp_path):
     _, d = built
-    f = load_build(d)
-    b = f.rebuild()
+    b = build_again(d)
     scores = pd.read_csv(d / "scores.csv", dtype=str, keep_default_na=False)
     scores.loc[0, "score"] = str(float(scores.loc[0, "score"]) + 0.5)
     scores.to_csv(d / "scores.csv", index=False)
