@@ -50,6 +50,8 @@ from .errors import DataError, SpecError
 from .spec import Spec, load_spec, spec_from_dict
 from .tables import default_weights
 from .targets import NUMERIC_COLUMNS as TARGET_NUMERIC
+from .coverage import below, status_text, thresholds
+from .panel import load_panel
 
 if TYPE_CHECKING:
     from .panel import Panel
@@ -669,8 +671,6 @@ class BuildFolder:
     def _status(self, s: pd.DataFrame) -> np.ndarray:
         """``status`` of the rows of ``s`` where the folder has no status column (the wide layout, or a folder
         written before it): from the coverage of the aggregates and the spec's ``publish`` thresholds."""
-        from .coverage import below, status_text, thresholds
-
         out = np.full(len(s), "", dtype=object)
         thr = thresholds(self.spec)
         cov = self.coverage if thr else None
@@ -866,8 +866,6 @@ class BuildFolder:
 
     def inputs(self, data: str | Path | None = None, sheet: str | None = None) -> tuple[Spec, Panel]:
         """The spec and the data the build was made from (see :meth:`data_file`)."""
-        from .panel import load_panel
-
         spec = self.spec
         want = self.manifest.get("spec_sha256")
         if want and spec.hash() != want:

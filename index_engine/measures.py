@@ -22,6 +22,7 @@ import pandas as pd
 from ._checks import check_input_file
 from .errors import DataError
 from .spec import Spec
+from .panel import _read_csv, _read_excel
 
 PROGRESS_STATUSES: dict[str, tuple[str, str]] = {
     "done": ("已完成", "done"),
@@ -55,8 +56,6 @@ def read_progress(path: str | Path, spec: Spec) -> pd.DataFrame:
     Every row must name a measure or milestone of the spec and a known status word; errors name the
     file and the row.
     """
-    from .panel import _read_csv, _read_excel
-
     path = Path(path)
     name = str(path)
     check_input_file(path, "progress", DataError)

@@ -15,9 +15,13 @@ import pandas as pd
 from ._native import numeric_settings, release_memory
 from ._checks import NO_YEAR
 from .folder import LONG, WIDE
-from .panel import level_values
+from .panel import level_values, unit_count
 from .atomic import LOCK
 from .parallel import fork_call
+from .xlsx import write_xlsx
+from .coverage import FLAG_NAMES, aggregate_coverage, coverage_long, latest_vintage, observation_shares
+from .provenance import provenance_table
+from .flags import FLAGS
 
 XLSX = "results.xlsx"
 """The workbook of a build folder."""
@@ -107,8 +111,6 @@ def write_csv(df: pd.DataFrame, path: Path, has_years: bool = True, *, float_for
 def _write_excel(sheets: dict[str, pd.DataFrame | str], path: Path, title: str = "") -> None:
     """One sheet per table (see :mod:`index_engine.xlsx`); a text in place of a table becomes a one-cell
     sheet headed ``note``."""
-    from .xlsx import write_xlsx
-
     frames = {name: pd.DataFrame({"note": [v]}) if isinstance(v, str) else v for name, v in sheets.items()}
     write_xlsx(frames, path, title=title)
 
@@ -129,9 +131,6 @@ def _shas(paths: list[Path]) -> list[str]:
 
 def output_tables(b: Build) -> dict[str, pd.DataFrame]:
     """Every per-build table, by file stem, as it is written."""
-    from .coverage import coverage_long
-    from .provenance import provenance_table
-
     spec = b.spec
     scores = b.scores_long()
     contrib = b.contributions
@@ -193,9 +192,6 @@ def data_notice(b: Build) -> dict[str, Any]:
     This is THE notice of the console summary, results.xlsx's 说明 sheet, manifest.json and every report page
     (the spec's deprecated ``index.notice_zh`` / ``notice_en`` are not used).
     """
-    from .coverage import FLAG_NAMES, latest_vintage, observation_shares
-    from .flags import FLAGS
-
     shares = observation_shares(b)
     vintage = latest_vintage(b.panel)
     years = [int(y) for y in b.panel.years] if b.panel.has_years else []
@@ -429,9 +425,6 @@ def _write_large(b: Build, d: Path, excel: bool | None, early: EarlyRawTable | N
     Wide tables go to Arrow straight from their columns (no copy of the data), and the Parquet files
     are written by a few threads while the rest (ranks, grades, CSVs, workbook) is made; the raw table
     encoded while the build ran (``early``, see :class:`EarlyRawTable`) is written as it is."""
-    from .coverage import aggregate_coverage
-    from .provenance import provenance_table
-
     hy = b.panel.has_years
     (d / "tables").mkdir()
     keys = early.keys if early is not None else _ArrowKeys(hy)
@@ -513,8 +506,6 @@ class _ArrowKeys:
         """A function making the table of units: ``unit`` and each text attribute's first value for the
         unit, a row per unit in the file's order."""
         import pyarrow as pa
-
-        from .panel import unit_count
 
         if unit_count(attrs.index) < len(attrs):  # several rows (years) per unit
             return _arrow_frame(attrs.groupby(level="unit", sort=False).first().reset_index())

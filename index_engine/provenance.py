@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .plan import compile_plan
+from .coverage import FLAG_NAMES, value_flags
 
 if TYPE_CHECKING:
     from .result import Build
@@ -54,8 +55,6 @@ def _file_rows(b: Build) -> pd.DataFrame:
         out[c] = col.fillna("").astype(str).str.strip().to_numpy()
     out.loc[out["flag"] == "", "flag"] = "observed"
     if "flag" in b.panel.attrs.columns and "flag" not in src.columns:  # a wide file's flag column, per row
-        from .coverage import FLAG_NAMES, value_flags
-
         inds = [c for c in spec.indicators if c in b.panel.values.columns]
         codes = value_flags(b.panel, inds, b.panel.values.index)
         if codes is not None:

@@ -15,6 +15,8 @@ from .panel import Panel
 from .ranks import rank_scores
 from .spec import Spec
 from .tables import change_on_previous_year, contributions, default_weights, grade_table
+from .coverage import aggregate_coverage, node_coverage, published, status_text, thresholds, withheld
+from .measures import COLUMNS as MEASURE_COLUMNS, spec_measure_table
 
 
 STAGES = ("raw", "transformed", "denominated", "imputed", "screened", "treated", "normalized")
@@ -101,16 +103,12 @@ class Build:
     def coverage(self) -> pd.DataFrame:
         """Share of each node's nominal effective weight backed by observed data, like ``scores``
         (see :mod:`index_engine.coverage`; computed on first use)."""
-        from .coverage import node_coverage
-
         return node_coverage(self)
 
     @cached_property
     def withheld(self) -> pd.DataFrame | None:
         """True where a unit's score at an aggregate is withheld (its coverage below the spec's
         ``publish`` threshold): rows like ``scores`` × aggregates; None without ``publish:``."""
-        from .coverage import aggregate_coverage, withheld
-
         if self.spec.publish is None:
             return None
         return withheld(self.spec, aggregate_coverage(self))
@@ -119,17 +117,13 @@ class Build:
     def published(self) -> pd.DataFrame:
         """``scores`` with the withheld scores missing: what the build publishes, ranks and compares
         (``scores`` itself when nothing is withheld)."""
-        from .coverage import published
-
         return published(self.scores, self.withheld)
 
     @cached_property
     def measures(self) -> pd.DataFrame:
         """The plan's measures and milestones with their reported status (:func:`index_engine.measures.measure_table`,
         from the spec's ``data.progress``); empty when the spec has no ``measures:``."""
-        from .measures import COLUMNS, spec_measure_table
-
-        return spec_measure_table(self.spec, self.targets) if self.spec.measures else pd.DataFrame(columns=COLUMNS)
+        return spec_measure_table(self.spec, self.targets) if self.spec.measures else pd.DataFrame(columns=MEASURE_COLUMNS)
 
     @cached_property
     def ranks(self) -> pd.DataFrame:
@@ -214,8 +208,6 @@ class Build:
 
     def _status(self, long: pd.DataFrame) -> np.ndarray:
         """The ``status`` of each row (unit, year, node) of ``long``."""
-        from .coverage import aggregate_coverage, status_text, thresholds
-
         out = np.full(len(long), "", dtype=object)
         held = self.withheld
         if held is None or not held.to_numpy().any():

@@ -30,6 +30,8 @@ import pandas as pd
 from .dataquality import group_by_dimension, period_rule
 from .errors import DataError, OutputExistsError, SpecError
 from .flags import FLAGS
+from .panel import load_panel
+from .xlsx import write_xlsx
 
 if TYPE_CHECKING:
     from .panel import Panel
@@ -72,8 +74,6 @@ def parse_years(text: str) -> list[int]:
 def _known_panel(spec: Spec, data: str | Path | None, sheet: str | None) -> Panel | None:
     """The data (``data``, or the spec's file) when it can be read; without ``data``, a spec file that cannot
     be read just gives no units (``data`` given and unreadable is an error)."""
-    from .panel import load_panel
-
     if data is not None:
         return load_panel(data, sheet=sheet)
     if spec.data is None or spec.data.file is None:
@@ -132,8 +132,6 @@ def list_ranges(sheets: dict[str, pd.DataFrame]) -> dict[str, dict[str, str]]:
 def write_template(spec: Spec, out: str | Path, *, data: str | Path | None = None, sheet: str | None = None,
                    years: list[int] | None = None, force: bool = False) -> dict[str, Any]:
     """Write the collection workbook ``out`` (replacing it only with ``force``); returns what it holds."""
-    from .xlsx import write_xlsx
-
     out = Path(out)
     if out.suffix.lower() != ".xlsx":
         raise SpecError(f"{out}: the template is an .xlsx workbook; give a name ending in .xlsx")

@@ -21,6 +21,8 @@ from .explorer import EXPLORER_PAGE, explorer_page
 from .format import Formatter
 from .model import ReportModel, records
 from .page import Page, strengths_weaknesses
+from ..spec import spec_from_dict, step_choice
+from ..families import FAMILIES
 
 STATUS_ORDER = ("achieved", "on_track", "at_risk", "off_track")
 VERDICTS = ("coherent", "check", "incoherent")
@@ -549,8 +551,6 @@ class PageBuilder:
     def scoring_bands(self) -> list[dict[str, Any]]:
         """For each indicator scored by bands (normalize ``points``): ``{"code", "unit", "bands": [(band text,
         points)]}`` read from the spec, so a firm can see why it got its points."""
-        from ..spec import spec_from_dict, step_choice
-
         spec = spec_from_dict(self.m.spec)
         out = []
         for code in self.m.indicators:
@@ -769,8 +769,6 @@ def _rank_fmt(v: Any) -> str:
 def _method_summary(step: str, method: str) -> str:
     """The registry's one-line summary of a method (English), or '' when it is not registered here."""
     try:
-        from ..families import FAMILIES
-
         return FAMILIES[step].get(method).summary.replace("``", "")
     except Exception:  # noqa: BLE001 - a plugin method or an old build: the page just omits it
         return ""
