@@ -38,6 +38,7 @@ from ..atomic import write_folder
 from ..outputs import XLSX, write_rows
 from ..parallel import fork_call
 from . import i18n
+from .environment import OPTIONS, TemplateCodeCache, template_cache_folder
 from .firms import FirmPageBuilder, is_summary_build, load_firm_model
 from .format import Formatter
 from .model import MARK_KINDS, ReportModel, load_model
@@ -46,21 +47,15 @@ from .site import PageBuilder, extra_static
 HERE = Path(__file__).resolve().parent
 
 
-_BYTECODE = jinja2.FileSystemBytecodeCache()
-"""Compiled templates, kept by jinja2 in a folder of the system's temporary directory that only this user
-may write (jinja2's own checks), keyed by each template's source: a command renders without compiling
-the templates again."""
+TEMPLATE_CODES = TemplateCodeCache(template_cache_folder)
+"""The compiled templates: in memory for the process, in files for later ones (see
+:class:`~index_engine.report.environment.TemplateCodeCache`)."""
 
 
 def make_env(lang: str, m: ReportModel) -> jinja2.Environment:
     """The jinja2 environment: autoescape on, strict undefined, the format filters registered."""
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(HERE / "templates")),
-        bytecode_cache=_BYTECODE,
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
+        loader=jinja2.FileSystemLoader(str(HERE / "templates")), bytecode_cache=TEMPLATE_CODES, **OPTIONS
     )
     f = Formatter(m, lang)
     env.filters.update(
