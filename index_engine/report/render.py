@@ -26,6 +26,8 @@ unit: ``index.html``, ``distribution.html``, ``grades.html``, ``firms.html`` (th
 from __future__ import annotations
 
 import functools
+import importlib.util
+import pkgutil
 import shutil
 from pathlib import Path
 from typing import Any, Mapping
@@ -203,14 +205,22 @@ def write_downloads(folder: Path, tables: Mapping[str, tuple[list[str], list[lis
         write_rows(columns, rows, folder / path)
 
 
-_PLOTLYJS: str | None = None
+PLOTLYJS = "package_data/plotly.min.js"
+"""Where the plotly package keeps the plotly.js it ships."""
 
 
 def write_plotlyjs(path: Path) -> None:
-    """plotly.js as the installed plotly package ships it (no network)."""
-    global _PLOTLYJS
-    if _PLOTLYJS is None:
-        from plotly.offline import get_plotlyjs
-
-        _PLOTLYJS = get_plotlyjs()
-    path.write_text(_PLOTLYJS, encoding="utf-8")
+    """plotly.js as the installed plotly package ships it (no network): its file copied as it is,
+    found without importing plotly (which costs more than the copy); read through plotly's loader
+    where the package is not a folder of files (a zip)."""
+    spec = importlib.util.find_spec("plotly")
+    if spec is None:
+        raise ModuleNotFoundError("the report needs the plotly package (pip install plotly)", name="plotly")
+    shipped = Path(next(iter(spec.submodule_search_locations or [""]))) / PLOTLYJS
+    if shipped.is_file():
+        shutil.copyfile(shipped, path)
+        return
+    data = pkgutil.get_data("plotly", PLOTLYJS)
+    if data is None:
+        raise FileNotFoundError(f"the installed plotly package has no {PLOTLYJS}")
+    path.write_bytes(data)
