@@ -1,8 +1,9 @@
-"""The report's jinja2 options and where its compiled templates are kept.
+"""The report's jinja2 environment: its class, its options and where its compiled templates are kept.
 
 Compiling the templates from source costs more than rendering a small report, so the code jinja2
 compiles a template to is kept by :class:`TemplateCodeCache`: in memory for the rest of the process
-(a second report rendered by the same process, as in the test suite, compiles nothing) and in a folder for later processes (see :func:`template_cache_folder`).
+(a second report rendered by the same process, as in the test suite, compiles nothing) and in a
+folder for later processes (see :func:`template_cache_folder`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,26 @@ OPTIONS: dict[str, Any] = {
 """The options of every report environment (:func:`index_engine.report.render.make_env`). They are
 part of the compiled templates' file names, with the versions of jinja2 and Python, since jinja2 checks
 only each template's source when it reads compiled code back."""
+
+
+class ReportEnvironment(jinja2.Environment):
+    """A jinja2 environment whose ``obj.name`` reads a plain dict's key without first trying (and
+    failing) an attribute: the pages' rows are dicts, read tens of thousands of times per report.
+
+    The result is the one :meth:`jinja2.Environment.getattr` gives: a name that is also an attribute
+    of ``dict`` (``items``, ``keys``, ...) still gives the attribute, a missing key the undefined value.
+    """
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
+
+_DICT_ATTRIBUTES = frozenset(dir(dict))
 
 
 def template_cache_folder() -> Path | None:

@@ -40,7 +40,7 @@ from ..atomic import write_folder
 from ..outputs import XLSX, write_rows
 from ..parallel import fork_call
 from . import i18n
-from .environment import OPTIONS, TemplateCodeCache, template_cache_folder
+from .environment import OPTIONS, ReportEnvironment, TemplateCodeCache, template_cache_folder
 from .firms import FirmPageBuilder, is_summary_build, load_firm_model
 from .format import Formatter
 from .model import MARK_KINDS, ReportModel, load_model
@@ -56,7 +56,7 @@ TEMPLATE_CODES = TemplateCodeCache(template_cache_folder)
 
 def make_env(lang: str, m: ReportModel) -> jinja2.Environment:
     """The jinja2 environment: autoescape on, strict undefined, the format filters registered."""
-    env = jinja2.Environment(
+    env = ReportEnvironment(
         loader=jinja2.FileSystemLoader(str(HERE / "templates")), bytecode_cache=TEMPLATE_CODES, **OPTIONS
     )
     f = Formatter(m, lang)
