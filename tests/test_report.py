@@ -10,20 +10,23 @@ import csv
 import html
 from html import unescape as html_unescape
 import json
+import math
 import re
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+import numpy as np
 import pandas as pd
 import yaml
 import pytest
 
 import index_engine as ie
+from index_engine._json import jsonable
 from index_engine.errors import DataError, OutputExistsError
 from index_engine.folder import load_build
-from index_engine.report import i18n, load_model, render_report
+from index_engine.report import charts, i18n, load_model, render_report
 from index_engine.report.site import PageBuilder
 
 from .conftest import BEIJING, ROOT, TINY_SPEC, tiny_frame
@@ -233,6 +236,16 @@ def test_every_chart_is_a_valid_plotly_figure_with_a_table(bj_full, bj_full_mode
                 assert c.table.rows and all(len(r) == len(c.table.columns) for r in c.table.rows), c.title
                 n += 1
     assert n > 100
+
+
+def test_figure_json_written_as_is_or_cleaned_is_the_same(bj_full_model):
+    """Each figure is written without cleaning where it holds only plain values; the text is the one
+    cleaning first gives, and a NaN, an infinity or a numpy number is cleaned."""
+    clean = lambda obj: charts._js(jsonable(obj))  # noqa: E731
+    figures = [c.figure for page in PageBuilder(bj_full_model, "en").pages() for c in page.charts]
+    assert figures and all(charts._js(f) == clean(f) for f in figures)
+    odd = {"x": [1.5, float("nan"), np.float64(2.0), np.int64(3), -math.inf], "y": np.array([0.25]), "t": "<b>&"}
+    assert charts._js(odd) == clean(odd) == '{"x":[1.5,null,2.0,3,null],"y":[0.25],"t":"\\u003cb\\u003e\\u0026"}'
 
 
 def test_overview_numbers_match_scores_csv(full_zh, bj_full):

@@ -94,8 +94,21 @@ class Chart:
         )
 
 
+_FIGURE_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
 def _js(obj: Any) -> str:
-    text = json.dumps(jsonable(obj), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    """``obj`` as compact JSON that is safe inside HTML: ``<``, ``>``, ``&`` and the JavaScript line
+    separators escaped.
+
+    A figure holds plain values (keys that are strings, finite floats) and is written as it is; one
+    that holds NaN, an infinity or a numpy value is cleaned by :func:`~index_engine._json.jsonable`
+    first (NaN and infinities as ``null``). The text is the same as if every figure were cleaned:
+    cleaning leaves plain values as they are."""
+    try:
+        text = _FIGURE_JSON.encode(obj)
+    except (ValueError, TypeError):  # NaN or infinity (allow_nan=False), or a value JSON does not know
+        text = _FIGURE_JSON.encode(jsonable(obj))
     return (
         text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
         .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
