@@ -699,6 +699,26 @@ def test_quantities_in_the_locale_style(value, unit, lang, expected):
     assert i18n.fmt_qty(value, unit, lang) == expected
 
 
+@pytest.mark.parametrize("values, dtype", [
+    ([1.5, float("nan"), float("inf"), -2.0], "float64"),
+    ([3, 4, 5, 6], "int64"),
+    ([1, None, 3, None], "Int64"),
+    ([1.5, None, 0.25, 7.0], "double[pyarrow]"),
+    ([True, False, True, False], "bool"),
+    (["1.5", None, "x", "2"], "object"),
+])
+def test_model_lookups_read_each_column_as_float_reads_each_cell(values, dtype):
+    from index_engine.report.model import _float, _lookup
+
+    df = pd.DataFrame({"unit": list("abcd"), "year": [2020, 2020, 2021, 2021], "v": pd.Series(values, dtype=dtype)})
+    df["w"] = df["v"]
+    per_cell = [_float(v) for v in df["v"].tolist()]
+    assert _lookup(df, ["unit", "year"], ["v"]) == {(u, y): v for u, y, v in zip(df["unit"], df["year"], per_cell) if v is not None}
+    both = _lookup(df, ["unit", "year"], ["v", "w"])
+    assert list(both) == [("a", 2020), ("b", 2020), ("c", 2021), ("d", 2021)]
+    assert [v for v, _ in both.values()] == per_cell and all(type(v) in (float, type(None)) for v, _ in both.values())
+
+
 def test_number_helpers():
     assert i18n.fmt_num(-0.04, 1) == "0.0"
     assert i18n.fmt_num(1234567.891) == "1,234,568"

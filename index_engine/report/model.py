@@ -418,12 +418,21 @@ class ReportModel:
 
 
 def _lookup(df: pd.DataFrame, key: list[str], cols: list[str]) -> dict:
+    """``{key tuple: value}`` with one value column (rows without a number left out), else
+    ``{key tuple: (values)}``, the values as :func:`_float` reads them."""
     if df.empty:
         return {}
-    vals = zip(*(df[c].tolist() for c in key + cols))
+    keys = zip(*(df[c].tolist() for c in key))
     if len(cols) == 1:
-        return {tuple(v[: len(key)]): _float(v[-1]) for v in vals if _float(v[-1]) is not None}
-    return {tuple(v[: len(key)]): tuple(_float(x) for x in v[len(key):]) for v in vals}
+        return {k: v for k, v in zip(keys, _floats(df[cols[0]])) if v is not None}
+    return dict(zip(keys, zip(*(_floats(df[c]) for c in cols))))
+
+
+def _floats(column: pd.Series) -> list[float | None]:
+    """:func:`_float` of each value, a numeric column converted as a whole."""
+    if getattr(column.dtype, "kind", "O") in "biuf":
+        return [None if v != v else v for v in column.to_numpy(dtype=float, na_value=np.nan).tolist()]
+    return [_float(v) for v in column.tolist()]
 
 
 def build_nodes(
