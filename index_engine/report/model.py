@@ -28,7 +28,7 @@ import pandas as pd
 from .._checks import NO_YEAR
 from .._json import jsonable
 from ..folder import BuildFolder, load_build
-from ..spec import Spec
+from ..spec import Spec, spec_from_dict
 from ..tables import default_weights
 
 
@@ -262,6 +262,12 @@ class ReportModel:
     @property
     def indicators(self) -> tuple[str, ...]:
         return tuple(c for c, n in self.nodes.items() if n.is_indicator)
+
+    @functools.cached_property
+    def parsed_spec(self) -> Spec:
+        """The spec as a :class:`~index_engine.spec.Spec` (``spec`` holds it as plain data): the one
+        the loaders read, else read from ``spec`` (as ``spec.yaml`` gives it, without the YAML parse)."""
+        return spec_from_dict(self.spec, label=str(self.build_dir / "spec.yaml"), base_dir=self.build_dir)
 
     @functools.cached_property
     def ranked_units(self) -> tuple[str, ...]:
@@ -585,6 +591,7 @@ def load_model(build_dir: str | Path | BuildFolder) -> ReportModel:
         years=years, scores=scores, contributions=contributions, weights=weights, raw=raw, normalized=normalized,
         treatment=f.treatment, imputed=f.imputed, **read_extras(f),
     )
+    m.parsed_spec = spec
     m._score = _lookup(scores, ["unit", "year", "node"], ["score", "rank", "change"])
     m._score = {k: v for k, v in m._score.items() if v[0] is not None}
     if not contributions.empty:

@@ -549,9 +549,9 @@ class PageBuilder:
     def scoring_bands(self) -> list[dict[str, Any]]:
         """For each indicator scored by bands (normalize ``points``): ``{"code", "unit", "bands": [(band text,
         points)]}`` read from the spec, so a firm can see why it got its points."""
-        from ..spec import spec_from_dict, step_choice
+        from ..spec import step_choice
 
-        spec = spec_from_dict(self.m.spec)
+        spec = self.m.parsed_spec
         out = []
         for code in self.m.indicators:
             choice, _ = step_choice(spec, "normalize", code)
