@@ -129,9 +129,8 @@ class PageBuilder:
 
     def base(self, file: str, title: str, active: str, **kw: Any) -> dict[str, Any]:
         m = self.m
-        nav = self.nav()
-        if not hasattr(self, "_pub"):
-            self._pub, self._notice = self.publication(), self.notice()
+        if not hasattr(self, "_pub"):  # the same on every page: worked out once
+            self._pub, self._notice, self._nav = self.publication(), self.notice(), self.nav()
             rec = m.manifest.get("notice")
             self._illustrative = bool(rec.get("illustrative")) if isinstance(rec, dict) else False
         notice = self._notice
@@ -139,7 +138,7 @@ class PageBuilder:
             "file": file,
             "title": title,
             "active": active,
-            "nav": nav,
+            "nav": list(self._nav),
             "index_name": i18n.pick_name(m.index, self.lang, str(m.index.get("id", ""))),
             "index_description": i18n.pick_text(m.index, "description", self.lang),
             "notice": notice or "",
@@ -179,6 +178,14 @@ class PageBuilder:
         if m.audit is not None or m.sensitivity is not None:
             out.append(self.robustness_page)
         out.append(functools.partial(extra_pages, self))
+        return out
+
+    @functools.cached_property
+    def verdicts(self) -> dict[tuple[Any, Any], dict[str, Any]]:
+        """The audit's verdict on each (node, year): the first row ``audit/verdicts.csv`` gives for it."""
+        out: dict[tuple[Any, Any], dict[str, Any]] = {}
+        for r in records(self.m.audit["verdicts"]):  # type: ignore[index]
+            out.setdefault((r["node"], r["year"]), r)
         return out
 
     def ranking_rows(self, year: int, node: str | None = None) -> list[dict[str, Any]]:
@@ -397,9 +404,8 @@ class PageBuilder:
             processing.append({"code": i, "treated": nt, "imputed": ni})
         verdict = None
         if m.audit is not None and "verdicts" in m.audit:
-            v = m.audit["verdicts"]
-            v = v[(v["node"] == code) & (v["year"] == y)]
-            verdict = records(v)[0] if len(v) else None
+            verdict = self.verdicts.get((code, y))
+            verdict = dict(verdict) if verdict is not None else None
         inds = [c for c in node.children if m.nodes[c].is_indicator]
         raw_rows = [{"unit": r["unit"], "values": {}} for r in rows]
         raw_cols = []  # (indicator, heading, kind): the value normalised (when it is not the level), then the level
