@@ -248,6 +248,20 @@ def test_figure_json_written_as_is_or_cleaned_is_the_same(bj_full_model):
     assert charts._js(odd) == clean(odd) == '{"x":[1.5,null,2.0,3,null],"y":[0.25],"t":"\\u003cb\\u003e\\u0026"}'
 
 
+def test_small_multiples_format_each_value_once():
+    seen: list[object] = []
+
+    def fmt(v):
+        seen.append(v)
+        return "—" if v is None else f"{v:.1f}"
+
+    panels = [{"name": f"u{i}", "y": [1.0, 2.5, None, -0.0], "ref": [0.0, 2.5, 3.0, 3.0]} for i in range(5)]
+    chart = charts.small_multiples("c", "t", [2021, 2022, 2023, 2024], panels, fmt=fmt, ref_name="median")
+    assert chart.table.rows[0] == ["u0", "1.0", "2.5", "—", "-0.0"] and chart.table.rows[-1] == ["median", "0.0", "2.5", "3.0", "3.0"]
+    # -0.0 shown twice on each panel (hover, table), the reference's 0.0 on each panel and once in the table
+    assert sorted(map(repr, seen)) == sorted(map(repr, [1.0, 2.5, None, 3.0] + [-0.0] * 10 + [0.0] * 6))
+
+
 def test_overview_numbers_match_scores_csv(full_zh, bj_full):
     s = pd.read_csv(bj_full / "scores.csv")
     last = s[(s["node"] == "BJ_TFDI") & (s["year"] == s["year"].max())].set_index("unit")

@@ -458,6 +458,24 @@ def weight_map(
     return Chart(cid, title, {"data": data, "layout": layout}, Table(title, list(columns), rows), height)
 
 
+def _remembered(fmt: Fmt) -> Fmt:
+    """``fmt`` keeping its text of each number (and None) it formats, for a chart that shows the same
+    values many times. A formatter is a function of the value alone; ``-0.0`` (equal to ``0.0``
+    but perhaps written with its sign) and values of other types are formatted each time."""
+    texts: dict[tuple[type, Any], str] = {}
+
+    def remembered(v: Any) -> str:
+        kind = type(v)
+        if v is None or ((kind is float or kind is int) and v != 0):
+            text = texts.get((kind, v))
+            if text is None:
+                text = texts[kind, v] = fmt(v)
+            return text
+        return fmt(v)
+
+    return remembered
+
+
 PANEL_HEIGHT = 150
 """Height in pixels of one panel of a small-multiples chart."""
 
@@ -481,6 +499,7 @@ def small_multiples(
     The panels share the y axis (``shared_y``) so heights compare across panels; report.js lays the
     grid out in two columns on a phone. Table: a row per panel (and one for the reference when all
     panels share it)."""
+    fmt = _remembered(fmt)  # each value is shown twice (hover, table), and the reference on every panel
     n = len(panels)
     cols = max(1, min(columns, n))
     rows = math.ceil(n / cols)
