@@ -665,8 +665,9 @@ class PageBuilder:
                 if "data" in cc.columns:
                     cc = cc[cc["data"] == "scores"]
                 if not cc.empty:
-                    dims = [d for d in m.dimensions if d in set(cc["y"])]
-                    inds = [i for i in m.indicators if i in set(cc["x"])]
+                    ys, xs = set(cc["y"]), set(cc["x"])
+                    dims = [d for d in m.dimensions if d in ys]
+                    inds = [i for i in m.indicators if i in xs]
                     look = {(r["x"], r["y"]): r["pearson"] for r in records(cc)}
                     z = [[look.get((i, d)) for d in dims] for i in inds]
                     charts.append(ch.heatmap(
