@@ -11,6 +11,9 @@ from . import i18n
 from .model import MARK_KINDS, ReportModel
 
 
+_NO_MARKS = Markup("")
+
+
 class Formatter:
     """Names and numbers in one language (the filters the templates use)."""
 
@@ -91,6 +94,8 @@ class Formatter:
     def mark(self, unit: str, indicator: str, year: int | None = None) -> Markup:
         """The markers of one value (imputed, earlier year, estimate, ...), each with its meaning as a tooltip."""
         marks = self.m.marks_of(unit, self.m.latest if year is None else year, indicator)
+        if not marks:  # most values
+            return _NO_MARKS
         out = []
         for kind, how in marks:
             label = self.t(f"mark_{kind}")
