@@ -733,6 +733,22 @@ def test_model_lookups_read_each_column_as_float_reads_each_cell(values, dtype):
     assert [v for v, _ in both.values()] == per_cell and all(type(v) in (float, type(None)) for v, _ in both.values())
 
 
+def test_model_records_are_jsonable_cells_of_every_type():
+    from index_engine.report.model import records
+
+    df = pd.DataFrame({
+        "f": [1.5, np.nan, np.inf, -np.inf, -0.0], "i": np.arange(5, dtype=np.int32), "b": [True, False, True, True, False],
+        "n": pd.Series([1, None, 3, 4, 5], dtype="Int64"), "s": ["x", None, "z", "w", "v"],
+        "a": pd.Series(["a", None, "c", "d", "e"], dtype="string[pyarrow]"), "h": np.arange(5, dtype=np.float32) / 3,
+        "o": [np.float64("nan"), np.int64(2), "t", None, 2.5],
+    })
+    expected = [{c: jsonable(v) for c, v in zip(df.columns, row)} for row in df.to_numpy(dtype=object).tolist()]
+    got = records(df)
+    assert got == expected and [list(map(type, r.values())) for r in got] == [list(map(type, r.values())) for r in expected]
+    assert got[1]["f"] is None and got[2]["f"] is None and got[1]["n"] is None and got[1]["a"] is None
+    assert records(pd.DataFrame()) == [] and records(None) == []
+
+
 def test_number_helpers():
     assert i18n.fmt_num(-0.04, 1) == "0.0"
     assert i18n.fmt_num(1234567.891) == "1,234,568"

@@ -129,11 +129,23 @@ def _float(v: Any) -> float | None:
 
 
 def records(df: pd.DataFrame | None) -> list[dict[str, Any]]:
-    """Rows of a frame as plain dicts (NaN → None)."""
+    """Rows of a frame as plain dicts, each value as :func:`~index_engine._json.jsonable` makes it
+    (NaN and infinities → None), converted a column at a time."""
     if df is None or df.empty:
         return []
     names = list(df.columns)
-    return [dict(zip(names, map(jsonable, row))) for row in df.to_numpy(dtype=object).tolist()]
+    return [dict(zip(names, row)) for row in zip(*(_plain(df.iloc[:, j]) for j in range(len(names))))]
+
+
+def _plain(column: pd.Series) -> list[Any]:
+    """:func:`~index_engine._json.jsonable` of each value of ``column``: a numpy number column as a
+    whole (``tolist`` gives Python numbers; NaN and infinities become None), others value by value."""
+    kind = column.dtype.kind if isinstance(column.dtype, np.dtype) else "O"
+    if kind in "biu":
+        return column.to_numpy().tolist()
+    if kind == "f":
+        return [v if v - v == 0 else None for v in column.to_numpy().tolist()]  # v - v is NaN for NaN and ±inf
+    return [jsonable(v) for v in column.to_numpy(dtype=object).tolist()]
 
 
 MARK_KINDS: dict[str, str] = {
