@@ -134,7 +134,7 @@ def records(df: pd.DataFrame | None) -> list[dict[str, Any]]:
     if df is None or df.empty:
         return []
     names = list(df.columns)
-    return [dict(zip(names, row)) for row in zip(*(_plain(df.iloc[:, j]) for j in range(len(names))))]
+    return [dict(zip(names, row)) for row in zip(*(_plain(column) for _, column in df.items()))]
 
 
 def _plain(column: pd.Series) -> list[Any]:
