@@ -10,20 +10,23 @@ import csv
 import html
 from html import unescape as html_unescape
 import json
+import math
 import re
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+import numpy as np
 import pandas as pd
 import yaml
 import pytest
 
 import index_engine as ie
+from index_engine._json import jsonable
 from index_engine.errors import DataError, OutputExistsError
 from index_engine.folder import load_build
-from index_engine.report import i18n, load_model, render_report
+from index_engine.report import charts, i18n, load_model, render_report
 from index_engine.report.site import PageBuilder
 
 from .conftest import BEIJING, ROOT, TINY_SPEC, tiny_frame
@@ -233,6 +236,30 @@ def test_every_chart_is_a_valid_plotly_figure_with_a_table(bj_full, bj_full_mode
                 assert c.table.rows and all(len(r) == len(c.table.columns) for r in c.table.rows), c.title
                 n += 1
     assert n > 100
+
+
+def test_figure_json_written_as_is_or_cleaned_is_the_same(bj_full_model):
+    """Each figure is written without cleaning where it holds only plain values; the text is the one
+    cleaning first gives, and a NaN, an infinity or a numpy number is cleaned."""
+    clean = lambda obj: charts._js(jsonable(obj))  # noqa: E731
+    figures = [c.figure for page in PageBuilder(bj_full_model, "en").pages() for c in page.charts]
+    assert figures and all(charts._js(f) == clean(f) for f in figures)
+    odd = {"x": [1.5, float("nan"), np.float64(2.0), np.int64(3), -math.inf], "y": np.array([0.25]), "t": "<b>&"}
+    assert charts._js(odd) == clean(odd) == '{"x":[1.5,null,2.0,3,null],"y":[0.25],"t":"\\u003cb\\u003e\\u0026"}'
+
+
+def test_small_multiples_format_each_value_once():
+    seen: list[object] = []
+
+    def fmt(v):
+        seen.append(v)
+        return "—" if v is None else f"{v:.1f}"
+
+    panels = [{"name": f"u{i}", "y": [1.0, 2.5, None, -0.0], "ref": [0.0, 2.5, 3.0, 3.0]} for i in range(5)]
+    chart = charts.small_multiples("c", "t", [2021, 2022, 2023, 2024], panels, fmt=fmt, ref_name="median")
+    assert chart.table.rows[0] == ["u0", "1.0", "2.5", "—", "-0.0"] and chart.table.rows[-1] == ["median", "0.0", "2.5", "3.0", "3.0"]
+    # -0.0 shown twice on each panel (hover, table), the reference's 0.0 on each panel and once in the table
+    assert sorted(map(repr, seen)) == sorted(map(repr, [1.0, 2.5, None, 3.0] + [-0.0] * 10 + [0.0] * 6))
 
 
 def test_overview_numbers_match_scores_csv(full_zh, bj_full):
@@ -684,6 +711,42 @@ def test_every_interface_string_has_both_languages():
 )
 def test_quantities_in_the_locale_style(value, unit, lang, expected):
     assert i18n.fmt_qty(value, unit, lang) == expected
+
+
+@pytest.mark.parametrize("values, dtype", [
+    ([1.5, float("nan"), float("inf"), -2.0], "float64"),
+    ([3, 4, 5, 6], "int64"),
+    ([1, None, 3, None], "Int64"),
+    ([1.5, None, 0.25, 7.0], "double[pyarrow]"),
+    ([True, False, True, False], "bool"),
+    (["1.5", None, "x", "2"], "object"),
+])
+def test_model_lookups_read_each_column_as_float_reads_each_cell(values, dtype):
+    from index_engine.report.model import _float, _lookup
+
+    df = pd.DataFrame({"unit": list("abcd"), "year": [2020, 2020, 2021, 2021], "v": pd.Series(values, dtype=dtype)})
+    df["w"] = df["v"]
+    per_cell = [_float(v) for v in df["v"].tolist()]
+    assert _lookup(df, ["unit", "year"], ["v"]) == {(u, y): v for u, y, v in zip(df["unit"], df["year"], per_cell) if v is not None}
+    both = _lookup(df, ["unit", "year"], ["v", "w"])
+    assert list(both) == [("a", 2020), ("b", 2020), ("c", 2021), ("d", 2021)]
+    assert [v for v, _ in both.values()] == per_cell and all(type(v) in (float, type(None)) for v, _ in both.values())
+
+
+def test_model_records_are_jsonable_cells_of_every_type():
+    from index_engine.report.model import records
+
+    df = pd.DataFrame({
+        "f": [1.5, np.nan, np.inf, -np.inf, -0.0], "i": np.arange(5, dtype=np.int32), "b": [True, False, True, True, False],
+        "n": pd.Series([1, None, 3, 4, 5], dtype="Int64"), "s": ["x", None, "z", "w", "v"],
+        "a": pd.Series(["a", None, "c", "d", "e"], dtype="string[pyarrow]"), "h": np.arange(5, dtype=np.float32) / 3,
+        "o": [np.float64("nan"), np.int64(2), "t", None, 2.5],
+    })
+    expected = [{c: jsonable(v) for c, v in zip(df.columns, row)} for row in df.to_numpy(dtype=object).tolist()]
+    got = records(df)
+    assert got == expected and [list(map(type, r.values())) for r in got] == [list(map(type, r.values())) for r in expected]
+    assert got[1]["f"] is None and got[2]["f"] is None and got[1]["n"] is None and got[1]["a"] is None
+    assert records(pd.DataFrame()) == [] and records(None) == []
 
 
 def test_number_helpers():

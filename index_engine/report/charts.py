@@ -94,8 +94,21 @@ class Chart:
         )
 
 
+_FIGURE_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
 def _js(obj: Any) -> str:
-    text = json.dumps(jsonable(obj), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    """``obj`` as compact JSON that is safe inside HTML: ``<``, ``>``, ``&`` and the JavaScript line
+    separators escaped.
+
+    A figure holds plain values (keys that are strings, finite floats) and is written as it is; one
+    that holds NaN, an infinity or a numpy value is cleaned by :func:`~index_engine._json.jsonable`
+    first (NaN and infinities as ``null``). The text is the same as if every figure were cleaned:
+    cleaning leaves plain values as they are."""
+    try:
+        text = _FIGURE_JSON.encode(obj)
+    except (ValueError, TypeError):  # NaN or infinity (allow_nan=False), or a value JSON does not know
+        text = _FIGURE_JSON.encode(jsonable(obj))
     return (
         text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
         .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
@@ -445,6 +458,24 @@ def weight_map(
     return Chart(cid, title, {"data": data, "layout": layout}, Table(title, list(columns), rows), height)
 
 
+def _remembered(fmt: Fmt) -> Fmt:
+    """``fmt`` keeping its text of each number (and None) it formats, for a chart that shows the same
+    values many times. A formatter is a function of the value alone; ``-0.0`` (equal to ``0.0``
+    but perhaps written with its sign) and values of other types are formatted each time."""
+    texts: dict[tuple[type, Any], str] = {}
+
+    def remembered(v: Any) -> str:
+        kind = type(v)
+        if v is None or ((kind is float or kind is int) and v != 0):
+            text = texts.get((kind, v))
+            if text is None:
+                text = texts[kind, v] = fmt(v)
+            return text
+        return fmt(v)
+
+    return remembered
+
+
 PANEL_HEIGHT = 150
 """Height in pixels of one panel of a small-multiples chart."""
 
@@ -468,6 +499,7 @@ def small_multiples(
     The panels share the y axis (``shared_y``) so heights compare across panels; report.js lays the
     grid out in two columns on a phone. Table: a row per panel (and one for the reference when all
     panels share it)."""
+    fmt = _remembered(fmt)  # each value is shown twice (hover, table), and the reference on every panel
     n = len(panels)
     cols = max(1, min(columns, n))
     rows = math.ceil(n / cols)

@@ -34,7 +34,6 @@ from typing import TYPE_CHECKING, Any
 from ..aggregate import quasi_arithmetic
 from ..ranks import RANK_RTOL
 from ..plan import resolve
-from ..spec import spec_from_dict
 from ..tables import default_weights
 from .model import records
 
@@ -66,7 +65,7 @@ def slider_positions(weights: list[float]) -> list[float]:
 def explorer_model(pb: "PageBuilder") -> tuple[dict[str, Any] | None, list[Blocker]]:
     """The data of the page (None when it cannot recompute the index) and what blocks it."""
     m = pb.m
-    spec = spec_from_dict(m.spec, label=str(m.build_dir / "spec.yaml"), base_dir=m.build_dir)  # as read, without the YAML parse
+    spec = m.parsed_spec
     blockers: list[Blocker] = []
     if spec.segments is not None and spec.segments.weight_sets:
         blockers.append(Blocker(m.root, "segments"))

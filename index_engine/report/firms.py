@@ -379,11 +379,13 @@ def load_firm_model(build_dir: str | Path | BuildFolder) -> FirmModel:
             rs = rs.sort_values("nominal_rank", kind="stable")
         sens["rank_stats"] = rs.head(TOP_SENSITIVITY)
     empty = pd.DataFrame()
-    return FirmModel(
+    m = FirmModel(
         build_dir=f.path, spec=spec_dict, index=index_meta(spec), root=root, nodes=nodes, units={}, years=summary.years,
         scores=empty, contributions=empty, weights=weights, raw=empty, normalized=empty, treatment=empty,
         imputed=empty, summary=summary, **extras,
     )
+    m.parsed_spec = spec
+    return m
 
 
 # ---- the pages -------------------------------------------------------------------------------

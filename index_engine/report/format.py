@@ -11,6 +11,9 @@ from . import i18n
 from .model import MARK_KINDS, ReportModel
 
 
+_NO_MARKS = Markup("")
+
+
 class Formatter:
     """Names and numbers in one language (the filters the templates use)."""
 
@@ -18,6 +21,7 @@ class Formatter:
         self.m, self.lang = m, lang
         self.digits = m.score_digits
         self.lo, self.hi = m.score_range() or (0.0, 100.0)
+        self._names: dict[tuple[bool, Any], str] = {}  # (is a unit, code) -> name: asked for on every row
 
     def t(self, key: str, **kw: Any) -> str:
         return i18n.t(key, self.lang, **kw)
@@ -44,12 +48,18 @@ class Formatter:
         return "0" if v == 0 else f"{v:.4f}".rstrip("0").rstrip(".") if v >= 0.001 else f"{v:.2g}"
 
     def node_name(self, code: str) -> str:
-        n = self.m.nodes.get(code)
-        return i18n.pick_name(n, self.lang, code) if n else str(code)
+        name = self._names.get((False, code))
+        if name is None:
+            n = self.m.nodes.get(code)
+            name = self._names[False, code] = i18n.pick_name(n, self.lang, code) if n else str(code)
+        return name
 
     def unit_name(self, code: str) -> str:
-        u = self.m.units.get(code)
-        return i18n.pick_name(u, self.lang, code) if u else str(code)
+        name = self._names.get((True, code))
+        if name is None:
+            u = self.m.units.get(code)
+            name = self._names[True, code] = i18n.pick_name(u, self.lang, code) if u else str(code)
+        return name
 
     def unit_label(self, unit: str | None) -> str:
         return i18n.unit_label(unit, self.lang)
@@ -84,6 +94,8 @@ class Formatter:
     def mark(self, unit: str, indicator: str, year: int | None = None) -> Markup:
         """The markers of one value (imputed, earlier year, estimate, ...), each with its meaning as a tooltip."""
         marks = self.m.marks_of(unit, self.m.latest if year is None else year, indicator)
+        if not marks:  # most values
+            return _NO_MARKS
         out = []
         for kind, how in marks:
             label = self.t(f"mark_{kind}")

@@ -27,6 +27,7 @@ language's interface words. Numbers follow the locale's style:
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from typing import Any
@@ -714,11 +715,13 @@ def fmt_rank(v: Any) -> str:
     return str(int(round(float(v))))
 
 
+@functools.lru_cache(maxsize=1024)  # asked for each value a page formats; a report has a few units
 def is_rank_unit(unit: str | None) -> bool:
     u = (unit or "").strip().lower()
     return u.startswith("位次") or u.startswith("排名") or u == "rank" or u.startswith("rank ")
 
 
+@functools.lru_cache(maxsize=1024)
 def unit_label(unit: str | None, lang: str) -> str:
     """The unit of measure as a column heading shows it."""
     if not unit:

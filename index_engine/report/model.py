@@ -28,7 +28,7 @@ import pandas as pd
 from .._checks import NO_YEAR
 from .._json import jsonable
 from ..folder import BuildFolder, load_build
-from ..spec import Spec
+from ..spec import Spec, spec_from_dict
 from ..tables import default_weights
 
 
@@ -129,11 +129,23 @@ def _float(v: Any) -> float | None:
 
 
 def records(df: pd.DataFrame | None) -> list[dict[str, Any]]:
-    """Rows of a frame as plain dicts (NaN → None)."""
+    """Rows of a frame as plain dicts, each value as :func:`~index_engine._json.jsonable` makes it
+    (NaN and infinities → None), converted a column at a time."""
     if df is None or df.empty:
         return []
     names = list(df.columns)
-    return [dict(zip(names, map(jsonable, row))) for row in df.to_numpy(dtype=object).tolist()]
+    return [dict(zip(names, row)) for row in zip(*(_plain(column) for _, column in df.items()))]
+
+
+def _plain(column: pd.Series) -> list[Any]:
+    """:func:`~index_engine._json.jsonable` of each value of ``column``: a numpy number column as a
+    whole (``tolist`` gives Python numbers; NaN and infinities become None), others value by value."""
+    kind = column.dtype.kind if isinstance(column.dtype, np.dtype) else "O"
+    if kind in "biu":
+        return column.to_numpy().tolist()
+    if kind == "f":
+        return [v if v - v == 0 else None for v in column.to_numpy().tolist()]  # v - v is NaN for NaN and ±inf
+    return [jsonable(v) for v in column.to_numpy(dtype=object).tolist()]
 
 
 MARK_KINDS: dict[str, str] = {
@@ -262,6 +274,12 @@ class ReportModel:
     @property
     def indicators(self) -> tuple[str, ...]:
         return tuple(c for c, n in self.nodes.items() if n.is_indicator)
+
+    @functools.cached_property
+    def parsed_spec(self) -> Spec:
+        """The spec as a :class:`~index_engine.spec.Spec` (``spec`` holds it as plain data): the one
+        the loaders read, else read from ``spec`` (as ``spec.yaml`` gives it, without the YAML parse)."""
+        return spec_from_dict(self.spec, label=str(self.build_dir / "spec.yaml"), base_dir=self.build_dir)
 
     @functools.cached_property
     def ranked_units(self) -> tuple[str, ...]:
@@ -418,12 +436,21 @@ class ReportModel:
 
 
 def _lookup(df: pd.DataFrame, key: list[str], cols: list[str]) -> dict:
+    """``{key tuple: value}`` with one value column (rows without a number left out), else
+    ``{key tuple: (values)}``, the values as :func:`_float` reads them."""
     if df.empty:
         return {}
-    vals = zip(*(df[c].tolist() for c in key + cols))
+    keys = zip(*(df[c].tolist() for c in key))
     if len(cols) == 1:
-        return {tuple(v[: len(key)]): _float(v[-1]) for v in vals if _float(v[-1]) is not None}
-    return {tuple(v[: len(key)]): tuple(_float(x) for x in v[len(key):]) for v in vals}
+        return {k: v for k, v in zip(keys, _floats(df[cols[0]])) if v is not None}
+    return dict(zip(keys, zip(*(_floats(df[c]) for c in cols))))
+
+
+def _floats(column: pd.Series) -> list[float | None]:
+    """:func:`_float` of each value, a numeric column converted as a whole."""
+    if getattr(column.dtype, "kind", "O") in "biuf":
+        return [None if v != v else v for v in column.to_numpy(dtype=float, na_value=np.nan).tolist()]
+    return [_float(v) for v in column.tolist()]
 
 
 def build_nodes(
@@ -576,6 +603,7 @@ def load_model(build_dir: str | Path | BuildFolder) -> ReportModel:
         years=years, scores=scores, contributions=contributions, weights=weights, raw=raw, normalized=normalized,
         treatment=f.treatment, imputed=f.imputed, **read_extras(f),
     )
+    m.parsed_spec = spec
     m._score = _lookup(scores, ["unit", "year", "node"], ["score", "rank", "change"])
     m._score = {k: v for k, v in m._score.items() if v[0] is not None}
     if not contributions.empty:

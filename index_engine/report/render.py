@@ -26,6 +26,8 @@ unit: ``index.html``, ``distribution.html``, ``grades.html``, ``firms.html`` (th
 from __future__ import annotations
 
 import functools
+import importlib.util
+import pkgutil
 import shutil
 from pathlib import Path
 from typing import Any, Mapping
@@ -38,6 +40,7 @@ from ..atomic import write_folder
 from ..outputs import XLSX, write_rows
 from ..parallel import fork_call
 from . import i18n
+from .environment import OPTIONS, ReportEnvironment, TemplateCodeCache, template_cache_folder
 from .firms import FirmPageBuilder, is_summary_build, load_firm_model
 from .format import Formatter
 from .model import MARK_KINDS, ReportModel, load_model
@@ -46,21 +49,15 @@ from .site import PageBuilder, extra_static
 HERE = Path(__file__).resolve().parent
 
 
-_BYTECODE = jinja2.FileSystemBytecodeCache()
-"""Compiled templates, kept by jinja2 in a folder of the system's temporary directory that only this user
-may write (jinja2's own checks), keyed by each template's source: a command renders without compiling
-the templates again."""
+TEMPLATE_CODES = TemplateCodeCache(template_cache_folder)
+"""The compiled templates: in memory for the process, in files for later ones (see
+:class:`~index_engine.report.environment.TemplateCodeCache`)."""
 
 
 def make_env(lang: str, m: ReportModel) -> jinja2.Environment:
     """The jinja2 environment: autoescape on, strict undefined, the format filters registered."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(HERE / "templates")),
-        bytecode_cache=_BYTECODE,
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
+    env = ReportEnvironment(
+        loader=jinja2.FileSystemLoader(str(HERE / "templates")), bytecode_cache=TEMPLATE_CODES, **OPTIONS
     )
     f = Formatter(m, lang)
     env.filters.update(
@@ -208,14 +205,22 @@ def write_downloads(folder: Path, tables: Mapping[str, tuple[list[str], list[lis
         write_rows(columns, rows, folder / path)
 
 
-_PLOTLYJS: str | None = None
+PLOTLYJS = "package_data/plotly.min.js"
+"""Where the plotly package keeps the plotly.js it ships."""
 
 
 def write_plotlyjs(path: Path) -> None:
-    """plotly.js as the installed plotly package ships it (no network)."""
-    global _PLOTLYJS
-    if _PLOTLYJS is None:
-        from plotly.offline import get_plotlyjs
-
-        _PLOTLYJS = get_plotlyjs()
-    path.write_text(_PLOTLYJS, encoding="utf-8")
+    """plotly.js as the installed plotly package ships it (no network): its file copied as it is,
+    found without importing plotly (which costs more than the copy); read through plotly's loader
+    where the package is not a folder of files (a zip)."""
+    spec = importlib.util.find_spec("plotly")
+    if spec is None:
+        raise ModuleNotFoundError("the report needs the plotly package (pip install plotly)", name="plotly")
+    shipped = Path(next(iter(spec.submodule_search_locations or [""]))) / PLOTLYJS
+    if shipped.is_file():
+        shutil.copyfile(shipped, path)
+        return
+    data = pkgutil.get_data("plotly", PLOTLYJS)
+    if data is None:
+        raise FileNotFoundError(f"the installed plotly package has no {PLOTLYJS}")
+    path.write_bytes(data)

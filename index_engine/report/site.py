@@ -21,7 +21,7 @@ from .explorer import EXPLORER_PAGE, explorer_page
 from .format import Formatter
 from .model import ReportModel, records
 from .page import Page, strengths_weaknesses
-from ..spec import spec_from_dict, step_choice
+from ..spec import step_choice
 from ..families import FAMILIES
 
 STATUS_ORDER = ("achieved", "on_track", "at_risk", "off_track")
@@ -131,9 +131,8 @@ class PageBuilder:
 
     def base(self, file: str, title: str, active: str, **kw: Any) -> dict[str, Any]:
         m = self.m
-        nav = self.nav()
-        if not hasattr(self, "_pub"):
-            self._pub, self._notice = self.publication(), self.notice()
+        if not hasattr(self, "_pub"):  # the same on every page: worked out once
+            self._pub, self._notice, self._nav = self.publication(), self.notice(), self.nav()
             rec = m.manifest.get("notice")
             self._illustrative = bool(rec.get("illustrative")) if isinstance(rec, dict) else False
         notice = self._notice
@@ -141,7 +140,7 @@ class PageBuilder:
             "file": file,
             "title": title,
             "active": active,
-            "nav": nav,
+            "nav": list(self._nav),
             "index_name": i18n.pick_name(m.index, self.lang, str(m.index.get("id", ""))),
             "index_description": i18n.pick_text(m.index, "description", self.lang),
             "notice": notice or "",
@@ -181,6 +180,14 @@ class PageBuilder:
         if m.audit is not None or m.sensitivity is not None:
             out.append(self.robustness_page)
         out.append(functools.partial(extra_pages, self))
+        return out
+
+    @functools.cached_property
+    def verdicts(self) -> dict[tuple[Any, Any], dict[str, Any]]:
+        """The audit's verdict on each (node, year): the first row ``audit/verdicts.csv`` gives for it."""
+        out: dict[tuple[Any, Any], dict[str, Any]] = {}
+        for r in records(self.m.audit["verdicts"]):  # type: ignore[index]
+            out.setdefault((r["node"], r["year"]), r)
         return out
 
     def ranking_rows(self, year: int, node: str | None = None) -> list[dict[str, Any]]:
@@ -399,9 +406,8 @@ class PageBuilder:
             processing.append({"code": i, "treated": nt, "imputed": ni})
         verdict = None
         if m.audit is not None and "verdicts" in m.audit:
-            v = m.audit["verdicts"]
-            v = v[(v["node"] == code) & (v["year"] == y)]
-            verdict = records(v)[0] if len(v) else None
+            verdict = self.verdicts.get((code, y))
+            verdict = dict(verdict) if verdict is not None else None
         inds = [c for c in node.children if m.nodes[c].is_indicator]
         raw_rows = [{"unit": r["unit"], "values": {}} for r in rows]
         raw_cols = []  # (indicator, heading, kind): the value normalised (when it is not the level), then the level
@@ -551,7 +557,7 @@ class PageBuilder:
     def scoring_bands(self) -> list[dict[str, Any]]:
         """For each indicator scored by bands (normalize ``points``): ``{"code", "unit", "bands": [(band text,
         points)]}`` read from the spec, so a firm can see why it got its points."""
-        spec = spec_from_dict(self.m.spec)
+        spec = self.m.parsed_spec
         out = []
         for code in self.m.indicators:
             choice, _ = step_choice(spec, "normalize", code)
@@ -659,8 +665,9 @@ class PageBuilder:
                 if "data" in cc.columns:
                     cc = cc[cc["data"] == "scores"]
                 if not cc.empty:
-                    dims = [d for d in m.dimensions if d in set(cc["y"])]
-                    inds = [i for i in m.indicators if i in set(cc["x"])]
+                    ys, xs = set(cc["y"]), set(cc["x"])
+                    dims = [d for d in m.dimensions if d in ys]
+                    inds = [i for i in m.indicators if i in xs]
                     look = {(r["x"], r["y"]): r["pearson"] for r in records(cc)}
                     z = [[look.get((i, d)) for d in dims] for i in inds]
                     charts.append(ch.heatmap(
