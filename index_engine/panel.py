@@ -200,7 +200,11 @@ class Panel:
         has = np.zeros(len(self.values), bool)
         for c in spec.indicators:  # column by column: no copy of the table
             if c in self.values.columns:
-                has |= self.values[c].notna().to_numpy()
+                col = self.values[c]
+                if col.dtype.kind == "f" and not has_gap(col.to_numpy()):  # a value on every row: every unit has data
+                    has[:] = True
+                    break
+                has |= col.notna().to_numpy()
         idx = self.values.index
         k = idx.names.index("unit")
         codes = np.asarray(idx.codes[k])
@@ -311,14 +315,39 @@ def _read_table(path: Path, sheet: str | int | None) -> pd.DataFrame:
     return df
 
 
+PARQUET_COLUMNS_AT_ONCE = 8
+"""Columns of a Parquet file read (and converted to pandas) at a time: the memory Arrow frees as it converts one
+group's columns (a column with gaps becomes a new array with NaN) is what it reads the next group into."""
+
+
 def _read_parquet(path: Path, name: str) -> pd.DataFrame:
-    """A Parquet file as a DataFrame of one block per column, Arrow's memory released column by column as
-    it converts (so a large file is not held twice)."""
+    """A Parquet file as a DataFrame of one block per column, read :data:`PARQUET_COLUMNS_AT_ONCE` columns at a
+    time, Arrow's memory released column by column as it converts (so a large file is not held twice).
+
+    A file whose pandas metadata stores index columns (``to_parquet`` of a frame with an index) is read in one
+    piece, so that its index is made as pandas made it."""
     import pyarrow.parquet as pq
 
-    table = pq.read_table(path)
-    _check_header(table.column_names, name)
-    return table.to_pandas(split_blocks=True, self_destruct=True)
+    with pq.ParquetFile(path) as file:
+        schema = file.schema_arrow
+        names = schema.names
+        _check_header(names, name)
+        stored_index = any(isinstance(c, str) for c in (schema.pandas_metadata or {}).get("index_columns", ()))
+        step = PARQUET_COLUMNS_AT_ONCE
+        groups = [None] if stored_index or not names else [names[i:i + step] for i in range(0, len(names), step)]
+        parts = [file.read(columns=g).to_pandas(split_blocks=True, self_destruct=True) for g in groups]
+    return side_by_side(parts)
+
+
+def side_by_side(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """``pd.concat(frames, axis=1)`` (frames or Series on the same rows) without copying their columns: pandas 3
+    copies on write only; pandas 2 copies unless told not to."""
+    if len(frames) == 1 and isinstance(frames[0], pd.DataFrame):
+        return frames[0]
+    return pd.concat(frames, axis=1, **_NO_COPY)
+
+
+_NO_COPY = {} if int(pd.__version__.split(".")[0]) >= 3 else {"copy": False}
 
 
 def _read_csv(path: Path, name: str) -> pd.DataFrame:
@@ -493,10 +522,8 @@ def _parse_numbers(
     if pd.api.types.is_numeric_dtype(col):
         arr = col.to_numpy(dtype=float, na_value=np.nan)
         _check_magnitude(arr, units, rows, name, column, what)
-        if gaps is not None:
-            n = int(np.isnan(arr).sum())
-            if n:
-                gaps[""] = gaps.get("", 0) + n
+        if gaps is not None and has_gap(arr):
+            gaps[""] = gaps.get("", 0) + int(np.isnan(arr).sum())
         return arr
     s = col.astype(str).str.strip()
     low = s.str.lower()
@@ -990,7 +1017,7 @@ def _from_wide(df: pd.DataFrame, name: str, spec: Spec | None) -> Panel:
     # a block per column, sharing the arrays read (a float column of a Parquet file is Arrow's memory): no
     # copy of the data, and a table of some of the columns (the raw stage) is a view too
     columns = [pd.Series(v, index=index, name=c, copy=False) for c, v in numeric.items()]
-    wide = pd.concat(columns, axis=1) if columns else pd.DataFrame(index=index)
+    wide = side_by_side(columns) if columns else pd.DataFrame(index=index)
     attrs = pd.DataFrame(
         {("unit_name" if c == ncol else c): _rows(df[c].astype(str).array, pos) for c in text}, index=index
     )
@@ -1067,6 +1094,12 @@ def warn_empty_nodes(spec: Spec, table: pd.DataFrame, file: str, dropped: tuple[
             stacklevel=2,
         )
     return top
+
+
+def has_gap(v: np.ndarray) -> bool:
+    """Whether the float array ``v`` has a NaN: one pass without a temporary (``minimum`` propagates NaN, so its
+    reduction is NaN when some value is)."""
+    return v.size > 0 and bool(np.isnan(np.minimum.reduce(v, axis=None)))
 
 
 def _has_value(col: pd.Series) -> bool:
