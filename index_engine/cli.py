@@ -15,16 +15,15 @@ import sys
 import traceback
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Sequence
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from . import __version__
 from .atomic import Interrupted
 from .errors import IndexEngineError, OutputExistsError, SpecError
 from .yamlsafe import read_yaml_text
-from .job import default_out, read_inputs, rebuild, run_build
+
+if TYPE_CHECKING:  # the commands import numpy, pandas and the engine when they run (see cmd_build)
+    import pandas as pd
 
 EXIT_OK, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -43,11 +42,19 @@ def parse_set(items: Sequence[str] | None) -> dict[str, Any]:
 
 def load_inputs(args: argparse.Namespace):
     """The spec (with --set applied) and its data (--data, or the spec's own data file)."""
+    from .job import read_inputs
+
     return read_inputs(args.spec, getattr(args, "data", None), sheet=getattr(args, "sheet", None),
                        overrides=parse_set(getattr(args, "set", None)), progress=getattr(args, "progress", None))
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    from . import readahead
+
+    if args.data is not None and args.backend == "local":
+        readahead.start(args.data)  # read while the engine is imported
+    from .job import run_build
+
     job = run_build(
         args.spec, args.data, args.out, sheet=args.sheet, overrides=parse_set(args.set), force=args.force,
         audit=args.audit, uncertainty=args.uncertainty, report=not args.no_report, excel=not args.no_excel,
@@ -59,6 +66,8 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
+    from .job import rebuild
+
     job = rebuild(args.build_dir, args.out, force=args.force)
     _print_summary(job.build)
     print(f"wrote {job.folder}")
@@ -116,6 +125,9 @@ def _print_coverage(b) -> None:
 def _min_median_max(df: pd.DataFrame) -> pd.DataFrame:
     """Rows min, median and max of each column of ``df``, missing values left out (``describe()``'s min, 50%
     and max), column by column: a million units are not copied."""
+    import numpy as np
+    import pandas as pd
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a column without a value: NaN
         stats = {c: [np.nanmin(v), np.nanpercentile(v, 50), np.nanmax(v)] if len(v) else [np.nan] * 3
@@ -126,6 +138,7 @@ def _min_median_max(df: pd.DataFrame) -> pd.DataFrame:
 def cmd_audit(args: argparse.Namespace) -> int:
     from .atomic import write_folder
     from .audit import audit
+    from .job import default_out
     from .pipeline import build
 
     if args.build is not None:
@@ -315,7 +328,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     import time
 
     from . import sensitivity as sa
-    from .job import default_factors, write_job
+    from .job import default_factors, default_out, write_job
     from .pipeline import build
 
     if args.build is not None and args.out is not None:

@@ -315,28 +315,15 @@ def _read_table(path: Path, sheet: str | int | None) -> pd.DataFrame:
     return df
 
 
-PARQUET_COLUMNS_AT_ONCE = 8
-"""Columns of a Parquet file read (and converted to pandas) at a time: the memory Arrow frees as it converts one
-group's columns (a column with gaps becomes a new array with NaN) is what it reads the next group into."""
-
-
 def _read_parquet(path: Path, name: str) -> pd.DataFrame:
-    """A Parquet file as a DataFrame of one block per column, read :data:`PARQUET_COLUMNS_AT_ONCE` columns at a
-    time, Arrow's memory released column by column as it converts (so a large file is not held twice).
+    """A Parquet file as a DataFrame of one block per column, read (or taken as the command line read it ahead)
+    a few columns at a time (:func:`index_engine.readahead.parquet_tables`), Arrow's memory released column by
+    column as it converts (so a large file is not held twice)."""
+    from . import readahead
 
-    A file whose pandas metadata stores index columns (``to_parquet`` of a frame with an index) is read in one
-    piece, so that its index is made as pandas made it."""
-    import pyarrow.parquet as pq
-
-    with pq.ParquetFile(path) as file:
-        schema = file.schema_arrow
-        names = schema.names
-        _check_header(names, name)
-        stored_index = any(isinstance(c, str) for c in (schema.pandas_metadata or {}).get("index_columns", ()))
-        step = PARQUET_COLUMNS_AT_ONCE
-        groups = [None] if stored_index or not names else [names[i:i + step] for i in range(0, len(names), step)]
-        parts = [file.read(columns=g).to_pandas(split_blocks=True, self_destruct=True) for g in groups]
-    return side_by_side(parts)
+    tables = iter(readahead.take(path) or readahead.parquet_tables(path))
+    _check_header(next(tables).names, name)
+    return side_by_side([t.to_pandas(split_blocks=True, self_destruct=True) for t in tables])
 
 
 def side_by_side(frames: list[pd.DataFrame]) -> pd.DataFrame:
