@@ -326,15 +326,24 @@ def _read_parquet(path: Path, name: str) -> pd.DataFrame:
     return side_by_side([t.to_pandas(split_blocks=True, self_destruct=True) for t in tables])
 
 
-def side_by_side(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """``pd.concat(frames, axis=1)`` (frames or Series on the same rows) without copying their columns: pandas 3
-    copies on write only; pandas 2 copies unless told not to."""
-    if len(frames) == 1 and isinstance(frames[0], pd.DataFrame):
-        return frames[0]
-    return pd.concat(frames, axis=1, **_NO_COPY)
+def side_by_side(parts: list[pd.DataFrame | pd.Series]) -> pd.DataFrame:
+    """``pd.concat(parts, axis=1)`` of frames or Series on the same rows, without copying a column.
+
+    pandas 3 copies on write only. pandas 2 copies unless told not to (``copy=False``), and a frame's columns
+    even then: there, the parts are joined as Series, and labelled after."""
+    if len(parts) == 1 and isinstance(parts[0], pd.DataFrame):
+        return parts[0]
+    if _COPY_ON_WRITE:
+        return pd.concat(parts, axis=1)
+    columns = [c for p in parts for c in ([p] if isinstance(p, pd.Series) else (p.iloc[:, i] for i in range(p.shape[1])))]
+    labels = [p.name if isinstance(p, pd.Series) else c for p in parts for c in ([p] if isinstance(p, pd.Series) else p.columns)]
+    joined = pd.concat(columns, axis=1, copy=False, ignore_index=True)
+    joined.columns = labels
+    return joined
 
 
-_NO_COPY = {} if int(pd.__version__.split(".")[0]) >= 3 else {"copy": False}
+_COPY_ON_WRITE = int(pd.__version__.split(".")[0]) >= 3
+"""pandas 3 and later: a frame made of others' columns shares them until one is written."""
 
 
 def _read_csv(path: Path, name: str) -> pd.DataFrame:

@@ -80,6 +80,16 @@ def test_parquet_read_in_groups_of_columns_is_the_file(tmp_path, monkeypatch):
         assert len(got._mgr.blocks) == got.shape[1]  # a block per column, as the reading made them
 
 
+def test_side_by_side_joins_columns_without_copying_them():
+    from index_engine.panel import side_by_side
+
+    parts = [pd.DataFrame({"a": np.arange(3.0), "b": np.arange(3.0) + 1}), pd.Series(np.ones(3), name="c"), pd.DataFrame({"a": np.zeros(3)})]
+    joined = side_by_side(parts)
+    sources = [parts[0]["a"], parts[0]["b"], parts[1], parts[2]["a"]]
+    assert list(joined.columns) == ["a", "b", "c", "a"]
+    assert all(np.shares_memory(joined.iloc[:, i].to_numpy(), s.to_numpy()) for i, s in enumerate(sources))
+
+
 def test_a_file_read_ahead_is_taken_once_and_only_unchanged(tmp_path, tiny_spec):
     from index_engine import readahead
 
