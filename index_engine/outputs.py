@@ -431,8 +431,8 @@ def _write_large(
 
     Wide tables go to Arrow straight from their columns (no copy of the data), and the Parquet files
     are written by a few threads while the rest (ranks, grades, CSVs, workbook) is made; the raw table
-    encoded while the build ran (``early``, see :class:`EarlyRawTable`) is written as it is, once encoded.
-    Each Parquet file's SHA-256 goes into ``hashed`` by the thread that wrote it."""
+    encoded while the build ran (``early``, see :class:`EarlyRawTable`) is written as it is. Each Parquet file's
+    SHA-256 goes into ``hashed``, hashed by the thread that encoded it."""
     from .coverage import aggregate_coverage
     from .provenance import provenance_table
 
@@ -586,7 +586,7 @@ class EarlyRawTable:
         return cls(values[inds], panel.has_years)
 
     @staticmethod
-    def _encode(make: Callable[[], Any]) -> tuple[Any, int]:
+    def _encode(make: Callable[[], Any]) -> tuple[Any, int, str]:
         import pyarrow as pa
 
         table = make()
@@ -595,7 +595,8 @@ class EarlyRawTable:
         rows = table.num_rows
         del table
         release_memory()  # the writer's buffers, which this thread's allocators would keep for reuse
-        return sink.getvalue(), rows
+        data = sink.getvalue()
+        return data, rows, hashlib.sha256(memoryview(data)).hexdigest()
 
     def holds(self, table: pd.DataFrame) -> bool:
         """Whether ``table`` is the table encoded: the same rows and columns, each column the same array."""
@@ -604,8 +605,8 @@ class EarlyRawTable:
             and all(np.shares_memory(table[c].to_numpy(), a) for c, a in zip(self._columns, self._arrays))
         )
 
-    def take(self) -> tuple[Any, int]:
-        """The Parquet file's bytes and row count, once (the bytes are not kept here after)."""
+    def take(self) -> tuple[Any, int, str]:
+        """The Parquet file's bytes, row count and SHA-256, once (the bytes are not kept here after)."""
         job, self._job = self._job, None
         return job.result()
 
@@ -623,17 +624,19 @@ class _ParquetJobs:
         self.rows: dict[str, int] = {}
         self.hashed = {} if hashed is None else hashed
         self._pool = ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)))
-        self._waiting = ThreadPoolExecutor(max_workers=1)  # writes files encoded elsewhere, once they are
         self._jobs: dict[str, Any] = {}
 
     def add(self, name: str, make: Callable[[], Any]) -> None:
         """Write the table ``make()`` returns as ``name`` (relative to the folder)."""
         self._jobs[name] = self._pool.submit(self._write, self.d / name, make)
 
-    def add_encoded(self, name: str, take: Callable[[], tuple[Any, int]]) -> None:
-        """Write the Parquet file ``take()`` returns (its bytes and row count) as ``name``, on a thread that waits
-        for them while the caller goes on (a writer is not kept waiting); the bytes are let go once written."""
-        self._jobs[name] = self._waiting.submit(self._write_bytes, self.d / name, take)
+    def add_encoded(self, name: str, take: Callable[[], tuple[Any, int, str]]) -> None:
+        """Write the Parquet file ``take()`` returns (its bytes, row count and SHA-256) as ``name``, here and now:
+        the bytes are not held while the other tables are made."""
+        from concurrent.futures import Future
+
+        self._jobs[name] = done = Future()
+        done.set_result(self._write_bytes(self.d / name, take))
 
     def _write(self, path: Path, make: Callable[[], Any]) -> int:
         table = make()
@@ -641,11 +644,11 @@ class _ParquetJobs:
         self.hashed[path] = _sha(path)
         return table.num_rows
 
-    def _write_bytes(self, path: Path, take: Callable[[], tuple[Any, int]]) -> int:
-        data, rows = take()
+    def _write_bytes(self, path: Path, take: Callable[[], tuple[Any, int, str]]) -> int:
+        data, rows, sha = take()
         with open(path, "wb") as f:
             f.write(memoryview(data))
-        self.hashed[path] = hashlib.sha256(memoryview(data)).hexdigest()
+        self.hashed[path] = sha
         return rows
 
     def __enter__(self) -> _ParquetJobs:
@@ -653,7 +656,6 @@ class _ParquetJobs:
 
     def __exit__(self, kind, *_: Any) -> None:
         self._pool.shutdown(wait=True, cancel_futures=kind is not None)
-        self._waiting.shutdown(wait=True, cancel_futures=kind is not None)
         release_memory()  # the writers' buffers
         if kind is None:
             self.rows = {name: job.result() for name, job in self._jobs.items()}
