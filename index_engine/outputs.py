@@ -614,7 +614,7 @@ class EarlyRawTable:
 class _ParquetJobs:
     """Parquet files written on a few threads (Arrow's writer releases the GIL) while the caller goes on;
     ``rows`` has each file's row count once the ``with`` block ends, and ``hashed`` (given, or a new dict) each
-    file's SHA-256, hashed by the thread that wrote it. Files are written by :func:`write_parquet`."""
+    file's SHA-256, hashed by the thread that encoded it. Files are written by :func:`write_parquet`."""
 
     def __init__(self, d: Path, hashed: dict[Path, str] | None = None):
         import os
