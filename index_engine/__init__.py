@@ -23,10 +23,30 @@ from .errors import (  # noqa: E402
     UnknownMethodError,
     WeightsNotNormalizedWarning,
 )
-from .panel import Panel, load_panel, panel_from_frame  # noqa: E402
-from .spec import Spec, load_spec, spec_from_dict  # noqa: E402
-from .result import Build, Step  # noqa: E402
-from .pipeline import build  # noqa: E402
+
+_LAZY = {
+    "Panel": "panel", "load_panel": "panel", "panel_from_frame": "panel",
+    "Spec": "spec", "load_spec": "spec", "spec_from_dict": "spec",
+    "Build": "result", "Step": "result",
+    "build": "pipeline",
+}
+"""Names imported from their module when first used: ``python -m index_engine`` reads its arguments (and
+starts reading a data file, see :mod:`index_engine.readahead`) before pandas and the engine are imported."""
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "Build",

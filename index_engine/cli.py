@@ -16,16 +16,15 @@ import sys
 import traceback
 import warnings
 from pathlib import Path
-from typing import Any, Callable, NoReturn, Sequence
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Callable, NoReturn, Sequence
 
 from . import __version__
 from .atomic import Interrupted
 from .errors import IndexEngineError, OutputExistsError, SpecError
 from .yamlsafe import read_yaml_text
-from .job import build_again, default_out, read_inputs, rebuild, run_build
+
+if TYPE_CHECKING:  # the commands import numpy, pandas and the engine when they run (see cmd_build)
+    import pandas as pd
 
 EXIT_OK, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -44,11 +43,20 @@ def parse_set(items: Sequence[str] | None) -> dict[str, Any]:
 
 def load_inputs(args: argparse.Namespace):
     """The spec (with --set applied) and its data (--data, or the spec's own data file)."""
+    from .job import read_inputs
+
     return read_inputs(args.spec, getattr(args, "data", None), sheet=getattr(args, "sheet", None),
                        overrides=parse_set(getattr(args, "set", None)), progress=getattr(args, "progress", None))
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    from . import readahead
+
+    if args.data is not None and args.backend == "local":
+        readahead.start(args.data)  # read while the engine is imported
+    from .job import run_build
+
+    engine_imported()
     job = run_build(
         args.spec, args.data, args.out, sheet=args.sheet, overrides=parse_set(args.set), force=args.force,
         audit=args.audit, uncertainty=args.uncertainty, report=not args.no_report, excel=not args.no_excel,
@@ -60,6 +68,8 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
+    from .job import rebuild
+
     job = rebuild(args.build_dir, args.out, force=args.force)
     _print_summary(job.build)
     print(f"wrote {job.folder}")
@@ -117,6 +127,9 @@ def _print_coverage(b) -> None:
 def _min_median_max(df: pd.DataFrame) -> pd.DataFrame:
     """Rows min, median and max of each column of ``df``, missing values left out (``describe()``'s min, 50%
     and max), column by column: a million units are not copied."""
+    import numpy as np
+    import pandas as pd
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a column without a value: NaN
         stats = {c: [np.nanmin(v), np.nanpercentile(v, 50), np.nanmax(v)] if len(v) else [np.nan] * 3
@@ -127,6 +140,7 @@ def _min_median_max(df: pd.DataFrame) -> pd.DataFrame:
 def cmd_audit(args: argparse.Namespace) -> int:
     from .atomic import write_folder
     from .audit import audit
+    from .job import default_out
     from .pipeline import build
 
     if args.build is not None:
@@ -316,9 +330,10 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     import time
 
     from . import sensitivity as sa
-    from .job import default_factors, write_job
+    from .job import build_again, default_factors, default_out, write_job
     from .pipeline import build
 
+    engine_imported()
     if args.build is not None and args.out is not None:
         raise SpecError("--build adds sensitivity/ to an existing build folder and --out makes a new one; give one of them")
     for flag, v in (("--n", args.n), ("--jobs", args.jobs)):
@@ -525,20 +540,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run(args.func, args)
 
 
+_AS_COMMAND = False
+"""True in the ``index-engine`` process itself (:func:`console_main`); False where a script or a test calls :func:`main`."""
+
+
 def console_main() -> NoReturn:
     """The ``index-engine`` command (and ``python -m index_engine``): :func:`main`, then exit with its code.
 
-    The objects alive before and after the command are frozen out of the garbage collector
-    (``gc.freeze``), as long-running Python servers do with what they import: the collections made
-    during the run then skip the imported modules (they were most of the collector's time in a
-    Beijing build), and those the interpreter makes as it shuts down skip the build's tables too, which
-    otherwise take a tenth of a second or more only to end the process. Cyclic garbage made during the
-    command is collected as before; exit handlers run and files are flushed and closed as before.
+    The objects alive once a command has imported the engine (:func:`engine_imported`) and when it ends
+    are frozen out of the garbage collector (``gc.freeze``), as long-running Python servers do with
+    what they import: the collections made during the run then skip the imported modules (they were
+    most of the collector's time in a Beijing build), and those the interpreter makes as it shuts down
+    skip the build's tables too, which otherwise take a tenth of a second or more only to end the
+    process. Cyclic garbage made during the command is collected as before; exit handlers run and files
+    are flushed and closed as before.
     """
-    gc.freeze()
+    global _AS_COMMAND
+    _AS_COMMAND = True
     code = main()
     gc.freeze()
     sys.exit(code)
+
+
+def engine_imported() -> None:
+    """Called by a command once it has imported what it runs: in the ``index-engine`` process, what is alive
+    now (the imported modules, mostly) is frozen out of the garbage collector (see :func:`console_main`);
+    nothing where a script or a test calls :func:`main`, whose later garbage must stay collectable."""
+    if _AS_COMMAND:
+        gc.freeze()
 
 
 _ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.ENAMETOOLONG}

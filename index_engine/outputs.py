@@ -15,7 +15,7 @@ import pandas as pd
 from ._native import numeric_settings, release_memory
 from ._checks import NO_YEAR
 from .folder import LONG, WIDE
-from .panel import level_values, unit_count
+from .panel import has_gap, level_values, unit_count
 from .atomic import LOCK
 from .parallel import fork_call
 from .xlsx import write_xlsx
@@ -389,7 +389,8 @@ def fill_folder(
     are written, and ``inputs`` a function of that result; ``early`` is the raw table of a large build
     encoded while it was built (:class:`EarlyRawTable`).
     """
-    counts, workbook = _write_into(b, d, excel, audit, early)
+    hashed: dict[Path, str] = {}  # the SHA-256 of files hashed as they were written
+    counts, workbook = _write_into(b, d, excel, audit, early, hashed)
     if callable(sensitivity):
         sensitivity = sensitivity()
     if callable(inputs):
@@ -399,11 +400,11 @@ def fill_folder(
     if workbook is None or then is None:
         if workbook is not None:
             workbook()
-        _finish(b, d, counts, inputs)
+        _finish(b, d, counts, inputs, hashed)
         if then is not None:
             then(d)
         return
-    _finish(b, d, counts, inputs)
+    _finish(b, d, counts, inputs, hashed)
     with fork_call(workbook) as pending:
         then(d)
         pending.result()
@@ -419,16 +420,19 @@ stage whose file holds it (a step that changed nothing), or to ``"scores"`` for 
 indicators, which are the indicator columns of ``scores.parquet``."""
 
 
-def _write_large(b: Build, d: Path, excel: bool | None, early: EarlyRawTable | None = None) -> dict[str, int]:
+def _write_large(
+    b: Build, d: Path, excel: bool | None, early: EarlyRawTable | None = None, hashed: dict[Path, str] | None = None
+) -> dict[str, int]:
     """Parquet (wide) per-unit tables and an Excel workbook of summaries, for firm-level builds.
 
     Wide tables go to Arrow straight from their columns (no copy of the data), and the Parquet files
     are written by a few threads while the rest (ranks, grades, CSVs, workbook) is made; the raw table
-    encoded while the build ran (``early``, see :class:`EarlyRawTable`) is written as it is."""
+    encoded while the build ran (``early``, see :class:`EarlyRawTable`) is written as it is. Each Parquet file's
+    SHA-256 goes into ``hashed``, hashed by the thread that encoded it."""
     hy = b.panel.has_years
     (d / "tables").mkdir()
     keys = early.keys if early is not None else _ArrowKeys(hy)
-    with numeric_settings(), _ParquetJobs(d) as parquet:  # BLAS and pages: see index_engine._native
+    with numeric_settings(), _ParquetJobs(d, hashed) as parquet:  # BLAS and pages: see index_engine._native
         previous: tuple[str, pd.DataFrame] | None = None
         same_as: dict[str, str] = {}
         for stage, table in b.tables.items():
@@ -519,8 +523,7 @@ def _arrow_floats(v: np.ndarray) -> Any:
     (Arrow's own NaN scan, ``from_pandas=True``, is several times slower than numpy's)."""
     import pyarrow as pa
 
-    nan = np.isnan(v)
-    return pa.array(v, mask=nan) if nan.any() else pa.array(v)
+    return pa.array(v, mask=np.isnan(v)) if has_gap(v) else pa.array(v)
 
 
 def _arrow_frame(df: pd.DataFrame) -> Callable[[], Any]:
@@ -574,7 +577,7 @@ class EarlyRawTable:
         return cls(values[inds], panel.has_years)
 
     @staticmethod
-    def _encode(make: Callable[[], Any]) -> tuple[Any, int]:
+    def _encode(make: Callable[[], Any]) -> tuple[Any, int, str]:
         import pyarrow as pa
 
         table = make()
@@ -583,7 +586,8 @@ class EarlyRawTable:
         rows = table.num_rows
         del table
         release_memory()  # the writer's buffers, which this thread's allocators would keep for reuse
-        return sink.getvalue(), rows
+        data = sink.getvalue()
+        return data, rows, hashlib.sha256(memoryview(data)).hexdigest()
 
     def holds(self, table: pd.DataFrame) -> bool:
         """Whether ``table`` is the table encoded: the same rows and columns, each column the same array."""
@@ -592,22 +596,24 @@ class EarlyRawTable:
             and all(np.shares_memory(table[c].to_numpy(), a) for c, a in zip(self._columns, self._arrays))
         )
 
-    def take(self) -> tuple[Any, int]:
-        """The Parquet file's bytes and row count, once (the bytes are not kept here after)."""
+    def take(self) -> tuple[Any, int, str]:
+        """The Parquet file's bytes, row count and SHA-256, once (the bytes are not kept here after)."""
         job, self._job = self._job, None
         return job.result()
 
 
 class _ParquetJobs:
     """Parquet files written on a few threads (Arrow's writer releases the GIL) while the caller goes on;
-    ``rows`` has each file's row count once the ``with`` block ends. Files are written by :func:`write_parquet`."""
+    ``rows`` has each file's row count once the ``with`` block ends, and ``hashed`` (given, or a new dict) each
+    file's SHA-256, hashed by the thread that encoded it. Files are written by :func:`write_parquet`."""
 
-    def __init__(self, d: Path):
+    def __init__(self, d: Path, hashed: dict[Path, str] | None = None):
         import os
         from concurrent.futures import ThreadPoolExecutor
 
         self.d = d
         self.rows: dict[str, int] = {}
+        self.hashed = {} if hashed is None else hashed
         self._pool = ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)))
         self._jobs: dict[str, Any] = {}
 
@@ -615,25 +621,25 @@ class _ParquetJobs:
         """Write the table ``make()`` returns as ``name`` (relative to the folder)."""
         self._jobs[name] = self._pool.submit(self._write, self.d / name, make)
 
-    def add_encoded(self, name: str, take: Callable[[], tuple[Any, int]]) -> None:
-        """Write the Parquet file ``take()`` returns (its bytes and row count) as ``name``, here and now: the
-        bytes are not held while the other tables are made."""
+    def add_encoded(self, name: str, take: Callable[[], tuple[Any, int, str]]) -> None:
+        """Write the Parquet file ``take()`` returns (its bytes, row count and SHA-256) as ``name``, here and now:
+        the bytes are not held while the other tables are made."""
         from concurrent.futures import Future
 
         self._jobs[name] = done = Future()
         done.set_result(self._write_bytes(self.d / name, take))
 
-    @staticmethod
-    def _write(path: Path, make: Callable[[], Any]) -> int:
+    def _write(self, path: Path, make: Callable[[], Any]) -> int:
         table = make()
         write_parquet(table, path)
+        self.hashed[path] = _sha(path)
         return table.num_rows
 
-    @staticmethod
-    def _write_bytes(path: Path, take: Callable[[], tuple[Any, int]]) -> int:
-        data, rows = take()
+    def _write_bytes(self, path: Path, take: Callable[[], tuple[Any, int, str]]) -> int:
+        data, rows, sha = take()
         with open(path, "wb") as f:
             f.write(memoryview(data))
+        self.hashed[path] = sha
         return rows
 
     def __enter__(self) -> _ParquetJobs:
@@ -705,15 +711,17 @@ def grade_counts(b: Build) -> pd.DataFrame:
 
 
 def _write_into(
-    b: Build, d: Path, excel: bool | None, audit: Audit | None, early: EarlyRawTable | None = None
+    b: Build, d: Path, excel: bool | None, audit: Audit | None, early: EarlyRawTable | None = None,
+    hashed: dict[Path, str] | None = None,
 ) -> tuple[dict[str, int], Callable[[], None] | None]:
     """The tables (both layouts) and ``audit/``; returns the row count of each file, and the writer of
-    ``results.xlsx`` (None: written already, or not asked for)."""
+    ``results.xlsx`` (None: written already, or not asked for). ``hashed`` gains the SHA-256 of files hashed as
+    they were written (a large build's Parquet files)."""
     hy = b.panel.has_years
     if audit is not None:
         audit.write(d / "audit")
     if len(b.scores) > LARGE_ROWS:
-        return _write_large(b, d, excel, early), None
+        return _write_large(b, d, excel, early, hashed), None
     counts: dict[str, int] = {}
     tables = output_tables(b)
     extra_sheets: dict[str, pd.DataFrame] = {}
@@ -732,8 +740,10 @@ def _write_into(
     return counts, lambda: write_workbook(b, result_sheets(b, tables, stage_long, extra_sheets), d / XLSX)
 
 
-def _finish(b: Build, d: Path, counts: dict[str, int], inputs: dict[str, Any] | None = None) -> None:
-    """spec.yaml, log.json and manifest.json (with every file's SHA-256), written last.
+def _finish(
+    b: Build, d: Path, counts: dict[str, int], inputs: dict[str, Any] | None = None, hashed: dict[Path, str] | None = None
+) -> None:
+    """spec.yaml, log.json and manifest.json (with every file's SHA-256, hashed now unless in ``hashed``), written last.
 
     ``spec.yaml`` is the spec as built (``--set`` applied, ``data:`` naming the file and sheet read);
     ``manifest.json`` ``inputs`` records the rest a rebuild needs (see :func:`index_engine.job.recorded_inputs`).
@@ -763,14 +773,17 @@ def _finish(b: Build, d: Path, counts: dict[str, int], inputs: dict[str, Any] | 
         "files": {},
     }
     files = [p for p in d.rglob("*") if p.is_file() and p.name != LOCK]
-    _write_manifest(d, manifest, files)
+    _write_manifest(d, manifest, files, hashed)
 
 
-def _write_manifest(d: Path, manifest: dict[str, Any], files: list[Path]) -> None:
-    """``manifest.json``: ``manifest`` with ``files`` gaining each of ``files`` (paths in ``d``) and its SHA-256,
-    all in path order."""
+def _write_manifest(d: Path, manifest: dict[str, Any], files: list[Path], hashed: dict[Path, str] | None = None) -> None:
+    """``manifest.json``: ``manifest`` with ``files`` gaining each of ``files`` (paths in ``d``) and its SHA-256
+    (from ``hashed`` if there, else hashed now), all in path order."""
     listed = {Path(name): sha for name, sha in manifest["files"].items()}
-    listed.update(zip((p.relative_to(d) for p in files), _shas(files)))
+    known = hashed or {}
+    todo = [p for p in files if p not in known]
+    shas = dict(zip(todo, _shas(todo)))
+    listed.update((p.relative_to(d), known[p] if p in known else shas[p]) for p in files)
     manifest["files"] = {str(p): listed[p] for p in sorted(listed)}
     (d / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
 

@@ -200,7 +200,11 @@ class Panel:
         has = np.zeros(len(self.values), bool)
         for c in spec.indicators:  # column by column: no copy of the table
             if c in self.values.columns:
-                has |= self.values[c].notna().to_numpy()
+                col = self.values[c]
+                if col.dtype.kind == "f" and not has_gap(col.to_numpy()):  # a value on every row: every unit has data
+                    has[:] = True
+                    break
+                has |= col.notna().to_numpy()
         idx = self.values.index
         k = idx.names.index("unit")
         codes = np.asarray(idx.codes[k])
@@ -312,13 +316,34 @@ def _read_table(path: Path, sheet: str | int | None) -> pd.DataFrame:
 
 
 def _read_parquet(path: Path, name: str) -> pd.DataFrame:
-    """A Parquet file as a DataFrame of one block per column, Arrow's memory released column by column as
-    it converts (so a large file is not held twice)."""
-    import pyarrow.parquet as pq
+    """A Parquet file as a DataFrame of one block per column, read (or taken as the command line read it ahead)
+    a few columns at a time (:func:`index_engine.readahead.parquet_tables`), Arrow's memory released column by
+    column as it converts (so a large file is not held twice)."""
+    from . import readahead
 
-    table = pq.read_table(path)
-    _check_header(table.column_names, name)
-    return table.to_pandas(split_blocks=True, self_destruct=True)
+    tables = iter(readahead.take(path) or readahead.parquet_tables(path))
+    _check_header(next(tables).names, name)
+    return side_by_side([t.to_pandas(split_blocks=True, self_destruct=True) for t in tables])
+
+
+def side_by_side(parts: list[pd.DataFrame | pd.Series]) -> pd.DataFrame:
+    """``pd.concat(parts, axis=1)`` of frames or Series on the same rows, without copying a column.
+
+    pandas 3 copies on write only. pandas 2 copies unless told not to (``copy=False``), and a frame's columns
+    even then: there, the parts are joined as Series, and labelled after."""
+    if len(parts) == 1 and isinstance(parts[0], pd.DataFrame):
+        return parts[0]
+    if _COPY_ON_WRITE:
+        return pd.concat(parts, axis=1)
+    columns = [c for p in parts for c in ([p] if isinstance(p, pd.Series) else (p.iloc[:, i] for i in range(p.shape[1])))]
+    labels = [p.name if isinstance(p, pd.Series) else c for p in parts for c in ([p] if isinstance(p, pd.Series) else p.columns)]
+    joined = pd.concat(columns, axis=1, copy=False, ignore_index=True)
+    joined.columns = labels
+    return joined
+
+
+_COPY_ON_WRITE = int(pd.__version__.split(".")[0]) >= 3
+"""pandas 3 and later: a frame made of others' columns shares them until one is written."""
 
 
 def _read_csv(path: Path, name: str) -> pd.DataFrame:
@@ -493,10 +518,8 @@ def _parse_numbers(
     if pd.api.types.is_numeric_dtype(col):
         arr = col.to_numpy(dtype=float, na_value=np.nan)
         _check_magnitude(arr, units, rows, name, column, what)
-        if gaps is not None:
-            n = int(np.isnan(arr).sum())
-            if n:
-                gaps[""] = gaps.get("", 0) + n
+        if gaps is not None and has_gap(arr):
+            gaps[""] = gaps.get("", 0) + int(np.isnan(arr).sum())
         return arr
     s = col.astype(str).str.strip()
     low = s.str.lower()
@@ -1000,7 +1023,7 @@ def _from_wide(df: pd.DataFrame, name: str, spec: Spec | None) -> Panel:
     # a block per column, sharing the arrays read (a float column of a Parquet file is Arrow's memory): no
     # copy of the data, and a table of some of the columns (the raw stage) is a view too
     columns = [pd.Series(v, index=index, name=c, copy=False) for c, v in numeric.items()]
-    wide = pd.concat(columns, axis=1) if columns else pd.DataFrame(index=index)
+    wide = side_by_side(columns) if columns else pd.DataFrame(index=index)
     attrs = pd.DataFrame(
         {("unit_name" if c == ncol else c): _rows(df[c].astype(str).array, pos) for c in text}, index=index
     )
@@ -1077,6 +1100,12 @@ def warn_empty_nodes(spec: Spec, table: pd.DataFrame, file: str, dropped: tuple[
             stacklevel=2,
         )
     return top
+
+
+def has_gap(v: np.ndarray) -> bool:
+    """Whether the float array ``v`` has a NaN: one pass without a temporary (``minimum`` propagates NaN, so its
+    reduction is NaN when some value is)."""
+    return v.size > 0 and bool(np.isnan(np.minimum.reduce(v, axis=None)))
 
 
 def _has_value(col: pd.Series) -> bool:

@@ -246,7 +246,8 @@ def test_validate_coverage_of_each_dimension(run_cli, tmp_path):
 
 
 def test_the_command_exits_with_mains_code_once_the_heap_is_frozen(monkeypatch):
-    """``index-engine`` and ``python -m index_engine`` run console_main: main's exit code, the heap frozen before and after."""
+    """``index-engine`` and ``python -m index_engine`` run console_main: main's exit code, the heap frozen
+    once the engine is imported and at the end; main called by a script or a test freezes nothing."""
     import tomllib
 
     from index_engine import cli
@@ -255,9 +256,12 @@ def test_the_command_exits_with_mains_code_once_the_heap_is_frozen(monkeypatch):
         assert tomllib.load(f)["project"]["scripts"]["index-engine"] == "index_engine.cli:console_main"
     assert "console_main()" in (ROOT / "index_engine" / "__main__.py").read_text(encoding="utf-8")
     calls = []
-    monkeypatch.setattr(cli, "main", lambda: calls.append("main") or 3)
     monkeypatch.setattr(cli.gc, "freeze", lambda: calls.append("freeze"))
+    cli.engine_imported()
+    assert calls == []  # not the command's own process
+    monkeypatch.setattr(cli, "_AS_COMMAND", False)
+    monkeypatch.setattr(cli, "main", lambda: calls.append("main") or cli.engine_imported() or 3)
     with pytest.raises(SystemExit) as exit_:
         cli.console_main()
     assert exit_.value.code == 3
-    assert calls == ["freeze", "main", "freeze"]
+    assert calls == ["main", "freeze", "freeze"]

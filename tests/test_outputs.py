@@ -6,7 +6,9 @@ from __future__ import annotations
 import codecs
 import csv
 import errno
+import hashlib
 import io
+import json
 import warnings
 
 import numpy as np
@@ -283,5 +285,9 @@ def test_the_raw_table_encoded_while_building_is_the_file_written_without_it(nam
     assert early._job is None  # taken: the bytes were written and are not kept
     without = write_job(named, tmp_path / "plain", report=False)
     assert (with_early / "tables/raw.parquet").read_bytes() == (without / "tables/raw.parquet").read_bytes()
+    for folder in (with_early, without):  # hashed as they were written (by the encoder, the writers): the files' own
+        files = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["files"]
+        assert "tables/raw.parquet" in files and "scores.parquet" in files
+        assert all(hashlib.sha256((folder / name).read_bytes()).hexdigest() == sha for name, sha in files.items())
     monkeypatch.setattr(outputs, "LARGE_ROWS", 10_000)
     assert outputs.EarlyRawTable.start(named.spec, named.panel) is None  # a small build writes CSV

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -62,6 +64,60 @@ def test_parquet(tmp_path, tiny_spec):
     p = tmp_path / "d.parquet"
     tiny_frame().to_parquet(p)
     assert ie.load_panel(p, tiny_spec).values.loc[("U3", 2020), "c"] == 30
+
+
+def test_parquet_read_in_groups_of_columns_is_the_file(tmp_path, monkeypatch):
+    from index_engine import panel, readahead
+
+    monkeypatch.setattr(readahead, "PARQUET_COLUMNS_AT_ONCE", 3)
+    wide = tiny_frame().assign(**{f"x{i}": np.arange(6.0) for i in range(20)}, e=[1.0, np.nan, 3, 4, 5, 6])
+    for name, frame, index in (("plain", wide, False), ("ranged", wide.iloc[1:], None), ("indexed", wide.set_index("unit"), None)):
+        p = tmp_path / f"{name}.parquet"
+        frame.to_parquet(p, index=index)
+        expect = pd.read_parquet(p)
+        got = panel._read_parquet(p, str(p))
+        pd.testing.assert_frame_equal(got, expect)
+        assert len(got._mgr.blocks) == got.shape[1]  # a block per column, as the reading made them
+
+
+def test_side_by_side_joins_columns_without_copying_them():
+    from index_engine.panel import side_by_side
+
+    parts = [pd.DataFrame({"a": np.arange(3.0), "b": np.arange(3.0) + 1}), pd.Series(np.ones(3), name="c"), pd.DataFrame({"a": np.zeros(3)})]
+    joined = side_by_side(parts)
+    sources = [parts[0]["a"], parts[0]["b"], parts[1], parts[2]["a"]]
+    assert list(joined.columns) == ["a", "b", "c", "a"]
+    assert all(np.shares_memory(joined.iloc[:, i].to_numpy(), s.to_numpy()) for i, s in enumerate(sources))
+
+
+def test_a_file_read_ahead_is_taken_once_and_only_unchanged(tmp_path, tiny_spec):
+    from index_engine import readahead
+
+    p = tmp_path / "d.parquet"
+    tiny_frame().to_parquet(p)
+    readahead.start(p)
+    read = readahead.take(p)
+    assert read[0].names == list(tiny_frame().columns) and sum(t.num_rows for t in read[1:]) == 6
+    assert readahead.take(p) is None  # once
+    readahead.start(p)
+    before = p.stat().st_mtime_ns
+    tiny_frame().assign(c=0.0).to_parquet(p)  # changed since: read again
+    os.utime(p, ns=(before + 10**9, before + 10**9))  # a later time, even where the clock is coarse
+    assert ie.load_panel(p, tiny_spec).values.loc[("U3", 2020), "c"] == 0
+    assert readahead._ahead == {}
+
+
+def test_a_file_read_ahead_in_vain_fails_as_it_always_did(tmp_path, monkeypatch):
+    from index_engine import readahead
+
+    bad = write(tmp_path, "not parquet", "bad.parquet")
+    readahead.start(bad)
+    with pytest.raises(ie.DataError, match=r"bad.parquet: cannot read the file"):
+        ie.load_panel(bad)
+    monkeypatch.setenv("INDEX_ENGINE_MAX_FILE_MB", "0.000001")
+    readahead.start(bad)  # over the limit, or not Parquet by its name: not read
+    readahead.start(write(tmp_path, "unit,x\nA,1\n", "d.csv"))
+    assert readahead._ahead == {}
 
 
 def test_coinr_idata_loads_directly():
