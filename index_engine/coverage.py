@@ -31,6 +31,7 @@ import pandas as pd
 from ._checks import list_rows
 from .errors import EmptyNodeYearWarning
 from .flags import FLAGS, canonical_flag
+from .ranks import year_codes
 
 if TYPE_CHECKING:
     from .panel import Panel
@@ -302,10 +303,9 @@ def warn_empty_years(spec: Spec, table: pd.DataFrame, file: str) -> list[tuple[s
     inds = [c for c in spec.indicators if c in table.columns]
     if not inds:
         return []
-    years = table.index.get_level_values("year")
-    uniq = np.unique(years)
-    if len(uniq) < 2:
+    if len(year_codes(table.index)[1]) < 2:
         return []
+    years = table.index.get_level_values("year")
     present = table[inds].notna().groupby(years).any()  # years × indicators
     empty_in: dict[str, np.ndarray] = {c: ~present[c].to_numpy() for c in inds}
     for c in spec.indicators:

@@ -349,7 +349,6 @@ class Evaluator:
     def __init__(self, rows: pd.Index):
         self.rows = rows
         self.R = len(rows)
-        self.years = np.asarray(rows.get_level_values("year"))
         self.year_groups = year_groups(rows)
 
     def prepare(

@@ -37,10 +37,32 @@ _WIDE = 20_000
 distinct values, per sample, in threads), rather than in blocks of samples."""
 
 
+def year_codes(index: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+    """(each row's year as a code, the codes of the years present in year order) of ``index``, a (unit,
+    year) MultiIndex: its ``year`` level's own codes, so the rows' years are never hashed nor sorted (a
+    level of one year is one code; a level of several is counted once, since it may keep years no row
+    has any more). Code -1, a row without a year, is in no year."""
+    if isinstance(index, pd.MultiIndex):
+        level = index.names.index("year")
+        codes, values = np.asarray(index.codes[level]), np.asarray(index.levels[level])
+    else:
+        codes, values = pd.factorize(np.asarray(index.get_level_values("year")))
+        values = np.asarray(values)
+    if codes.size == 0:
+        return codes, np.arange(0)
+    if values.size == 1 and codes.min() >= 0:
+        return codes, np.zeros(1, np.intp)
+    counts = np.bincount(codes if codes.min() >= 0 else codes[codes >= 0], minlength=values.size)
+    present = np.flatnonzero(counts)
+    return codes, present[np.argsort(values[present], kind="stable")]
+
+
 def year_groups(index: pd.Index) -> list[np.ndarray]:
     """Positions of each year's rows in ``index`` (a (unit, year) MultiIndex), years in order."""
-    years = np.asarray(index.get_level_values("year"))
-    return [np.flatnonzero(years == y) for y in np.unique(years)]
+    codes, years = year_codes(index)
+    if years.size == 1 and codes.min() >= 0:  # one year: every row
+        return [np.arange(codes.size)]
+    return [np.flatnonzero(codes == c) for c in years]
 
 
 def rank_desc(
