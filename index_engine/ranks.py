@@ -238,6 +238,9 @@ def _value_codes(v: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray] | N
     """(the position of each value of ``v`` among its distinct values, the distinct values sorted), or
     None when there are more than ``limit``. ``v`` (no NaN) is coded a block at a time, so each hash
     table is a block's size rather than ``v``'s (a million values would take one of some 40 MB)."""
+    whole = _whole_number_codes(v)
+    if whole is not None:
+        return whole if whole[1].size <= limit else None
     block = 1 << 16
     codes = np.empty(v.size, np.intp)
     found = []
@@ -253,6 +256,28 @@ def _value_codes(v: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray] | N
     for i, u in zip(range(0, v.size, block), found):  # a block's codes to positions among all the values
         codes[i : i + block] = np.searchsorted(uniq, u)[codes[i : i + block]]
     return codes, uniq
+
+
+_WHOLE_SPAN = 1 << 16
+"""Whole numbers spanning at most this many values are coded by counting them (:func:`_whole_number_codes`)."""
+
+
+def _whole_number_codes(v: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`_value_codes` (without its limit) of whole numbers (points, counts) spanning at most
+    :data:`_WHOLE_SPAN` values: each value's offset from the smallest, counted (no hashing, no sort), the
+    distinct ones numbered in order; None for anything else (a fraction, or a wider span)."""
+    if v.size == 0:
+        return None
+    lo, hi = float(v.min()), float(v.max())
+    if not (-(2.0**53) < lo <= hi < 2.0**53 and hi - lo <= _WHOLE_SPAN):  # (NaN and infinities fail too)
+        return None
+    offset = v.astype(np.intp)
+    if not np.array_equal(offset, v):  # a fraction
+        return None
+    offset -= int(lo)
+    present = np.bincount(offset, minlength=1) > 0
+    number = np.cumsum(present, dtype=np.intp) - 1  # each present value's position among the distinct ones
+    return number.take(offset, mode="clip"), np.flatnonzero(present) + lo
 
 
 def _rank_each(scores: np.ndarray | Sequence[np.ndarray], out: np.ndarray, rows: np.ndarray, sel: np.ndarray | None) -> None:
