@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -357,7 +358,12 @@ class Evaluator:
     def __init__(self, rows: pd.Index):
         self.rows = rows
         self.R = len(rows)
-        self.year_groups = year_groups(rows)
+
+    @cached_property
+    def year_groups(self) -> list[np.ndarray]:
+        """Positions of each year's rows (:func:`~index_engine.ranks.year_groups`), for the methods that run
+        year by year and the ranks of a batch; made when first asked for."""
+        return year_groups(self.rows)
 
     def prepare(
         self, model: TreeModel, X: np.ndarray, parts: list[tuple[str, np.ndarray]], label: str | None = None

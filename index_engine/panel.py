@@ -1069,13 +1069,13 @@ def warn_empty_nodes(spec: Spec, table: pd.DataFrame, file: str, dropped: tuple[
     return top
 
 
-def _has_value(col: pd.Series) -> bool:
-    """Whether ``col`` has a value (not missing); for floats one pass without a temporary (``fmax`` skips NaN,
-    so it is NaN only when every value is)."""
+def _has_value(col: pd.Series | np.ndarray) -> bool:
+    """Whether ``col`` has a value (not missing); for floats the first value, which decides almost every
+    column, else one pass without a temporary (``fmax`` skips NaN, so it is NaN only when every value is)."""
     if col.dtype.kind == "f":
-        v = col.to_numpy()
-        return v.size > 0 and not np.isnan(np.fmax.reduce(v))
-    return bool(col.notna().any())
+        v = np.asarray(col)
+        return v.size > 0 and (v[0] == v[0] or not np.isnan(np.fmax.reduce(v)))
+    return bool(pd.Series(col).notna().any())
 
 
 def _under(spec: Spec, code: str, ancestor: str) -> bool:

@@ -137,11 +137,10 @@ def rank_scores(scores: pd.DataFrame) -> pd.DataFrame:
     ``scores`` has rows (unit, year) and one column per node; the ranks are :func:`rank_desc`'s.
     """
     ranks = np.empty(scores.shape[::-1])  # a row per column: each column's ranks are contiguous
-    groups = year_groups(scores.index)
-    if len(groups) == 1 and len(scores) >= _WIDE:  # one year of many units: each column ranked from its own array
+    if len(year_codes(scores.index)[1]) == 1 and len(scores) >= _WIDE:  # one year of many units: each column ranked from its own array
         _rank_each([scores[c].to_numpy(dtype=float) for c in scores.columns], ranks, np.arange(scores.shape[1]), None)
     else:
-        rank_desc(scores.to_numpy(dtype=float).T, groups, ranks)
+        rank_desc(scores.to_numpy(dtype=float).T, year_groups(scores.index), ranks)
     return pd.DataFrame(ranks.T, index=scores.index, columns=scores.columns, copy=False)  # the frame's own block
 
 
