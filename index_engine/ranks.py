@@ -264,19 +264,28 @@ _WHOLE_SPAN = 1 << 16
 def _whole_number_codes(v: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """:func:`_value_codes` (without its limit) of whole numbers (points, counts) spanning at most
     :data:`_WHOLE_SPAN` values: each value's offset from the smallest, counted (no hashing, no sort), the
-    distinct ones numbered in order; None for anything else (a fraction, or a wider span)."""
+    distinct ones numbered in order; None for anything else (a fraction, or a wider span). A block at a
+    time, into the one array of codes (no full-size temporaries)."""
     if v.size == 0:
         return None
     lo, hi = float(v.min()), float(v.max())
     if not (-(2.0**53) < lo <= hi < 2.0**53 and hi - lo <= _WHOLE_SPAN):  # (NaN and infinities fail too)
         return None
-    offset = v.astype(np.intp)
-    if not np.array_equal(offset, v):  # a fraction
-        return None
-    offset -= int(lo)
-    present = np.bincount(offset, minlength=1) > 0
+    block = 1 << 16
+    codes = np.empty(v.size, np.intp)
+    counts = np.zeros(int(hi - lo) + 1, np.intp)
+    for i in range(0, v.size, block):
+        part = codes[i : i + block]
+        np.copyto(part, v[i : i + block], casting="unsafe")  # (exact for the whole numbers it keeps)
+        if not np.array_equal(part, v[i : i + block]):  # a fraction
+            return None
+        part -= int(lo)
+        counts += np.bincount(part, minlength=counts.size)
+    present = counts > 0
     number = np.cumsum(present, dtype=np.intp) - 1  # each present value's position among the distinct ones
-    return number.take(offset, mode="clip"), np.flatnonzero(present) + lo
+    for i in range(0, v.size, block):
+        number.take(codes[i : i + block], out=codes[i : i + block], mode="clip")
+    return codes, np.flatnonzero(present) + lo
 
 
 def _rank_each(scores: np.ndarray | Sequence[np.ndarray], out: np.ndarray, rows: np.ndarray, sel: np.ndarray | None) -> None:
