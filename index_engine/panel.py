@@ -1073,8 +1073,8 @@ def _has_value(col: pd.Series | np.ndarray) -> bool:
     """Whether ``col`` has a value (not missing); for floats the first value, which decides almost every
     column, else one pass without a temporary (``fmax`` skips NaN, so it is NaN only when every value is)."""
     if col.dtype.kind == "f":
-        v = np.asarray(col)
-        return v.size > 0 and (v[0] == v[0] or not np.isnan(np.fmax.reduce(v)))
+        v = col.to_numpy() if isinstance(col, pd.Series) else col  # (numpy's probing of a Series' attributes
+        return v.size > 0 and (v[0] == v[0] or not np.isnan(np.fmax.reduce(v)))  # would look them up in its index)
     return bool(pd.Series(col).notna().any())
 
 
