@@ -31,6 +31,8 @@ import pandas as pd
 from ._checks import list_rows
 from .errors import EmptyNodeYearWarning
 from .flags import FLAGS, canonical_flag
+from .panel import _has_value
+from .ranks import year_codes
 
 if TYPE_CHECKING:
     from .panel import Panel
@@ -142,7 +144,12 @@ def _given(b: Build, inds: list[str], stages: tuple[str, ...]) -> np.ndarray:
             if c not in t.columns:
                 out[:, k] = False
                 continue
-            has = ~np.isnan(t[c].to_numpy(dtype=float))
+            values = t[c].to_numpy(dtype=float)
+            if pos is None and stage == stages[0]:  # straight into the column, no temporaries
+                np.isnan(values, out=out[:, k])
+                np.logical_not(out[:, k], out=out[:, k])
+                continue
+            has = ~np.isnan(values)
             has = has if pos is None else np.where(pos >= 0, has[np.maximum(pos, 0)], False)
             if stage == stages[0]:
                 out[:, k] = has
@@ -168,7 +175,7 @@ def _shares(b: Build, given: np.ndarray, flags: np.ndarray | None) -> dict[str, 
     total = given.size or 1
     if flags is None:
         counts = np.zeros(len(FLAG_NAMES), dtype=np.int64)
-        counts[0] = int(given.sum())
+        counts[0] = np.count_nonzero(given)
     else:
         counts = np.bincount(np.maximum(flags, 0)[given], minlength=len(FLAG_NAMES))
     out = {f: counts[k] / total for k, f in enumerate(FLAG_NAMES) if counts[k]}
@@ -190,22 +197,59 @@ def latest_vintage(panel: Panel) -> str:
 
 _BLOCK = 65_536
 
+_PATTERN_BITS = 12
+"""A node with up to this many partly observed indicators has its coverage worked out once per pattern of
+them (at most 2**12 values), then looked up by each row's pattern; beyond, row by row."""
+
 
 def node_coverage(b: Build, nodes: Iterable[str] | None = None) -> pd.DataFrame:
     """coverage(u, y, n): rows like ``b.scores`` × ``nodes`` (default every node): each node's nominal shares
-    of its observed indicators added up in the spec's order of the indicators, a block of rows at a time
-    (so the block stays in cache), from the observed cells held as booleans. Each node's column is
-    contiguous (a Parquet column is made from it without a copy)."""
+    of its observed indicators added up in the spec's order of the indicators. Each node's column is
+    contiguous (a Parquet column is made from it without a copy).
+
+    A row's coverage of a node depends only on which of the node's indicators it observes, and most of them
+    are observed in every row or in none. So the sum is made once per pattern of the partly observed ones
+    (the same additions in the same order as row by row, so the same bits), and each row takes its
+    pattern's value; a node with more than :data:`_PATTERN_BITS` of them is added up a block of rows at a
+    time instead (so the block stays in cache)."""
     shares = nominal_shares(b.spec, nodes)
     obs = observed(b)
     w = shares.to_numpy(dtype=float)
-    terms = [(i, j, w[i, j]) for i in range(w.shape[0]) for j in np.flatnonzero(w[i])]
-    out = np.zeros((w.shape[1], len(obs)))  # nodes × rows: a node's coverage is one contiguous row
-    for start in range(0, len(obs), _BLOCK):
-        block, seen = out[:, start:start + _BLOCK], obs[start:start + _BLOCK]
-        for i, j, share in terms:
-            np.add(block[j], share, out=block[j], where=seen[:, i])
+    rows = len(obs)
+    seen = np.array([np.count_nonzero(obs[:, i]) for i in range(obs.shape[1])], dtype=np.int64)
+    out = np.empty((w.shape[1], rows))  # nodes × rows: a node's coverage is one contiguous row
+    for j in range(w.shape[1]):
+        terms = [(i, w[i, j]) for i in np.flatnonzero(w[:, j])]  # in the spec's order of the indicators
+        partial = [i for i, _ in terms if 0 < seen[i] < rows]
+        if len(partial) > _PATTERN_BITS:
+            _added_by_rows(out[j], obs, terms)
+            continue
+        bit = {i: k for k, i in enumerate(partial)}
+        patterns = np.arange(1 << len(partial))
+        value = np.zeros(len(patterns))  # the coverage of each pattern of the partly observed indicators
+        for i, share in terms:
+            if seen[i] == rows:
+                np.add(value, share, out=value)
+            elif i in bit:
+                np.add(value, share, out=value, where=(patterns >> bit[i]) & 1 == 1)
+        if not partial:
+            out[j] = value[0]
+            continue
+        code = np.zeros(rows, np.uint16)  # each row's pattern
+        for i, k in bit.items():
+            np.bitwise_or(code, np.left_shift(obs[:, i], k, dtype=np.uint16), out=code)
+        value.take(code, out=out[j], mode="clip")  # (codes are in range: "clip" takes them as they are)
     return pd.DataFrame(out.T, index=b.scores.index, columns=shares.columns, copy=False)
+
+
+def _added_by_rows(out: np.ndarray, obs: np.ndarray, terms: list[tuple[int, float]]) -> None:
+    """``out`` (rows) = the sum of the shares of ``terms`` (indicator, share) that each row observes, a
+    block of rows at a time."""
+    out[:] = 0.0
+    for start in range(0, len(out), _BLOCK):
+        block, seen = out[start:start + _BLOCK], obs[start:start + _BLOCK]
+        for i, share in terms:
+            np.add(block, share, out=block, where=seen[:, i])
 
 
 def aggregate_coverage(b: Build) -> pd.DataFrame:
@@ -272,7 +316,7 @@ def applied_weights(spec: Spec, table: pd.DataFrame, scores: pd.DataFrame) -> pd
     """``table`` (weights.csv) with ``applied_weight`` and ``applied_effective_weight``: the weights once the
     children without any score in the build are taken out and their siblings' weights renormalised (what
     aggregation did for every row; a child missing for some rows only is renormalised away in those rows)."""
-    has = {c: not np.isnan(scores[c].to_numpy(dtype=float)).all() for c in scores.columns}
+    has = {c: _has_value(scores[c].to_numpy(dtype=float)) for c in scores.columns}
     parts = []
     blocks = table.groupby("segment", sort=False) if "segment" in table.columns else [("", table)]
     for _, t in blocks:
@@ -302,10 +346,9 @@ def warn_empty_years(spec: Spec, table: pd.DataFrame, file: str) -> list[tuple[s
     inds = [c for c in spec.indicators if c in table.columns]
     if not inds:
         return []
-    years = table.index.get_level_values("year")
-    uniq = np.unique(years)
-    if len(uniq) < 2:
+    if len(year_codes(table.index)[1]) < 2:
         return []
+    years = table.index.get_level_values("year")
     present = table[inds].notna().groupby(years).any()  # years × indicators
     empty_in: dict[str, np.ndarray] = {c: ~present[c].to_numpy() for c in inds}
     for c in spec.indicators:

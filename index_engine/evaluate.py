@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -55,6 +56,10 @@ from the number of processes, so the same seed gives the same numbers whatever `
 
 _COPY_ROWS = 1 << 13
 """Rows per block where columns are copied side by side (a block of a few children fits in cache)."""
+
+_SLICE_COLUMNS = 6
+"""From this many neighbouring indicator columns, a block is copied from X in one go (numpy's own
+transposing copy; for fewer, stacking a block of rows at a time is quicker)."""
 
 Resolver = Callable[[Spec, str, str], tuple[Method, dict[str, Any], str]]
 """``resolve(spec, step, code) -> (method, params, spec path)`` (see :func:`index_engine.plan.resolve`)."""
@@ -236,8 +241,12 @@ class Prepared:
 
     def side_by_side(self, codes: Sequence[str], rows: slice = slice(None)) -> np.ndarray:
         """``rows`` × ``codes``: the columns of :meth:`values` side by side, row-major as a batch's are
-        (the same layout gives the same rounding). Copied a block of rows at a time, so the strided
-        writes stay in cache (column by column over all rows is several times slower)."""
+        (the same layout gives the same rounding), always a copy. Copied a block of rows at a time, so the
+        strided writes stay in cache (column by column over all rows is several times slower); many
+        neighbouring columns of X, the indicators of a node, in one go."""
+        at = [self.column.get(c, -1) for c in codes]
+        if len(at) >= _SLICE_COLUMNS and at[0] >= 0 and at == list(range(at[0], at[0] + len(at))):
+            return np.array(self.X[rows, at[0] : at[0] + len(at)], order="C")
         cols = [self.values(c)[rows] for c in codes]
         out = np.empty((len(cols[0]), len(cols)))
         for i in range(0, len(out), _COPY_ROWS):
@@ -349,8 +358,12 @@ class Evaluator:
     def __init__(self, rows: pd.Index):
         self.rows = rows
         self.R = len(rows)
-        self.years = np.asarray(rows.get_level_values("year"))
-        self.year_groups = year_groups(rows)
+
+    @cached_property
+    def year_groups(self) -> list[np.ndarray]:
+        """Positions of each year's rows (:func:`~index_engine.ranks.year_groups`), for the methods that run
+        year by year and the ranks of a batch; made when first asked for."""
+        return year_groups(self.rows)
 
     def prepare(
         self, model: TreeModel, X: np.ndarray, parts: list[tuple[str, np.ndarray]], label: str | None = None

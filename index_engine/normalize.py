@@ -318,10 +318,16 @@ def points(
     normalisation methods; doi:10.1787/9789264043466-en; docs/methodology.md §A, step 5).
     """
     v = x.to_numpy(dtype=float)
-    out = np.asarray(points, dtype=float).take(points_band(v, np.asarray(thresholds, dtype=float)))
+    pts = np.asarray(points, dtype=float)
+    band = points_band(v, np.asarray(thresholds, dtype=float))
+    # a band is at most len(thresholds): with a point for each, "clip" never clips, and it takes small
+    # integers as they are (the default mode first copies them to a full-size array of indices)
+    out = pts.take(band, mode="clip" if pts.size > len(thresholds) else "raise")
     nan = np.isnan(v)
     if nan.any():
-        out[nan] = np.nan if missing is None else missing
+        fill = np.float64(np.nan if missing is None else missing)
+        if fill.tobytes() != pts[:1].tobytes():  # a missing value is in band 0: already points[0]
+            np.copyto(out, fill, where=nan)
     return pd.Series(out, index=x.index, name=x.name, copy=False)
 
 

@@ -1108,13 +1108,13 @@ def has_gap(v: np.ndarray) -> bool:
     return v.size > 0 and bool(np.isnan(np.minimum.reduce(v, axis=None)))
 
 
-def _has_value(col: pd.Series) -> bool:
-    """Whether ``col`` has a value (not missing); for floats one pass without a temporary (``fmax`` skips NaN,
-    so it is NaN only when every value is)."""
+def _has_value(col: pd.Series | np.ndarray) -> bool:
+    """Whether ``col`` has a value (not missing); for floats the first value, which decides almost every
+    column, else one pass without a temporary (``fmax`` skips NaN, so it is NaN only when every value is)."""
     if col.dtype.kind == "f":
-        v = col.to_numpy()
-        return v.size > 0 and not np.isnan(np.fmax.reduce(v))
-    return bool(col.notna().any())
+        v = col.to_numpy() if isinstance(col, pd.Series) else col  # (numpy's probing of a Series' attributes
+        return v.size > 0 and (v[0] == v[0] or not np.isnan(np.fmax.reduce(v)))  # would look them up in its index)
+    return bool(pd.Series(col).notna().any())
 
 
 def _under(spec: Spec, code: str, ancestor: str) -> bool:

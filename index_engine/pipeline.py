@@ -27,9 +27,10 @@ from .errors import BuildError, DataError, IndexEngineError, MissingDenominatorW
 from .evaluate import TreeModel, aggregate_build, segment_rows
 from .folder import read_csv
 from .dataquality import findings
-from .panel import Panel, resolve_units, warn_empty_nodes
+from .panel import Panel, _has_value, resolve_units, warn_empty_nodes
 from .plan import Entry, compile_plan, resolve
 from .plan import frozen as _freeze
+from .ranks import year_codes, year_groups
 from .registry import Method
 from ._json import jsonable
 from .result import Build, Step
@@ -90,12 +91,9 @@ def _pooled(
 def _year_positions(index: pd.MultiIndex) -> list[tuple[np.ndarray, pd.Index]] | None:
     """Positions and index of each year's rows (years ascending, rows in table order), None for one
     year: the groups of ``groupby(level="year")``, found once for every indicator of a stage."""
-    codes, uniq = pd.factorize(index.get_level_values("year"), sort=True)
-    if len(uniq) <= 1:
+    if len(year_codes(index)[1]) <= 1:
         return None
-    order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(len(uniq) + 1))
-    return [(order[a:b], index[order[a:b]]) for a, b in zip(bounds[:-1], bounds[1:])]
+    return [(pos, index[pos]) for pos in year_groups(index)]
 
 
 def _joined(parts: list[tuple[pd.Series, pd.Series, np.ndarray | None]], index: pd.Index) -> pd.Series:
@@ -141,7 +139,7 @@ def _per_indicator(
             continue
         x = column(code)
         before = x.to_numpy(dtype=float)
-        if step != "impute" and np.isnan(before).all():  # no value at all (dropped, or empty): nothing to
+        if step != "impute" and not _has_value(before):  # no value at all (dropped, or empty): nothing to
             kept.append(i)  # transform, treat or normalise, and no "no spread" warning for it (it is named once)
             continue
         y = _call(step, code, entry.method, lambda: apply(entry, x), panel)
@@ -401,7 +399,7 @@ def _impute(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
 def _screen(spec: Spec, panel: Panel, imp: pd.DataFrame) -> StageResult:
     entry = compile_plan(spec).screen
     method, params, path = entry.method, entry.params, entry.path
-    if entry.pool != "year" or imp.index.get_level_values("year").nunique() == 1:
+    if entry.pool != "year" or len(year_codes(imp.index)[1]) == 1:
         keep = method.func(imp, **params)
     else:
         keep = pd.concat([method.func(g, **params) for _, g in imp.groupby(level="year", sort=True)])

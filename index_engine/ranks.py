@@ -37,10 +37,32 @@ _WIDE = 20_000
 distinct values, per sample, in threads), rather than in blocks of samples."""
 
 
+def year_codes(index: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+    """(each row's year as a code, the codes of the years present in year order) of ``index``, a (unit,
+    year) MultiIndex: its ``year`` level's own codes, so the rows' years are never hashed nor sorted (a
+    level of one year is one code; a level of several is counted once, since it may keep years no row
+    has any more). Code -1, a row without a year, is in no year."""
+    if isinstance(index, pd.MultiIndex):
+        level = index.names.index("year")
+        codes, values = np.asarray(index.codes[level]), np.asarray(index.levels[level])
+    else:
+        codes, values = pd.factorize(np.asarray(index.get_level_values("year")))
+        values = np.asarray(values)
+    if codes.size == 0:
+        return codes, np.arange(0)
+    if values.size == 1 and codes.min() >= 0:
+        return codes, np.zeros(1, np.intp)
+    counts = np.bincount(codes if codes.min() >= 0 else codes[codes >= 0], minlength=values.size)
+    present = np.flatnonzero(counts)
+    return codes, present[np.argsort(values[present], kind="stable")]
+
+
 def year_groups(index: pd.Index) -> list[np.ndarray]:
     """Positions of each year's rows in ``index`` (a (unit, year) MultiIndex), years in order."""
-    years = np.asarray(index.get_level_values("year"))
-    return [np.flatnonzero(years == y) for y in np.unique(years)]
+    codes, years = year_codes(index)
+    if years.size == 1 and codes.min() >= 0:  # one year: every row
+        return [np.arange(codes.size)]
+    return [np.flatnonzero(codes == c) for c in years]
 
 
 def rank_desc(
@@ -115,11 +137,10 @@ def rank_scores(scores: pd.DataFrame) -> pd.DataFrame:
     ``scores`` has rows (unit, year) and one column per node; the ranks are :func:`rank_desc`'s.
     """
     ranks = np.empty(scores.shape[::-1])  # a row per column: each column's ranks are contiguous
-    groups = year_groups(scores.index)
-    if len(groups) == 1 and len(scores) >= _WIDE:  # one year of many units: each column ranked from its own array
+    if len(year_codes(scores.index)[1]) == 1 and len(scores) >= _WIDE:  # one year of many units: each column ranked from its own array
         _rank_each([scores[c].to_numpy(dtype=float) for c in scores.columns], ranks, np.arange(scores.shape[1]), None)
     else:
-        rank_desc(scores.to_numpy(dtype=float).T, groups, ranks)
+        rank_desc(scores.to_numpy(dtype=float).T, year_groups(scores.index), ranks)
     return pd.DataFrame(ranks.T, index=scores.index, columns=scores.columns, copy=False)  # the frame's own block
 
 
@@ -216,6 +237,9 @@ def _value_codes(v: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray] | N
     """(the position of each value of ``v`` among its distinct values, the distinct values sorted), or
     None when there are more than ``limit``. ``v`` (no NaN) is coded a block at a time, so each hash
     table is a block's size rather than ``v``'s (a million values would take one of some 40 MB)."""
+    whole = _whole_number_codes(v)
+    if whole is not None:
+        return whole if whole[1].size <= limit else None
     block = 1 << 16
     codes = np.empty(v.size, np.intp)
     found = []
@@ -231,6 +255,37 @@ def _value_codes(v: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray] | N
     for i, u in zip(range(0, v.size, block), found):  # a block's codes to positions among all the values
         codes[i : i + block] = np.searchsorted(uniq, u)[codes[i : i + block]]
     return codes, uniq
+
+
+_WHOLE_SPAN = 1 << 16
+"""Whole numbers spanning at most this many values are coded by counting them (:func:`_whole_number_codes`)."""
+
+
+def _whole_number_codes(v: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`_value_codes` (without its limit) of whole numbers (points, counts) spanning at most
+    :data:`_WHOLE_SPAN` values: each value's offset from the smallest, counted (no hashing, no sort), the
+    distinct ones numbered in order; None for anything else (a fraction, or a wider span). A block at a
+    time, into the one array of codes (no full-size temporaries)."""
+    if v.size == 0:
+        return None
+    lo, hi = float(v.min()), float(v.max())
+    if not (-(2.0**53) < lo <= hi < 2.0**53 and hi - lo <= _WHOLE_SPAN):  # (NaN and infinities fail too)
+        return None
+    block = 1 << 16
+    codes = np.empty(v.size, np.intp)
+    counts = np.zeros(int(hi - lo) + 1, np.intp)
+    for i in range(0, v.size, block):
+        part = codes[i : i + block]
+        np.copyto(part, v[i : i + block], casting="unsafe")  # (exact for the whole numbers it keeps)
+        if not np.array_equal(part, v[i : i + block]):  # a fraction
+            return None
+        part -= int(lo)
+        counts += np.bincount(part, minlength=counts.size)
+    present = counts > 0
+    number = np.cumsum(present, dtype=np.intp) - 1  # each present value's position among the distinct ones
+    for i in range(0, v.size, block):
+        number.take(codes[i : i + block], out=codes[i : i + block], mode="clip")
+    return codes, np.flatnonzero(present) + lo
 
 
 def _rank_each(scores: np.ndarray | Sequence[np.ndarray], out: np.ndarray, rows: np.ndarray, sel: np.ndarray | None) -> None:

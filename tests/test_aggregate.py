@@ -65,3 +65,23 @@ def test_copeland_min_coverage_and_size_limit():
     assert np.isnan(got[0, 0]) and not np.isnan(got[0, 1:]).any()
     with pytest.raises(BuildError, match="copeland compares every pair of units; 20001 rows is too many"):
         copeland(np.zeros((20001, 2)), np.ones((1, 2)))
+
+
+@pytest.mark.parametrize("k", [2, 6, 18])
+def test_sum_of_a_block_without_gaps_is_the_same_product_to_the_bit(monkeypatch, k):
+    """A block with every child present is summed as it is, without the copy that sets gaps to 0: the same
+    product on the same values in the same layout, so the same bits as the general path (taken here by a
+    view that is not contiguous); a block with gaps, a weight of 0 and weight samples go the general way."""
+    from index_engine import aggregate
+
+    monkeypatch.setattr(aggregate, "ROW_BLOCK", 64)
+    rng = np.random.default_rng(k)
+    wide = rng.normal(50, 20, (300, k + 1))
+    wide[70:90, 0] = np.nan  # gaps in the second block only
+    wide[200:210, :k] = np.nan  # and rows with no child at all in the fourth
+    X, strided = np.ascontiguousarray(wide[:, :k]), wide[:, :k]
+    for W in (rng.random((1, k)) * 3, np.eye(1, k), rng.random((4, k))):
+        fast, general = aggregate.total(X, W), aggregate.total(strided, W)
+        np.testing.assert_array_equal(fast, general)
+        assert np.isnan(fast[:, 200:210]).all()
+        assert np.isnan(fast[:, 70:90]).all() == (W.shape[0] == 1 and W[0, 1:].sum() == 0)  # only child 0 weighs

@@ -350,3 +350,23 @@ def test_coverage_is_the_observed_cells_times_the_nominal_shares(sparse):
     shares = observation_shares(sparse)
     assert shares == observation_shares(sparse) and shares is not observation_shares(sparse)
     assert shares["counted"] == pytest.approx(obs.mean())
+
+
+def test_coverage_by_pattern_of_observed_indicators_is_the_row_by_row_sum_to_the_bit(sparse, monkeypatch):
+    """A node's coverage worked out once per pattern of its partly observed indicators equals the shares added
+    row by row (the same additions in the same order), for nodes with few and with many such indicators and
+    indicators observed everywhere or nowhere."""
+    from index_engine import coverage
+
+    rng = np.random.default_rng(3)
+    obs = rng.random((len(sparse.scores), len(sparse.spec.indicators))) < 0.7
+    obs[:, :3], obs[:, 3:5] = True, False
+    monkeypatch.setattr(coverage, "observed", lambda b: obs)
+    shares = nominal_shares(sparse.spec).to_numpy()
+    partial = ((obs.sum(axis=0) > 0) & (obs.sum(axis=0) < len(obs)))[:, None] & (shares != 0)
+    assert partial.sum(axis=0).max() > coverage._PATTERN_BITS >= partial.sum(axis=0)[partial.sum(axis=0) > 1].min()
+    by_pattern = coverage.node_coverage(sparse)
+    monkeypatch.setattr(coverage, "_PATTERN_BITS", -1)  # every node row by row
+    by_rows = coverage.node_coverage(sparse)
+    pd.testing.assert_frame_equal(by_pattern, by_rows, check_exact=True)
+    np.testing.assert_allclose(by_rows.to_numpy(), obs @ shares, rtol=0, atol=1e-15)

@@ -27,6 +27,14 @@ def test_points_bands_by_hand():
     assert points(x, thresholds=[1], points=[0, 8], missing=0).tolist() == [0, 8, 8, 8, 8, 8, 8, 0]
 
 
+def test_points_give_a_missing_value_its_own_points():
+    """``missing`` is what a missing value scores, to the bit, whether or not it equals the lowest band's points."""
+    x = pd.Series([0.0, 5.0, np.nan])
+    assert points(x, thresholds=[1], points=[2, 8], missing=3).tolist() == [2, 8, 3]
+    signs = np.signbit(points(x, thresholds=[1], points=[-0.0, 8], missing=0).to_numpy())
+    assert signs.tolist() == [True, False, False]  # -0.0 below the threshold, +0.0 where missing
+
+
 def test_point_bands_equal_numpy_digitize(rng):
     """A comparison per threshold (few) or a binary search (many) gives numpy.digitize's bands."""
     v = rng.gamma(1.0, 2.0, 20_000)

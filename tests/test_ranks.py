@@ -104,3 +104,31 @@ def test_ranks_of_keeps_only_the_nodes_asked_to_keep(tiny_spec, tiny_panel):
     pd.testing.assert_frame_equal(b.ranks_of([root]), expected[[root]])
     pd.testing.assert_frame_equal(b.ranks_of(aggs), expected)
     assert [list(r.columns) for r in b.__dict__["_ranks_of"]] == [[root], aggs]
+
+
+def test_whole_numbers_are_coded_by_counting_as_by_hashing(monkeypatch):
+    """Whole numbers in a narrow span (points, counts) are coded by counting them, with the codes and
+    distinct values the hashing path gives; fractions, wide spans and huge values go to hashing."""
+    rng = np.random.default_rng(11)
+    v = rng.integers(-40, 90, 50_000).astype(float)
+    v[::97] = -0.0
+    whole = ranks._value_codes(v, 4096)
+    assert whole is not None and ranks._whole_number_codes(v) is not None
+    monkeypatch.setattr(ranks, "_WHOLE_SPAN", -1)  # nothing is coded by counting
+    hashed = ranks._value_codes(v, 4096)
+    np.testing.assert_array_equal(whole[0], hashed[0])
+    np.testing.assert_array_equal(whole[1], hashed[1])
+    monkeypatch.undo()
+    assert ranks._value_codes(v, 100) is None  # 130 distinct values
+    for other in (v + 0.5, v * 1e4, np.array([2.0**60, 2.0**60 + 4096])):
+        assert ranks._whole_number_codes(other) is None
+
+
+def test_year_codes_read_the_index_level():
+    """Years come from the MultiIndex's own codes: levels keeping years no row has, and unsorted levels."""
+    idx = pd.MultiIndex(levels=[["A", "B"], [2022, 2020, 2021]], codes=[[0, 1, 0, 1], [0, 1, 0, 1]], names=["unit", "year"])
+    codes, present = ranks.year_codes(idx)
+    assert idx.levels[1][present].tolist() == [2020, 2022]  # 2021: no row
+    assert [g.tolist() for g in year_groups(idx)] == [[1, 3], [0, 2]]
+    one = pd.MultiIndex.from_arrays([["A", "B"], [2025, 2025]], names=["unit", "year"])
+    assert [g.tolist() for g in year_groups(one)] == [[0, 1]] and year_groups(one[:0]) == []
