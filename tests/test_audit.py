@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
 
 import index_engine as ie
 from index_engine.audit import (
@@ -80,9 +79,10 @@ def tiny_build(df: pd.DataFrame | None = None):
     return ie.build(spec, ie.panel_from_frame(tiny_frame() if df is None else df, spec))
 
 
-
 def test_correlation_flags_on_constructed_example():
     """A1~A2 collinear, A3 negative with A, B1 closer to A than to B; nothing else in A or B."""
+    from scipy import stats
+
     b = tiny_build()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -126,6 +126,8 @@ def test_collinear_threshold_is_a_parameter():
 
 def test_denominator_correlation(asem, asem_audit):
     """get_denom_corr: each indicator against each denominator column, on raw and denominated data."""
+    from scipy import stats
+
     c = asem_audit.correlations
     den = c[c["relation"] == "denominator"]
     dens = {"Area", "Energy", "GDP", "Population"}
@@ -192,6 +194,8 @@ def test_unit_coverage_rule():
 
 
 def test_importance_is_effective_weight_and_r2(asem, asem_audit):
+    from scipy import stats
+
     imp = asem_audit.importance.set_index("node")
     assert "Index" not in imp.index
     ew = asem.weights.set_index("node")["effective_weight"]

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
 
 import index_engine as ie
+from index_engine.dask_backend import build_dask, combine_moments, split_panel
 
 from .conftest import ROOT
 
-distributed = pytest.importorskip("distributed")
-
-from index_engine.dask_backend import build_dask, combine_moments, split_panel  # noqa: E402
+# distributed (and dask under it) is imported by the cluster fixture, on the worker that runs this module,
+# rather than when every worker collects the suite
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("distributed") is None, reason="distributed is not installed (pip install -e .[test])")
 
 
 @pytest.fixture(scope="module")
 def client():
     """One worker process with two threads: tasks still cross a process boundary (pickled both
     ways) and run side by side, for the cost of starting one Python process instead of two."""
+    import distributed
+
     cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=2, dashboard_address=None)
     c = distributed.Client(cluster)
     yield c

@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
 
 from index_engine.errors import BuildError, DataError, DegenerateIndicatorWarning
 from index_engine.normalize import borda, dist2max, dist2ref, dist2targ, fracmax, prank, rank
@@ -23,6 +22,8 @@ def one_year(values, units=None, year=2020) -> pd.Series:
 
 def rankdata_min(v: np.ndarray) -> np.ndarray:
     """scipy's 'min' ranks of the values present, missing kept."""
+    from scipy import stats
+
     out = np.full(v.shape, np.nan)
     ok = ~np.isnan(v)
     out[ok] = stats.rankdata(v[ok], method="min")

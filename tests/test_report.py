@@ -419,8 +419,8 @@ def test_audit_flags_in_the_page_language(full_zh, full_en, bj_full):
     assert {"outlier", "collinear", "low_availability"} <= set(latest["check"])
 
 
-def test_pages_without_targets_sensitivity_or_audit(bj_plain, tmp_path):
-    out = render_report(bj_plain, tmp_path / "r")
+def test_pages_without_targets_sensitivity_or_audit(hdi, tmp_path):
+    out = render_report(hdi, tmp_path / "r")
     names = {p.name for p in out.iterdir()}
     assert "index.html" in names and "methodology.html" in names
     assert "targets.html" not in names and "robustness.html" not in names
@@ -428,11 +428,9 @@ def test_pages_without_targets_sensitivity_or_audit(bj_plain, tmp_path):
     assert "targets.html" not in html and "robustness.html" not in html
 
 
-def test_robustness_from_sensitivity_alone(bj_plain, tmp_path):
-    d = tmp_path / "b"
-    shutil.copytree(bj_plain, d)
-    write_fake_sensitivity(d)
-    out = render_report(d, tmp_path / "r", lang="en")
+def test_robustness_from_sensitivity_alone(hdi, tmp_path):
+    write_fake_sensitivity(hdi)
+    out = render_report(hdi, tmp_path / "r", lang="en")
     html = read(out / "robustness.html")
     assert "Sobol" in html and "Statistical audit" not in html
 

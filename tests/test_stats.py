@@ -9,7 +9,6 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
 
 import index_engine as ie
 from index_engine import audit as audit_module
@@ -169,6 +168,8 @@ def test_audit_weights_and_stats_share_one_kmo_and_bartlett(asem):
 
 def test_bartlett_matches_textbook_formula():
     """Bartlett (1950): χ² = −(n − 1 − (2p + 5)/6)·ln|R| on p(p − 1)/2 degrees of freedom."""
+    from scipy import stats
+
     rng = np.random.default_rng(4)
     n, p = 45, 4
     x = rng.normal(size=(n, 1)) + rng.normal(size=(n, p))
@@ -210,6 +211,8 @@ def test_pca_eigen():
 @pytest.mark.parametrize("n", [3, 5, 12, 51])
 @pytest.mark.parametrize("ties", [False, True])
 def test_correlate_matches_scipy(n, ties):
+    from scipy import stats
+
     rng = np.random.default_rng(n)
     x = rng.normal(size=n)
     y = x + rng.normal(size=n)
@@ -223,6 +226,8 @@ def test_correlate_matches_scipy(n, ties):
 
 
 def test_correlate_pairwise_complete_and_degenerate():
+    from scipy import stats
+
     x = np.array([1.0, 2, 3, 4, np.nan, 6])
     y = np.array([2.0, 1, 4, np.nan, 5, 7])
     n, r, p, rho, prho = correlate(x, y)
@@ -258,6 +263,8 @@ def test_correlate_pairs_gives_correlates_numbers_to_the_bit(seed):
 
 
 def test_squared_correlation_is_scipy_pearson_squared_on_complete_pairs():
+    from scipy import stats
+
     rng = np.random.default_rng(11)
     x, y = rng.normal(size=30), rng.normal(size=30)
     y += x

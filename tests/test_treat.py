@@ -7,8 +7,6 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
-from scipy.stats import mstats
 
 from index_engine._checks import kurt_excel, skew_excel
 from index_engine.errors import SmallSampleWarning
@@ -28,6 +26,8 @@ def fails_jrc_test(v: np.ndarray) -> bool:
 
 
 def test_winsorise_matches_scipy_mstats_winsorize():
+    from scipy.stats import mstats
+
     x = TWO_HIGH
     assert fails_jrc_test(x.to_numpy())
     y, lab = winsorise(x)
@@ -40,6 +40,8 @@ def test_winsorise_matches_scipy_mstats_winsorize():
 
 
 def test_winsorise_keeps_its_points_when_the_limit_stops_it_where_jrc_falls_back_to_the_log():
+    from scipy.stats import mstats
+
     x = TWO_HIGH
     y, lab = winsorise(x, winmax=1)
     np.testing.assert_array_equal(y, np.asarray(mstats.winsorize(x.to_numpy(), limits=(0, 1 / 20))))
@@ -51,6 +53,8 @@ def test_winsorise_keeps_its_points_when_the_limit_stops_it_where_jrc_falls_back
 
 
 def test_winsorise_mirrors_at_the_minimum_for_negative_skew():
+    from scipy.stats import mstats
+
     x = -TWO_HIGH
     y, lab = winsorise(x)
     np.testing.assert_array_equal(y, np.asarray(mstats.winsorize(x.to_numpy(), limits=(2 / 20, 0))))
@@ -67,6 +71,8 @@ def test_winsorise_leaves_a_passing_indicator_and_warns_below_four_points():
 
 
 def test_zscore_clip_replaces_points_beyond_three_sample_sds():
+    from scipy import stats
+
     v = np.r_[np.arange(1.0, 31.0), [150.0, -120.0], np.nan]
     z = stats.zscore(v[:-1], ddof=1)
     assert (np.abs(z) > 3).tolist() == [False] * 30 + [True, True]  # scipy's z-scores with n − 1
