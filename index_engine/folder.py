@@ -38,7 +38,7 @@ import hashlib
 import json
 import os
 import re
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
 
@@ -115,9 +115,32 @@ YEARS_FIRST = ("scores", "ranks", "change")
 # ---- cells ---------------------------------------------------------------------------------
 def _numbers(col: pd.Series) -> np.ndarray | None:
     """The cells of a text column as exact doubles (NULLS → NaN), or as int64 when every cell is
-    a whole number written without a point (as pandas reads them); None when one is not a number."""
-    vals = col.to_numpy(dtype=object)
-    null = np.fromiter((v in NULLS for v in vals), dtype=bool, count=len(vals))
+    a whole number written without a point (as pandas reads them); None when one is not a number.
+
+    A column held by Arrow is converted by Arrow (a correctly rounded parse, as Python's ``float``);
+    a cell Arrow refuses (blanks around it, ``1_000``, other scripts' digits) sends the column to
+    ``float`` itself, which decides."""
+    arrow = _arrow_text(col)
+    if arrow is None:
+        vals = col.to_numpy(dtype=object)
+        return _floats(vals, np.fromiter((v in NULLS for v in vals), dtype=bool, count=len(vals)))
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    null = pc.is_in(arrow, value_set=_arrow_nulls())
+    some_null = bool(pc.any(null).as_py())
+    try:
+        v = pc.cast(pc.if_else(null, pa.scalar(None, pa.string()), arrow) if some_null else arrow, pa.float64())
+    except pa.ArrowInvalid:
+        return _floats(col.to_numpy(dtype=object), null.to_numpy(zero_copy_only=False))
+    v = v.to_numpy(zero_copy_only=False)
+    if len(v) and not some_null and np.all(np.abs(v) < 2**53) and not pc.any(pc.match_substring_regex(arrow, _NOT_WHOLE.pattern)).as_py():
+        return v.astype(np.int64)
+    return v
+
+
+def _floats(vals: np.ndarray, null: np.ndarray) -> np.ndarray | None:
+    """:func:`_numbers` of the cells ``vals`` (object), ``null`` marking those in NULLS, by Python's ``float``."""
     some_null = bool(null.any())
     try:
         v = (np.where(null, "nan", vals) if some_null else vals).astype(float)
@@ -129,7 +152,27 @@ def _numbers(col: pd.Series) -> np.ndarray | None:
     return v
 
 
+def _arrow_text(col: pd.Series) -> Any:
+    """The Arrow array of a text column pandas keeps in Arrow (its cells as they are, none missing), else None."""
+    if getattr(col.dtype, "storage", None) != "pyarrow" or col.hasnans:
+        return None
+    import pyarrow as pa
+
+    arr = pa.array(col.array)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type) else None
+
+
 _NOT_WHOLE = re.compile(r"[^\d\s+-]")
+
+
+@cache
+def _arrow_nulls() -> Any:
+    """NULLS as an Arrow array."""
+    import pyarrow as pa
+
+    return pa.array(sorted(NULLS))
 
 
 def _first_bad(col: pd.Series) -> tuple[int, str]:
