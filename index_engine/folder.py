@@ -47,7 +47,7 @@ import pandas as pd
 
 from ._checks import NO_YEAR
 from .errors import DataError, SpecError
-from .spec import Spec, load_spec, spec_from_dict
+from .spec import Spec, load_spec
 from .tables import default_weights
 from .targets import NUMERIC_COLUMNS as TARGET_NUMERIC
 
@@ -375,18 +375,15 @@ class BuildFolder:
         file need not exist: reading the spec never opens it.
         """
         p = self.path / SPEC
-        try:
-            spec = load_spec(p)
-        except SpecError as exc:
-            raise DataError(str(exc)) from None  # the message names the folder's spec.yaml
         base = self.recorded_inputs.get("base_dir")
         origin = self.manifest.get("spec_file")
         if not base and isinstance(origin, str) and origin and not origin.startswith("<"):
             base = Path(origin).parent
-        if base:
+        try:
             # relative paths in the spec (data.file, freeze_normalization) are relative to the original spec
-            spec = spec_from_dict(spec.to_dict(), label=str(p), base_dir=Path(base))
-        return spec
+            return load_spec(p, base_dir=Path(base) if base else None)
+        except SpecError as exc:
+            raise DataError(str(exc)) from None  # the message names the folder's spec.yaml
 
     @property
     def recorded_inputs(self) -> dict[str, Any]:
