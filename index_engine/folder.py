@@ -271,8 +271,11 @@ def _read_json(path: Path) -> Any:
 
 
 # ---- the folder ----------------------------------------------------------------------------
-def load_build(path: str | Path) -> BuildFolder:
+def load_build(path: str | Path, spec: Spec | None = None) -> BuildFolder:
     """Open a finished build folder (either layout); tables are read when first asked for.
+
+    ``spec``, the Spec the folder was just written from, is taken as its ``spec.yaml`` (not read
+    again) when its hash is the manifest's ``spec_sha256``: the file holds those same values.
 
     Raises
     ------
@@ -297,7 +300,10 @@ def load_build(path: str | Path) -> BuildFolder:
     missing = [f for f in need if not (d / f).is_file()]
     if missing:
         raise DataError(f"{d}: not a finished build folder: {', '.join(missing)} missing")
-    return BuildFolder(d, manifest, layout)
+    folder = BuildFolder(d, manifest, layout)
+    if spec is not None and manifest.get("spec_sha256") == spec.hash():
+        folder.__dict__["spec"] = spec.as_read_from(d / SPEC, folder._spec_base)  # what reading spec.yaml gives
+    return folder
 
 
 class TablesOnDemand(Mapping[str, pd.DataFrame]):
@@ -374,16 +380,20 @@ class BuildFolder:
         ``data.file`` and ``freeze_normalization`` resolve as they did for the build. The data
         file need not exist: reading the spec never opens it.
         """
-        p = self.path / SPEC
+        try:
+            return load_spec(self.path / SPEC, base_dir=self._spec_base)
+        except SpecError as exc:
+            raise DataError(str(exc)) from None  # the message names the folder's spec.yaml
+
+    @property
+    def _spec_base(self) -> Path:
+        """The folder relative paths in the spec (``data.file``, ``freeze_normalization``) start at: the
+        original spec's, as the manifest records it, else the build folder's."""
         base = self.recorded_inputs.get("base_dir")
         origin = self.manifest.get("spec_file")
         if not base and isinstance(origin, str) and origin and not origin.startswith("<"):
             base = Path(origin).parent
-        try:
-            # relative paths in the spec (data.file, freeze_normalization) are relative to the original spec
-            return load_spec(p, base_dir=Path(base) if base else None)
-        except SpecError as exc:
-            raise DataError(str(exc)) from None  # the message names the folder's spec.yaml
+        return Path(base) if base else self.path
 
     @property
     def recorded_inputs(self) -> dict[str, Any]:

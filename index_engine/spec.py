@@ -548,6 +548,14 @@ class Spec(_Model):
     def base_dir(self) -> Path:
         return Path(self._base_dir)
 
+    def as_read_from(self, source: str | Path, base_dir: str | Path) -> Spec:
+        """This spec as :func:`load_spec` gives it from ``source``, a file holding :meth:`to_yaml` (the same
+        values, validated already), relative paths starting at ``base_dir``."""
+        spec = self.model_copy()
+        spec._source = str(source)
+        spec._base_dir = str(base_dir)
+        return spec
+
     # ---- paths ----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """Plain data, as YAML would hold it (defaults included)."""
