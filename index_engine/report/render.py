@@ -30,7 +30,7 @@ import importlib.util
 import pkgutil
 import shutil
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import jinja2
 
@@ -167,7 +167,7 @@ def render_report(
     env.globals["has_xlsx"] = builder.has_xlsx
     n = len(builder.page_makers())
 
-    def write_pages(tmp: Path, which: range) -> tuple[list[tuple[str, bool]], dict[str, Any]]:
+    def write_pages(tmp: Path, which: Iterable[int]) -> tuple[list[tuple[str, bool]], dict[str, Any]]:
         """Make, render and write the pages of the makers ``which`` with their charts' numbers; returns
         each page's file and whether it has charts, and the tables they registered for download."""
         known = set(builder.downloads)
@@ -184,8 +184,9 @@ def render_report(
         if n < PAGES_FOR_TWO_PROCESSES:
             written, _ = write_pages(tmp, range(n))
         else:
-            with fork_call(functools.partial(write_pages, tmp, range(1, n, 2))) as theirs:  # where a second core helps
-                written, _ = write_pages(tmp, range(0, n, 2))
+            second = builder.second_share()
+            with fork_call(functools.partial(write_pages, tmp, second)) as theirs:  # where a second core helps
+                written, _ = write_pages(tmp, sorted(set(range(n)) - set(second)))
                 more, downloads = theirs.result()
             builder.downloads.update(downloads)
             written += more
@@ -200,7 +201,8 @@ def render_report(
 
 PAGES_FOR_TWO_PROCESSES = 12
 """From this many page makers on, a report's pages are made by two processes where a second core helps
-(:func:`index_engine.parallel.fork_call`): every other maker each. The pages are the same either way."""
+(:func:`index_engine.parallel.fork_call`): about every other maker each (see
+:meth:`~index_engine.report.site.PageBuilder.second_share`). The pages are the same either way."""
 
 
 def write_downloads(folder: Path, tables: Mapping[str, tuple[list[str], list[list[Any]]]]) -> None:
