@@ -38,7 +38,7 @@ import hashlib
 import json
 import os
 import re
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
 
@@ -47,7 +47,7 @@ import pandas as pd
 
 from ._checks import NO_YEAR
 from .errors import DataError, SpecError
-from .spec import Spec, load_spec, spec_from_dict
+from .spec import Spec, load_spec
 from .tables import default_weights
 from .targets import NUMERIC_COLUMNS as TARGET_NUMERIC
 from .coverage import below, status_text, thresholds
@@ -117,9 +117,32 @@ YEARS_FIRST = ("scores", "ranks", "change")
 # ---- cells ---------------------------------------------------------------------------------
 def _numbers(col: pd.Series) -> np.ndarray | None:
     """The cells of a text column as exact doubles (NULLS → NaN), or as int64 when every cell is
-    a whole number written without a point (as pandas reads them); None when one is not a number."""
-    vals = col.to_numpy(dtype=object)
-    null = np.fromiter((v in NULLS for v in vals), dtype=bool, count=len(vals))
+    a whole number written without a point (as pandas reads them); None when one is not a number.
+
+    A column held by Arrow is converted by Arrow (a correctly rounded parse, as Python's ``float``);
+    a cell Arrow refuses (blanks around it, ``1_000``, other scripts' digits) sends the column to
+    ``float`` itself, which decides."""
+    arrow = _arrow_text(col)
+    if arrow is None:
+        vals = col.to_numpy(dtype=object)
+        return _floats(vals, np.fromiter((v in NULLS for v in vals), dtype=bool, count=len(vals)))
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    null = pc.is_in(arrow, value_set=_arrow_nulls())
+    some_null = bool(pc.any(null).as_py())
+    try:
+        v = pc.cast(pc.if_else(null, pa.scalar(None, pa.string()), arrow) if some_null else arrow, pa.float64())
+    except pa.ArrowInvalid:
+        return _floats(col.to_numpy(dtype=object), null.to_numpy(zero_copy_only=False))
+    v = v.to_numpy(zero_copy_only=False)
+    if len(v) and not some_null and np.all(np.abs(v) < 2**53) and not pc.any(pc.match_substring_regex(arrow, _NOT_WHOLE.pattern)).as_py():
+        return v.astype(np.int64)
+    return v
+
+
+def _floats(vals: np.ndarray, null: np.ndarray) -> np.ndarray | None:
+    """:func:`_numbers` of the cells ``vals`` (object), ``null`` marking those in NULLS, by Python's ``float``."""
     some_null = bool(null.any())
     try:
         v = (np.where(null, "nan", vals) if some_null else vals).astype(float)
@@ -131,7 +154,27 @@ def _numbers(col: pd.Series) -> np.ndarray | None:
     return v
 
 
+def _arrow_text(col: pd.Series) -> Any:
+    """The Arrow array of a text column pandas keeps in Arrow (its cells as they are, none missing), else None."""
+    if getattr(col.dtype, "storage", None) != "pyarrow" or col.hasnans:
+        return None
+    import pyarrow as pa
+
+    arr = pa.array(col.array)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type) else None
+
+
 _NOT_WHOLE = re.compile(r"[^\d\s+-]")
+
+
+@cache
+def _arrow_nulls() -> Any:
+    """NULLS as an Arrow array."""
+    import pyarrow as pa
+
+    return pa.array(sorted(NULLS))
 
 
 def _first_bad(col: pd.Series) -> tuple[int, str]:
@@ -230,8 +273,11 @@ def _read_json(path: Path) -> Any:
 
 
 # ---- the folder ----------------------------------------------------------------------------
-def load_build(path: str | Path) -> BuildFolder:
+def load_build(path: str | Path, spec: Spec | None = None) -> BuildFolder:
     """Open a finished build folder (either layout); tables are read when first asked for.
+
+    ``spec``, the Spec the folder was just written from, is taken as its ``spec.yaml`` (not read
+    again) when its hash is the manifest's ``spec_sha256``: the file holds those same values.
 
     Raises
     ------
@@ -256,7 +302,10 @@ def load_build(path: str | Path) -> BuildFolder:
     missing = [f for f in need if not (d / f).is_file()]
     if missing:
         raise DataError(f"{d}: not a finished build folder: {', '.join(missing)} missing")
-    return BuildFolder(d, manifest, layout)
+    folder = BuildFolder(d, manifest, layout)
+    if spec is not None and manifest.get("spec_sha256") == spec.hash():
+        folder.__dict__["spec"] = spec.as_read_from(d / SPEC, folder._spec_base)  # what reading spec.yaml gives
+    return folder
 
 
 class TablesOnDemand(Mapping[str, pd.DataFrame]):
@@ -333,19 +382,20 @@ class BuildFolder:
         ``data.file`` and ``freeze_normalization`` resolve as they did for the build. The data
         file need not exist: reading the spec never opens it.
         """
-        p = self.path / SPEC
         try:
-            spec = load_spec(p)
+            return load_spec(self.path / SPEC, base_dir=self._spec_base)
         except SpecError as exc:
             raise DataError(str(exc)) from None  # the message names the folder's spec.yaml
+
+    @property
+    def _spec_base(self) -> Path:
+        """The folder relative paths in the spec (``data.file``, ``freeze_normalization``) start at: the
+        original spec's, as the manifest records it, else the build folder's."""
         base = self.recorded_inputs.get("base_dir")
         origin = self.manifest.get("spec_file")
         if not base and isinstance(origin, str) and origin and not origin.startswith("<"):
             base = Path(origin).parent
-        if base:
-            # relative paths in the spec (data.file, freeze_normalization) are relative to the original spec
-            spec = spec_from_dict(spec.to_dict(), label=str(p), base_dir=Path(base))
-        return spec
+        return Path(base) if base else self.path
 
     @property
     def recorded_inputs(self) -> dict[str, Any]:

@@ -320,7 +320,7 @@ def write_job(
     def render(folder: Path) -> None:  # it reads the finished folder, audit/ and sensitivity/ included
         from .report import render_report
 
-        render_report(folder, lang=lang, workbook=excel is not False)
+        render_report(folder, lang=lang, workbook=excel is not False, spec=b.spec)
 
     with staged_folder(Path(out), force=force, replaceable="manifest.json") as tmp:
         fill_folder(b, tmp, excel=excel, audit=audit or None, sensitivity=sensitivity, inputs=inputs,

@@ -547,6 +547,14 @@ class Spec(_Model):
     def base_dir(self) -> Path:
         return Path(self._base_dir)
 
+    def as_read_from(self, source: str | Path, base_dir: str | Path) -> Spec:
+        """This spec as :func:`load_spec` gives it from ``source``, a file holding :meth:`to_yaml` (the same
+        values, validated already), relative paths starting at ``base_dir``."""
+        spec = self.model_copy()
+        spec._source = str(source)
+        spec._base_dir = str(base_dir)
+        return spec
+
     # ---- paths ----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """Plain data, as YAML would hold it (defaults included)."""
@@ -764,7 +772,7 @@ def _rebase(file: Any, old_dir: Path, new_dir: Path) -> Any:
     return os.path.relpath((old_dir / file).resolve(), new_dir.resolve())
 
 
-def load_spec(path: str | Path, overrides: dict[str, Any] | None = None) -> Spec:
+def load_spec(path: str | Path, overrides: dict[str, Any] | None = None, *, base_dir: str | Path | None = None) -> Spec:
     """Read and validate a spec file (YAML, or a COINr iMeta CSV).
 
     Parameters
@@ -774,14 +782,18 @@ def load_spec(path: str | Path, overrides: dict[str, Any] | None = None) -> Spec
         ``iMeta`` CSV, which is converted with :func:`index_engine.coinr.imeta_to_dict`.
     overrides : dict of {path: value}, optional
         Values to replace, as ``--set`` does; validated like the file.
+    base_dir : str or Path, optional
+        The folder the spec's relative paths (``data.file``, ``freeze_normalization``) are relative to;
+        default the file's folder (a build folder's ``spec.yaml`` names the original spec's).
     """
     path = Path(path)
     check_input_file(path, "spec", SpecError)
+    base = path.parent if base_dir is None else Path(base_dir)
     if path.suffix.lower() == ".csv":
-        spec = spec_from_dict(imeta_to_dict(path), label=str(path), base_dir=path.parent)
+        spec = spec_from_dict(imeta_to_dict(path), label=str(path), base_dir=base)
     else:
         data = _resolve_file(path)
-        spec = _validate(data, label=str(path), base_dir=path.parent, source=str(path))
+        spec = _validate(data, label=str(path), base_dir=base, source=str(path))
     if overrides:
         spec = spec.replace_many(overrides, origin="--set")
     return spec

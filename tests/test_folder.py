@@ -219,6 +219,21 @@ def test_the_spec_loads_without_its_data_file(tmp_path):
         f.inputs()
 
 
+
+def test_the_spec_a_folder_was_written_from_is_taken_as_its_spec_yaml(small):
+    b, long_dir, wide_dir = small
+    for d in (long_dir, wide_dir):
+        read = load_build(d).spec
+        handed = load_build(d, spec=b.spec)
+        assert "spec" in handed.__dict__  # taken, spec.yaml not read
+        taken = handed.spec
+        assert taken == read and taken.hash() == read.hash()
+        assert (taken.source, taken.base_dir) == (read.source, read.base_dir)
+        other = b.spec.replace("grades.cutoffs", [70, 40, 20])  # not the spec the manifest records
+        refused = load_build(d, spec=other)
+        assert "spec" not in refused.__dict__ and refused.spec == read
+
+
 # ---- a corrupt folder is an error naming the file (exit 2) --------------------------------------
 CORRUPTIONS = {  # kind: (file, its new bytes or None to delete it, what the error must say)
     "no manifest": ("manifest.json", None, "not a finished build folder: manifest.json missing"),

@@ -30,15 +30,17 @@ import importlib.util
 import pkgutil
 import shutil
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import jinja2
 
 from .. import __version__
 from ..errors import OutputExistsError
+from ..folder import load_build
 from ..atomic import write_folder
 from ..outputs import XLSX, write_rows
 from ..parallel import fork_call
+from ..spec import Spec
 from . import i18n
 from .environment import OPTIONS, ReportEnvironment, TemplateCodeCache, template_cache_folder
 from .firms import FirmPageBuilder, is_summary_build, load_firm_model
@@ -112,7 +114,7 @@ def _check_out(out_dir: Path, force: bool) -> None:
 
 def render_report(
     build_dir: str | Path, out_dir: str | Path | None = None, lang: str | None = None, *, force: bool = False,
-    workbook: bool | None = None,
+    workbook: bool | None = None, spec: Spec | None = None,
 ) -> Path:
     """Write the report pages of a finished build folder and return the report folder.
 
@@ -128,6 +130,9 @@ def render_report(
     workbook : bool, optional
         Whether the build folder has ``results.xlsx`` (None: look); the pages link to it when the
         report sits in its build folder.
+    spec : Spec, optional
+        The spec the folder was just written from, taken as its ``spec.yaml`` when it is the one the
+        manifest records (see :func:`~index_engine.folder.load_build`).
 
     Returns
     -------
@@ -147,11 +152,12 @@ def render_report(
         raise ValueError(f"lang must be one of {', '.join(map(repr, i18n.LANGS))}; got {lang!r}")
     out_dir = Path(out_dir) if out_dir is not None else build_dir / "report"
     _check_out(out_dir, force)
-    if is_summary_build(build_dir):  # many units (a firm-level build): summary pages, none per unit
-        m: ReportModel = load_firm_model(build_dir)
+    folder = load_build(build_dir, spec)
+    if is_summary_build(folder):  # many units (a firm-level build): summary pages, none per unit
+        m: ReportModel = load_firm_model(folder)
         builder: PageBuilder = FirmPageBuilder(m, lang or m.default_lang)
     else:
-        m = load_model(build_dir)
+        m = load_model(folder)
         builder = PageBuilder(m, lang or m.default_lang)
     if workbook is None:
         workbook = (build_dir / XLSX).is_file()
@@ -161,7 +167,7 @@ def render_report(
     env.globals["has_xlsx"] = builder.has_xlsx
     n = len(builder.page_makers())
 
-    def write_pages(tmp: Path, which: range) -> tuple[list[tuple[str, bool]], dict[str, Any]]:
+    def write_pages(tmp: Path, which: Iterable[int]) -> tuple[list[tuple[str, bool]], dict[str, Any]]:
         """Make, render and write the pages of the makers ``which`` with their charts' numbers; returns
         each page's file and whether it has charts, and the tables they registered for download."""
         known = set(builder.downloads)
@@ -178,8 +184,9 @@ def render_report(
         if n < PAGES_FOR_TWO_PROCESSES:
             written, _ = write_pages(tmp, range(n))
         else:
-            with fork_call(functools.partial(write_pages, tmp, range(1, n, 2))) as theirs:  # where a second core helps
-                written, _ = write_pages(tmp, range(0, n, 2))
+            second = builder.second_share()
+            with fork_call(functools.partial(write_pages, tmp, second)) as theirs:  # where a second core helps
+                written, _ = write_pages(tmp, sorted(set(range(n)) - set(second)))
                 more, downloads = theirs.result()
             builder.downloads.update(downloads)
             written += more
@@ -194,7 +201,8 @@ def render_report(
 
 PAGES_FOR_TWO_PROCESSES = 12
 """From this many page makers on, a report's pages are made by two processes where a second core helps
-(:func:`index_engine.parallel.fork_call`): every other maker each. The pages are the same either way."""
+(:func:`index_engine.parallel.fork_call`): about every other maker each (see
+:meth:`~index_engine.report.site.PageBuilder.second_share`). The pages are the same either way."""
 
 
 def write_downloads(folder: Path, tables: Mapping[str, tuple[list[str], list[list[Any]]]]) -> None:

@@ -182,6 +182,18 @@ class PageBuilder:
         out.append(functools.partial(extra_pages, self))
         return out
 
+    def second_share(self) -> list[int]:
+        """The positions in :meth:`page_makers` of the makers a second process takes, the first taking the
+        others: every other one, except that the implementation pages, when they fall to the same half as the
+        robustness page (the costliest: it reads the audit's tables), trade places with the maker before them."""
+        makers = self.page_makers()
+        share = set(range(1, len(makers), 2))
+        robustness = [k for k, mk in enumerate(makers) if mk == self.robustness_page]
+        implementation = [k for k, mk in enumerate(makers) if getattr(mk, "func", None) is loop.pages]
+        if robustness and implementation and implementation[0] > 0 and (robustness[0] in share) == (implementation[0] in share):
+            share ^= {implementation[0], implementation[0] - 1}
+        return sorted(share)
+
     @functools.cached_property
     def verdicts(self) -> dict[tuple[Any, Any], dict[str, Any]]:
         """The audit's verdict on each (node, year): the first row ``audit/verdicts.csv`` gives for it."""
