@@ -12,7 +12,6 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from ._files import MAX_FILE_MB, MAX_FILE_MB_ENV, check_input_file, max_file_bytes  # noqa: F401 - the input files' checks
 from .errors import DataError, EncodingGuessWarning, IndexEngineError
 
 

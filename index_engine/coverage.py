@@ -31,7 +31,7 @@ import pandas as pd
 from ._checks import list_rows
 from .errors import EmptyNodeYearWarning
 from .flags import FLAGS, canonical_flag
-from .panel import _has_value
+from .panel import has_value
 from .ranks import year_codes
 
 if TYPE_CHECKING:
@@ -316,7 +316,7 @@ def applied_weights(spec: Spec, table: pd.DataFrame, scores: pd.DataFrame) -> pd
     """``table`` (weights.csv) with ``applied_weight`` and ``applied_effective_weight``: the weights once the
     children without any score in the build are taken out and their siblings' weights renormalised (what
     aggregation did for every row; a child missing for some rows only is renormalised away in those rows)."""
-    has = {c: _has_value(scores[c].to_numpy(dtype=float)) for c in scores.columns}
+    has = {c: has_value(scores[c].to_numpy(dtype=float)) for c in scores.columns}
     parts = []
     blocks = table.groupby("segment", sort=False) if "segment" in table.columns else [("", table)]
     for _, t in blocks:

@@ -102,7 +102,7 @@ def _naming_progress(spec: Spec, progress: str | Path | None) -> Spec:
     """``spec`` with ``data.progress`` naming ``progress`` (relative to the spec's folder), when given."""
     if progress is None:
         return spec
-    from ._checks import check_input_file
+    from ._files import check_input_file
 
     path = Path(progress)
     check_input_file(path, "progress", DataError)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ._checks import check_input_file
+from ._files import check_input_file
 from .errors import DataError
 from .spec import Spec
 from .panel import _read_csv, _read_excel

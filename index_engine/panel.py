@@ -3,7 +3,7 @@
 Accepted files: CSV (UTF-8, UTF-8 with BOM, GBK/GB18030 as Chinese Excel saves it, Windows-1252
 with a warning; see :func:`index_engine._checks.decode_text`) or tab-separated text, Excel ``.xlsx``
 (one sheet, ``sheet=`` picks it; no merged cells, no formulas without a saved result) and Parquet,
-regular files within the size limit (:func:`index_engine._checks.check_input_file`), in either layout:
+regular files within the size limit (:func:`index_engine._files.check_input_file`), in either layout:
 
 * long: ``unit, period, indicator, value`` (``year`` accepted for ``period``), optional
   provenance columns ``source``, ``vintage``, ``flag``, ``note``, ``break``, and ``unit_name`` and group columns;
@@ -39,7 +39,8 @@ import numpy as np
 import pandas as pd
 
 from . import dataquality as dq
-from ._checks import NO_YEAR, check_input_file, decode_text, list_rows
+from ._checks import NO_YEAR, decode_text, list_rows
+from ._files import check_input_file
 from .dataquality import BREAK_COLUMNS, SOURCE_COLUMNS, DataQuality, Problems, group_by_dimension
 from .errors import DataError, EmptyNodeWarning
 
@@ -1082,7 +1083,7 @@ def warn_empty_nodes(spec: Spec, table: pd.DataFrame, file: str, dropped: tuple[
     each of its indicators). An indicator in ``dropped`` (the data lacks it, and its own warning
     says so) is empty but not named again. Returns the codes named.
     """
-    empty = {c for c in spec.indicators if not _has_value(table[c])}
+    empty = {c for c in spec.indicators if not has_value(table[c])}
     for code in spec.aggregates:
         if all(c.code in empty for c in spec.nodes[code].children):
             empty.add(code)
@@ -1108,7 +1109,7 @@ def has_gap(v: np.ndarray) -> bool:
     return v.size > 0 and bool(np.isnan(np.minimum.reduce(v, axis=None)))
 
 
-def _has_value(col: pd.Series | np.ndarray) -> bool:
+def has_value(col: pd.Series | np.ndarray) -> bool:
     """Whether ``col`` has a value (not missing); for floats the first value, which decides almost every
     column, else one pass without a temporary (``fmax`` skips NaN, so it is NaN only when every value is)."""
     if col.dtype.kind == "f":

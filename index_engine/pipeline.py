@@ -27,7 +27,7 @@ from .errors import BuildError, DataError, IndexEngineError, MissingDenominatorW
 from .evaluate import TreeModel, aggregate_build, segment_rows
 from .folder import read_csv
 from .dataquality import findings
-from .panel import Panel, _has_value, resolve_units, warn_empty_nodes
+from .panel import Panel, has_value, resolve_units, warn_empty_nodes
 from .plan import Entry, compile_plan, resolve
 from .plan import frozen as _freeze
 from .ranks import year_codes, year_groups
@@ -139,7 +139,7 @@ def _per_indicator(
             continue
         x = column(code)
         before = x.to_numpy(dtype=float)
-        if step != "impute" and not _has_value(before):  # no value at all (dropped, or empty): nothing to
+        if step != "impute" and not has_value(before):  # no value at all (dropped, or empty): nothing to
             kept.append(i)  # transform, treat or normalise, and no "no spread" warning for it (it is named once)
             continue
         y = _call(step, code, entry.method, lambda: apply(entry, x), panel)

@@ -28,7 +28,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
-from ._checks import check_input_file, decode_text
+from ._checks import decode_text
+from ._files import check_input_file
 from .coinr import imeta_to_dict
 from .errors import SpecError
 from .yamlsafe import MAX_TREE_DEPTH, format_path, read_yaml_text, write_yaml_text

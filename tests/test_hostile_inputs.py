@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 import index_engine as ie
-from index_engine import _checks, yamlsafe
+from index_engine import _files, yamlsafe
 from index_engine.cli import main
 from index_engine.errors import EmptyNodeWarning, EncodingGuessWarning
 from index_engine.panel import MAX_ABS_VALUE
@@ -283,13 +283,13 @@ def test_fifo_through_the_cli(tmp_path, capsys):
 def test_size_limit_is_settable(tmp_path, monkeypatch):
     data = write(tmp_path, "d.csv", DATA)
     spec = write(tmp_path, "x.yaml", SPEC)
-    assert _checks.max_file_bytes() >= 2 * 2**30
-    monkeypatch.setenv(_checks.MAX_FILE_MB_ENV, str(40 / 2**20))
+    assert _files.max_file_bytes() >= 2 * 2**30
+    monkeypatch.setenv(_files.MAX_FILE_MB_ENV, str(40 / 2**20))
     with pytest.raises(ie.DataError, match=rf"^{re.escape(str(data))}: the data file is {len(DATA)} bytes, over the limit of 40 bytes \(set INDEX_ENGINE_MAX_FILE_MB"):
         ie.load_panel(data)
     with pytest.raises(ie.SpecError, match=rf"^{re.escape(str(spec))}: the spec file is .* over the limit"):
         ie.load_spec(spec)
-    monkeypatch.setenv(_checks.MAX_FILE_MB_ENV, "lots")
+    monkeypatch.setenv(_files.MAX_FILE_MB_ENV, "lots")
     with pytest.raises(ie.DataError, match="INDEX_ENGINE_MAX_FILE_MB='lots': must be a positive number of megabytes"):
         ie.load_panel(data)
 
