@@ -327,11 +327,7 @@ def _dask_client(backend: str, scheduler: str | None):
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
-    import time
-
-    from . import sensitivity as sa
-    from .job import build_again, default_factors, default_out, write_job
-    from .pipeline import build
+    from .job import run_sensitivity
 
     engine_imported()
     if args.build is not None and args.out is not None:
@@ -339,48 +335,19 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     for flag, v in (("--n", args.n), ("--jobs", args.jobs)):
         if v < 1:
             raise SpecError(f"{flag} must be at least 1. Got {v} instead")
-    made = None
     if args.build is not None:
-        made = _build_folder(args)
-        folder = made.path
-        target = folder / "sensitivity"
-        if target.exists() and not args.force:
-            raise OutputExistsError(f"{target}: the folder exists already; pass --force to replace it")
+        where = {"build_dir": _build_folder(args), "data": args.data, "sheet": args.sheet}
     else:
         _need_spec(args)
         if args.out is not None and Path(args.out).exists() and not args.force:
             raise OutputExistsError(f"{args.out}: the folder exists already; choose another --out or pass --force")
-        spec, panel = load_inputs(args)
-        folder = Path(args.out) if args.out else default_out(spec.index.id)
-        target = folder / "sensitivity"
-    cache: dict = {}
-    t0 = time.perf_counter()
-    if made is not None:  # the analysis is of the build in that folder
-        b = build_again(made, args.data, args.sheet, cache=cache)
-        spec, panel = b.spec, b.panel
-    else:
-        b = build(spec, panel, cache=cache)
-    factors = None if spec.uncertainty or args.mode == "remove" else default_factors(spec, panel, cache)
+        where = {"spec": args.spec, "data": args.data, "sheet": args.sheet, "out": args.out, "overrides": parse_set(args.set),
+                 "report": args.report, "excel": args.excel}
     with _dask_client(args.backend, args.scheduler) as client:
-        if args.mode == "uncertainty":
-            res = sa.uncertainty(spec, panel, factors, n=args.n, seed=args.seed, jobs=args.jobs, cache=cache, client=client)
-        elif args.mode == "sobol":
-            res = sa.sobol(spec, panel, factors, n=args.n, seed=args.seed, jobs=args.jobs, cache=cache, client=client)
-        else:
-            res = sa.remove_one(spec, panel, cache=cache)
-    res = sa.with_importance(res, b)
-    seconds = time.perf_counter() - t0
-    if args.build is None:  # one new folder, written at once: the build's tables and sensitivity/
-        write_job(b, folder, force=args.force, excel=args.excel, sensitivity=res, report=args.report,
-                  overrides=parse_set(args.set))
-    else:
-        res.write(target, force=args.force)
-        if (folder / "report").exists():  # the report shows the new robustness results
-            from .report import render_report
-
-            render_report(folder, force=True)
+        job = run_sensitivity(**where, mode=args.mode, n=args.n, seed=args.seed, jobs=args.jobs, force=args.force, client=client)
+    res, b = job.sensitivity, job.build
     m = res.manifest
-    print(f"{spec.index.id}: {args.mode}, {m['builds']} builds in {seconds:.2f} s")
+    print(f"{b.spec.index.id}: {args.mode}, {m['builds']} builds in {m['timings_s']['total_s']:.2f} s")
     if res.sobol is not None:
         print(res.sobol.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     elif res.remove_one is not None:
@@ -394,7 +361,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
             print(f"  {r['nominal_rank']:>4.0f}  {r['median_rank']:>6.1f}  {r['q05_rank']:>3.0f}-{r['q95_rank']:<4.0f}  {r['unit']}")
     for w in [w for w in m.get("warnings", []) if w not in b.warnings][:5]:  # the build's were shown as they came
         print(f"warning: {w}", file=sys.stderr)
-    print(f"wrote {target}")
+    print(f"wrote {job.folder / 'sensitivity'}")
     return EXIT_OK
 
 

@@ -240,11 +240,7 @@ def run_build(
         b = build(spec, panel, cache=cache)
 
     def uncertainty_analysis() -> SensitivityResult:
-        from . import sensitivity as sa
-
-        factors = None if spec.uncertainty else default_factors(spec, panel, cache)
-        res = sa.uncertainty(spec, panel, factors, n=uncertainty, seed=seed, cache=cache, progress=progress)
-        return sa.with_importance(res, b)
+        return analyse(b, "uncertainty", n=uncertainty, seed=seed, cache=cache, progress=progress)
 
     a = None
     with fork_call(uncertainty_analysis) if uncertainty else contextlib.nullcontext() as pending:
@@ -259,6 +255,97 @@ def run_build(
             sensitivity=result, report=report, lang=lang, overrides=overrides, early=early,
         )
     return Job(folder, b, a, result())
+
+
+MODES = ("uncertainty", "sobol", "remove")
+"""The analyses of :func:`analyse`: random builds and rank intervals, Sobol indices, each component left out."""
+
+
+def analyse(
+    b: Build, mode: str = "uncertainty", *, n: int = 1000, seed: int = 0, jobs: int = 1, cache: dict | None = None,
+    progress: bool | None = None, client: Any = None,
+) -> SensitivityResult:
+    """The sensitivity analysis ``mode`` (:data:`MODES`) of ``b``'s spec and data, with the importance table of ``b``.
+
+    The factors are the spec's ``uncertainty:`` section, else :func:`default_factors` (remove-one
+    needs none); ``n``, ``seed``, ``jobs`` and ``client`` are those of
+    :func:`~index_engine.sensitivity.uncertainty` and :func:`~index_engine.sensitivity.sobol`, ``cache`` the
+    build cache of ``b`` (:func:`~index_engine.pipeline.build`).
+    """
+    from . import sensitivity as sa
+
+    spec, panel = b.spec, b.panel
+    if mode not in MODES:
+        raise SpecError(f"the sensitivity mode must be one of {', '.join(MODES)}. Got {mode!r} instead")
+    if mode == "remove":
+        res = sa.remove_one(spec, panel, cache=cache)
+    else:
+        factors = None if spec.uncertainty else default_factors(spec, panel, cache)
+        run = sa.uncertainty if mode == "uncertainty" else sa.sobol
+        res = run(spec, panel, factors, n=n, seed=seed, jobs=jobs, cache=cache, progress=progress, client=client)
+    return sa.with_importance(res, b)
+
+
+def run_sensitivity(
+    spec: str | Path | Spec | None = None,
+    data: str | Path | Panel | None = None,
+    out: str | Path | None = None,
+    *,
+    build_dir: str | Path | BuildFolder | None = None,
+    mode: str = "uncertainty",
+    n: int = 1000,
+    seed: int = 0,
+    jobs: int = 1,
+    sheet: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    force: bool = False,
+    report: bool = False,
+    excel: bool = False,
+    lang: str | None = None,
+    client: Any = None,
+    progress: bool | None = None,
+) -> Job:
+    """A sensitivity analysis as ``index-engine sensitivity`` runs it: of a spec and its data into a new
+    build folder ``out``, or of the finished folder ``build_dir`` into its ``sensitivity/``.
+
+    With ``spec``: the nominal build, :func:`analyse` of it, and a new folder (default
+    ``outputs/<index id>/<timestamp>/``) holding the build's tables and ``sensitivity/``, with
+    ``results.xlsx`` and the report pages only when ``excel`` and ``report`` ask (see
+    :func:`write_job`). Where a second core helps (:func:`~index_engine.parallel.fork_call`, not with a
+    Dask ``client``), the analysis runs in a child while the build's tables are written. With
+    ``build_dir``: the folder's build made again (:func:`build_again`, ``data`` and ``sheet`` if its data
+    file has moved), analysed, and ``sensitivity/`` written into it atomically (an existing one refused
+    unless ``force``); a report the folder holds is rendered again.
+    """
+    if (build_dir is None) == (spec is None):
+        raise SpecError("give a spec to analyse into a new folder, or a finished build folder (build_dir), not both")
+    cache: dict = {}
+    if build_dir is not None:
+        folder = build_dir if isinstance(build_dir, BuildFolder) else load_build(build_dir)
+        target = folder.path / "sensitivity"
+        if target.exists() and not force:
+            raise OutputExistsError(f"{target}: the folder exists already; pass --force to replace it")
+        b = build_again(folder, data, sheet, cache=cache)
+        res = analyse(b, mode, n=n, seed=seed, jobs=jobs, cache=cache, progress=progress, client=client)
+        res.write(target, force=force)
+        if folder.has_report:  # the report shows the new robustness results
+            from .report import render_report
+
+            render_report(folder.path, force=True)
+        return Job(folder.path, b, None, res)
+    if out is not None:
+        check_target(Path(out), force=force, replaceable="manifest.json")  # before the work, not only after
+    spec, panel = read_inputs(spec, data, sheet=sheet, overrides=overrides)
+    b = build(spec, panel, cache=cache)
+
+    def analysis() -> SensitivityResult:
+        return analyse(b, mode, n=n, seed=seed, jobs=jobs, cache=cache, progress=progress, client=client)
+
+    with fork_call(analysis) if client is None else contextlib.nullcontext() as pending:
+        result = functools.cache(pending.result if pending is not None else analysis)
+        folder_path = write_job(b, default_out(spec.index.id) if out is None else out, force=force, excel=excel,
+                                sensitivity=result, report=report, lang=lang, overrides=overrides)
+    return Job(folder_path, b, None, result())
 
 
 def recorded_inputs(b: Build, overrides: Mapping[str, Any] | None = None, options: Mapping[str, Any] | None = None) -> dict[str, Any]:

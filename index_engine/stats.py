@@ -468,15 +468,15 @@ def correlation_ratio(x: np.ndarray, y: np.ndarray) -> float:
     float in [0, 1]
         The first-order sensitivity index of ``y`` to ``x``: the share of the variance of ``y``
         that the best smooth function of ``x`` explains. NaN if fewer than 2 distinct x values
-        or a constant y.
+        or a constant y. :func:`correlation_ratios` gives it for many x at once.
 
     Notes
     -----
     Pairs with a missing value are left out. The spline is :func:`smoothing_spline`, the estimator
-    of ``scipy.interpolate.make_smoothing_spline`` with its smoothing chosen by generalised
-    cross-validation; tied x values are merged (x and y averaged, weighted by count), and x values
-    within :data:`X_TIE` of the range of the one before count as tied (a closer pair makes the
-    spline's equations singular to float precision, in scipy's B-spline form as in
+    of ``scipy.interpolate.make_smoothing_spline`` with the smoothing chosen by generalised
+    cross-validation, fitted to the mean of y at each distinct x value weighted by its count (x
+    values within :data:`X_TIE` of the range of each other count as one: closer, the spline's
+    equations lose their precision; the fit to the means is the least-squares fit to the points,
     :func:`smoothing_spline`'s). With fewer than 5
     distinct x values (a binary or categorical indicator) E[y | x] is the mean of y at each value,
     Pearson's original definition.
@@ -495,28 +495,48 @@ def correlation_ratio(x: np.ndarray, y: np.ndarray) -> float:
     >>> round(correlation_ratio(x, (x - 0.5) ** 2), 2)
     1.0
     """
+    return float(correlation_ratios(np.asarray(x, float)[:, None], y)[0])
+
+
+def correlation_ratios(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """:func:`correlation_ratio` of ``y`` on each column of the 2-D array ``x``, the splines fitted together.
+
+    The GCV searches of all columns run in step (:func:`smoothing_splines`), so many components
+    cost about as much as one.
+
+    Examples
+    --------
+    >>> x = np.linspace(0, 1, 50)
+    >>> correlation_ratios(np.column_stack([x, np.ones(50)]), (x - 0.5) ** 2).round(2).tolist()
+    [1.0, nan]
+    """
     x, y = np.asarray(x, float), np.asarray(y, float)
-    ok = ~(np.isnan(x) | np.isnan(y))
-    x, y = x[ok], y[ok]
-    vy = np.var(y)
-    if not vy > 0:
-        return math.nan
-    order = np.argsort(x, kind="stable")
-    xs = x[order]
-    # one value per run of x values each within X_TIE of the range of the one before
-    start = np.concatenate(([True], np.diff(xs) > X_TIE * (xs[-1] - xs[0])))
-    inv = np.empty(x.size, dtype=np.intp)
-    inv[order] = np.cumsum(start) - 1
-    counts = np.bincount(inv).astype(float)
-    xu = np.bincount(inv, weights=x) / counts
-    if len(xu) < 2:
-        return math.nan
-    ym = np.bincount(inv, weights=y) / counts
-    if len(xu) < 5:
-        fitted = ym[inv]
-    else:
-        fitted = smoothing_spline(xu, ym, counts)[inv]
-    return float(np.clip(np.var(fitted) / vy, 0.0, 1.0))
+    eta2 = np.full(x.shape[1], np.nan)
+    fits: list[tuple[int, np.ndarray, float, tuple[np.ndarray, np.ndarray, np.ndarray]]] = []
+    for j in range(x.shape[1]):
+        ok = ~(np.isnan(x[:, j]) | np.isnan(y))
+        xj, yj = x[ok, j], y[ok]
+        vy = np.var(yj) if yj.size else math.nan
+        if not vy > 0:
+            continue
+        order = np.argsort(xj, kind="stable")
+        xs = xj[order]
+        # one value per run of x values each within X_TIE of the range of the one before
+        start = np.concatenate(([True], np.diff(xs) > X_TIE * (xs[-1] - xs[0])))
+        inv = np.empty(xj.size, dtype=np.intp)
+        inv[order] = np.cumsum(start) - 1
+        counts = np.bincount(inv).astype(float)
+        xu = np.bincount(inv, weights=xj) / counts
+        if len(xu) < 2:
+            continue
+        ym = np.bincount(inv, weights=yj) / counts
+        if len(xu) < 5:
+            eta2[j] = np.clip(np.var(ym[inv]) / vy, 0.0, 1.0)
+        else:
+            fits.append((j, inv, vy, (xu, ym, counts)))
+    for (j, inv, vy, _), fitted in zip(fits, smoothing_splines([f[3] for f in fits])):
+        eta2[j] = np.clip(np.var(fitted[inv]) / vy, 0.0, 1.0)
+    return eta2
 
 
 def smoothing_spline(x: np.ndarray, y: np.ndarray, w: np.ndarray | None = None, lam: float | None = None) -> np.ndarray:
@@ -542,7 +562,8 @@ def smoothing_spline(x: np.ndarray, y: np.ndarray, w: np.ndarray | None = None, 
     (Green & Silverman 1994, §2.3) in O(n): with ``h_i = x_{i+1} − x_i``, Q the n × (n − 2)
     tridiagonal matrix of second divided differences and R the (n − 2)² tridiagonal matrix with
     ``R_ii = (h_i + h_{i+1})/3`` and ``R_{i,i+1} = h_{i+1}/6``, the penalty is ``gᵀ Q R⁻¹ Qᵀ g``;
-    ``γ`` solves the banded system ``(R + λ Qᵀ W⁻¹ Q) γ = Qᵀ y`` and ``f(x) = y − λ W⁻¹ Q γ``.
+    ``γ`` solves the banded system ``(R + λ Qᵀ W⁻¹ Q) γ = Qᵀ y`` (banded Cholesky, in the order of
+    LAPACK's ``dpbtf2`` and ``dtbsv``) and ``f(x) = y − λ W⁻¹ Q γ``.
     GCV is scipy's: ``(1/n) Σ (y_i − f(x_i))² / (1 − tr(A)/n)²``, A the hat matrix, with
     ``tr(A) = 2 + tr(M⁻¹ R)``, M = R + λ Qᵀ W⁻¹ Q, from the three central bands of M⁻¹
     (Hutchinson & de Hoog 1985). λ is searched on [0, n] by Brent's method
@@ -566,70 +587,115 @@ def smoothing_spline(x: np.ndarray, y: np.ndarray, w: np.ndarray | None = None, 
     >>> np.allclose(smoothing_spline(x, 2 * x + 1), 2 * x + 1)
     True
     """
-    from scipy.linalg.lapack import dpbtrf, dpbtrs  # LAPACK's banded Cholesky, without the wrappers' checks
-
-    def cholesky_banded(ab: np.ndarray) -> np.ndarray:
-        cb, info = dpbtrf(ab, lower=0)
-        if info != 0:
-            raise np.linalg.LinAlgError(f"smoothing_spline: the banded system is not positive definite (LAPACK dpbtrf info {info})")
-        return cb
-
     x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
-    n = x.size
-    w = np.ones(n) if w is None else np.asarray(w, dtype=float)
-    if n < 5 or y.shape != (n,) or w.shape != (n,):
-        raise ValueError(f"smoothing_spline needs at least 5 points and x, y, w of one length; got {n}, {y.size}, {w.size}")
-    h = np.diff(x)
-    if not (h > 0).all() or not (w > 0).all():
-        raise ValueError("smoothing_spline needs strictly increasing x and positive weights")
-    # Qᵀ, row i: q0_i at column i, q1_i at i + 1, q2_i at i + 2
-    q0, q2 = 1.0 / h[:-1], 1.0 / h[1:]
-    q1 = -q0 - q2
-    winv = 1.0 / w
-    r_diag, r_off = (h[:-1] + h[1:]) / 3.0, h[1:-1] / 6.0
-    # S = Qᵀ W⁻¹ Q, pentadiagonal; LAPACK's upper band storage
-    m = n - 2
-    s = np.zeros((3, m))
-    s[2] = q0**2 * winv[:-2] + q1**2 * winv[1:-1] + q2**2 * winv[2:]
-    s[1, 1:] = q1[:-1] * q0[1:] * winv[1:-2] + q2[:-1] * q1[1:] * winv[2:-1]
-    s[0, 2:] = q2[:-2] * q0[2:] * winv[2:-2]
-    r = np.zeros((3, m))
-    r[2], r[1, 1:] = r_diag, r_off
-    qty = q0 * y[:-2] + q1 * y[1:-1] + q2 * y[2:]
-    rd, ro = r_diag.tolist(), r_off.tolist() + [0.0]
+    return smoothing_splines([(x, y, np.ones(x.size) if w is None else w)], lam)[0]
 
-    def residual(lam: float, cb: np.ndarray) -> np.ndarray:
-        g, _ = dpbtrs(cb, qty, lower=0)
-        qg = np.zeros(n)
-        qg[:-2] += q0 * g
-        qg[1:-1] += q1 * g
-        qg[2:] += q2 * g
-        return lam * winv * qg
 
-    def gcv(lam: float) -> float:
-        cb = cholesky_banded(r + lam * s)
-        res = residual(lam, cb)
-        # central bands of M⁻¹ from M = L D Lᵀ, L_{i+1,i} = U_{i,i+1}/U_ii, L_{i+2,i} = U_{i,i+2}/U_ii, D_i = U_ii²
-        u0, u1, u2 = cb[2].tolist(), cb[1].tolist() + [0.0], cb[0].tolist() + [0.0, 0.0]
-        s00 = s01 = s11 = 0.0  # Σ_{i+1,i+1}, Σ_{i+1,i+2}, Σ_{i+2,i+2}
-        trace = 0.0
-        for i in range(m - 1, -1, -1):
-            d = u0[i]
-            a, b = u1[i + 1] / d, u2[i + 2] / d
-            c01 = -a * s00 - b * s01  # Σ_{i,i+1}
-            c02 = -a * s01 - b * s11  # Σ_{i,i+2}
-            c00 = 1.0 / (d * d) - a * c01 - b * c02
-            trace += c00 * rd[i] + 2.0 * c01 * ro[i]
-            s00, s01, s11 = c00, c01, s00
-        return float(res @ res) / n / (1.0 - (2.0 + trace) / n) ** 2
-
+def smoothing_splines(
+    problems: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], lam: float | None = None
+) -> list[np.ndarray]:
+    """:func:`smoothing_spline` of each ``(x, y, w)``, fitted together: one pass over the rows of all the
+    banded systems at a time (each padded in front to the longest with rows of the identity, which
+    change nothing), and their GCV searches run in step (:func:`minimize_bounded` on arrays)."""
+    if not problems:
+        return []
+    arrays = []
+    for x, y, w in problems:
+        x, y, w = (np.asarray(v, dtype=float) for v in (x, y, w))
+        n = x.size
+        if n < 5 or x.shape != (n,) or y.shape != (n,) or w.shape != (n,):
+            raise ValueError(f"smoothing_spline needs at least 5 points and x, y, w of one length; got {n}, {y.size}, {w.size}")
+        if not (np.diff(x) > 0).all() or not (w > 0).all():
+            raise ValueError("smoothing_spline needs strictly increasing x and positive weights")
+        arrays.append((x, y, w))
+    batch = _SplineBatch(arrays)
     if lam is None:
-        lam = minimize_bounded(gcv, 0.0, float(n))
-    return y - residual(lam, cholesky_banded(r + lam * s))
+        lams = minimize_bounded(batch.gcv, np.zeros(len(arrays)), batch.n.copy())
+    else:
+        lams = np.full(len(arrays), float(lam))
+    res, _ = batch.solve(lams, trace=False)
+    fitted = batch.y - res
+    return [fitted[o:, j].copy() for j, o in enumerate(batch.offset)]
 
 
-def minimize_bounded(f: Callable[[float], float], a: float, b: float, *, xtol: float = 1e-5, maxiter: int = 500) -> float:
+class _SplineBatch:
+    """The Reinsch equations of several smoothing splines, row i of every system side by side.
+
+    Arrays are (rows, systems); system j is padded in front by ``offset[j]`` rows: identity rows in
+    M = R + λS (R_ii = 1, nothing else), zero weights and data in the n-row arrays."""
+
+    def __init__(self, problems: list[tuple[np.ndarray, np.ndarray, np.ndarray]]):
+        sizes = np.array([x.size for x, _, _ in problems])
+        n, k = int(sizes.max()), len(problems)
+        m = n - 2
+        self.n, self.offset = sizes.astype(float), n - sizes
+        self.y, self.winv = np.zeros((n, k)), np.zeros((n, k))
+        self.q0, self.q1, self.q2 = np.zeros((m, k)), np.zeros((m, k)), np.zeros((m, k))
+        self.r0, self.rd, self.ro = np.ones((m, k)), np.zeros((m, k)), np.zeros((m, k))  # R's diagonal (padding 1), for the trace (padding 0), off-diagonal
+        self.s0, self.s1, self.s2 = np.zeros((m, k)), np.zeros((m, k)), np.zeros((m, k))  # S = Qᵀ W⁻¹ Q: diagonal, (i, i+1), (i, i+2)
+        for j, ((x, y, w), o) in enumerate(zip(problems, self.offset)):
+            h = np.diff(x)
+            # Qᵀ, row i: q0_i at column i, q1_i at i + 1, q2_i at i + 2
+            q0, q2 = 1.0 / h[:-1], 1.0 / h[1:]
+            q1 = -q0 - q2
+            winv = 1.0 / w
+            self.y[o:, j], self.winv[o:, j] = y, winv
+            self.q0[o:, j], self.q1[o:, j], self.q2[o:, j] = q0, q1, q2
+            self.r0[o:, j] = self.rd[o:, j] = (h[:-1] + h[1:]) / 3.0
+            self.ro[o:-1, j] = h[1:-1] / 6.0
+            self.s0[o:, j] = q0**2 * winv[:-2] + q1**2 * winv[1:-1] + q2**2 * winv[2:]
+            self.s1[o:-1, j] = q1[:-1] * q0[1:] * winv[1:-2] + q2[:-1] * q1[1:] * winv[2:-1]
+            self.s2[o:-2, j] = q2[:-2] * q0[2:] * winv[2:-2]
+        self.qty = self.q0 * self.y[:-2] + self.q1 * self.y[1:-1] + self.q2 * self.y[2:]
+
+    def solve(self, lam: np.ndarray, trace: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+        """The residuals ``y − f(x)`` (rows, systems) at the smoothing ``lam`` (one per system), and
+        tr(M⁻¹ R) of each system when ``trace``."""
+        m0, m1, m2 = self.r0 + lam * self.s0, self.ro + lam * self.s1, lam * self.s2
+        rows, k = m0.shape
+        u0, u1, u2, z = np.empty((rows, k)), np.empty((rows, k)), np.empty((rows, k)), np.empty((rows, k))
+        p1 = p2 = pp2 = z1 = z2 = np.zeros(k)  # U_{i-1,i}, U_{i-1,i+1}, U_{i-2,i}, z_{i-1}, z_{i-2}
+        with np.errstate(invalid="ignore"):
+            for i in range(rows):  # M = UᵀU (dpbtf2's order) and Uᵀz = Qᵀy (dtbsv's), row by row
+                d = np.sqrt((m0[i] - pp2 * pp2) - p1 * p1)
+                rec = 1.0 / d
+                n1 = (m1[i] - p1 * p2) * rec
+                n2 = m2[i] * rec
+                zi = ((self.qty[i] - pp2 * z2) - p1 * z1) / d
+                u0[i], u1[i], u2[i], z[i] = d, n1, n2, zi
+                pp2, p2, p1, z2, z1 = p2, n2, n1, z1, zi
+        if not (u0 > 0).all():
+            raise np.linalg.LinAlgError("smoothing_spline: the banded system is not positive definite")
+        g = np.zeros((rows + 2, k))
+        total = np.zeros(k) if trace else None
+        if trace:  # Σ = M⁻¹ = U⁻¹U⁻ᵀ, its bands from the bottom row up: Σ_ii = 1/U_ii² − a_i Σ_{i,i+1} − b_i Σ_{i,i+2}
+            minus_a, minus_b = -u1 / u0, -u2 / u0  # a_i = U_{i,i+1}/U_ii, b_i = U_{i,i+2}/U_ii
+            inv_sq, ro2 = 1.0 / (u0 * u0), 2.0 * self.ro
+        s00 = s01 = s11 = np.zeros(k)  # Σ_{i+1,i+1}, Σ_{i+1,i+2}, Σ_{i+2,i+2}
+        for i in range(rows - 1, -1, -1):  # Ug = z (dtbsv's order), and the central bands of M⁻¹
+            g[i] = ((z[i] - u2[i] * g[i + 2]) - u1[i] * g[i + 1]) / u0[i]
+            if trace:
+                a, b = minus_a[i], minus_b[i]
+                c01 = a * s00 + b * s01  # Σ_{i,i+1}
+                c02 = a * s01 + b * s11  # Σ_{i,i+2}
+                c00 = inv_sq[i] + a * c01 + b * c02
+                total += c00 * self.rd[i] + c01 * ro2[i]
+                s00, s01, s11 = c00, c01, s00
+        g = g[:-2]
+        qg = np.zeros(self.y.shape)
+        qg[:-2] += self.q0 * g
+        qg[1:-1] += self.q1 * g
+        qg[2:] += self.q2 * g
+        return lam * self.winv * qg, total
+
+    def gcv(self, lam: np.ndarray) -> np.ndarray:
+        """Each system's GCV criterion at its ``lam``: (1/n) Σ (y_i − f(x_i))² / (1 − tr(A)/n)²."""
+        res, trace = self.solve(lam)
+        n = self.n
+        return np.einsum("ij,ij->j", res, res) / n / (1.0 - (2.0 + trace) / n) ** 2
+
+
+def minimize_bounded(f: Callable[[Any], Any], a: Any, b: Any, *, xtol: float = 1e-5, maxiter: int = 500) -> Any:
     """The x in [a, b] where ``f`` has a local minimum, by Brent's method (golden sections and parabolas).
 
     Brent's ``fmin`` (Brent 1973, ch. 5; Forsythe, Malcolm & Moler 1977, §8.2): start at the golden
@@ -639,6 +705,10 @@ def minimize_bounded(f: Callable[[float], float], a: float, b: float, *, xtol: f
     ``tol = √ε·|x| + xtol/3``. This is the search ``scipy.optimize.minimize_scalar(method="bounded")``
     runs with its default ``xatol = 1e-5`` (tests/test_stats.py compares the two), without loading
     scipy.optimize.
+
+    With arrays ``a`` and ``b``, one search per element runs in step: ``f`` takes an array of points,
+    one per search, and returns their values (a finished search's point is passed again); each
+    search takes the same steps as alone.
 
     References
     ----------
@@ -650,52 +720,51 @@ def minimize_bounded(f: Callable[[float], float], a: float, b: float, *, xtol: f
     --------
     >>> round(minimize_bounded(lambda x: (x - 2.0) ** 2, 0.0, 5.0), 4)
     2.0
+    >>> minimize_bounded(lambda x: (x - np.array([1.0, 3.0])) ** 2, np.zeros(2), np.full(2, 5.0)).round(4)
+    array([1., 3.])
     """
+    if np.ndim(a) == 0 and np.ndim(b) == 0:
+        return float(minimize_bounded(lambda u: np.array([f(float(u[0]))]), np.array([float(a)]), np.array([float(b)]), xtol=xtol, maxiter=maxiter)[0])
     golden = 0.5 * (3.0 - math.sqrt(5.0))
     root_eps = math.sqrt(2.2e-16)
+    a, b = np.array(a, dtype=float), np.array(b, dtype=float)
     x = w = v = a + golden * (b - a)
-    fx = fw = fv = f(x)
-    d = e = 0.0
-    for _ in range(maxiter):
-        middle = 0.5 * (a + b)
-        tol = root_eps * abs(x) + xtol / 3.0
-        if abs(x - middle) <= 2.0 * tol - 0.5 * (b - a):
-            break
-        parabolic = False
-        if abs(e) > tol:  # the parabola through (v, fv), (w, fw), (x, fx)
+    fx = fw = fv = np.asarray(f(x), dtype=float)
+    d = e = np.zeros_like(x)
+    active = np.ones(x.shape, dtype=bool)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for _ in range(maxiter):
+            middle = 0.5 * (a + b)
+            tol = root_eps * np.abs(x) + xtol / 3.0
+            active &= ~(np.abs(x - middle) <= 2.0 * tol - 0.5 * (b - a))
+            if not active.any():
+                break
+            # the parabola through (v, fv), (w, fw), (x, fx), where the step before last was larger than tol
             r = (x - w) * (fx - fv)
             q = (x - v) * (fx - fw)
             p = (x - v) * q - (x - w) * r
             q = 2.0 * (q - r)
-            if q > 0.0:
-                p = -p
-            q = abs(q)
-            previous, e = e, d
-            if abs(p) < abs(0.5 * q * previous) and q * (a - x) < p < q * (b - x):
-                d = p / q
-                parabolic = True
-                if (x + d) - a < 2.0 * tol or b - (x + d) < 2.0 * tol:
-                    d = tol if middle >= x else -tol
-        if not parabolic:  # a golden section of the larger part
-            e = (a if x >= middle else b) - x
-            d = golden * e
-        u = x + (d if abs(d) >= tol else (tol if d > 0 else -tol))
-        fu = f(u)
-        if fu <= fx:
-            if u >= x:
-                a = x
-            else:
-                b = x
-            v, fv, w, fw, x, fx = w, fw, x, fx, u, fu
-        else:
-            if u < x:
-                a = u
-            else:
-                b = u
-            if fu <= fw or w == x:
-                v, fv, w, fw = w, fw, u, fu
-            elif fu <= fv or v == x or v == w:
-                v, fv = u, fu
+            p = np.where(q > 0.0, -p, p)
+            q = np.abs(q)
+            parabolic = (np.abs(e) > tol) & (np.abs(p) < np.abs(0.5 * q * e)) & (q * (a - x) < p) & (p < q * (b - x))
+            step = p / q
+            near_bound = ((x + step) - a < 2.0 * tol) | (b - (x + step) < 2.0 * tol)
+            step = np.where(near_bound, np.where(middle >= x, tol, -tol), step)
+            # else a golden section of the larger part
+            golden_e = np.where(x >= middle, a, b) - x
+            e, d = np.where(parabolic, d, golden_e), np.where(parabolic, step, golden * golden_e)
+            u = x + np.where(np.abs(d) >= tol, d, np.where(d > 0, tol, -tol))
+            u = np.where(active, u, x)
+            fu = np.asarray(f(u), dtype=float)
+            better = active & (fu <= fx)
+            worse = active & ~(fu <= fx)
+            a = np.where(better & (u < x), a, np.where(better, x, np.where(worse & (u < x), u, a)))
+            b = np.where(better & (u < x), x, np.where(worse & (u >= x), u, b))
+            second = worse & ((fu <= fw) | (w == x))
+            third = worse & ~second & ((fu <= fv) | (v == x) | (v == w))
+            v, fv = np.where(better | second, w, np.where(third, u, v)), np.where(better | second, fw, np.where(third, fu, fv))
+            w, fw = np.where(better, x, np.where(second, u, w)), np.where(better, fx, np.where(second, fu, fw))
+            x, fx = np.where(better, u, x), np.where(better, fu, fx)
     return x
 
 

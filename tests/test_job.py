@@ -184,3 +184,41 @@ def test_work_done_beside_the_build_in_child_processes_writes_the_same_folder(ti
     for name in set(files(one.folder)) - timed:
         assert (forked.folder / name).read_bytes() == (one.folder / name).read_bytes(), name
     pd.testing.assert_frame_equal(forked.sensitivity.rank_stats, one.sensitivity.rank_stats)
+
+
+def test_run_sensitivity_writes_what_the_cli_writes_forked_or_not(tiny, tmp_path, monkeypatch):
+    """The library call and the command write the same folder; the analysis done in a child beside the
+    table writing gives the same files as all of it in one process."""
+    from index_engine.parallel import PROCESSES_ENV
+
+    job = jobs.run_sensitivity(tiny, out=tmp_path / "lib", mode="sobol", n=16, overrides={"tree.D2.weight": 3})
+    assert main(["sensitivity", str(tiny), "--mode", "sobol", "--n", "16", "--out", str(tmp_path / "cli"),
+                 "--set", "tree.D2.weight=3"]) == 0
+    monkeypatch.setenv(PROCESSES_ENV, "1")
+    one = jobs.run_sensitivity(tiny, out=tmp_path / "one", mode="sobol", n=16, overrides={"tree.D2.weight": 3})
+    assert files(job.folder) == files(tmp_path / "cli") == files(one.folder)
+    assert "sensitivity/sobol.csv" in files(job.folder) and not (job.folder / "report").exists()
+    timed = {"manifest.json", "sensitivity/manifest.json"}  # they record seconds taken
+    for name in set(files(one.folder)) - timed:
+        assert (job.folder / name).read_bytes() == (tmp_path / "cli" / name).read_bytes() == (one.folder / name).read_bytes(), name
+    pd.testing.assert_frame_equal(job.sensitivity.sobol, one.sensitivity.sobol)
+    assert job.build.spec.get("tree.D2.weight") == 3
+
+
+def test_run_sensitivity_of_a_finished_folder_adds_sensitivity_and_refuses_twice(tiny, tmp_path):
+    """``build_dir``: sensitivity/ goes into the folder, and its report is rendered again to show it."""
+    from index_engine.report.i18n import STRINGS
+
+    built = jobs.run_build(tiny, out=tmp_path / "b", excel=False)
+    page = built.folder / "report" / "robustness.html"
+    headings = set(STRINGS["remove_one"].values())
+    assert not page.exists()  # a build without an analysis has no robustness page
+    job = jobs.run_sensitivity(build_dir=built.folder, mode="remove")
+    assert job.folder == built.folder and (built.folder / "sensitivity" / "remove_one.csv").is_file()
+    assert any(h in page.read_text(encoding="utf-8") for h in headings)
+    with pytest.raises(ie.OutputExistsError):
+        jobs.run_sensitivity(build_dir=built.folder, mode="remove")
+    with pytest.raises(ie.SpecError):
+        jobs.run_sensitivity(tiny, build_dir=built.folder)
+    with pytest.raises(ie.SpecError):
+        jobs.analyse(built.build, "morris")

@@ -19,12 +19,14 @@ from index_engine.stats import (
     bartlett_sphericity,
     correlate,
     correlation_ratio,
+    correlation_ratios,
     cronbach_alpha,
     importance_shares,
     kmo,
     minimize_bounded,
     pca_eigen,
     smoothing_spline,
+    smoothing_splines,
     squared_correlation,
 )
 
@@ -359,6 +361,45 @@ def test_minimize_bounded_is_the_bounded_brent_search(f, bounds):
     from scipy.optimize import minimize_scalar
 
     assert minimize_bounded(f, *bounds) == minimize_scalar(f, bounds=bounds, method="bounded").x
+
+
+def test_splines_fitted_together_are_each_fitted_alone():
+    """Systems of different lengths stacked row by row (the shorter padded with identity rows) give
+    each one's own fit: bit for bit at a given λ, and to the optimiser's tolerance with λ by GCV
+    (the searches run in step; their GCV sums may differ in the last bits). η² of many columns is
+    each column's η², a column with too few values NaN."""
+    problems = [_series(n, seed) for n, seed in ((40, 3), (5, 1), (91, 4), (12, 8))]
+    for lam in (1e-3, 2.0):
+        together = smoothing_splines(problems, lam=lam)
+        for (x, y, w), fit in zip(problems, together):
+            assert np.array_equal(fit, smoothing_spline(x, y, w, lam=lam))
+    for (x, y, w), fit in zip(problems, smoothing_splines(problems)):
+        assert np.abs(fit - smoothing_spline(x, y, w)).max() < 1e-6
+    rng = np.random.default_rng(21)
+    y = rng.normal(size=60)
+    cols = np.column_stack([y + rng.normal(size=60), np.sin(3 * y), np.ones(60), rng.integers(0, 3, 60).astype(float)])
+    cols[::7, 0] = np.nan
+    eta2 = correlation_ratios(cols, y)
+    alone = [correlation_ratio(cols[:, j], y) for j in range(cols.shape[1])]
+    assert math.isnan(eta2[2]) and math.isnan(alone[2])
+    assert eta2[[0, 1, 3]] == pytest.approx([alone[0], alone[1], alone[3]], abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_minimize_bounded_on_arrays_takes_each_searchs_own_steps(seed):
+    """Searches run in step end where each would alone: the same x to the bit as one search at a time."""
+    rng = np.random.default_rng(seed)
+    centre, lo, hi = rng.uniform(-3, 3, 6), rng.uniform(-5, -3, 6), rng.uniform(3, 6, 6)
+    kink, square, quartic = (rng.choice([0.0, 1.0], 6), rng.choice([0.0, 0.5], 6), rng.uniform(0.0, 0.2, 6))
+
+    def f(x, j=slice(None)):  # a kink, a parabola and a flat quartic mixed: + − × and abs only, alike on floats and arrays
+        t = x - centre[j]
+        return kink[j] * abs(t) + square[j] * t * t + quartic[j] * t * t * t * t - 0.3 * t
+
+    together = minimize_bounded(f, lo, hi)
+    for j in range(6):
+        alone = minimize_bounded(lambda x: f(x, j), lo[j], hi[j])
+        assert together[j] == alone
 
 
 def test_correlation_ratio_merges_x_values_closer_than_float_precision_allows():

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..outputs import write_csv
-from ..stats import correlation_ratio
+from ..stats import correlation_ratio, correlation_ratios
 from .result import SensitivityResult
 
 @dataclass(frozen=True, eq=False)
@@ -62,11 +62,12 @@ def importance(b, *, threshold: float = 0.5) -> Importance:
     root = spec.tree.code
     y = b.scores[root].to_numpy(float)
     eff = b.effective_weights()  # the tree's weights (segments have their own rows in b.weights)
+    codes = [code for code in spec.nodes if code != root]
+    xs = b.scores[codes].to_numpy(float)
+    eta2 = correlation_ratios(xs, y)  # the splines of all nodes fitted together
     rows = []
-    for code in spec.nodes:
-        if code == root:
-            continue
-        x = b.scores[code].to_numpy(float)
+    for j, code in enumerate(codes):
+        x = xs[:, j]
         ok = ~(np.isnan(x) | np.isnan(y))
         if ok.sum() > 2 and np.std(x[ok]) > 0 and np.std(y[ok]) > 0:
             r2 = float(np.corrcoef(x[ok], y[ok])[0, 1] ** 2)
@@ -78,7 +79,7 @@ def importance(b, *, threshold: float = 0.5) -> Importance:
                 "parent": spec.parents[code],
                 "effective_weight": float(eff.get(code, np.nan)),
                 "r2": r2,
-                "eta2": correlation_ratio(x, y),
+                "eta2": float(eta2[j]),
             }
         )
     df = pd.DataFrame(rows, columns=["node", "parent", "effective_weight", "r2", "eta2"])
