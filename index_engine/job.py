@@ -242,19 +242,23 @@ def run_build(
     def uncertainty_analysis() -> SensitivityResult:
         return analyse(b, "uncertainty", n=uncertainty, seed=seed, cache=cache, progress=progress)
 
-    a = None
-    with fork_call(uncertainty_analysis) if uncertainty else contextlib.nullcontext() as pending:
-        if audit:  # while a child runs the uncertainty analysis, where there is a second core
-            from .audit import audit as run_audit
+    def run_audit() -> Audit:
+        from .audit import audit as audit_of
 
-            a = run_audit(b)
-        # the build's tables are written while the child may still be at work; its result is taken then
-        result = functools.cache(pending.result) if pending is not None else lambda: None
+        return audit_of(b)
+
+    # One of the audit and the analysis is made by a child beside the rest, where there is a second core
+    # (the audit, which alone loads scipy): the other, then the tables, are made here meanwhile.
+    beside = run_audit if audit else uncertainty_analysis if uncertainty else None
+    with fork_call(beside) if beside is not None else contextlib.nullcontext() as pending:
+        made = functools.cache(pending.result) if pending is not None else None
+        a = made if audit else None
+        sens = (uncertainty_analysis() if audit else made) if uncertainty else None
         folder = write_job(
             b, default_out(spec.index.id) if out is None else out, force=force, excel=excel, audit=a,
-            sensitivity=result, report=report, lang=lang, overrides=overrides, early=early,
+            sensitivity=sens, report=report, lang=lang, overrides=overrides, early=early,
         )
-    return Job(folder, b, a, result())
+    return Job(folder, b, a() if a is not None else None, sens() if callable(sens) else sens)
 
 
 MODES = ("uncertainty", "sobol", "remove")
@@ -373,7 +377,7 @@ def write_job(
     *,
     force: bool = False,
     excel: bool | None = None,
-    audit: Audit | bool | None = None,
+    audit: Audit | Callable[[], Audit] | bool | None = None,
     sensitivity: SensitivityResult | Callable[[], SensitivityResult | None] | None = None,
     report: bool = True,
     lang: str | None = None,
@@ -382,8 +386,8 @@ def write_job(
 ) -> Path:
     """Write a build folder atomically: tables, ``audit/`` and ``sensitivity/`` when given, manifest, report pages.
 
-    ``audit=True`` runs the audit of ``b`` first. ``sensitivity`` may be a function returning the
-    result, called once the build's own tables are written (so that writing them overlaps a result
+    ``audit=True`` runs the audit of ``b`` first. ``audit`` and ``sensitivity`` may be functions returning
+    the result, called while the build's own tables are written (so that writing them overlaps a result
     still being computed beside, see :func:`run_build`). ``overrides`` (the ``--set`` values applied to
     ``b.spec``) and the options are recorded in ``manifest.json`` for :func:`rebuild`; ``early`` is a large
     build's raw table encoded while it was built (:class:`~index_engine.outputs.EarlyRawTable`). Everything goes

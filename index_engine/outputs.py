@@ -372,7 +372,7 @@ def result_sheets(
 
 
 def fill_folder(
-    b: Build, d: Path, *, excel: bool | None = None, audit: Audit | None = None,
+    b: Build, d: Path, *, excel: bool | None = None, audit: Audit | Callable[[], Audit] | None = None,
     sensitivity: SensitivityResult | Callable[[], SensitivityResult | None] | None = None,
     inputs: dict[str, Any] | Callable[[SensitivityResult | None], dict[str, Any]] | None = None,
     then: Callable[[Path], object] | None = None, early: EarlyRawTable | None = None,
@@ -385,18 +385,25 @@ def fill_folder(
     manifest records for a rebuild (:func:`index_engine.job.recorded_inputs`). Where a second core
     helps (:func:`index_engine.parallel.fork_call`), a child writes ``results.xlsx`` while ``then``
     runs, and the manifest gains the workbook's SHA-256 when the child is done; ``then`` must not
-    read the workbook. ``sensitivity`` may be a function returning the result, called once the tables
-    are written, and ``inputs`` a function of that result; ``early`` is the raw table of a large build
-    encoded while it was built (:class:`EarlyRawTable`).
+    read the workbook. ``audit`` and ``sensitivity`` may be functions returning the result, called while
+    the tables are written (by a child where a second core helps), and ``inputs`` a function of the
+    sensitivity result;
+    ``early`` is the raw table of a large build encoded while it was built (:class:`EarlyRawTable`).
     """
     hashed: dict[Path, str] = {}  # the SHA-256 of files hashed as they were written
-    counts, workbook = _write_into(b, d, excel, audit, early, hashed)
-    if callable(sensitivity):
-        sensitivity = sensitivity()
+    taken: dict[str, Any] = {}
+
+    def write_results() -> None:  # beside the table writing: results may still be in the making
+        for name, value in (("audit", audit), ("sensitivity", sensitivity)):
+            result = value() if callable(value) else value
+            if result is not None:
+                result.write(d / name)
+            taken[name] = result
+
+    counts, workbook = _write_into(b, d, excel, early, hashed, beside=write_results,
+                                   extra_sheets=lambda: taken["audit"].sheets() if taken["audit"] is not None else {})
     if callable(inputs):
-        inputs = inputs(sensitivity)
-    if sensitivity is not None:
-        sensitivity.write(d / "sensitivity")
+        inputs = inputs(taken["sensitivity"])
     if workbook is None or then is None:
         if workbook is not None:
             workbook()
@@ -711,33 +718,39 @@ def grade_counts(b: Build) -> pd.DataFrame:
 
 
 def _write_into(
-    b: Build, d: Path, excel: bool | None, audit: Audit | None, early: EarlyRawTable | None = None,
-    hashed: dict[Path, str] | None = None,
+    b: Build, d: Path, excel: bool | None, early: EarlyRawTable | None = None, hashed: dict[Path, str] | None = None,
+    beside: Callable[[], None] | None = None, extra_sheets: Callable[[], dict[str, pd.DataFrame]] | None = None,
 ) -> tuple[dict[str, int], Callable[[], None] | None]:
-    """The tables (both layouts) and ``audit/``; returns the row count of each file, and the writer of
-    ``results.xlsx`` (None: written already, or not asked for). ``hashed`` gains the SHA-256 of files hashed as
-    they were written (a large build's Parquet files)."""
+    """The tables (both layouts), and ``beside()`` (the caller's writing meanwhile); returns the row count of
+    each file, and the writer of ``results.xlsx`` (None: written already, or not asked for), whose sheets
+    include ``extra_sheets()`` (asked for once ``beside`` is done). ``hashed`` gains the SHA-256 of files
+    hashed as they were written (a large build's Parquet files).
+
+    The CSV tables of a small build are made here and written by a child
+    (:func:`~index_engine.parallel.fork_call`, where a second core helps) while this process calls
+    ``beside``; a large build's are written first."""
     hy = b.panel.has_years
-    if audit is not None:
-        audit.write(d / "audit")
     if len(b.scores) > LARGE_ROWS:
-        return _write_large(b, d, excel, early, hashed), None
-    counts: dict[str, int] = {}
+        counts = _write_large(b, d, excel, early, hashed)
+        if beside is not None:
+            beside()
+        return counts, None
     tables = output_tables(b)
-    extra_sheets: dict[str, pd.DataFrame] = {}
-    if audit is not None:
-        extra_sheets.update(audit.sheets())
-    for stem, df in tables.items():
-        counts[f"{stem}.csv"] = write_csv(df, d / f"{stem}.csv", hy)
-    (d / "tables").mkdir()
-    stage_long: dict[str, pd.DataFrame] = {}
-    for stage, wide in b.tables.items():
-        lt = long_table(wide)
-        stage_long[stage] = lt
-        counts[f"tables/{stage}.csv"] = write_csv(lt, d / "tables" / f"{stage}.csv", hy)
+    stage_long = {stage: long_table(wide) for stage, wide in b.tables.items()}
+
+    def write_tables() -> dict[str, int]:
+        counts = {f"{stem}.csv": write_csv(df, d / f"{stem}.csv", hy) for stem, df in tables.items()}
+        (d / "tables").mkdir()
+        counts.update((f"tables/{stage}.csv", write_csv(lt, d / "tables" / f"{stage}.csv", hy)) for stage, lt in stage_long.items())
+        return counts
+
+    with fork_call(write_tables) as pending:
+        if beside is not None:
+            beside()
+        counts = pending.result()
     if excel is False:
         return counts, None
-    return counts, lambda: write_workbook(b, result_sheets(b, tables, stage_long, extra_sheets), d / XLSX)
+    return counts, lambda: write_workbook(b, result_sheets(b, tables, stage_long, extra_sheets() if extra_sheets else {}), d / XLSX)
 
 
 def _finish(

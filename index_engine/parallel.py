@@ -113,8 +113,11 @@ def fork_call(fn: Callable[[], T]) -> Pending[T]:
     """
     if not can_fork():
         return Pending(fn, None, None)
-    sys.stdout.flush()
-    sys.stderr.flush()
+    try:  # what is buffered is written once, not again by the child
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a closed pipe (``| head``): the call is made here, the pipe's error left to the caller's next print
+        return Pending(fn, None, None)
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: never returns

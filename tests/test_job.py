@@ -173,17 +173,24 @@ def test_every_bundled_spec_has_what_make_run_needs(path):
     assert factors and panel.n_units > 0
 
 
-def test_work_done_beside_the_build_in_child_processes_writes_the_same_folder(tiny, tmp_path, monkeypatch):
+@pytest.mark.parametrize("audit, uncertainty", [(True, 20), (True, None), (False, 20)])
+def test_work_done_beside_the_build_in_child_processes_writes_the_same_folder(tiny, tmp_path, monkeypatch, audit, uncertainty):
+    """Whichever of the audit and the analysis a child makes (and the tables a child writes), the
+    folder and the results are those of one process."""
     from index_engine.parallel import PROCESSES_ENV
 
-    forked = jobs.run_build(tiny, out=tmp_path / "forked", audit=True, uncertainty=20)
+    forked = jobs.run_build(tiny, out=tmp_path / "forked", audit=audit, uncertainty=uncertainty)
     monkeypatch.setenv(PROCESSES_ENV, "1")
-    one = jobs.run_build(tiny, out=tmp_path / "one", audit=True, uncertainty=20)
+    one = jobs.run_build(tiny, out=tmp_path / "one", audit=audit, uncertainty=uncertainty)
     assert files(forked.folder) == files(one.folder)
+    assert ("audit/audit.json" in files(one.folder)) == audit and ("sensitivity/rank_stats.csv" in files(one.folder)) == bool(uncertainty)
     timed = {"manifest.json", "sensitivity/manifest.json"}  # they record seconds taken
     for name in set(files(one.folder)) - timed:
         assert (forked.folder / name).read_bytes() == (one.folder / name).read_bytes(), name
-    pd.testing.assert_frame_equal(forked.sensitivity.rank_stats, one.sensitivity.rank_stats)
+    if uncertainty:
+        pd.testing.assert_frame_equal(forked.sensitivity.rank_stats, one.sensitivity.rank_stats)
+    if audit:
+        pd.testing.assert_frame_equal(forked.audit.flags, one.audit.flags)
 
 
 def test_run_sensitivity_writes_what_the_cli_writes_forked_or_not(tiny, tmp_path, monkeypatch):

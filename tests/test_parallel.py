@@ -82,3 +82,17 @@ def test_a_result_is_taken_once(monkeypatch):
     assert pending.result() == 1
     with pytest.raises(RuntimeError, match="taken or cancelled"):
         pending.result()
+
+
+def test_with_a_closed_stdout_the_call_is_made_here(monkeypatch):
+    """A stdout that cannot be flushed before forking (``| head`` gone) leaves the call to this process."""
+    import io
+    import sys
+
+    class Closed(io.StringIO):
+        def flush(self):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(sys, "stdout", Closed())
+    with fork_call(os.getpid) as pending:
+        assert pending.result() == os.getpid()
