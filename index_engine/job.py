@@ -28,7 +28,7 @@ from .errors import BuildError, DataError, OutputExistsError, SpecError
 from .atomic import check_target, staged_folder, write_folder
 from .folder import BuildFolder, load_build
 from .outputs import EarlyRawTable, fill_folder
-from .parallel import fork_call
+from .parallel import Pending, fork_call
 from .panel import Panel, load_panel
 from .pipeline import build
 from .result import Build
@@ -239,27 +239,29 @@ def run_build(
         early = EarlyRawTable.start(spec, panel)  # a large build's raw table written while it is built
         b = build(spec, panel, cache=cache)
 
-    def uncertainty_analysis() -> SensitivityResult:
-        return analyse(b, "uncertainty", n=uncertainty, seed=seed, cache=cache, progress=progress)
+    def uncertainty_analysis(importance: bool = True) -> SensitivityResult:
+        return analyse(b, "uncertainty", n=uncertainty, seed=seed, cache=cache, progress=progress, importance=importance)
 
     def run_audit() -> Audit:
         from .audit import audit as audit_of
 
         return audit_of(b)
 
-    # One of the audit and the analysis is made by a child beside the rest, where there is a second core
-    # (the audit, which alone loads scipy): the other, then the tables, are made here meanwhile.
-    beside = run_audit if audit else uncertainty_analysis if uncertainty else None
-    with fork_call(beside) if beside is not None else contextlib.nullcontext() as pending:
-        made = functools.cache(pending.result) if pending is not None else None
-        a = made if audit else None
-        sens = (uncertainty_analysis() if audit else made) if uncertainty else None
+    # Where there is a second core, a child makes the audit (which alone loads scipy) while the uncertainty
+    # analysis and then the tables are made here, or else the analysis while the tables are made.
+    with contextlib.ExitStack() as stack:
+        a = sens = None
+        if audit:
+            a = functools.cache(stack.enter_context(fork_call(run_audit)).result)
+            sens = uncertainty_analysis() if uncertainty else None
+        elif uncertainty:
+            pending, sens = _analysis_beside(b, functools.partial(uncertainty_analysis, importance=False))
+            stack.enter_context(pending)
         folder = write_job(
             b, default_out(spec.index.id) if out is None else out, force=force, excel=excel, audit=a,
             sensitivity=sens, report=report, lang=lang, overrides=overrides, early=early,
         )
     return Job(folder, b, a() if a is not None else None, sens() if callable(sens) else sens)
-
 
 MODES = ("uncertainty", "sobol", "remove")
 """The analyses of :func:`analyse`: random builds and rank intervals, Sobol indices, each component left out."""
@@ -267,9 +269,10 @@ MODES = ("uncertainty", "sobol", "remove")
 
 def analyse(
     b: Build, mode: str = "uncertainty", *, n: int = 1000, seed: int = 0, jobs: int = 1, cache: dict | None = None,
-    progress: bool | None = None, client: Any = None,
+    progress: bool | None = None, client: Any = None, importance: bool = True,
 ) -> SensitivityResult:
-    """The sensitivity analysis ``mode`` (:data:`MODES`) of ``b``'s spec and data, with the importance table of ``b``.
+    """The sensitivity analysis ``mode`` (:data:`MODES`) of ``b``'s spec and data, with the importance table of
+    ``b`` unless ``importance`` is False (:func:`~index_engine.sensitivity.with_importance` adds it).
 
     The factors are the spec's ``uncertainty:`` section, else :func:`default_factors` (remove-one
     needs none); ``n``, ``seed``, ``jobs`` and ``client`` are those of
@@ -287,7 +290,17 @@ def analyse(
         factors = None if spec.uncertainty else default_factors(spec, panel, cache)
         run = sa.uncertainty if mode == "uncertainty" else sa.sobol
         res = run(spec, panel, factors, n=n, seed=seed, jobs=jobs, cache=cache, progress=progress, client=client)
-    return sa.with_importance(res, b)
+    return sa.with_importance(res, b) if importance else res
+
+
+def _analysis_beside(b: Build, analysis: Callable[[], SensitivityResult]) -> tuple[Pending, Callable[[], SensitivityResult]]:
+    """``analysis()`` (made without the importance table) started in a child where a second core helps, and
+    the function that returns its result with the importance table of ``b``, made by the caller while the
+    child is at work (:func:`~index_engine.parallel.fork_call`)."""
+    from .sensitivity import with_importance
+
+    pending = fork_call(analysis)
+    return pending, functools.cache(lambda: with_importance(pending.result, b))
 
 
 def run_sensitivity(
@@ -342,11 +355,14 @@ def run_sensitivity(
     spec, panel = read_inputs(spec, data, sheet=sheet, overrides=overrides)
     b = build(spec, panel, cache=cache)
 
-    def analysis() -> SensitivityResult:
-        return analyse(b, mode, n=n, seed=seed, jobs=jobs, cache=cache, progress=progress, client=client)
+    def analysis(importance: bool = True) -> SensitivityResult:
+        return analyse(b, mode, n=n, seed=seed, jobs=jobs, cache=cache, progress=progress, client=client, importance=importance)
 
-    with fork_call(analysis) if client is None else contextlib.nullcontext() as pending:
-        result = functools.cache(pending.result if pending is not None else analysis)
+    if client is None:  # the analysis in a child while the tables are written (a Dask client stays in this process)
+        pending, result = _analysis_beside(b, functools.partial(analysis, importance=False))
+    else:
+        pending, result = None, functools.cache(analysis)
+    with pending if pending is not None else contextlib.nullcontext():
         folder_path = write_job(b, default_out(spec.index.id) if out is None else out, force=force, excel=excel,
                                 sensitivity=result, report=report, lang=lang, overrides=overrides)
     return Job(folder_path, b, None, result())

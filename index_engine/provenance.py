@@ -19,7 +19,7 @@ first row whose ``unit``, ``year`` and ``indicator`` are :data:`EVERY` (``*``), 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -79,27 +79,36 @@ def _imputed_how(b: Build) -> pd.DataFrame:
     before = b.tables["denominated"]
     entries = {e.code: e for e in compile_plan(b.spec).entries("impute")}
     hows = np.empty(len(imp), dtype=object)
+    attrs = b.panel.attrs
+    units, years = before.index.get_level_values("unit").to_numpy(), before.index.get_level_values("year").to_numpy()
+    imp_units, imp_years, imp_methods = (imp[c].to_numpy() for c in ("unit", "year", "method"))
+    group_of: dict[str, dict] = {}  # each grouping attribute as {(unit, year): group}, made once
     for code, pos in imp.groupby("indicator", sort=False).indices.items():
-        seen = before[code].dropna()
+        ok = ~np.isnan(before[code].to_numpy(dtype=float))
         by_unit: dict = {}
-        for u, y in seen.index:
+        for u, y in zip(units[ok].tolist(), years[ok].tolist()):
             by_unit.setdefault(u, []).append(int(y))
         e = entries.get(code)
         pool = e.pool if e is not None else "year"
         group = e.params.get("group") if e is not None else None
-        years = seen.index.get_level_values("year")
-        rows = imp.iloc[pos]
-        hows[pos] = [_how(method, int(y), sorted(by_unit.get(u, [])), years, pool, group, b, u)
-                     for u, y, method in zip(rows["unit"], rows["year"], rows["method"])]
+        seen_years, counts = np.unique(years[ok], return_counts=True)
+        per_year = dict(zip(seen_years.tolist(), counts.tolist()))  # units with data in each year
+        over = int(ok.sum()) if pool == "all" else None
+        if group and group not in group_of:
+            group_of[group] = attrs[group].to_dict() if group in attrs.columns else {}
+        groups = group_of.get(group, {}) if group else {}
+        hows[pos] = [_how(method, int(y), sorted(by_unit.get(u, [])), per_year.get(int(y), 0) if over is None else over,
+                          pool, groups.get((u, y), "") if group else None)
+                     for u, y, method in zip(imp_units[pos], imp_years[pos], imp_methods[pos])]
     carried = np.array([h.startswith("carried forward") for h in hows], dtype=bool)
     return pd.DataFrame({"unit": imp["unit"].to_numpy(), "year": imp["year"].to_numpy(),
                          "indicator": imp["indicator"].to_numpy(),
                          "treatment": np.where(carried, "earlier_year", "imputed"), "how": hows})
 
 
-def _how(method: str, year: int, seen: list[int], years: pd.Index, pool: str | None, group: str | None,
-         b: Build, unit: str) -> str:
-    """How one cell was imputed, from which observations."""
+def _how(method: str, year: int, seen: list[int], n: int, pool: str | None, group: Any) -> str:
+    """How one cell was imputed, from which observations: ``seen`` the years the unit has data for the
+    indicator, ``n`` the values the statistic was taken over, ``group`` the unit's group (None: no group)."""
     prev = max((s for s in seen if s < year), default=None)
     nxt = min((s for s in seen if s > year), default=None)
     if method == "carry_forward" or (method == "carry" and prev is not None):
@@ -110,11 +119,9 @@ def _how(method: str, year: int, seen: list[int], years: pd.Index, pool: str | N
         return f"interpolated between {prev} and {nxt}"
     if method in ("mean", "median", "group_mean", "group_median"):
         stat = method.removeprefix("group_")
-        n = int((years == year).sum()) if pool != "all" else len(years)
         over = f"{n} unit-years" if pool == "all" else f"{n} units in {year}"
-        if group:
-            g = b.panel.attrs[group].get((unit, year), "") if group in b.panel.attrs.columns else ""
-            return f"{stat} of group {g!s} ({over} with data)"
+        if group is not None:
+            return f"{stat} of group {group!s} ({over} with data)"
         return f"{stat} of {over}"
     return f"imputed by {method}"
 

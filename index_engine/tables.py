@@ -106,7 +106,8 @@ def contributions(spec: Spec, scores: pd.DataFrame, weights: pd.DataFrame) -> pd
     as TOPSIS have none.
     """
     wt = default_weights(weights).set_index("node")["weight"]  # contributions use the default weights
-    parts = []
+    units, years = scores.index.get_level_values("unit"), scores.index.get_level_values("year")
+    columns: dict[str, list] = {"unit": [], "year": [], "parent": [], "child": [], "contribution": []}
     for code in spec.aggregates:
         method, _, _ = resolve(spec, "aggregate", code)
         if not method.has("mean"):
@@ -119,14 +120,19 @@ def contributions(spec: Spec, scores: pd.DataFrame, weights: pd.DataFrame) -> pd
         tot = wx.sum(axis=1, keepdims=True)
         with np.errstate(invalid="ignore", divide="ignore"):
             share = np.where(present, wx / tot, np.nan)
-        c = pd.DataFrame(share * scores[code].to_numpy()[:, None], index=scores.index, columns=kids)
-        c = c.stack(future_stack=True).rename("contribution").reset_index()
-        c.columns = ["unit", "year", "child", "contribution"]
-        c.insert(2, "parent", code)
-        parts.append(c)
-    if not parts:
+        # one row per unit-year and child, the children of a unit-year together (a stacked table's order)
+        columns["unit"].append(units.repeat(len(kids)))
+        columns["year"].append(years.repeat(len(kids)))
+        columns["parent"].append(np.full(X.size, code, dtype=object))
+        columns["child"].append(np.tile(np.array(kids, dtype=object), len(X)))
+        columns["contribution"].append((share * scores[code].to_numpy()[:, None]).ravel())
+    if not columns["unit"]:
         return pd.DataFrame(columns=["unit", "year", "parent", "child", "contribution"])
-    return pd.concat(parts, ignore_index=True)
+    return pd.DataFrame({
+        "unit": units[:0].append(columns["unit"]), "year": years[:0].append(columns["year"]),
+        "parent": pd.Index(np.concatenate(columns["parent"])), "child": pd.Index(np.concatenate(columns["child"])),
+        "contribution": np.concatenate(columns["contribution"]),
+    })
 
 
 def change_on_previous_year(scores: pd.DataFrame, breaks: pd.DataFrame | None = None) -> pd.DataFrame:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -108,6 +109,8 @@ def importance(b, *, threshold: float = 0.5) -> Importance:
     return Importance(df, has_years=b.panel.has_years)
 
 
-def with_importance(result: SensitivityResult, b) -> SensitivityResult:
-    """``result`` with the importance table of the nominal build ``b`` (written as importance.csv)."""
-    return replace(result, importance=importance(b).table)
+def with_importance(result: SensitivityResult | Callable[[], SensitivityResult], b) -> SensitivityResult:
+    """``result`` with the importance table of the nominal build ``b`` (written as importance.csv); ``result``
+    may be a function returning it (a result still being made elsewhere), called once the table is made."""
+    table = importance(b).table
+    return replace(result() if callable(result) else result, importance=table)
