@@ -239,8 +239,8 @@ def run_build(
         early = EarlyRawTable.start(spec, panel)  # a large build's raw table written while it is built
         b = build(spec, panel, cache=cache)
 
-    def uncertainty_analysis(importance: bool = True) -> SensitivityResult:
-        return analyse(b, "uncertainty", n=uncertainty, seed=seed, cache=cache, progress=progress, importance=importance)
+    def uncertainty_analysis(nominal: Build | None = b) -> SensitivityResult:
+        return analyse(spec, panel, "uncertainty", n=uncertainty, seed=seed, cache=cache, progress=progress, nominal=nominal)
 
     def run_audit() -> Audit:
         from .audit import audit as audit_of
@@ -255,33 +255,32 @@ def run_build(
             a = functools.cache(stack.enter_context(fork_call(run_audit)).result)
             sens = uncertainty_analysis() if uncertainty else None
         elif uncertainty:
-            pending, sens = _analysis_beside(b, functools.partial(uncertainty_analysis, importance=False))
-            stack.enter_context(pending)
+            sens = _with_importance(stack.enter_context(fork_call(functools.partial(uncertainty_analysis, None))), b)
         folder = write_job(
             b, default_out(spec.index.id) if out is None else out, force=force, excel=excel, audit=a,
             sensitivity=sens, report=report, lang=lang, overrides=overrides, early=early,
         )
     return Job(folder, b, a() if a is not None else None, sens() if callable(sens) else sens)
 
+
 MODES = ("uncertainty", "sobol", "remove")
 """The analyses of :func:`analyse`: random builds and rank intervals, Sobol indices, each component left out."""
 
 
 def analyse(
-    b: Build, mode: str = "uncertainty", *, n: int = 1000, seed: int = 0, jobs: int = 1, cache: dict | None = None,
-    progress: bool | None = None, client: Any = None, importance: bool = True,
+    spec: Spec, panel: Panel, mode: str = "uncertainty", *, n: int = 1000, seed: int = 0, jobs: int = 1,
+    cache: dict | None = None, progress: bool | None = None, client: Any = None, nominal: Build | None = None,
 ) -> SensitivityResult:
-    """The sensitivity analysis ``mode`` (:data:`MODES`) of ``b``'s spec and data, with the importance table of
-    ``b`` unless ``importance`` is False (:func:`~index_engine.sensitivity.with_importance` adds it).
+    """The sensitivity analysis ``mode`` (:data:`MODES`) of ``spec`` and ``panel``, with the importance table of
+    their build ``nominal`` when given (:func:`~index_engine.sensitivity.with_importance`).
 
     The factors are the spec's ``uncertainty:`` section, else :func:`default_factors` (remove-one
     needs none); ``n``, ``seed``, ``jobs`` and ``client`` are those of
-    :func:`~index_engine.sensitivity.uncertainty` and :func:`~index_engine.sensitivity.sobol`, ``cache`` the
-    build cache of ``b`` (:func:`~index_engine.pipeline.build`).
+    :func:`~index_engine.sensitivity.uncertainty` and :func:`~index_engine.sensitivity.sobol`, ``cache`` a
+    build cache (:func:`~index_engine.pipeline.build`).
     """
     from . import sensitivity as sa
 
-    spec, panel = b.spec, b.panel
     if mode not in MODES:
         raise SpecError(f"the sensitivity mode must be one of {', '.join(MODES)}. Got {mode!r} instead")
     if mode == "remove":
@@ -290,17 +289,15 @@ def analyse(
         factors = None if spec.uncertainty else default_factors(spec, panel, cache)
         run = sa.uncertainty if mode == "uncertainty" else sa.sobol
         res = run(spec, panel, factors, n=n, seed=seed, jobs=jobs, cache=cache, progress=progress, client=client)
-    return sa.with_importance(res, b) if importance else res
+    return sa.with_importance(res, nominal) if nominal is not None else res
 
 
-def _analysis_beside(b: Build, analysis: Callable[[], SensitivityResult]) -> tuple[Pending, Callable[[], SensitivityResult]]:
-    """``analysis()`` (made without the importance table) started in a child where a second core helps, and
-    the function that returns its result with the importance table of ``b``, made by the caller while the
-    child is at work (:func:`~index_engine.parallel.fork_call`)."""
+def _with_importance(pending: Pending[SensitivityResult], b: Build) -> Callable[[], SensitivityResult]:
+    """The result of an analysis made by a child (``pending``, without the importance table), with the
+    importance table of ``b`` made here while the child is at work (:func:`~index_engine.parallel.fork_call`)."""
     from .sensitivity import with_importance
 
-    pending = fork_call(analysis)
-    return pending, functools.cache(lambda: with_importance(pending.result, b))
+    return functools.cache(lambda: with_importance(pending.result, b))
 
 
 def run_sensitivity(
@@ -343,7 +340,7 @@ def run_sensitivity(
         if target.exists() and not force:
             raise OutputExistsError(f"{target}: the folder exists already; pass --force to replace it")
         b = build_again(folder, data, sheet, cache=cache)
-        res = analyse(b, mode, n=n, seed=seed, jobs=jobs, cache=cache, progress=progress, client=client)
+        res = analyse(b.spec, b.panel, mode, n=n, seed=seed, jobs=jobs, cache=cache, progress=progress, client=client, nominal=b)
         res.write(target, force=force)
         if folder.has_report:  # the report shows the new robustness results
             from .report import render_report
@@ -353,16 +350,12 @@ def run_sensitivity(
     if out is not None:
         check_target(Path(out), force=force, replaceable="manifest.json")  # before the work, not only after
     spec, panel = read_inputs(spec, data, sheet=sheet, overrides=overrides)
-    b = build(spec, panel, cache=cache)
-
-    def analysis(importance: bool = True) -> SensitivityResult:
-        return analyse(b, mode, n=n, seed=seed, jobs=jobs, cache=cache, progress=progress, client=client, importance=importance)
-
-    if client is None:  # the analysis in a child while the tables are written (a Dask client stays in this process)
-        pending, result = _analysis_beside(b, functools.partial(analysis, importance=False))
-    else:
-        pending, result = None, functools.cache(analysis)
+    b = build(spec, panel, cache=cache)  # its stages are in the cache the analysis starts from
+    analysis = functools.partial(analyse, spec, panel, mode, n=n, seed=seed, jobs=jobs, cache=cache, progress=progress, client=client)
+    # the analysis in a child (not with a Dask client) while the build's tables are written here
+    pending = fork_call(analysis) if client is None else None
     with pending if pending is not None else contextlib.nullcontext():
+        result = _with_importance(pending, b) if pending is not None else functools.cache(functools.partial(analysis, nominal=b))
         folder_path = write_job(b, default_out(spec.index.id) if out is None else out, force=force, excel=excel,
                                 sensitivity=result, report=report, lang=lang, overrides=overrides)
     return Job(folder_path, b, None, result())

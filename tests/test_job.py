@@ -228,4 +228,4 @@ def test_run_sensitivity_of_a_finished_folder_adds_sensitivity_and_refuses_twice
     with pytest.raises(ie.SpecError):
         jobs.run_sensitivity(tiny, build_dir=built.folder)
     with pytest.raises(ie.SpecError):
-        jobs.analyse(built.build, "morris")
+        jobs.analyse(built.build.spec, built.build.panel, "morris")
