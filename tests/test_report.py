@@ -681,6 +681,17 @@ def test_every_interface_string_has_both_languages():
         i18n.t("nope", "zh")
 
 
+def test_every_importance_flag_has_its_words_in_both_languages():
+    """The robustness page shows an importance flag through its interface string (spaces as underscores),
+    never the bare key."""
+    from index_engine.sensitivity.importance import FLAGS
+
+    for flag in FLAGS:
+        key = flag.replace(" ", "_")  # as the page looks it up (report/site.py)
+        assert key in i18n.STRINGS, flag
+        assert i18n.t(key, "en") == flag and "_" not in i18n.t(key, "zh"), flag
+
+
 @pytest.mark.parametrize(
     ("value", "unit", "lang", "expected"),
     [

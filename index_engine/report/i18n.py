@@ -201,6 +201,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "factor_treat": {"zh": "离群值处理", "en": "outlier treatment"},
     "importance_below_weight": {"zh": "重要性低于权重", "en": "importance below weight"},
     "importance_above_weight": {"zh": "重要性高于权重", "en": "importance above weight"},
+    "weight_0": {"zh": "权重为0", "en": "weight 0"},
+    "too_few_values": {"zh": "取值过少", "en": "too few values"},
     "single_audit_note": {"zh": "只有一个单位时，跨单位的统计检验（相关、α、主成分）无法计算，下列提示仅供参考。", "en": "With one unit, cross-unit statistics (correlations, alpha, PCA) cannot be computed; the flags below are indicative only."},
     # the plain-language method statement (编制说明)
     "plain_method": {"zh": "编制说明", "en": "How the index is made"},

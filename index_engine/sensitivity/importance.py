@@ -29,6 +29,11 @@ class Importance:
         return out_dir / "importance.csv"
 
 
+ABOVE, BELOW, WEIGHT_0, TOO_FEW = "importance above weight", "importance below weight", "weight 0", "too few values"
+FLAGS = (ABOVE, BELOW, WEIGHT_0, TOO_FEW)
+"""The values of the importance table's ``flag`` column besides empty (each has its words in the report)."""
+
+
 def importance(b, *, threshold: float = 0.5) -> Importance:
     """Each indicator's and dimension's effective weight next to its importance for the index.
 
@@ -92,10 +97,10 @@ def importance(b, *, threshold: float = 0.5) -> Importance:
     flags = []
     for parent, w, e in zip(df["parent"], df["effective_weight"], df["eta2"]):
         if np.isnan(e):
-            flags.append("too few values")
+            flags.append(TOO_FEW)
             continue
         if w == 0:
-            flags.append("weight 0")
+            flags.append(WEIGHT_0)
             continue
         sib = counted.get(parent, [])
         rel_w = w / sum(sw for sw, _ in sib) if sib else np.nan
@@ -104,7 +109,7 @@ def importance(b, *, threshold: float = 0.5) -> Importance:
         if np.isnan(rel_s) or abs(rel_s - rel_w) <= threshold * rel_w:
             flags.append("")
         else:
-            flags.append("importance above weight" if rel_s > rel_w else "importance below weight")
+            flags.append(ABOVE if rel_s > rel_w else BELOW)
     df["flag"] = flags
     return Importance(df, has_years=b.panel.has_years)
 
