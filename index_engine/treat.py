@@ -24,7 +24,12 @@ TREAT = Registry("treat", "Outlier treatment: the JRC skewness/kurtosis rule and
 @TREAT.register("none", traits=("identity", "distributable"))
 def none(x: pd.Series) -> tuple[pd.Series, pd.Series]:
     """No treatment."""
-    return x, pd.Series("", index=x.index)
+    return x, _labels(np.full(len(x), "", dtype=object), x)
+
+
+def _labels(labels: np.ndarray, x: pd.Series) -> pd.Series:
+    """The labels Series of a treatment of ``x``: kept as Python strings (object), as the pipeline reads them."""
+    return pd.Series(labels, index=x.index, dtype=object)
 
 
 def _passes(v: np.ndarray, skew_thresh: float, kurt_thresh: float) -> bool:
@@ -83,9 +88,9 @@ def jrc(
             warnings.warn(
                 f"{x.name}: only {int(ok.sum())} values, outlier test skipped", SmallSampleWarning, stacklevel=2
             )
-        return x, pd.Series(labels, index=x.index)
+        return x, _labels(labels, x)
     if _passes(v, skew_thresh, kurt_thresh):
-        return x, pd.Series(labels, index=x.index)
+        return x, _labels(labels, x)
     w = v.copy()
     imax = np.zeros(v.shape, bool)
     imin = np.zeros(v.shape, bool)
@@ -109,14 +114,14 @@ def jrc(
     if passing:
         labels[imax] = "winhi"
         labels[imin] = "winlo"
-        return pd.Series(w, index=x.index, name=x.name), pd.Series(labels, index=x.index)
+        return pd.Series(w, index=x.index, name=x.name), _labels(labels, x)
     if fallback == "none":
         labels[imax] = "winhi"
         labels[imin] = "winlo"
-        return pd.Series(w, index=x.index, name=x.name), pd.Series(labels, index=x.index)
+        return pd.Series(w, index=x.index, name=x.name), _labels(labels, x)
     t = _fallback(v, fallback, boxcox_lambda)
     labels[ok] = fallback
-    return pd.Series(t, index=x.index, name=x.name), pd.Series(labels, index=x.index)
+    return pd.Series(t, index=x.index, name=x.name), _labels(labels, x)
 
 
 @TREAT.register("winsorise", traits=("across_rows",))
@@ -147,11 +152,11 @@ def zscore_clip(x: pd.Series, *, z: Annotated[float, Field(gt=0)] = 3.0) -> tupl
     labels = np.full(v.shape, "", dtype=object)
     sd = np.nanstd(v, ddof=1) if np.sum(~np.isnan(v)) > 1 else np.nan
     if not sd or np.isnan(sd):
-        return x, pd.Series(labels, index=x.index)
+        return x, _labels(labels, x)
     zz = (v - np.nanmean(v)) / sd
     hi, lo = zz > z, zz < -z
     inside = v[~hi & ~lo & ~np.isnan(v)]
     if inside.size:
         v[hi], v[lo] = inside.max(), inside.min()
     labels[hi], labels[lo] = "winhi", "winlo"
-    return pd.Series(v, index=x.index, name=x.name), pd.Series(labels, index=x.index)
+    return pd.Series(v, index=x.index, name=x.name), _labels(labels, x)
