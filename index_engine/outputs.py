@@ -387,8 +387,8 @@ def fill_folder(
     runs, and the manifest gains the workbook's SHA-256 when the child is done; ``then`` must not
     read the workbook. ``audit`` and ``sensitivity`` may be functions returning the result, called while
     the tables are written (by a child where a second core helps), and ``inputs`` a function of the
-    sensitivity result;
-    ``early`` is the raw table of a large build encoded while it was built (:class:`EarlyRawTable`).
+    sensitivity result; ``early`` is the raw table of a large build encoded while it was built
+    (:class:`EarlyRawTable`).
     """
     hashed: dict[Path, str] = {}  # the SHA-256 of files hashed as they were written
     taken: dict[str, Any] = {}
