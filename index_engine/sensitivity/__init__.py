@@ -45,9 +45,10 @@ from __future__ import annotations
 
 from ..evaluate import EVAL_CELLS
 from ..ranks import rank_desc
+from ..stats import correlation_ratio
 from .design import DEGENERATE_SHARE, monte_carlo_design, saltelli_design, sobol_indices
 from .factors import Choice, Factor, WeightNoise, factors_from_spec
-from .importance import Importance, correlation_ratio, importance, with_importance
+from .importance import Importance, importance, with_importance
 from .result import SensitivityResult, removed_spec, sample_spec
 from .run import evaluate_design, remove_one, sobol, uncertainty
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..outputs import write_csv
-from ..stats import correlation_ratio, correlation_ratios
+from ..stats import correlation_ratios
 from .result import SensitivityResult
 
 @dataclass(frozen=True, eq=False)
