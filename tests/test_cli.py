@@ -247,7 +247,8 @@ def test_validate_coverage_of_each_dimension(run_cli, tmp_path):
 
 def test_the_command_exits_with_mains_code_once_the_heap_is_frozen(monkeypatch):
     """``index-engine`` and ``python -m index_engine`` run console_main: main's exit code, the heap frozen
-    once the engine is imported and at the end; main called by a script or a test freezes nothing."""
+    once the engine is imported and at the end, transparent huge pages off first; main called by a script or
+    a test freezes nothing."""
     import tomllib
 
     from index_engine import cli
@@ -257,6 +258,7 @@ def test_the_command_exits_with_mains_code_once_the_heap_is_frozen(monkeypatch):
     assert "console_main()" in (ROOT / "index_engine" / "__main__.py").read_text(encoding="utf-8")
     calls = []
     monkeypatch.setattr(cli.gc, "freeze", lambda: calls.append("freeze"))
+    monkeypatch.setattr(cli, "no_huge_pages", lambda: calls.append("no huge pages"))
     cli.engine_imported()
     assert calls == []  # not the command's own process
     monkeypatch.setattr(cli, "_AS_COMMAND", False)
@@ -264,4 +266,4 @@ def test_the_command_exits_with_mains_code_once_the_heap_is_frozen(monkeypatch):
     with pytest.raises(SystemExit) as exit_:
         cli.console_main()
     assert exit_.value.code == 3
-    assert calls == ["main", "freeze", "freeze"]
+    assert calls == ["no huge pages", "main", "freeze", "freeze"]

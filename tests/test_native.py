@@ -1,10 +1,12 @@
-"""index_engine._native: OpenBLAS on one thread and numpy in small pages inside a block, and freed memory handed back."""
+"""index_engine._native: OpenBLAS on one thread and no transparent huge pages inside a block, and freed memory handed back."""
 
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 from index_engine import _native
 from index_engine._native import numeric_settings, release_memory
@@ -37,10 +39,18 @@ def test_numeric_settings_restores_the_count_and_keeps_the_products():
     np.testing.assert_array_equal(inside, before)
 
 
-def test_numeric_settings_turn_numpys_huge_pages_off_and_back():
+def _thp_enabled() -> bool:
+    """Whether the kernel would give this process transparent huge pages, as it says in /proc/self/status."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("THP_enabled:"):
+            return line.split()[1] == "1"
+    pytest.skip("the kernel does not say (Linux before 5.0, or not Linux)")
+
+
+def test_numeric_settings_turn_huge_pages_off_and_back():
     pages = _native._huge_pages()
     if pages is None:
-        return
+        pytest.skip("no switch of huge pages here")
     was = pages(True)
     try:
         with numeric_settings():
@@ -48,6 +58,22 @@ def test_numeric_settings_turn_numpys_huge_pages_off_and_back():
         assert pages(True) is True  # on again after
     finally:
         pages(was)
+
+
+def test_the_switch_is_the_process_s_own_on_linux():
+    """Where Linux has the switch, it is the one the kernel reports for the process (not numpy's alone)."""
+    if _native._prctl() is None:
+        pytest.skip("not Linux")
+    was = _native._process_huge_pages(True)
+    try:
+        assert _thp_enabled()
+        with numeric_settings():
+            assert not _thp_enabled()
+        assert _thp_enabled()
+        _native.no_huge_pages()
+        assert not _thp_enabled()
+    finally:
+        _native._process_huge_pages(was)
 
 
 def test_release_memory_keeps_the_data():
