@@ -9,15 +9,15 @@ sum). The count is OpenBLAS's own setting for the process, found as threadpoolct
 library numpy loaded, by its exported ``*_set_num_threads*``); with another BLAS nothing changes.
 
 **No transparent huge pages** (:func:`numeric_settings` too). numpy asks the kernel for huge (2 MB)
-pages for arrays of 4 MB or more, and Arrow's allocator (mimalloc) for its whole arena (``madvise``). Where
-the kernel honours that (transparent huge pages ``enabled`` or ``madvise``, a common default), every first
-touch of such memory zeroes 2 MB, and the allocators' handing back of freed memory (4 KB at a time) splits
-them again, so a large build zeroes the same memory many times over: about a third of a 10^6-firm build's
-time on a 2-core machine went to the kernel zeroing pages (``clear_page``): 1.8 s of system time in 4.9 s
-of CPU, 0.65 s without them. Linux's per-process switch (``prctl(PR_SET_THP_DISABLE)``, since Linux 3.15) turns them off for
-both; elsewhere numpy's own switch (``_set_madvise_hugepage``) is used. They are off inside the block and
-as they were after it. The ``index-engine`` command keeps them off for its whole process (:func:`no_huge_pages`): its
-large builds read the data file before any block opens.
+pages for arrays of 4 MB or more, and Arrow's allocator (mimalloc) for its whole arena (``madvise``).
+Where the kernel honours that (transparent huge pages ``enabled`` or ``madvise``, a common default), the
+first touch of such memory zeroes 2 MB at once, and as the allocators hand freed memory back and take it
+again, a large build zeroes the same memory many times over: in a 10^6-firm build on a 2-core machine the
+kernel's zeroing of pages (``clear_page``) was a quarter of the CPU time, 1.8 s of system time in 4.9 s,
+and 0.65 s without huge pages. Linux's per-process switch (``prctl(PR_SET_THP_DISABLE)``, Linux 3.15 and
+later) turns them off for both; elsewhere numpy's own switch (``_set_madvise_hugepage``) is used. They are
+off inside the block and as they were after it. The ``index-engine`` command keeps them off for its whole
+process (:func:`no_huge_pages`): a large build reads its data file before any block opens.
 
 **Freed memory handed back** (:func:`release_memory`). numpy allocates through the C library's
 ``malloc`` and Arrow through its own allocator (mimalloc); each keeps what was freed for its own reuse,
