@@ -182,6 +182,39 @@ def quasi_form(form: Callable[[Mapping[str, Any]], QuasiArithmetic]) -> Callable
     return deco
 
 
+def linear(coefficients: Callable[[np.ndarray], np.ndarray]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare, where an aggregation registers, that with every child present the parent's score is
+    Σ c·x, with the coefficients ``c = coefficients(W)`` (samples × children) of the weights ``W``; see
+    :func:`linear_coefficients`."""
+
+    def deco(func: Callable[..., Any]) -> Callable[..., Any]:
+        func.linear = coefficients  # type: ignore[attr-defined]
+        return func
+
+    return deco
+
+
+def weights_to_one(W: np.ndarray) -> np.ndarray:
+    """w / Σ w: the weights of a mean, adding up to 1."""
+    return W / row_sum(W)
+
+
+def weights_to_count(W: np.ndarray) -> np.ndarray:
+    """w · k / Σ w for k children: the weights of a sum, adding up to the number of children (equal
+    weights give the plain sum)."""
+    return W * (W.shape[-1] / row_sum(W))
+
+
+def linear_coefficients(method: Method | str, W: np.ndarray) -> np.ndarray | None:
+    """What each child's score counts for in its parent's, with every child present, for an aggregation
+    declared :func:`linear` (the arithmetic mean: w / Σ w; the sum: w · k / Σ w), as samples × children of
+    the weights ``W`` (samples × children, or one row of weights); None for any other method."""
+    if isinstance(method, str):
+        method = AGGREGATE.get(method)
+    coefficients = getattr(method.func, "linear", None)
+    return coefficients(np.atleast_2d(np.asarray(W, dtype=float))) if coefficients is not None else None
+
+
 def quasi_arithmetic(method: Method | str, params: Mapping[str, Any]) -> QuasiArithmetic | None:
     """The φ form a registered mean declared with :func:`quasi_form` (arithmetic, geometric,
     harmonic, generalised), for its ``params``; None for any other method."""
@@ -208,6 +241,7 @@ def _quasi_mean(X: np.ndarray, W: np.ndarray, form: QuasiArithmetic, min_coverag
 
 @AGGREGATE.register("arithmetic", traits=("mean", "rowwise", "distributable"))
 @quasi_form(lambda params: _IDENTITY)
+@linear(weights_to_one)
 def arithmetic(X: np.ndarray, W: np.ndarray, *, min_coverage: Coverage = 0.0) -> np.ndarray:
     """Weighted arithmetic mean Σ w·x / Σ w over the children present (COINr ``a_amean``).
 
@@ -346,14 +380,14 @@ def copeland(X: np.ndarray, W: np.ndarray, *, min_coverage: Coverage = 0.0) -> n
 
 
 @AGGREGATE.register("sum", traits=("rowwise", "distributable"))
+@linear(weights_to_count)
 def total(X: np.ndarray, W: np.ndarray, *, min_coverage: Coverage = 0.0) -> np.ndarray:
     """Weighted sum Σ w·x with the weights rescaled to add up to the number of children, so equal
     weights give the plain sum (points scales, 企业创新积分制). A missing child counts 0.
 
     Reference: additive (linear) aggregation, OECD/JRC Handbook on Constructing Composite Indicators (2008), step 6, doi:10.1787/9789264043466-en.
     """
-    k = X.shape[-1]
-    Wk = W * (k / row_sum(W))
+    Wk = weights_to_count(W)
     out = np.empty((W.shape[0], X.shape[-2]))
     # weights >= 0, some > 0 in every sample: with every child present the weight present is > 0 and the
     # coverage 1, so a block without a missing child is summed as it is (the same array, the same product)

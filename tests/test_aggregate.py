@@ -85,3 +85,20 @@ def test_sum_of_a_block_without_gaps_is_the_same_product_to_the_bit(monkeypatch,
         np.testing.assert_array_equal(fast, general)
         assert np.isnan(fast[:, 200:210]).all()
         assert np.isnan(fast[:, 70:90]).all() == (W.shape[0] == 1 and W[0, 1:].sum() == 0)  # only child 0 weighs
+
+
+def test_linear_coefficients_are_what_each_child_counts_for():
+    """With every child present, the arithmetic mean and the sum are Σ c·x with the coefficients
+    linear_coefficients gives (w / Σ w, and w · k / Σ w written out here); other methods have none."""
+    from index_engine.aggregate import AGGREGATE, linear_coefficients
+
+    rng = np.random.default_rng(3)
+    X, W = rng.random((50, 4)) * 100, rng.random((3, 4)) + 0.1
+    by_hand = {"arithmetic": W / W.sum(axis=1, keepdims=True), "sum": W * 4 / W.sum(axis=1, keepdims=True)}
+    for name, c in by_hand.items():
+        got = linear_coefficients(name, W)
+        np.testing.assert_allclose(got, c, rtol=1e-14)
+        np.testing.assert_allclose(AGGREGATE.get(name).func(X, W), got @ X.T, rtol=1e-12)
+    np.testing.assert_allclose(linear_coefficients("sum", [1.0, 1.0, 2.0]), [[0.75, 0.75, 1.5]])
+    for name in ("geometric", "median", "topsis", "copeland"):
+        assert linear_coefficients(name, W) is None

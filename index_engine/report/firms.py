@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .._checks import NO_YEAR
+from ..aggregate import AGGREGATE, linear_coefficients
 from ..errors import DataError
 from ..folder import WIDE, BuildFolder, load_build
 from ..spec import Spec
@@ -553,11 +554,12 @@ class FirmPageBuilder(PageBuilder):
         """``{segment: {dimension: factor}}``: what each dimension's points count for in the total of a
         firm of that segment ('' = the default weights), so that Σ factor · points = the total. With
         ``sum`` aggregation the factor is w · k / Σw (the weights rescaled to add up to the k
-        dimensions); with a weighted mean it is w / Σw. Empty for other aggregations."""
+        dimensions); with a weighted mean it is w / Σw (:func:`~index_engine.aggregate.linear_coefficients`).
+        Empty for other aggregations."""
         m = self.m
         method = str(((m.spec.get("steps") or {}).get("aggregate") or {}).get("method") or "")
         w = m.weights
-        if method not in ("sum", "arithmetic") or w is None or w.empty or "weight" not in w.columns:
+        if method not in AGGREGATE or w is None or w.empty or "weight" not in w.columns:
             return {}
         dims = list(m.dimensions)
         seg = w["segment"] if "segment" in w.columns else [""] * len(w)
@@ -566,9 +568,11 @@ class FirmPageBuilder(PageBuilder):
             if node in dims and weight == weight:
                 out.setdefault(str(s_ or ""), {})[node] = float(weight)
         for s_, ws in out.items():
-            total = sum(ws.values())
-            k = len(dims) if method == "sum" else 1
-            out[s_] = {d: (ws.get(d, 0.0) * k / total if total else 0.0) for d in dims}
+            W = [ws.get(d, 0.0) for d in dims]
+            c = linear_coefficients(method, W) if sum(W) else np.zeros((1, len(dims)))
+            if c is None:
+                return {}
+            out[s_] = dict(zip(dims, c[0].tolist()))
         return out
 
     def top_page(self) -> Page:
