@@ -28,7 +28,8 @@ import pandas as pd
 from .._checks import NO_YEAR
 from .._json import jsonable
 from ..folder import BuildFolder, load_build
-from ..spec import Spec, spec_from_dict
+from ..families import FAMILIES
+from ..spec import Spec, spec_from_dict, step_choice
 from ..tables import default_weights
 
 
@@ -622,18 +623,20 @@ def load_model(build_dir: str | Path | BuildFolder) -> ReportModel:
 
 
 def basis_of(spec: Spec) -> dict[str, Basis]:
-    """Each indicator's :class:`Basis` from the spec's transform and denominate choices."""
-    from ..spec import step_choice
+    """Each indicator's :class:`Basis` from the spec's transform and denominate choices (a method with the
+    ``identity`` trait changes nothing)."""
+    def used(step: str, code: str) -> Any:  # the step's choice for the indicator, None if it leaves it as it is
+        choice, _ = step_choice(spec, step, code)
+        return None if FAMILIES[step].get(choice.method).has("identity") else choice
 
     out = {}
     for code, n in spec.nodes.items():
         if not n.is_indicator:
             continue
-        tr, _ = step_choice(spec, "transform", code)
-        de, _ = step_choice(spec, "denominate", code)
-        den = n.denominator if de.method != "none" and n.denominator else None
+        tr, de = used("transform", code), used("denominate", code)
+        den = n.denominator if de is not None and n.denominator else None
         scale = de.params.get("scale", 1) if den else None
-        out[code] = Basis(den, float(scale) if scale is not None else None, tr.method if tr.method != "none" else None)
+        out[code] = Basis(den, float(scale) if scale is not None else None, tr.method if tr is not None else None)
     return out
 
 
