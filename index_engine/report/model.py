@@ -161,7 +161,7 @@ def read_marks(f: BuildFolder) -> tuple[dict[tuple[str, int, str], tuple[tuple[s
     """``{(unit, year, indicator): ((kind, how), ...)}`` for every value a page marks, and the latest
     vintage the provenance table names ('' when none).
 
-    From the folder's provenance table (``provenance.csv``: a row per exception, ``treatment`` and
+    From the folder's provenance table (:attr:`BuildFolder.provenance`: a row per exception, ``treatment`` and
     ``flag`` give the kinds, ``how`` or ``note`` the explanation) when the build wrote one; else
     from the imputation records (``imputed.csv``: kind ``imputed``, ``how`` the method)."""
     out: dict[tuple[str, int, str], list[tuple[str, str]]] = {}
@@ -172,12 +172,9 @@ def read_marks(f: BuildFolder) -> tuple[dict[tuple[str, int, str], tuple[tuple[s
             if kind not in [k for k, _ in out.get(key, [])]:
                 out.setdefault(key, []).append((kind, "" if how is None or how != how else str(how)))
 
-    prov_file = f.path / "provenance.csv"
+    prov = f.provenance
     vintage = ""
-    if prov_file.is_file():
-        from ..folder import read_csv
-
-        prov = read_csv(prov_file)
+    if prov is not None:
         if "vintage" in prov.columns:
             vintage = max((str(v) for v in prov["vintage"] if v == v and str(v).strip()), default="")
         for r in prov.to_dict("records"):
