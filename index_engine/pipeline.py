@@ -25,7 +25,7 @@ from .aggregate import DomainError
 from .coverage import applied_weights, warn_empty_years
 from .errors import BuildError, DataError, IndexEngineError, MissingDenominatorWarning, SpecError
 from .evaluate import TreeModel, aggregate_build, segment_rows
-from .folder import read_csv
+from .folder import BuildFolder, load_build
 from .dataquality import findings
 from .panel import Panel, has_value, resolve_units, warn_empty_nodes
 from .plan import Entry, compile_plan, resolve
@@ -222,7 +222,7 @@ def _stage_inputs(spec: Spec, stage: str) -> Any:
     if stage == "impute":
         return [entries, spec.reference_units]
     if stage == "normalize" and spec.freeze_normalization:
-        return [entries, hashlib.sha1(_frozen_file(spec).read_bytes()).hexdigest()]
+        return [entries, hashlib.sha1(_reference_build(spec).file("fitted").read_bytes()).hexdigest()]
     return entries
 
 
@@ -435,7 +435,9 @@ def _treat(spec: Spec, panel: Panel, table: pd.DataFrame) -> StageResult:
     return StageResult(out, log.steps, {"treatment": records.table()})
 
 
-def _frozen_file(spec: Spec):
+def _reference_build(spec: Spec) -> BuildFolder:
+    """The reference build ``freeze_normalization`` names, read by the build-folder reader; it must hold
+    ``fitted.csv``, and the treatment must not pool all years."""
     from pathlib import Path
 
     if any(e.pool == "all" for e in compile_plan(spec).entries("treat")):  # (no treatment has no pool)
@@ -446,10 +448,13 @@ def _frozen_file(spec: Spec):
 
     d = Path(spec.freeze_normalization or "")
     d = d if d.is_absolute() else spec.base_dir / d
-    f = d / "fitted.csv"
-    if not f.exists():
+    try:
+        ref = load_build(d)
+    except DataError as exc:
+        raise SpecError(f"{spec.source}: freeze_normalization: {exc}") from None
+    if not ref.has("fitted"):
         raise SpecError(f"{spec.source}: freeze_normalization: no fitted.csv in the reference build {d}")
-    return f
+    return ref
 
 
 def frozen_parameters(spec: Spec) -> dict[str, dict[str, float]]:
@@ -457,8 +462,8 @@ def frozen_parameters(spec: Spec) -> dict[str, dict[str, float]]:
     ``freeze_normalization`` (pooled over all years), as fixed parameters (e.g. xmin, xmax)."""
     if not spec.freeze_normalization:
         return {}
-    f = _frozen_file(spec)
-    fitted = read_csv(f, auto=True)  # the build-folder reader: an indicator coded NA stays a code
+    ref = _reference_build(spec)
+    f, fitted = ref.file("fitted"), ref.fitted  # (an indicator coded NA stays a code)
     out: dict[str, dict[str, float]] = {}
     for entry in compile_plan(spec).entries("normalize"):
         code, method = entry.code, entry.method

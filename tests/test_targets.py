@@ -321,11 +321,16 @@ def test_frozen_normalisation_keeps_the_published_past(beijing, tmp_path):
     assert not np.allclose(refit.scores.loc[common, inds].fillna(0), old.scores.loc[common, inds].fillna(0))
 
 
-def test_freeze_needs_a_build_folder(beijing, tmp_path):
+def test_freeze_needs_a_build_folder_with_its_fitted_statistics(beijing, tmp_path):
+    """The reference build is read as any build folder is; one without fitted.csv is refused by name."""
     spec, panel = beijing
     spec = spec.replace("steps.treat.pool", "year")
-    with pytest.raises(ie.SpecError, match="freeze_normalization: no fitted.csv"):
+    with pytest.raises(ie.SpecError, match="freeze_normalization: .*not a finished build folder"):
         ie.build(spec.replace("freeze_normalization", str(tmp_path)), panel)
+    ref = ie.build(spec, panel).write(tmp_path / "ref", excel=False)
+    (ref / "fitted.csv").unlink()
+    with pytest.raises(ie.SpecError, match="freeze_normalization: no fitted.csv in the reference build"):
+        ie.build(spec.replace("freeze_normalization", str(ref)), panel)
 
 
 def test_diff_lists_changes(run_cli, beijing, beijing_folder, tmp_path):
