@@ -132,7 +132,7 @@ def _codes(spec: Spec, step: str) -> tuple[str, ...]:
 
 def _compile(spec: Spec) -> Plan:
     steps: dict[str, Mapping[str, Entry]] = {}
-    checked: dict[str, tuple[Method, dict[str, Any]]] = {}  # path -> method and params, checked once
+    checked = dict(spec.validated_choices)  # path -> method and params, as the spec's validation checked them
     for step in STEP_NAMES:
         pool = getattr(spec.steps, step).pool or DEFAULT_POOL.get(step)
         steps[step] = MappingProxyType({code: resolve_entry(spec, step, code, pool, checked) for code in _codes(spec, step)})

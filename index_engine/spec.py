@@ -24,7 +24,8 @@ import math
 import re
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from types import MappingProxyType
+from typing import Annotated, Any, Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
@@ -484,6 +485,7 @@ class Spec(_Model):
 
     _source: str = PrivateAttr(default="<spec>")
     _base_dir: str = PrivateAttr(default=".")
+    _validated_choices: dict[str, tuple[Any, dict[str, Any]]] = PrivateAttr(default_factory=dict)
 
     # ---- derived views of the tree -------------------------------------------------
     @cached_property
@@ -547,6 +549,13 @@ class Spec(_Model):
     @property
     def base_dir(self) -> Path:
         return Path(self._base_dir)
+
+    @property
+    def validated_choices(self) -> Mapping[str, tuple[Any, dict[str, Any]]]:
+        """Every method choice of ``steps`` by its path (``steps.normalize``, ``steps.normalize.by_indicator.X``,
+        ...): the registered method and its params with defaults filled in, as checked when the spec was
+        validated (the plan compiles from these, not checking them again)."""
+        return MappingProxyType(self._validated_choices)
 
     def as_read_from(self, source: str | Path, base_dir: str | Path) -> Spec:
         """This spec as :func:`load_spec` gives it from ``source``, a file holding :meth:`to_yaml` (the same
@@ -1028,14 +1037,22 @@ def _check_measures(spec: Spec, label: str) -> None:
 
 
 def _check_steps(spec: Spec, label: str) -> None:
+    """Every method choice of ``steps`` checked (its method known, its params valid), each kept by its path in
+    :attr:`Spec.validated_choices`."""
     from .families import FAMILIES
 
     nodes = spec.nodes
+    checked = spec._validated_choices
+
+    def check(reg: Any, choice: Any, path: str) -> None:
+        method = reg.get(choice.method, where=f"{label}: {path}.method")
+        checked[path] = (method, method.validate(choice.params, f"{label}: {path}.params"))
+
     for step in STEP_NAMES:
         s: StepSpec = getattr(spec.steps, step)
         reg = FAMILIES[step]
         base = f"{label}: steps.{step}"
-        reg.get(s.method, where=f"{base}.method").validate(s.params, f"{base}.params")
+        check(reg, s, f"steps.{step}")
         if s.pool is not None and step not in ("impute", "screen", "treat", "normalize"):
             raise SpecError(f"{base}.pool: only impute, screen, treat and normalize take a pool")
         for code, choice in s.by_indicator.items():
@@ -1043,26 +1060,20 @@ def _check_steps(spec: Spec, label: str) -> None:
                 raise SpecError(f"{base}.by_indicator: {step} is set per node or level (by_node, by_level)")
             if code not in nodes or not nodes[code].is_indicator:
                 raise SpecError(f"{base}.by_indicator.{code}: no indicator with code {code!r}")
-            reg.get(choice.method, where=f"{base}.by_indicator.{code}.method").validate(
-                choice.params, f"{base}.by_indicator.{code}.params"
-            )
+            check(reg, choice, f"steps.{step}.by_indicator.{code}")
         for code, choice in s.by_node.items():
             if step not in NODE_STEPS:
                 raise SpecError(f"{base}.by_node: {step} is set per indicator (by_indicator)")
             if code not in nodes or nodes[code].is_indicator:
                 raise SpecError(f"{base}.by_node.{code}: no aggregate node with code {code!r}")
-            reg.get(choice.method, where=f"{base}.by_node.{code}.method").validate(
-                choice.params, f"{base}.by_node.{code}.params"
-            )
+            check(reg, choice, f"steps.{step}.by_node.{code}")
         levels = set(spec.levels[c] for c in spec.aggregates)
         for lvl, choice in s.by_level.items():
             if step not in NODE_STEPS:
                 raise SpecError(f"{base}.by_level: {step} is set per indicator (by_indicator)")
             if lvl not in levels:
                 raise SpecError(f"{base}.by_level.{lvl}: no aggregate at level {lvl}; levels are {sorted(levels)}")
-            reg.get(choice.method, where=f"{base}.by_level.{lvl}.method").validate(
-                choice.params, f"{base}.by_level.{lvl}.params"
-            )
+            check(reg, choice, f"steps.{step}.by_level.{lvl}")
 
 
 def step_choice(spec: Spec, step: str, code: str) -> tuple[StepChoice, str]:

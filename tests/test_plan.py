@@ -162,14 +162,15 @@ def test_a_spec_is_compiled_once_and_its_plan_dropped_with_it(monkeypatch, tiny_
         return validate(self, *a, **k)
 
     monkeypatch.setattr(plan_mod, "_compile", counting_compile)
-    spec = _spec(normalize={"method": "minmax", "by_indicator": {"a": {"method": "zscore"}}})
     monkeypatch.setattr(Method, "validate", counting_validate)
+    spec = _spec(normalize={"method": "minmax", "by_indicator": {"a": {"method": "zscore"}}})
+    paths = {e.path for step in plan_mod.STEP_NAMES for e in compile_plan(spec).entries(step)}
+    assert calls["validate"] == len(paths) == 9  # each choice checked once, as the spec loads: 8 steps + 1 override
+    assert set(spec.validated_choices) == paths
     b = ie.build(spec, tiny_panel)
     ie.build(spec, tiny_panel)
     b.contributions, b.weights  # noqa: B018 - the outputs resolve methods again
-    assert calls["compile"] == 1
-    paths = {e.path for step in plan_mod.STEP_NAMES for e in compile_plan(spec).entries(step)}
-    assert calls["validate"] == len(paths) == 9  # each choice the spec uses checked once: 8 steps + 1 override
+    assert calls["compile"] == 1 and calls["validate"] == 9  # the plan takes the checked params: none checked again
     other = spec.replace("steps.aggregate.method", "geometric")
     compile_plan(other)
     assert calls["compile"] == 2
