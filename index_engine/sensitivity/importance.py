@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..outputs import write_csv
-from ..stats import correlation_ratios
+from ..stats import correlation_ratios, importance_shares, squared_correlation
 from .result import SensitivityResult
 
 @dataclass(frozen=True, eq=False)
@@ -57,7 +57,9 @@ def importance(b, *, threshold: float = 0.5) -> Importance:
     Notes
     -----
     Rows where the node or the index is missing are left out. Relative importance is
-    η²/Σ η² over the siblings, relative weight w/Σ w over the siblings.
+    η²/Σ η² over the siblings, relative weight w/Σ w over the siblings, the sums over the siblings
+    that count (weight > 0, η² known): :func:`index_engine.stats.importance_shares`, the rule the audit
+    applies to r² (:func:`index_engine.stats.squared_correlation`, computed here too).
 
     References
     ----------
@@ -71,46 +73,17 @@ def importance(b, *, threshold: float = 0.5) -> Importance:
     codes = [code for code in spec.nodes if code != root]
     xs = b.scores[codes].to_numpy(float)
     eta2 = correlation_ratios(xs, y)  # the splines of all nodes fitted together
-    rows = []
-    for j, code in enumerate(codes):
-        x = xs[:, j]
-        ok = ~(np.isnan(x) | np.isnan(y))
-        if ok.sum() > 2 and np.std(x[ok]) > 0 and np.std(y[ok]) > 0:
-            r2 = float(np.corrcoef(x[ok], y[ok])[0, 1] ** 2)
-        else:
-            r2 = float("nan")
-        rows.append(
-            {
-                "node": code,
-                "parent": spec.parents[code],
-                "effective_weight": float(eff.get(code, np.nan)),
-                "r2": r2,
-                "eta2": float(eta2[j]),
-            }
-        )
+    rows = [
+        {"node": code, "parent": spec.parents[code], "effective_weight": float(eff.get(code, np.nan)),
+         "r2": squared_correlation(xs[:, j], y), "eta2": float(eta2[j])}
+        for j, code in enumerate(codes)
+    ]
     df = pd.DataFrame(rows, columns=["node", "parent", "effective_weight", "r2", "eta2"])
-    # siblings that count: weight > 0 and η² known (plain lists: a few dozen rows, looked up per row)
-    counted: dict[str, list[tuple[float, float]]] = {}
-    for parent, w, e in zip(df["parent"], df["effective_weight"], df["eta2"]):
-        if w > 0 and not np.isnan(e):
-            counted.setdefault(parent, []).append((w, e))
-    flags = []
-    for parent, w, e in zip(df["parent"], df["effective_weight"], df["eta2"]):
-        if np.isnan(e):
-            flags.append(TOO_FEW)
-            continue
-        if w == 0:
-            flags.append(WEIGHT_0)
-            continue
-        sib = counted.get(parent, [])
-        rel_w = w / sum(sw for sw, _ in sib) if sib else np.nan
-        tot = sum(se for _, se in sib)
-        rel_s = e / tot if tot > 0 else np.nan
-        if np.isnan(rel_s) or abs(rel_s - rel_w) <= threshold * rel_w:
-            flags.append("")
-        else:
-            flags.append(ABOVE if rel_s > rel_w else BELOW)
-    df["flag"] = flags
+    # η² share against weight share among the siblings that count (the audit's rule for r²)
+    shares = importance_shares(df["eta2"], df["effective_weight"], df["parent"], threshold=threshold)
+    flag = np.where(shares["gap"], np.where(shares["rel_importance"] > shares["rel_weight"], ABOVE, BELOW), "")
+    flag = np.where(df["effective_weight"] == 0, WEIGHT_0, flag)
+    df["flag"] = np.where(df["eta2"].isna(), TOO_FEW, flag).astype(object)
     return Importance(df, has_years=b.panel.has_years)
 
 
