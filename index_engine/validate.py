@@ -19,11 +19,10 @@ from typing import TYPE_CHECKING, Any, Mapping
 import numpy as np
 import pandas as pd
 
+from .coverage import nominal_shares
 from .dataquality import findings, group_by_dimension
-from .panel import _under
 from .errors import DataError
 from .flags import FLAGS, counts_as_observed
-from .tables import effective_weights
 
 if TYPE_CHECKING:
     from .panel import Panel
@@ -139,7 +138,7 @@ def unit_coverage(spec: Spec, panel: Panel) -> pd.DataFrame:
     """Units × dimensions for the latest year: the share of each dimension's nominal weight (the product of
     the spec's weights, each normalised within its parent) whose indicator has a value counted as observed."""
     dims = [c.code for c in spec.tree.children]
-    nominal = _nominal_weights(spec)
+    shares = nominal_shares(spec, dims)  # each indicator's share of each dimension's nominal weight
     f = flags_of(spec, panel)
     if f.empty:
         return pd.DataFrame(columns=["unit", *dims])
@@ -148,19 +147,9 @@ def unit_coverage(spec: Spec, panel: Panel) -> pd.DataFrame:
     observed = f.apply(lambda col: col.map(lambda v: bool(v) and counts_as_observed(v)))
     out = pd.DataFrame(index=f.index)
     for d in dims:
-        inds = [c for c in spec.indicators if _under(spec, c, d)]
-        w = np.array([nominal[c] for c in inds])
-        out[d] = observed[inds].to_numpy(dtype=float) @ w / w.sum() if w.sum() > 0 else np.nan
+        w = shares[d].to_numpy()
+        out[d] = observed[list(shares.index)].to_numpy(dtype=float) @ w if w.sum() > 0 else np.nan
     return out.rename_axis("unit").reset_index().assign(year=latest)[["unit", "year", *dims]]
-
-
-def _nominal_weights(spec: Spec) -> pd.Series:
-    """Each node's nominal effective weight: the spec's weights normalised within each parent, multiplied down."""
-    within = {}
-    for code, node in spec.nodes.items():
-        w = pd.Series({c.code: c.weight for c in node.children}, dtype=float)
-        within[code] = w / w.sum() if len(w) and w.sum() > 0 else w
-    return effective_weights(spec, within)
 
 
 def print_report(r: ValidationReport, spec_file: str) -> None:
