@@ -52,7 +52,14 @@ PARAMS: dict[str, dict] = {
     "combine": {"methods": [{"method": "entropy"}, {"method": "critic"}]},
     "optimal": {},
 }
-DATA_DRIVEN = {"entropy", "critic", "cv", "std", "pca", "bod", "combine", "optimal"}
+DATA_DRIVEN = frozenset(n for n in WEIGHTS.available() if WEIGHTS.get(n).has("reads_data"))
+"""The weighting methods that read the children's scores, as they declare it (the ``reads_data`` trait)."""
+
+
+def test_the_methods_that_read_data_declare_it():
+    """What the trait says against what each method does: these eight estimate weights from the data; the
+    others (fixed, equal, AHP) take the spec's numbers only."""
+    assert DATA_DRIVEN == {"entropy", "critic", "cv", "std", "pca", "bod", "combine", "optimal"}
 
 
 def panel_children(seed: int = 7) -> pd.DataFrame:
