@@ -29,7 +29,8 @@ from .atomic import check_target, staged_folder, write_folder
 from .folder import BuildFolder, load_build
 from .outputs import EarlyRawTable, fill_folder
 from .parallel import Pending, fork_call
-from .panel import Panel, load_panel
+from ._files import check_input_file
+from .panel import Panel, load_panel, resolve_units
 from .pipeline import build
 from .result import Build
 from .spec import Spec, load_spec
@@ -93,8 +94,6 @@ def data_path(spec: Spec, data: str | Path | None, sheet: str | None, label: str
 
 def _with_unit_codes(spec: Spec, panel: Panel) -> Spec:
     """``spec`` with its reference and tracked units as the data's unit codes (:func:`index_engine.panel.resolve_units`)."""
-    from .panel import resolve_units
-
     return resolve_units(spec, panel)
 
 
@@ -102,8 +101,6 @@ def _naming_progress(spec: Spec, progress: str | Path | None) -> Spec:
     """``spec`` with ``data.progress`` naming ``progress`` (relative to the spec's folder), when given."""
     if progress is None:
         return spec
-    from ._files import check_input_file
-
     path = Path(progress)
     check_input_file(path, "progress", DataError)
     where = path if path.is_absolute() else Path(os.path.relpath(path.resolve(), spec.base_dir.resolve()))
