@@ -66,7 +66,7 @@ import pandas as pd
 
 from .flags import counts_as_observed
 from .errors import BaselineAfterDataWarning, DataError, SeriesBreakWarning
-from .panel import Panel
+from .panel import Panel, _period_end, parse_period
 from .spec import PASS_FAIL_BASES, Node, Spec, Target
 
 COLUMNS = [
@@ -264,8 +264,6 @@ def series_breaks(spec: Spec, panel: Panel) -> pd.DataFrame:
     """Series breaks, ``unit, indicator, start, note`` (start: the first day of the break's period or
     the day given; an empty unit: every unit): the panel's ``breaks`` and the spec's ``breaks``, when
     either has them."""
-    from .panel import parse_period
-
     frames = []
     for src in (getattr(panel, "breaks", None), getattr(spec, "breaks", None)):
         if src is None:
@@ -405,8 +403,6 @@ def _rule(key: str, **kw: Any) -> dict[str, str]:
 
 def _start(spec: Spec, t: Target) -> tuple[pd.Timestamp | None, str]:
     """The date a target counts from, and its label: the baseline's, else the start year's 1 January."""
-    from .panel import _period_end, parse_period
-
     if t.baseline is not None:
         _, label, _ = parse_period(t.baseline.date)
         return _period_end(label), label
@@ -471,8 +467,6 @@ def _baseline(row: dict[str, Any], ev: Evidence, t: Target) -> tuple[float, pd.T
     first, last = ev.used.iloc[0], ev.used.iloc[-1]
     before = ev.series[ev.series["date"] < ev.start] if ev.start is not None else ev.series.iloc[:0]
     if t.baseline is not None:
-        from .panel import _period_end, parse_period
-
         _, label, _ = parse_period(t.baseline.date)
         base_value, base_date = t.baseline.value, _period_end(label)
     elif not before.empty:

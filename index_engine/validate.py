@@ -14,19 +14,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 
+from .atomic import write_folder
 from .coverage import nominal_shares
 from .dataquality import findings, group_by_dimension
 from .errors import DataError
 from .flags import FLAGS, counts_as_observed
-
-if TYPE_CHECKING:
-    from .panel import Panel
-    from .spec import Spec
+from .job import data_path
+from .outputs import write_csv
+from .panel import Panel, load_panel, resolve_units
+from .spec import Spec, load_spec
 
 
 @dataclass
@@ -46,9 +47,6 @@ class ValidationReport:
 
     def write(self, out: str | Path, force: bool = False) -> Path:
         """The tables as CSV files in the folder ``out``, written at once (:func:`index_engine.atomic.write_folder`)."""
-        from .atomic import write_folder
-        from .outputs import write_csv
-
         def fill(d: Path) -> None:
             for name, df in self.tables.items():
                 write_csv(df, d / f"{name}.csv")
@@ -59,10 +57,6 @@ class ValidationReport:
 def validate_data(spec: str | Path, data: str | Path | None = None, *, sheet: str | None = None,
                   overrides: Mapping[str, Any] | None = None) -> ValidationReport:
     """Check ``spec`` and its data (``data``, or the spec's ``data.file``) and report every problem."""
-    from .job import data_path
-    from .panel import load_panel, resolve_units
-    from .spec import load_spec
-
     s = load_spec(spec, overrides=dict(overrides or {}))
     path, sheet = data_path(s, data, sheet, str(spec))
     problems: list[str] = []
