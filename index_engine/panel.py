@@ -38,7 +38,7 @@ from xml.etree import ElementTree
 import numpy as np
 import pandas as pd
 
-from . import dataquality as dq
+from . import dataquality as dq, readahead
 from ._checks import NO_YEAR, decode_text, list_rows
 from ._files import check_input_file
 from .dataquality import BREAK_COLUMNS, SOURCE_COLUMNS, DataQuality, Problems, group_by_dimension
@@ -320,8 +320,6 @@ def _read_parquet(path: Path, name: str) -> pd.DataFrame:
     """A Parquet file as a DataFrame of one block per column, read (or taken as the command line read it ahead)
     a few columns at a time (:func:`index_engine.readahead.parquet_tables`), Arrow's memory released column by
     column as it converts (so a large file is not held twice)."""
-    from . import readahead
-
     tables = iter(readahead.take(path) or readahead.parquet_tables(path))
     _check_header(next(tables).names, name)
     return side_by_side([t.to_pandas(split_blocks=True, self_destruct=True) for t in tables])
