@@ -76,7 +76,7 @@ _NOT_IN_NAME = re.compile(r"[\[\]:*?/\\]")
 
 def _unsafe(m: re.Match[str]) -> str:
     s = m.group()
-    return "_x005F" + s[1:] if len(s) > 1 else f"_x{ord(s):04X}_"
+    return "_x005F_" + s[1:] if len(s) > 1 else f"_x{ord(s):04X}_"  # the underscore itself escaped (ECMA-376 ST_Xstring)
 
 
 def _text(v: str) -> str:
