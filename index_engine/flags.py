@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pandas as pd
+
 from .errors import DataError
 
 
@@ -66,7 +68,7 @@ _SYNONYMS.update({"": "observed", "normal": "observed", "estimated": "estimate",
 def canonical_flag(text: object, where: str = "") -> str:
     """The vocabulary word for a flag as written in a data file; an unknown flag is a :class:`DataError`
     naming ``where`` (file and row) and the accepted words."""
-    if text is None or (isinstance(text, float) and text != text):
+    if text is None or (not isinstance(text, str) and pd.isna(text)):  # None, NaN, pandas' NA: no flag
         return "observed"
     key = str(text).strip().casefold()
     try:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from index_engine.errors import DataError
@@ -103,3 +105,8 @@ def test_a_letter_is_not_matched_as_a_prefix_or_inside_a_word():
 def test_a_number_is_not_an_empty_flag_but_an_unknown_one():
     with pytest.raises(DataError, match=r"unknown flag '0\.0'"):
         canonical_flag(0.0)
+
+
+def test_pandas_missing_values_mean_observed():
+    """A missing cell of a nullable text column (pandas' NA) or a missing date is no flag, as an empty cell is."""
+    assert [canonical_flag(v) for v in (pd.NA, pd.NaT, np.nan, None)] == ["observed"] * 4
