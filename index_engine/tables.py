@@ -102,8 +102,9 @@ def contributions(spec: Spec, scores: pd.DataFrame, weights: pd.DataFrame) -> pd
     """``unit, year, parent, child, contribution``: parent · w·x / Σ w·x over the children present.
 
     For the arithmetic mean this is (w/Σw)·x, and the children's contributions add up to the
-    parent's score. Only for the means (the ``mean`` trait); medians, sums and ranking methods such
-    as TOPSIS have none.
+    parent's score; where Σ w·x is 0 (every child present scoring 0, or scores cancelling out) the
+    share is undefined and the contribution is (w/Σw)·x. Only for the means (the ``mean`` trait);
+    medians, sums and ranking methods such as TOPSIS have none.
     """
     wt = default_weights(weights).set_index("node")["weight"]  # contributions use the default weights
     units, years = scores.index.get_level_values("unit"), scores.index.get_level_values("year")
@@ -120,12 +121,16 @@ def contributions(spec: Spec, scores: pd.DataFrame, weights: pd.DataFrame) -> pd
         tot = wx.sum(axis=1, keepdims=True)
         with np.errstate(invalid="ignore", divide="ignore"):
             share = np.where(present, wx / tot, np.nan)
+            contribution = share * scores[code].to_numpy()[:, None]
+            cancelled = present & (tot == 0)
+            if cancelled.any():  # (w/Σw)·x over the children present
+                contribution[cancelled] = (wx / np.where(present, w, 0.0).sum(axis=1, keepdims=True))[cancelled]
         # one row per unit-year and child, the children of a unit-year together (a stacked table's order)
         columns["unit"].append(units.repeat(len(kids)))
         columns["year"].append(years.repeat(len(kids)))
         columns["parent"].append(np.full(X.size, code, dtype=object))
         columns["child"].append(np.tile(np.array(kids, dtype=object), len(X)))
-        columns["contribution"].append((share * scores[code].to_numpy()[:, None]).ravel())
+        columns["contribution"].append(contribution.ravel())
     if not columns["unit"]:
         return pd.DataFrame(columns=["unit", "year", "parent", "child", "contribution"])
     return pd.DataFrame({
