@@ -9,11 +9,13 @@ validates when it is given an iMeta CSV.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from ._checks import decode_text
 from .errors import SpecError
 
 _REQUIRED = ("iCode", "Level", "Parent", "Type")
@@ -27,7 +29,8 @@ def imeta_to_dict(path: str | Path, *, index_id: str | None = None) -> dict[str,
     """
     path = Path(path)
     try:
-        meta = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        text = decode_text(path.read_bytes(), str(path), "iMeta CSV", SpecError)  # UTF-8, GBK/GB18030, ...
+        meta = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     except (OSError, ValueError) as exc:
         raise SpecError(f"{path}: cannot read the iMeta table ({exc})") from None
     missing = [c for c in _REQUIRED if c not in meta.columns]
@@ -35,27 +38,31 @@ def imeta_to_dict(path: str | Path, *, index_id: str | None = None) -> dict[str,
         raise SpecError(f"{path}: not a COINr iMeta table: columns {', '.join(missing)} are missing")
     rows = meta[meta["Type"].isin(["Indicator", "Aggregate"])]
     nodes: list[dict[str, Any]] = []
+
+    def number(i: int, r: pd.Series, column: str, must: str = "not a number") -> float:
+        try:
+            return float(r[column])
+        except ValueError:
+            raise SpecError(f"{path}: row {i + 2}, column {column!r}: {must} ({r[column]!r})") from None
+
     for i, r in rows.iterrows():
         node: dict[str, Any] = {"code": r["iCode"], "name_en": r.get("iName", "") or r["iCode"]}
         if r["Parent"]:
             node["parent"] = r["Parent"]
         if r.get("Weight", ""):
-            try:
-                node["weight"] = float(r["Weight"])
-            except ValueError:
-                raise SpecError(f"{path}: row {i + 2}, column 'Weight': not a number ({r['Weight']!r})") from None
+            node["weight"] = number(i, r, "Weight")
         if r["Type"] == "Indicator":
             if r.get("Direction", ""):
-                try:
-                    node["direction"] = int(float(r["Direction"]))
-                except ValueError:
-                    raise SpecError(f"{path}: row {i + 2}, column 'Direction': must be 1 or -1 ({r['Direction']!r})") from None
+                direction = number(i, r, "Direction", "must be 1 or -1")
+                if direction not in (1, -1):
+                    raise SpecError(f"{path}: row {i + 2}, column 'Direction': must be 1 or -1 ({r['Direction']!r})")
+                node["direction"] = int(direction)
             if r.get("Unit", ""):
                 node["unit"] = r["Unit"]
             if r.get("Denominator", ""):
                 node["denominator"] = r["Denominator"]
             if r.get("Target", ""):
-                node["target"] = {"value": float(r["Target"])}
+                node["target"] = {"value": number(i, r, "Target")}
         nodes.append(node)
     roots = [n for n in nodes if "parent" not in n]
     root = roots[0]["code"] if len(roots) == 1 else None
@@ -67,7 +74,7 @@ def imeta_to_dict(path: str | Path, *, index_id: str | None = None) -> dict[str,
         },
         "tree": nodes,
         "steps": {
-            "denominate": {"method": "divide"} if (rows["Denominator"] != "").any() else {"method": "none"},
+            "denominate": {"method": "divide"} if any("denominator" in n for n in nodes) else {"method": "none"},
             "normalize": {"method": "minmax", "params": {"lower": 0, "upper": 100}},
             "aggregate": {"method": "arithmetic"},
         },

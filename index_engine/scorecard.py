@@ -103,7 +103,8 @@ def scorecard_text(spec: Any, targets: pd.DataFrame, measures: pd.DataFrame | No
                                      else f"scorecard of {unit} (a status needs at least {min_obs} usable observations)")]
     for r in card["targets"]:
         name = (r.get("name_zh") if zh else r.get("name_en")) or r.get("indicator")
-        value = f"{_fmt(_num(r.get('latest_value')))} ({r.get('latest_date') or '–'})"
+        date = r.get("latest_date")
+        value = f"{_fmt(_num(r.get('latest_value')))} ({'–' if date is None or pd.isna(date) or date == '' else date})"
         goal = (f"{'增速差≥' if zh else 'gap >= '}{_fmt(_num(r.get('target_value')))} pp" if r.get("basis") == "growth_vs_reference"
                 else _fmt(_num(r.get("target_value")))) + (f" ({int(r['target_year'])})" if _num(r.get("target_year")) else "")
         proj = _num(r.get("projection"))
