@@ -46,10 +46,13 @@ class ValidationReport:
         return not self.errors
 
     def write(self, out: str | Path, force: bool = False) -> Path:
-        """The tables as CSV files in the folder ``out``, written at once (:func:`index_engine.atomic.write_folder`)."""
+        """The tables as CSV files in the folder ``out``, written at once (:func:`index_engine.atomic.write_folder`);
+        the year is blank for data without a period column, as in a build folder."""
+        has_years = self.panel is None or self.panel.has_years
+
         def fill(d: Path) -> None:
             for name, df in self.tables.items():
-                write_csv(df, d / f"{name}.csv")
+                write_csv(df, d / f"{name}.csv", has_years)
 
         return write_folder(out, fill, force=force)
 

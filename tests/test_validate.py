@@ -268,3 +268,15 @@ def test_write_puts_each_table_in_a_csv_file_and_refuses_to_overwrite(tmp_path, 
     r.write(tmp_path / "rep", force=True)
     assert [p.name for p in (tmp_path / "rep").iterdir()] == ["problems.csv"]
     assert (tmp_path / "rep" / "problems.csv").read_text(encoding="utf-8-sig") == "severity,message\nerror,x\n"
+
+
+def test_data_without_a_period_writes_the_coverage_year_blank(tmp_path):
+    """A one-period file (no period column) has no year to show: the written table leaves it blank, as a build
+    folder does, instead of the internal placeholder."""
+    spec = tmp_path / "s.yaml"
+    spec.write_text("index: {id: V}\ntree: {code: V, children: [{code: D, children: [{code: a}, {code: b}]}]}\n",
+                    encoding="utf-8")
+    (tmp_path / "d.csv").write_text("unit,a,b\nU1,1,\nU2,2,3\n", encoding="utf-8")
+    r = validate_data(spec, tmp_path / "d.csv")
+    units = pd.read_csv(r.write(tmp_path / "rep") / "coverage_units.csv", dtype=str, keep_default_na=False)
+    assert units["year"].tolist() == ["", ""] and units["D"].tolist() == ["0.5", "1.0"]
