@@ -163,48 +163,25 @@ def test_a_table_without_the_required_columns_names_them(tmp_path):
         imeta_to_dict(p)
 
 
-def test_a_weight_that_is_not_a_number_names_the_row_and_column(tmp_path):
-    p = write_meta(tmp_path, "2,IDX,I,,,,,,,Aggregate\n,G,Group,,,,,,,Group\n1,a,A,1,heavy,,,,IDX,Indicator\n")
-    with pytest.raises(ie.SpecError, match=r"meta\.csv: row 4, column 'Weight': not a number \('heavy'\)"):
-        imeta_to_dict(p)
+AGG = "2,IDX,I,,,,,,,Aggregate\n"
 
 
-def test_a_direction_that_is_not_a_number_names_the_row_and_column(tmp_path):
-    p = write_meta(tmp_path, "2,IDX,I,,,,,,,Aggregate\n1,a,A,1,1,,,,IDX,Indicator\n1,b,B,up,1,,,,IDX,Indicator\n")
-    with pytest.raises(ie.SpecError, match=r"meta\.csv: row 4, column 'Direction': must be 1 or -1 \('up'\)"):
-        imeta_to_dict(p)
-
-
-def test_a_direction_other_than_one_or_minus_one_names_the_row_and_column(tmp_path):
-    p = write_meta(tmp_path, "2,IDX,I,,,,,,,Aggregate\n1,a,A,0,1,,,,IDX,Indicator\n")
-    with pytest.raises(ie.SpecError, match=r"meta\.csv: row 3, column 'Direction': must be 1 or -1 \('0'\)"):
-        ie.load_spec(p)
-
-
-def test_a_fractional_direction_is_refused(tmp_path):
-    p = write_meta(tmp_path, "2,IDX,I,,,,,,,Aggregate\n1,a,A,1.5,1,,,,IDX,Indicator\n")
-    with pytest.raises(ie.SpecError, match=r"meta\.csv: row 3, column 'Direction'"):
-        imeta_to_dict(p)
-
-
-def test_a_negative_weight_is_refused_by_the_spec_with_its_tree_path(tmp_path):
-    p = write_meta(tmp_path, "2,IDX,I,,,,,,,Aggregate\n1,a,A,1,-1,,,,IDX,Indicator\n")
-    with pytest.raises(ie.SpecError,
-                       match=r"meta\.csv: tree\.IDX\.children\[0\]\.weight: must be a non-negative number, got -1\.0"):
-        ie.load_spec(p)
-
-
-def test_a_parent_that_is_not_in_the_table_is_named(tmp_path):
-    p = write_meta(tmp_path, "2,IDX,I,,,,,,,Aggregate\n1,a,A,1,1,,,,Pillar,Indicator\n")
-    with pytest.raises(ie.SpecError,
-                       match=r"meta\.csv: tree\[1\]\.parent: 'a' names a parent 'Pillar' that does not exist"):
-        ie.load_spec(p)
-
-
-def test_a_target_that_is_not_a_number_names_the_row_and_column(tmp_path):
-    p = write_meta(tmp_path, "2,IDX,I,,,,,,,Aggregate\n1,a,A,1,1,,high,,IDX,Indicator\n")
-    with pytest.raises(ie.SpecError, match=r"meta\.csv: row 3, column 'Target'"):
-        imeta_to_dict(p)
+@pytest.mark.parametrize("rows, message", [
+    # a cell the iMeta reader cannot take: named by row and column
+    (AGG + ",G,Group,,,,,,,Group\n1,a,A,1,heavy,,,,IDX,Indicator\n", r"row 4, column 'Weight': not a number \('heavy'\)"),
+    (AGG + "1,a,A,1,1,,,,IDX,Indicator\n1,b,B,up,1,,,,IDX,Indicator\n",
+     r"row 4, column 'Direction': must be 1 or -1 \('up'\)"),
+    (AGG + "1,a,A,0,1,,,,IDX,Indicator\n", r"row 3, column 'Direction': must be 1 or -1 \('0'\)"),
+    (AGG + "1,a,A,1.5,1,,,,IDX,Indicator\n", r"row 3, column 'Direction': must be 1 or -1 \('1\.5'\)"),
+    (AGG + "1,a,A,1,1,,high,,IDX,Indicator\n", r"row 3, column 'Target': not a number \('high'\)"),
+    # a value the spec refuses: named by its tree path
+    (AGG + "1,a,A,1,-1,,,,IDX,Indicator\n",
+     r"tree\.IDX\.children\[0\]\.weight: must be a non-negative number, got -1\.0"),
+    (AGG + "1,a,A,1,1,,,,Pillar,Indicator\n", r"tree\[1\]\.parent: 'a' names a parent 'Pillar' that does not exist"),
+])
+def test_a_bad_cell_is_an_error_naming_where_it_is(tmp_path, rows, message):
+    with pytest.raises(ie.SpecError, match=r"meta\.csv: " + message):
+        ie.load_spec(write_meta(tmp_path, rows))
 
 
 def test_the_optional_columns_may_be_left_out(tmp_path):
