@@ -522,7 +522,7 @@ def console_main() -> NoReturn:
     skip the build's tables too, which otherwise take a tenth of a second or more only to end the
     process. Cyclic garbage made during the command is collected as before; exit handlers run and files
     are flushed and closed as before. The process also runs without transparent huge pages
-    (:func:`index_engine._native.no_huge_pages`: a third of a large build's time went to the kernel
+    (:func:`index_engine._native.no_huge_pages`: a quarter of a large build's CPU time went to the kernel
     zeroing them).
     """
     global _AS_COMMAND
