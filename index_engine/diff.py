@@ -129,9 +129,12 @@ class BuildDiff:
     spec: pd.DataFrame
 
     def summary(self) -> dict[str, Any]:
+        """Counts of each kind of difference, and the largest change of a score both builds have (0 when no
+        score is in both: an added or removed score has no change)."""
+        change = self.scores["change"].abs()
         s: dict[str, Any] = {
             "scores_changed": len(self.scores),
-            "max_abs_score_change": float(self.scores["change"].abs().max()) if len(self.scores) else 0.0,
+            "max_abs_score_change": float(change.max()) if change.notna().any() else 0.0,
             "ranks_changed": len(self.ranks),
             "weights_changed": len(self.weights),
             "parameters_changed": len(self.parameters),
