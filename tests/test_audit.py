@@ -208,6 +208,27 @@ def test_importance_is_effective_weight_and_r2(asem, asem_audit):
     assert level1["rel_r2"].sum() == pytest.approx(1.0)
 
 
+def test_importance_of_a_segmented_build_uses_the_tree_weights_once():
+    """A build with segment weight sets has a row per node and segment in its weights table; the importance
+    table is one row per node with the tree's (default) effective weight, as b.effective_weights() gives it."""
+    import warnings
+
+    from index_engine.audit import audit
+    from index_engine.job import read_inputs
+
+    spec, panel = read_inputs(ROOT / "weights/examples/zgc_pilot_score.yaml")
+    b = ie.build(spec, panel)
+    assert (b.weights["segment"] != "").any()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        imp = audit(b).importance
+    assert not imp.duplicated(["year", "node"]).any()
+    eff = b.effective_weights()
+    assert imp.set_index("node")["effective_weight"].to_dict() == {c: eff[c] for c in imp["node"]}
+    by_level = imp.groupby(["year", "level"])["rel_weight"].sum()
+    assert by_level.to_numpy() == pytest.approx(np.ones(len(by_level)))
+
+
 # ---- the ASEM example end to end ----------------------------------------------------------
 
 

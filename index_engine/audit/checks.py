@@ -12,6 +12,7 @@ import pandas as pd
 
 from .._checks import kurt_excel, skew_excel
 from ..errors import SingularCorrelationWarning, SmallSampleWarning, SpecError
+from ..tables import default_weights
 from ..stats import bartlett_sphericity, correlate_pairs, cronbach_alpha, importance_shares, kmo, pca_eigen
 from .result import Audit
 from .thresholds import Thresholds
@@ -364,7 +365,7 @@ class Auditor:
     # ---- effective weights against importance (COINr get_eff_weights; §B6) ---------
     def importance(self, corr: pd.DataFrame) -> pd.DataFrame:
         th = self.th
-        w = self.b.weights
+        w = default_weights(self.b.weights)  # the tree's weights: a segment's own set has rows of its own
         r_idx = corr[(corr["data"] == "scores") & (corr["relation"] == "index")].set_index(["year", "x"])["pearson"]
         rows = []
         for year in self.b.panel.years:
