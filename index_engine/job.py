@@ -236,8 +236,9 @@ def run_build(
         early = EarlyRawTable.start(spec, panel)  # a large build's raw table written while it is built
         b = build(spec, panel, cache=cache)
 
-    def uncertainty_analysis(nominal: Build | None = b) -> SensitivityResult:
-        return analyse(spec, panel, "uncertainty", n=uncertainty, seed=seed, cache=cache, progress=progress, nominal=nominal)
+    def uncertainty_analysis(importance: bool = True) -> SensitivityResult:
+        return analyse(spec, panel, "uncertainty", n=uncertainty, seed=seed, cache=cache, progress=progress, nominal=b,
+                       importance=importance)
 
     def run_audit() -> Audit:
         from .audit import audit as audit_of
@@ -252,7 +253,7 @@ def run_build(
             a = functools.cache(stack.enter_context(fork_call(run_audit)).result)
             sens = uncertainty_analysis() if uncertainty else None
         elif uncertainty:
-            sens = _with_importance(stack.enter_context(fork_call(functools.partial(uncertainty_analysis, nominal=None))), b)
+            sens = _with_importance(stack.enter_context(fork_call(functools.partial(uncertainty_analysis, importance=False))), b)
         folder = write_job(
             b, default_out(spec.index.id) if out is None else out, force=force, excel=excel, audit=a,
             sensitivity=sens, report=report, lang=lang, overrides=overrides, early=early,
@@ -267,9 +268,11 @@ MODES = ("uncertainty", "sobol", "remove")
 def analyse(
     spec: Spec, panel: Panel, mode: str = "uncertainty", *, n: int = 1000, seed: int = 0, jobs: int = 1,
     cache: dict | None = None, progress: bool | None = None, client: Any = None, nominal: Build | None = None,
+    importance: bool = True,
 ) -> SensitivityResult:
-    """The sensitivity analysis ``mode`` (:data:`MODES`) of ``spec`` and ``panel``, with the importance table of
-    their build ``nominal`` when given (:func:`~index_engine.sensitivity.with_importance`).
+    """The sensitivity analysis ``mode`` (:data:`MODES`) of ``spec`` and ``panel``; given their build ``nominal``,
+    the scores it withholds are withheld in the analysis too and, unless ``importance`` is False, the result has
+    the build's importance table (:func:`~index_engine.sensitivity.with_importance`).
 
     The factors are the spec's ``uncertainty:`` section, else :func:`default_factors` (remove-one
     needs none); ``n``, ``seed``, ``jobs`` and ``client`` are those of
@@ -281,12 +284,13 @@ def analyse(
     if mode not in MODES:
         raise SpecError(f"the sensitivity mode must be one of {', '.join(MODES)}. Got {mode!r} instead")
     if mode == "remove":
-        res = sa.remove_one(spec, panel, cache=cache)
+        res = sa.remove_one(spec, panel, cache=cache, nominal=nominal)
     else:
         factors = None if spec.uncertainty else default_factors(spec, panel, cache)
         run = sa.uncertainty if mode == "uncertainty" else sa.sobol
-        res = run(spec, panel, factors, n=n, seed=seed, jobs=jobs, cache=cache, progress=progress, client=client)
-    return sa.with_importance(res, nominal) if nominal is not None else res
+        res = run(spec, panel, factors, n=n, seed=seed, jobs=jobs, cache=cache, progress=progress, client=client,
+                  nominal=nominal)
+    return sa.with_importance(res, nominal) if nominal is not None and importance else res
 
 
 def _with_importance(pending: Pending[SensitivityResult], b: Build) -> Callable[[], SensitivityResult]:
@@ -348,11 +352,12 @@ def run_sensitivity(
         check_target(Path(out), force=force, replaceable="manifest.json")  # before the work, not only after
     spec, panel = read_inputs(spec, data, sheet=sheet, overrides=overrides)
     b = build(spec, panel, cache=cache)  # its stages are in the cache the analysis starts from
-    analysis = functools.partial(analyse, spec, panel, mode, n=n, seed=seed, jobs=jobs, cache=cache, progress=progress, client=client)
+    analysis = functools.partial(analyse, spec, panel, mode, n=n, seed=seed, jobs=jobs, cache=cache, progress=progress,
+                                 client=client, nominal=b)
     # the analysis in a child (not with a Dask client) while the build's tables are written here
-    pending = fork_call(analysis) if client is None else None
+    pending = fork_call(functools.partial(analysis, importance=False)) if client is None else None
     with pending if pending is not None else contextlib.nullcontext():
-        result = _with_importance(pending, b) if pending is not None else functools.cache(functools.partial(analysis, nominal=b))
+        result = _with_importance(pending, b) if pending is not None else functools.cache(analysis)
         folder_path = write_job(b, default_out(spec.index.id) if out is None else out, force=force, excel=excel,
                                 sensitivity=result, report=report, lang=lang, overrides=overrides)
     return Job(folder_path, b, None, result())

@@ -240,7 +240,7 @@ def test_sensitivity_nominal_equals_build(path):
         r = sa.remove_one(spec, panel, cache=cache)
     root = spec.tree.code
     rows = pd.MultiIndex.from_frame(r.nominal[["unit", "year"]])
-    score = b.scores[root].reindex(rows).to_numpy()
+    score = b.published[root].reindex(rows).to_numpy()
     rank = b.ranks[root].reindex(rows).to_numpy()
     np.testing.assert_array_equal(r.nominal["score"].to_numpy(), score)
     np.testing.assert_array_equal(r.nominal["rank"].to_numpy(), rank)
@@ -252,6 +252,43 @@ def test_sensitivity_nominal_equals_build(path):
             bi = ie.build(r.sample_spec(i), panel, cache=cache)
         np.testing.assert_allclose(r.scores.iloc[i].to_numpy(), bi.scores[root].reindex(rows).to_numpy(), rtol=1e-12, atol=1e-9)
         np.testing.assert_array_equal(r.ranks.iloc[i].to_numpy(), bi.ranks[root].reindex(rows).to_numpy())
+
+
+def test_an_analysis_withholds_what_the_build_withholds(monkeypatch):
+    """With a publication threshold, the nominal build's withheld scores are missing in every build of an
+    analysis and rank nowhere: the nominal ranks are the build's ranks of its published scores."""
+    spec = ie.load_spec(ROOT / "weights/examples/asem.yaml", overrides={"publish": {"min_coverage": 0.9}})
+    panel = _panel(spec)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        b = ie.build(spec, panel)
+        r = sa.uncertainty(spec, panel, {"w": sa.WeightNoise(levels=(1,), noise=0.25)}, n=20, seed=3)
+    root = spec.tree.code
+    held = b.withheld[root]
+    assert held.sum() >= 3  # the threshold withholds some units
+    rows = pd.MultiIndex.from_frame(r.nominal[["unit", "year"]])
+    np.testing.assert_array_equal(r.nominal["rank"].to_numpy(), b.ranks[root].reindex(rows).to_numpy())
+    np.testing.assert_array_equal(r.nominal["score"].to_numpy(), b.published[root].reindex(rows).to_numpy())
+    out = held.reindex(rows, fill_value=False).to_numpy()
+    assert np.isnan(r.scores.to_numpy()[:, out]).all() and np.isnan(r.ranks.to_numpy()[:, out]).all()
+    assert not np.isnan(r.ranks.to_numpy()[:, ~out]).any()
+    # each build's ranks are 1..k over the published units of the year: none is taken by a withheld one
+    per_year = r.nominal["year"].to_numpy()
+    for y in np.unique(per_year):
+        k = int((~out & (per_year == y)).sum())
+        assert np.nanmax(r.ranks.to_numpy()[:, per_year == y]) <= k
+    assert set(r.rank_stats["unit"]) == set(rows[~out].get_level_values("unit"))
+    # given the nominal build, the analysis takes what it withholds from it instead of building it again
+    import index_engine.sensitivity.run as run_mod
+
+    def no_second_build(*a, **k):
+        raise AssertionError("built again")
+
+    monkeypatch.setattr(run_mod, "build", no_second_build)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        again = sa.uncertainty(spec, panel, {"w": sa.WeightNoise(levels=(1,), noise=0.25)}, n=20, seed=3, nominal=b)
+    pd.testing.assert_frame_equal(again.ranks, r.ranks)
 
 
 def test_segment_weights_under_noise_rebuild_from_samples():

@@ -18,8 +18,9 @@ from .._checks import list_rows
 from ..errors import BuildError, DataError, SpecError
 from ..evaluate import Evaluator, Prepared, segment_rows
 from ..panel import Panel
-from ..pipeline import stage_keys, tree_model, upstream
+from ..pipeline import build, stage_keys, tree_model, upstream
 from ..ranks import rank_desc
+from ..result import Build
 from ..spec import Spec
 from .design import monte_carlo_design, saltelli_design, sobol_indices
 from .factors import Choice, _cell, _cell_text, _columns, _Plan, _plan
@@ -33,7 +34,10 @@ class _Engine:
     one shared cache.
     """
 
-    def __init__(self, spec: Spec, panel: Panel, plan: _Plan | None, node: str | None, cache: dict | None):
+    def __init__(
+        self, spec: Spec, panel: Panel, plan: _Plan | None, node: str | None, cache: dict | None,
+        nominal: Build | None = None,
+    ):
         self.spec, self.panel, self.plan = spec, panel, plan
         self.node = node or spec.tree.code
         if self.node not in spec.nodes:
@@ -54,6 +58,31 @@ class _Engine:
         self.chunk = self.ev.chunk(tree_model(spec))
         self.year_groups = self.ev.year_groups
         self.indicators = list(spec.indicators)
+        self.held = self._withheld(nominal)
+
+    def _withheld(self, nominal: Build | None = None) -> np.ndarray | None:
+        """Where the nominal build (``nominal``, else made here) withholds the analysed node's score (its
+        coverage below the spec's ``publish:`` threshold), over the rows; None where it withholds none. Those
+        scores are withheld in every build of the analysis too, so that no build ranks a score the nominal
+        build does not publish (the publication rule reads the spec's nominal weights and the data, which
+        the analysis keeps)."""
+        if self.spec.publish is None or self.node not in self.spec.aggregates:
+            return None
+        if nominal is None:
+            with warnings.catch_warnings():  # the nominal build has said them already
+                warnings.simplefilter("ignore")
+                nominal = build(self.spec, self.panel, cache=self.cache)
+        held = nominal.withheld
+        if held is None or self.node not in held.columns:
+            return None
+        mask = held[self.node].reindex(self.master, fill_value=False).to_numpy(dtype=bool)
+        return mask if mask.any() else None
+
+    def withhold(self, y: np.ndarray) -> np.ndarray:
+        """``y`` (builds × rows) with the scores the nominal build withholds made missing, in place."""
+        if self.held is not None:
+            y[:, self.held] = np.nan
+        return y
 
     # ---- distinct specs ----------------------------------------------------------------
     def key(self, spec_g: Spec) -> str:
@@ -296,7 +325,7 @@ def _simulate(eng: _Engine, design: _Design, *, jobs: int, bar: Any, client: Any
                 y, rec = eng.evaluate(members, mult, record=plan.noise_parents)
             for w in caught:
                 eng.warnings.setdefault(f"{w.category.__name__}: {w.message}")
-            scores[where] = y
+            scores[where] = eng.withhold(y)
             rank_desc(y, eng.year_groups, ranks, where)
             for p, arr in rec.items():
                 realised[p][where] = arr
@@ -346,12 +375,13 @@ class _Run:
 def _run(
     spec: Spec, panel: Panel, plan: _Plan, design: Callable[[_Engine, np.ndarray], _Design], *, desc: str,
     jobs: int = 1, node: str | None = None, cache: dict | None = None, progress: bool | None = None, client: Any = None,
+    nominal: Build | None = None,
 ) -> _Run:
     """The one runner: the nominal build and every build of ``design(engine, nominal ranks)``."""
     t0 = time.perf_counter()
-    eng = _Engine(spec, panel, plan, node, cache)
+    eng = _Engine(spec, panel, plan, node, cache, nominal)
     p = eng.prepare(spec)
-    y, _ = eng.evaluate([(p, 1)], {})
+    y = eng.withhold(eng.evaluate([(p, 1)], {})[0])
     s0, r0 = y[0], rank_desc(y, eng.year_groups)[0]
     d = design(eng, r0)
     bar = _progress(d.n, progress, desc)
@@ -491,13 +521,15 @@ def evaluate_design(
     cache: dict | None = None,
     progress: bool | None = None,
     client: Any = None,
+    nominal: Build | None = None,
 ) -> SensitivityResult:
     """The builds of an explicit design: one row of uniforms in [0, 1) per build.
 
     Columns follow the factors in order: one per choice factor (alternative i of k is drawn for
     u in [i/k, (i + 1)/k)), and one per perturbed node of a weight factor (u = 0.5 leaves its
     weight as it is; 0 and 1 are −noise and +noise). ``manifest["columns"]`` names them.
-    This is what :func:`uncertainty` and :func:`sobol` run; use it for a design of your own.
+    This is what :func:`uncertainty` and :func:`sobol` run; use it for a design of your own. The other
+    arguments are those of :func:`uncertainty`.
     """
     jobs = _check_jobs(jobs)
     plan = _plan(spec, factors)
@@ -507,7 +539,7 @@ def evaluate_design(
     if not ((U >= 0) & (U <= 1)).all():
         raise DataError("evaluate_design: every value of U must lie in [0, 1]")
     U = np.minimum(U, np.nextafter(1.0, 0))
-    options = {"jobs": jobs, "node": node, "cache": cache, "progress": progress, "client": client}
+    options = {"jobs": jobs, "node": node, "cache": cache, "progress": progress, "client": client, "nominal": nominal}
     return _of_uniforms("design", spec, panel, plan, U, options, builds=int(U.shape[0]), columns=_columns(plan))
 
 
@@ -537,6 +569,7 @@ def uncertainty(
     cache: dict | None = None,
     progress: bool | None = None,
     client: Any = None,
+    nominal: Build | None = None,
 ) -> SensitivityResult:
     """Uncertainty analysis: ``n`` random builds, and each unit's rank and score intervals.
 
@@ -561,6 +594,10 @@ def uncertainty(
         only when stderr is a terminal, never in a pipe or a log.
     client : distributed.Client, optional
         Run the distinct upstream builds as Dask tasks on this client's cluster (same numbers).
+    nominal : Build, optional
+        The build of ``spec`` and ``panel``, where the caller has made it: the scores it withholds (the
+        spec's ``publish:`` threshold) are withheld in every build of the analysis, and are taken from it
+        rather than from a build made again.
 
     Returns
     -------
@@ -576,7 +613,7 @@ def uncertainty(
     n, jobs = _check_n(n, "uncertainty"), _check_jobs(jobs)
     plan = _plan(spec, factors)
     U = monte_carlo_design(n, plan.D, seed)
-    options = {"jobs": jobs, "node": node, "cache": cache, "progress": progress, "client": client}
+    options = {"jobs": jobs, "node": node, "cache": cache, "progress": progress, "client": client, "nominal": nominal}
     design = "Monte Carlo: independent U[0, 1) per factor column (numpy PCG64)"
     return _of_uniforms("uncertainty", spec, panel, plan, U, options, design=design, n=n, seed=seed, builds=n)
 
@@ -595,6 +632,7 @@ def sobol(
     cache: dict | None = None,
     progress: bool | None = None,
     client: Any = None,
+    nominal: Build | None = None,
 ) -> SensitivityResult:
     """Variance-based sensitivity analysis: Saltelli design, first-order and total Sobol indices.
 
@@ -616,7 +654,7 @@ def sobol(
         ``("score", unit[, year])`` (default year: the latest).
     nboot : int, default=1000
         Bootstrap resamples for the 5–95% intervals.
-    node, cache, progress : as :func:`uncertainty`
+    node, cache, progress, client, nominal : as :func:`uncertainty`
 
     Returns
     -------
@@ -648,7 +686,8 @@ def sobol(
         outputs["what"], outputs["f"] = _output(eng, output, r0)  # checked before any build runs
         return _Design.of_uniforms(plan, spec, U)
 
-    run = _run(spec, panel, plan, design, desc="sobol", jobs=jobs, node=node, cache=cache, progress=progress, client=client)
+    run = _run(spec, panel, plan, design, desc="sobol", jobs=jobs, node=node, cache=cache, progress=progress, client=client,
+               nominal=nominal)
     what = outputs["what"]
     y = outputs["f"](run.sim.scores, run.sim.ranks)
     if np.isnan(y).any():
@@ -680,7 +719,8 @@ def sobol(
 
 
 def remove_one(
-    spec: Spec, panel: Panel, *, node: str | None = None, cache: dict | None = None, progress: bool | None = None
+    spec: Spec, panel: Panel, *, node: str | None = None, cache: dict | None = None, progress: bool | None = None,
+    nominal: Build | None = None,
 ) -> SensitivityResult:
     """Leave out each indicator and each dimension in turn; how far do the ranks move?
 
@@ -688,6 +728,8 @@ def remove_one(
     weights, as COINr ``remove_elements`` with fixed weights), in the tree and in every segment's
     weight set (:func:`~index_engine.sensitivity.removed_spec`); a parent left with no weighted
     child is missing and is dropped from its own parent's mean.
+
+    ``node``, ``cache``, ``progress`` and ``nominal`` are those of :func:`uncertainty`.
 
     Returns
     -------
@@ -719,7 +761,7 @@ def remove_one(
             raise SpecError(f"{spec.source}: {eng.node} has nothing beneath it to remove")
         return _Design(np.zeros((S, 0), dtype=np.int64), lambda rows: {p: M[rows] for p, M in mult.items()})
 
-    run = _run(spec, panel, plan, design, desc="remove one", node=node, cache=cache, progress=progress)
+    run = _run(spec, panel, plan, design, desc="remove one", node=node, cache=cache, progress=progress, nominal=nominal)
     diff = np.abs(run.sim.ranks - run.r0[None, :])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
