@@ -274,6 +274,21 @@ def test_overview_numbers_match_scores_csv(full_zh, bj_full):
     assert f"{last.loc['BJ', 'score']:.1f}" in html
 
 
+def test_the_coverage_column_is_the_builds_coverage(full_zh, bj_full):
+    """The units and dimension pages' coverage is coverage.csv's (the share of nominal weight the publication
+    rule reads), not a count of indicators with data: the page never shows a second number by that name."""
+    cov = pd.read_csv(bj_full / "coverage.csv")
+    last = cov[cov["year"] == cov["year"].max()].set_index(["unit", "node"])["coverage"]
+    for page, node in (("units.html", "BJ_TFDI"), ("dim-VC.html", "VC")):
+        html = read(full_zh / page)
+        cells = re.findall(r'href="unit-(\w+)\.html".*?<td class="num" data-sort="([0-9.e-]+)">(\d+)%</td>\s*</tr>', html, re.S)
+        assert len(cells) >= 13, page
+        for unit, value, shown in cells:
+            assert float(value) == pytest.approx(last[(unit, node)], abs=1e-12)
+            assert int(shown) == round(100 * last[(unit, node)])
+        assert "/37</td>" not in html and "名义权重中有观测数据支撑的比例" in html
+
+
 def test_unit_profile_contributions_add_up_to_the_change(bj_full, bj_full_model):
     m = bj_full_model
     y, prev = m.latest, m.previous

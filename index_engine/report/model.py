@@ -239,6 +239,7 @@ class ReportModel:
     _score: dict[tuple[str, int, str], tuple[float | None, float | None, float | None]] = field(default_factory=dict, repr=False)
     _contrib: dict[tuple[str, int, str], float] = field(default_factory=dict, repr=False)
     _raw: dict[tuple[str, int, str], float] = field(default_factory=dict, repr=False)
+    _coverage: dict[tuple[str, int, str], float] = field(default_factory=dict, repr=False)
     _norm: dict[tuple[str, int, str], float] = field(default_factory=dict, repr=False)
     _basis: dict[tuple[str, int, str], float] = field(default_factory=dict, repr=False)
     _vintage: str = ""
@@ -395,11 +396,11 @@ class ReportModel:
     def raw_series(self, unit: str, indicator: str) -> list[tuple[int, float | None]]:
         return [(y, self.raw_value(unit, y, indicator)) for y in self.years]
 
-    def coverage(self, year: int, unit: str, node: str) -> tuple[int, int]:
-        """(indicators with raw data, indicators) beneath ``node`` for ``unit`` in ``year``."""
-        inds = self.indicators_under(node)
-        n = sum(1 for i in inds if self.raw_value(unit, year, i) is not None)
-        return n, len(inds)
+    def coverage(self, year: int, unit: str, node: str) -> float | None:
+        """The build's coverage of ``node`` for ``unit`` in ``year``: the share of the node's nominal weight
+        backed by observed data, what the publication rule compares with its threshold
+        (:attr:`BuildFolder.coverage`); None where the folder records none."""
+        return self._coverage.get((unit, year, node))
 
     def indicator_coverage(self, indicator: str) -> list[tuple[int, int, int]]:
         """(year, units with raw data, units ranked) per year."""
@@ -608,6 +609,8 @@ def load_model(build_dir: str | Path | BuildFolder) -> ReportModel:
         m._contrib = _lookup(contributions, ["unit", "year", "child"], ["contribution"])
     if not raw.empty:
         m._raw = _lookup(raw, ["unit", "year", "indicator"], ["value"])
+    if f.coverage is not None:
+        m._coverage = _lookup(f.coverage, ["unit", "year", "node"], ["coverage"])
     if not normalized.empty:
         m._norm = _lookup(normalized, ["unit", "year", "indicator"], ["value"])
     basis_stage = next((st for st in ("imputed", "denominated", "transformed") if st in f.stages), None)

@@ -293,9 +293,8 @@ class PageBuilder:
         m, y = self.m, self.m.latest
         rows = []
         for u in m.ranked_units:
-            n, tot = m.coverage(y, u, m.root)
             rows.append({"unit": u, "score": m.score(u, y, m.root), "rank": m.rank(u, y, m.root),
-                         "change": m.change(u, y, m.root), "available": n, "total": tot})
+                         "change": m.change(u, y, m.root), "coverage": m.coverage(y, u, m.root)})
         others = [u for u in m.units if u not in set(m.ranked_units)]
         ctx = self.base("units.html", self.t("units"), "units.html", rows=rows, others=others)
         return Page("units.html", "units.html.j2", ctx)
@@ -406,7 +405,7 @@ class PageBuilder:
                          "median": m.peer_median(y, c)})
         rows = self.ranking_rows(y, code)
         for r in rows:
-            r["available"], r["total"] = m.coverage(y, r["unit"], code)
+            r["coverage"] = m.coverage(y, r["unit"], code)
         charts: list[ch.Chart] = []
         if m.has_years and len(m.years) > 1:
             charts.append(self.trend_chart(self.t("scores_over_time"), code, m.ranking(y, code)))
