@@ -527,6 +527,33 @@ class TestEnglish(PagesOfOneLanguage):
 
     lang = "en"
 
+    def test_the_explorer_gives_no_score_to_what_the_build_withholds(self, browser, tmp_path):
+        """With a publication threshold, a unit whose index score the build withholds gets none in the explorer,
+        at the official weights or any others (the threshold reads the nominal weights), and ranks nowhere."""
+        root_dir = Path(__file__).resolve().parents[1]
+        spec = ie.load_spec(root_dir / "weights/examples/asem.yaml", overrides={"publish": {"min_coverage": 0.9}})
+        panel = ie.load_panel(spec.base_dir / spec.data.file, spec)
+        b = ie.build(spec, panel)
+        root = spec.tree.code
+        held = b.withheld[root]
+        assert held.any()
+        folder = b.write(tmp_path / "b", excel=False)
+        v = Visit(browser, render_report(folder, lang="en") / "explorer.html")
+        try:
+            v.page.wait_for_selector("#explorer[data-ready]")
+            published = b.published[root].droplevel("year")  # one year
+            for move in (False, True):
+                if move:  # any weights: the withheld units still have no score
+                    v.page.evaluate(SET_SLIDER, [root, spec.tree.children[0].code, 9.0])
+                shown = {u: (float(sc) if sc else None, int(r) if r else None) for u, sc, r in v.page.evaluate(EXPLORER_ROWS)}
+                assert {u for u, (s, _) in shown.items() if s is not None} == set(published.dropna().index)
+                assert all(shown[u] == (None, None) for u in held[held].index.get_level_values("unit") if u in shown)
+                ranks = sorted(r for _, r in shown.values() if r is not None)
+                assert ranks[-1] <= published.notna().sum()
+            assert not v.errors
+        finally:
+            v.close()
+
     def test_english_pages_name_units_in_english_only(self, tabs):
         text = tabs.open("en", "unit-BJ.html").page.inner_text("body")
         assert "Beijing" in text and "北京" not in text  # one language per page: English names only

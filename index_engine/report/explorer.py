@@ -14,7 +14,9 @@ level bottom-up with the engine's rule:
 
 over the children present (missing ones dropped and the weights renormalised; a generalised mean
 is missing when any child is; a share of children present below ``min_coverage`` leaves it
-missing), as :mod:`index_engine.aggregate` and :mod:`index_engine.evaluate` compute it. Ranks are
+missing), as :mod:`index_engine.aggregate` and :mod:`index_engine.evaluate` compute it. A unit-year
+without an official index score (withheld for too little observed data: the publication rule reads the
+nominal weights and the data, not the sliders) has no score at any weights. Ranks are
 :mod:`index_engine.ranks`' rule: best first within each year, ties "min" when two neighbouring
 scores differ by at most ``RANK_RTOL · max(1, |a|, |b|)``.
 

@@ -126,7 +126,9 @@
   function update() {
     var year = yearSel ? Number(yearSel.value) : D.years[D.years.length - 1];
     var S = compute(weights());
-    var score = S[D.root];
+    /* a unit-year the build does not publish (withheld for too little observed data, which the nominal
+       weights decide, not the sliders) has no score at any weights */
+    var score = S[D.root].map(function (v, r) { return missing(D.official[r]) ? null : v; });
     var idx = [];
     for (var r = 0; r < R; r++) if (D.rows[r][1] === year) idx.push(r);
     var mine = ranks(idx, score), off = ranks(idx, D.official);
