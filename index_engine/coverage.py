@@ -23,7 +23,7 @@ is published (COINr and HDI parity).
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -109,6 +109,11 @@ def value_flags(panel: Panel, indicators: Iterable[str], index: pd.MultiIndex) -
     return out
 
 
+GIVEN_STAGES = ("raw", "denominated")
+"""The stage tables whose values count as given by the file: present as read, and after the denominator
+(a value whose denominator is missing is not observed)."""
+
+
 def observed(b: Build) -> np.ndarray:
     """obs(u, y, i) of the build's rows (``b.scores.index``) × the spec's indicators: a value given by the
     file (present after the transformation and the denominator), not imputed, with a flag that counts
@@ -117,6 +122,20 @@ def observed(b: Build) -> np.ndarray:
     given, flags = _cells(b)
     if "_observation_shares" not in b.__dict__:
         b.__dict__["_observation_shares"] = _shares(b, given, flags)
+    return _counted(given, flags)
+
+
+def observed_cells(
+    spec: Spec, panel: Panel, tables: Mapping[str, pd.DataFrame], index: pd.MultiIndex
+) -> np.ndarray:
+    """:func:`observed` of the rows ``index`` from a panel's stage tables (``tables``: at least those of
+    :data:`GIVEN_STAGES`), where there is no build yet (``index-engine validate``)."""
+    inds = list(spec.indicators)
+    return _counted(given_cells(tables, index, inds, GIVEN_STAGES), value_flags(panel, inds, index))
+
+
+def _counted(given: np.ndarray, flags: np.ndarray | None) -> np.ndarray:
+    """The given cells whose flag counts as observed (no flag: observed)."""
     return given if flags is None else given & ((flags < 0) | _COUNTS[np.maximum(flags, 0)])
 
 
@@ -124,17 +143,23 @@ def _cells(b: Build) -> tuple[np.ndarray, np.ndarray | None]:
     """(where the file gives a value, the flag of each value or None): the build's rows × the spec's
     indicators (a large build's cells are not kept: a million rows of 30 indicators take 30 MB)."""
     inds = list(b.spec.indicators)
-    return _given(b, inds, ("raw", "denominated")), value_flags(b.panel, inds, b.scores.index)
+    return _given(b, inds, GIVEN_STAGES), value_flags(b.panel, inds, b.scores.index)
 
 
 def _given(b: Build, inds: list[str], stages: tuple[str, ...]) -> np.ndarray:
-    """True where every stage of ``stages`` has a value: the build's rows × ``inds`` (a column a stage
+    """:func:`given_cells` of the build's rows."""
+    return given_cells(b.tables, b.scores.index, inds, stages)
+
+
+def given_cells(
+    tables: Mapping[str, pd.DataFrame], index: pd.MultiIndex, inds: list[str], stages: tuple[str, ...]
+) -> np.ndarray:
+    """True where every stage table of ``stages`` has a value: the rows ``index`` × ``inds`` (a column a stage
     lacks: False)."""
-    index = b.scores.index
     out = np.zeros((len(index), len(inds)), dtype=bool, order="F")  # a column per indicator, contiguous
     seen: list[pd.DataFrame] = []
     for stage in stages:
-        t = b.tables.get(stage)
+        t = tables.get(stage)
         if t is None or any(t is s for s in seen):  # a stage that changed nothing is its input's table
             continue
         seen.append(t)
@@ -203,17 +228,23 @@ them (at most 2**12 values), then looked up by each row's pattern; beyond, row b
 
 
 def node_coverage(b: Build, nodes: Iterable[str] | None = None) -> pd.DataFrame:
-    """coverage(u, y, n): rows like ``b.scores`` × ``nodes`` (default every node): each node's nominal shares
-    of its observed indicators added up in the spec's order of the indicators. Each node's column is
-    contiguous (a Parquet column is made from it without a copy).
+    """coverage(u, y, n): rows like ``b.scores`` × ``nodes`` (default every node) (:func:`coverage_of` the
+    build's observed cells)."""
+    return coverage_of(b.spec, observed(b), b.scores.index, nodes)
+
+
+def coverage_of(spec: Spec, obs: np.ndarray, index: pd.MultiIndex, nodes: Iterable[str] | None = None) -> pd.DataFrame:
+    """coverage(u, y, n): the rows ``index`` × ``nodes`` (default every node), from the observed cells ``obs``
+    (rows × the spec's indicators, :func:`observed`): each node's nominal shares of its observed indicators
+    added up in the spec's order of the indicators. Each node's column is contiguous (a Parquet column is
+    made from it without a copy).
 
     A row's coverage of a node depends only on which of the node's indicators it observes, and most of them
     are observed in every row or in none. So the sum is made once per pattern of the partly observed ones
     (the same additions in the same order as row by row, so the same bits), and each row takes its
     pattern's value; a node with more than :data:`_PATTERN_BITS` of them is added up a block of rows at a
     time instead (so the block stays in cache)."""
-    shares = nominal_shares(b.spec, nodes)
-    obs = observed(b)
+    shares = nominal_shares(spec, nodes)
     w = shares.to_numpy(dtype=float)
     rows = len(obs)
     seen = np.array([np.count_nonzero(obs[:, i]) for i in range(obs.shape[1])], dtype=np.int64)
@@ -239,7 +270,7 @@ def node_coverage(b: Build, nodes: Iterable[str] | None = None) -> pd.DataFrame:
         for i, k in bit.items():
             np.bitwise_or(code, np.left_shift(obs[:, i], k, dtype=np.uint16), out=code)
         value.take(code, out=out[j], mode="clip")  # (codes are in range: "clip" takes them as they are)
-    return pd.DataFrame(out.T, index=b.scores.index, columns=shares.columns, copy=False)
+    return pd.DataFrame(out.T, index=index, columns=shares.columns, copy=False)
 
 
 def _added_by_rows(out: np.ndarray, obs: np.ndarray, terms: list[tuple[int, float]]) -> None:

@@ -237,8 +237,9 @@ def stage_keys(spec: Spec) -> dict[str, str]:
     return keys
 
 
-def upstream(spec: Spec, panel: Panel, cache: dict | None = None) -> dict[str, StageResult]:
-    """Run transform … normalize, reusing ``cache`` entries for stages whose inputs did not change.
+def upstream(spec: Spec, panel: Panel, cache: dict | None = None, *, until: str = "normalize") -> dict[str, StageResult]:
+    """Run transform … normalize (or the stages up to ``until``), reusing ``cache`` entries for stages whose
+    inputs did not change.
 
     ``cache`` is a plain dict owned by the caller (for one panel); sensitivity analysis passes
     the same dict for every sample, so a sample that only changes the normalisation reuses the
@@ -247,7 +248,7 @@ def upstream(spec: Spec, panel: Panel, cache: dict | None = None) -> dict[str, S
     keys = stage_keys(spec)
     out: dict[str, StageResult] = {}
     prev: StageResult | None = None
-    for stage in UPSTREAM:
+    for stage in UPSTREAM[: UPSTREAM.index(until) + 1]:
         key = (id(panel), keys[stage])
         if cache is not None and key in cache:
             res = cache[key]

@@ -5,13 +5,14 @@
 data lacks (grouped by dimension), unknown units, and what reading found (indicators the spec does not name,
 gap tokens, sub-annual rules applied, duplicates settled, series breaks; :func:`index_engine.dataquality.findings`).
 It adds two coverage matrices: for the tracked unit, each indicator by year (the flag of each value, ``''``
-missing); for every unit, each dimension's share of nominal weight with an observed value in the latest year
-(flags that count as observed, :func:`index_engine.flags.counts_as_observed`). A file that cannot be read at
-all is one error.
+missing); for every unit, each dimension's coverage in the latest year as the build will compute it (the share
+of nominal weight backed by observed data, which the publication threshold is compared with). A file that
+cannot be read at all is one error, and so is data the build could not take as far as its denominators.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -20,12 +21,13 @@ import numpy as np
 import pandas as pd
 
 from .atomic import write_folder
-from .coverage import nominal_shares
+from .coverage import coverage_of, observed_cells
 from .dataquality import findings, group_by_dimension
-from .errors import DataError
-from .flags import FLAGS, counts_as_observed
+from .errors import DataError, IndexEngineError
+from .flags import FLAGS
 from .job import data_path
 from .outputs import write_csv
+from .pipeline import STAGE_TABLE, upstream
 from .panel import Panel, load_panel, resolve_units
 from .spec import Spec, load_spec
 
@@ -82,8 +84,12 @@ def validate_data(spec: str | Path, data: str | Path | None = None, *, sheet: st
         "sub_annual": panel.quality.annualised,
         "duplicates": panel.quality.duplicates,
         "breaks": panel.breaks,
-        "coverage_units": unit_coverage(s, panel),
     }
+    try:
+        report.tables["coverage_units"] = unit_coverage(s, panel)
+    except IndexEngineError as exc:  # the data cannot be taken as far as the denominators: a build would stop here
+        report.errors.append(str(exc))
+        report.tables["problems"] = _problems(report)
     tracked = _tracked(s, panel)
     if tracked is not None:
         report.tables["coverage_tracked"] = tracked_matrix(s, panel, tracked)
@@ -132,21 +138,22 @@ def tracked_matrix(spec: Spec, panel: Panel, unit: str) -> pd.DataFrame:
 
 
 def unit_coverage(spec: Spec, panel: Panel) -> pd.DataFrame:
-    """Units × dimensions for the latest year: the share of each dimension's nominal weight (the product of
-    the spec's weights, each normalised within its parent) whose indicator has a value counted as observed."""
+    """Units × dimensions for the latest year: the build's coverage of each dimension, the share of its
+    nominal weight backed by observed data, which the publication threshold is compared with
+    (:func:`index_engine.coverage.coverage_of` of the data's raw and denominated tables, as the build
+    computes it); 0 for a unit without a row that year."""
     dims = [c.code for c in spec.tree.children]
-    shares = nominal_shares(spec, dims)  # each indicator's share of each dimension's nominal weight
-    f = flags_of(spec, panel)
-    if f.empty:
-        return pd.DataFrame(columns=["unit", *dims])
-    latest = max(f.index.get_level_values("year"))
-    f = f[f.index.get_level_values("year") == latest].droplevel("year").reindex(panel.units, fill_value="")
-    observed = f.apply(lambda col: col.map(lambda v: bool(v) and counts_as_observed(v)))
-    out = pd.DataFrame(index=f.index)
-    for d in dims:
-        w = shares[d].to_numpy()
-        out[d] = observed[list(shares.index)].to_numpy(dtype=float) @ w if w.sum() > 0 else np.nan
-    return out.rename_axis("unit").reset_index().assign(year=latest)[["unit", "year", *dims]]
+    with warnings.catch_warnings():  # the build says them; validation reports the data's own problems
+        warnings.simplefilter("ignore")
+        stages = upstream(spec, panel, until="denominate")
+    tables = {STAGE_TABLE[stage]: res.table for stage, res in stages.items()}
+    index = tables["raw"].index
+    if not len(index):
+        return pd.DataFrame(columns=["unit", "year", *dims])
+    cov = coverage_of(spec, observed_cells(spec, panel, tables, index), index, dims)
+    latest = max(index.get_level_values("year"))
+    cov = cov.xs(latest, level="year").reindex(panel.units, fill_value=0.0)
+    return cov.rename_axis("unit").reset_index().assign(year=latest)[["unit", "year", *dims]]
 
 
 def print_report(r: ValidationReport, spec_file: str) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -280,3 +282,34 @@ def test_data_without_a_period_writes_the_coverage_year_blank(tmp_path):
     r = validate_data(spec, tmp_path / "d.csv")
     units = pd.read_csv(r.write(tmp_path / "rep") / "coverage_units.csv", dtype=str, keep_default_na=False)
     assert units["year"].tolist() == ["", ""] and units["D"].tolist() == ["0.5", "1.0"]
+
+
+@pytest.mark.parametrize("path", ["weights/examples/asem.yaml", "weights/beijing_tfdi.yaml", "weights/examples/hdi.yaml"])
+def test_coverage_is_the_one_the_build_computes(path):
+    """Each dimension's coverage in the latest year is the build's own (denominators and the file's flags
+    included), so a score validate shows above the publication threshold is not withheld by the build."""
+    import warnings
+
+    from index_engine.job import read_inputs
+
+    root = Path(__file__).resolve().parents[1]
+    spec, panel = read_inputs(root / path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        b = ie.build(spec, panel)
+    got = unit_coverage(spec, panel).set_index("unit")
+    dims = [c.code for c in spec.tree.children]
+    year = int(got["year"].iloc[0])
+    built = b.coverage.xs(year, level="year")[dims]
+    assert len(built) >= 10
+    np.testing.assert_allclose(got.loc[built.index, dims].to_numpy(float), built.to_numpy(float), rtol=0, atol=1e-12)
+
+
+def test_data_the_build_cannot_transform_is_an_error_not_a_crash(tmp_path):
+    spec = tmp_path / "s.yaml"
+    spec.write_text("index: {id: V}\ntree: {code: V, children: [{code: D, children: [{code: a}, {code: b}]}]}\n"
+                    "steps: {transform: {method: log}}\n", encoding="utf-8")
+    (tmp_path / "d.csv").write_text("unit,year,a,b\nU1,2024,-1,2\nU2,2024,2,3\n", encoding="utf-8")
+    r = validate_data(spec, tmp_path / "d.csv")
+    assert not r.ok and any("log" in e and "a" in e for e in r.errors)
+    assert "coverage_units" not in r.tables and list(r.tables["problems"]["severity"]).count("error") == len(r.errors)
