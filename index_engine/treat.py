@@ -32,11 +32,17 @@ def _labels(labels: np.ndarray, x: pd.Series) -> pd.Series:
     return pd.Series(labels, index=x.index, dtype=object)
 
 
+def outlying(skew: float, kurtosis: float, skew_thresh: float, kurt_thresh: float) -> bool:
+    """The JRC outlier rule: |skew| >= ``skew_thresh`` and kurtosis >= ``kurt_thresh`` (Excel SKEW and
+    KURT); False where either is undefined (too few or all equal values). The treatment (:func:`jrc`) and
+    the audit's outlier flag both apply it (docs/methodology.md §B2, §H.5)."""
+    if np.isnan(skew) or np.isnan(kurtosis):
+        return False
+    return bool(abs(skew) >= skew_thresh and kurtosis >= kurt_thresh)
+
+
 def _passes(v: np.ndarray, skew_thresh: float, kurt_thresh: float) -> bool:
-    sk, kt = skew_excel(v), kurt_excel(v)
-    if np.isnan(sk) or np.isnan(kt):
-        return True
-    return bool(abs(sk) < skew_thresh or kt < kurt_thresh)
+    return not outlying(skew_excel(v), kurt_excel(v), skew_thresh, kurt_thresh)
 
 
 def _fallback(v: np.ndarray, how: str, lmbda: float) -> np.ndarray:

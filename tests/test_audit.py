@@ -360,3 +360,27 @@ def test_single_indicator_dimension_gets_check_verdict(tmp_path):
     a.write(tmp_path)  # NaN and missing values become null in audit.json
     doc = json.loads((tmp_path / "audit.json").read_text(encoding="utf-8"))
     assert next(r for r in doc["verdicts"] if r["node"] == "C")["alpha"] is None
+
+
+def test_the_outlier_flag_follows_the_spec_treatment_thresholds():
+    """The audit flags by the rule and the thresholds the treatment uses (treat.outlying): a spec whose JRC
+    treatment tolerates more skew gets no flag for an indicator the treatment leaves alone."""
+    from index_engine.audit import audit, treatment_thresholds
+    from index_engine.treat import outlying
+
+    assert outlying(2.0, 3.5, 2.0, 3.5) and not outlying(1.99, 10, 2.0, 3.5) and not outlying(float("nan"), 9, 2, 3)
+    spec = ie.load_spec(ASEM_SPEC)
+    panel = ie.load_panel(ASEM_DATA, spec)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = audit(ie.build(spec, panel))
+        flagged = plain.flags[plain.flags["check"] == "outlier"]
+        assert len(flagged) and plain.thresholds.outlier_skew == 2.0
+        skews = plain.indicator_stats.set_index(["data", "indicator"])["skew"].abs()
+        loose = spec.replace("steps.treat.params", {"skew_thresh": float(skews.max()) + 1, "kurt_thresh": 3.5})
+        assert treatment_thresholds(loose) == (float(skews.max()) + 1, 3.5)
+        a = audit(ie.build(loose, panel))
+        assert a.thresholds.outlier_skew == float(skews.max()) + 1
+        assert (a.flags["check"] == "outlier").sum() == 0
+        raw = lambda f: f[(f["check"] == "outlier") & (f["data"] == "raw")]  # noqa: E731 - the raw data's flags
+        assert len(raw(audit(ie.build(loose, panel), outlier_skew=2.0).flags)) == len(raw(flagged)) > 0  # given: as asked

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..plan import compile_plan
 from ..stats import bartlett_sphericity, correlate, cronbach_alpha, kmo, pca_eigen
 from .checks import CORRELATION_CHECKS, CORRELATION_COLUMNS, FLAG_COLUMNS, MIN_UNITS, Auditor
 from .result import FILES, Audit
@@ -74,8 +75,8 @@ def audit(
     low_availability: float = 0.65,
     high_zero_share: float = 0.5,
     low_unique_share: float = 0.5,
-    outlier_skew: float = 2.0,
-    outlier_kurtosis: float = 3.5,
+    outlier_skew: float | None = None,
+    outlier_kurtosis: float | None = None,
     unit_coverage: float = 0.66,
     collinear: float = 0.9,
     significance: float = 0.05,
@@ -96,7 +97,10 @@ def audit(
     unit_coverage, collinear, significance, denominator_corr, alpha_coherent, alpha_incoherent,
     pc1_share, importance_gap, dimension_level
         Thresholds; see :class:`Thresholds` for each default and the comparison it makes. A bad
-        value raises :class:`~index_engine.errors.SpecError`.
+        value raises :class:`~index_engine.errors.SpecError`. ``outlier_skew`` and ``outlier_kurtosis``
+        default to the thresholds of the spec's outlier treatment (``skew_thresh`` and ``kurt_thresh`` of
+        ``steps.treat``, where all its choices give the same pair), so that the audit flags what the
+        treatment treats; else to :class:`Thresholds`' (the JRC's 2.0 and 3.5).
 
     Returns
     -------
@@ -135,12 +139,13 @@ def audit(
     >>> a.verdicts.set_index("node").loc[["Social", "Physical", "Instit"], "verdict"].tolist()
     ['coherent', 'check', 'incoherent']
     """
+    spec_skew, spec_kurtosis = treatment_thresholds(build.spec)
     th = Thresholds(
         low_availability=low_availability,
         high_zero_share=high_zero_share,
         low_unique_share=low_unique_share,
-        outlier_skew=outlier_skew,
-        outlier_kurtosis=outlier_kurtosis,
+        outlier_skew=spec_skew if outlier_skew is None else outlier_skew,
+        outlier_kurtosis=spec_kurtosis if outlier_kurtosis is None else outlier_kurtosis,
         unit_coverage=unit_coverage,
         collinear=collinear,
         significance=significance,
@@ -152,3 +157,14 @@ def audit(
         dimension_level=dimension_level,
     )
     return Auditor(build, th).run()
+
+
+def treatment_thresholds(spec: Any) -> tuple[float, float]:
+    """The (skew, kurtosis) thresholds of the outlier rule (:func:`index_engine.treat.outlying`) as the spec's
+    treatment sets them, where every choice of ``steps.treat`` that takes them gives the same pair; else
+    :class:`Thresholds`' defaults."""
+    pairs = {(float(e.params["skew_thresh"]), float(e.params["kurt_thresh"]))
+             for e in compile_plan(spec).entries("treat") if "skew_thresh" in e.params and "kurt_thresh" in e.params}
+    if len(pairs) == 1:
+        return pairs.pop()
+    return Thresholds.outlier_skew, Thresholds.outlier_kurtosis

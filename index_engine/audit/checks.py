@@ -13,6 +13,7 @@ import pandas as pd
 from .._checks import kurt_excel, skew_excel
 from ..errors import SingularCorrelationWarning, SmallSampleWarning, SpecError
 from ..tables import default_weights
+from ..treat import outlying
 from ..stats import bartlett_sphericity, correlate_pairs, cronbach_alpha, importance_shares, kmo, pca_eigen
 from .result import Audit
 from .thresholds import Thresholds
@@ -157,7 +158,7 @@ class Auditor:
                     f_av = bool(avail < th.low_availability)
                     f_z = bool(zshare >= th.high_zero_share)
                     f_u = bool(ushare < th.low_unique_share)
-                    f_out = bool(abs(sk) >= th.outlier_skew and ku >= th.outlier_kurtosis)
+                    f_out = outlying(sk, ku, th.outlier_skew, th.outlier_kurtosis)
                     rows.append({
                         "year": year, "data": data, "indicator": code, "dimension": self.dim_of[code],
                         "n_units": n, "n_available": na, "availability": avail, "n_zero": nz,
