@@ -51,7 +51,8 @@ def safe_text(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _blank_year(df: pd.DataFrame, has_years: bool) -> pd.DataFrame:
+def blank_year(df: pd.DataFrame, has_years: bool) -> pd.DataFrame:
+    """``df`` with its ``year`` blank where there is none (a one-period index), as every table shows it."""
     if "year" in df.columns and not has_years:
         df = df.copy()
         df["year"] = df["year"].map(lambda y: "" if y == NO_YEAR else y)
@@ -94,7 +95,7 @@ def write_csv(df: pd.DataFrame, path: Path, has_years: bool = True, *, float_for
     spreadsheet would run as a formula escaped (:func:`safe_text`), the year blank for a one-period
     index, and floats in their shortest exact form (they read back as the same doubles) unless
     ``float_format`` rounds them. Returns the number of rows."""
-    df = safe_text(_blank_year(df, has_years))
+    df = safe_text(blank_year(df, has_years))
     if len(df) > 50_000 and float_format is None:  # Arrow's writer is about ten times faster than pandas'
         import pyarrow as pa
         import pyarrow.csv as pacsv
@@ -360,7 +361,7 @@ def result_sheets(
     def add(name: str, df: pd.DataFrame, csv: str) -> None:
         if name in sheets or name == README_SHEET:
             raise ValueError(f"results.xlsx: two sheets named {name!r}")
-        sheets[name] = _blank_year(df, hy) if len(df) <= EXCEL_MAX_ROWS else f"{len(df)} rows: see {csv}"
+        sheets[name] = blank_year(df, hy) if len(df) <= EXCEL_MAX_ROWS else f"{len(df)} rows: see {csv}"
 
     for stem, df in tables.items():
         add(stem, df, f"{stem}.csv")

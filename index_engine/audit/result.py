@@ -9,10 +9,10 @@ from typing import Any
 
 import pandas as pd
 
-from .._checks import NO_YEAR, list_rows
+from .._checks import list_rows
 from .._json import jsonable
 from ..errors import OutputExistsError
-from ..outputs import write_csv
+from ..outputs import blank_year, write_csv
 from .thresholds import Thresholds
 
 FILES = (
@@ -106,11 +106,7 @@ class Audit:
         return {f"audit_{name}"[:31]: df for name, df in self.frames().items()}
 
     def _shown(self, df: pd.DataFrame) -> pd.DataFrame:
-        if self.has_years or "year" not in df.columns:
-            return df
-        out = df.copy()
-        out["year"] = out["year"].map(lambda y: "" if y == NO_YEAR else y).astype(object)
-        return out
+        return blank_year(df, self.has_years)
 
     def summary(self) -> dict[str, Any]:
         """Headline numbers: flags by check, verdicts by kind, alpha of every aggregate (by year for a panel)."""

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ..flags import FLAGS
 from ..measures import PROGRESS_STATUSES
 from ..scorecard import pace, scorecard
+from ..spec import PASS_FAIL_BASES
 from ..targets import STATUSES
 from . import charts as ch
 from . import i18n
@@ -90,7 +91,7 @@ def _target_rows(pb: PageBuilder) -> list[dict[str, Any]]:
         r["rule_text"] = r.get(f"rule_{lang}") or r.get("rule") or ""
         r["reading_text"] = i18n.pick_text(r, "reading", lang)  # a folder from before reading_zh/_en has reading (English)
         r["pace_text"] = pace_label(pb, r)
-        r["pass_fail"] = r.get("kind") == "pass_fail" or r.get("basis") in ("rank", "growth_vs_reference", "growth_gap")
+        r["pass_fail"] = r.get("kind") == "pass_fail" or r.get("basis") in PASS_FAIL_BASES
     return rows
 
 

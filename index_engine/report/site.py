@@ -21,11 +21,8 @@ from .explorer import EXPLORER_PAGE, explorer_page
 from .format import Formatter
 from .model import ReportModel, records
 from .page import Page, strengths_weaknesses
-from ..spec import step_choice
+from ..spec import STEP_NAMES, step_choice
 from ..families import FAMILIES
-
-STATUS_ORDER = ("achieved", "on_track", "at_risk", "off_track")
-VERDICTS = ("coherent", "check", "incoherent")
 
 
 class PageBuilder:
@@ -591,7 +588,7 @@ class PageBuilder:
         ``none`` are left out), with the counts of imputed and treated values from the build."""
         m, out = self.m, []
         counts = {"impute": len(m.imputed), "treat": len(m.treatment)}
-        for step in ("transform", "denominate", "impute", "screen", "treat", "normalize", "weights", "aggregate"):
+        for step in STEP_NAMES:
             choice = (m.spec.get("steps") or {}).get(step) or {}
             method = str(choice.get("method") or "none")
             overrides = len(choice.get("by_indicator") or {}) + len(choice.get("by_node") or {}) + len(choice.get("by_level") or {})
