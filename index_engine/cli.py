@@ -92,10 +92,11 @@ def _print_summary(b) -> None:
     n_ind = len(b.spec.indicators)
     inds = f"{n_ind - len(dropped)} of {n_ind} indicators ({len(dropped)} dropped: no data)" if dropped else f"{n_ind} indicators"
     print(f"{b.spec.index.id}{year}: {n_units} units{ref}, {inds}")
-    for u, score, rank in zip(s["unit"], s["score"], s["rank"]):
-        shown = "withheld" if score != score and b.withheld is not None else f"{score:.2f}"  # NaN: withheld
-        print(f"  {'' if rank is None or str(rank) == '<NA>' else int(rank):>4}  {names.get(u, u)}  {shown}")
     years = b.scores.index.get_level_values("year")
+    held = b.withheld[b.spec.tree.code] if b.withheld is not None else None
+    for u, score, rank in zip(s["unit"], s["score"], s["rank"]):
+        shown = f"{score:.2f}" if score == score else "withheld" if held is not None and held.get((u, years.max())) else "–"
+        print(f"  {'' if rank is None or str(rank) == '<NA>' else int(rank):>4}  {names.get(u, u)}  {shown}")
     latest = int((years == years.max()).sum())  # the units of the latest year, as the summary lists
     if latest > 10:
         print(f"  ... {latest - 10} more")
@@ -201,7 +202,7 @@ def cmd_targets(args: argparse.Namespace) -> int:
         if out.exists() and not args.force:
             raise OutputExistsError(f"{out}: the file exists already; pass --force to replace it")
         out.parent.mkdir(parents=True, exist_ok=True)
-        write_csv(table, out, float_format="%.10g")
+        write_csv(table, out)  # as the build writes targets.csv
     from .measures import spec_measure_table
     from .scorecard import scorecard_text
 

@@ -263,6 +263,16 @@ def test_sparse_build_end_to_end(tmp_path, capsys):
     assert notice["zh"].startswith("数据截至2025-06") and not notice["illustrative"]
     assert notice["zh"] in console.out  # the index's language
     assert "withheld: " in console.out and "coverage (2024)" in console.out
+    scores = pd.read_csv(out / "scores.csv", keep_default_na=False)
+    root = scores[(scores["node"] == "BJ_TFDI") & (scores["year"] == 2024)].set_index("unit")
+    names = ie.load_panel(data, spec).unit_names(list(root.index))
+    by_name = {names.get(u, u): u for u in root.index}
+    top = [line.split() for line in console.out.splitlines() if line.startswith("  ") and len(line.split()) in (2, 3)]
+    shown = {by_name[p[-2]]: p[-1] for p in top if len(p) >= 2 and p[-2] in by_name}
+    assert len(shown) >= 3
+    for unit, value in shown.items():  # a missing score says whether the build withheld it
+        assert (value == "withheld") == (root.loc[unit, "status"] != ""), (unit, value)
+    assert "withheld" in shown.values()
     assert "warning: EmptyNodeWarning:" in console.err
     summary = console.out.split("coverage (2024)")[1]
     assert "0.10" in summary and "0.33" in summary  # BJ's index and IN coverage
