@@ -31,7 +31,7 @@ from .errors import BuildError, SpecError
 from .families import FAMILIES
 from .panel import Panel
 from .pipeline import StageResult, build_from_stages, upstream
-from .plan import DEFAULT_POOL, compile_plan
+from .plan import compile_plan
 from .result import Step
 from .spec import Spec, step_choice
 
@@ -74,12 +74,11 @@ def _moments(spec: Spec, treated: pd.DataFrame) -> dict[tuple[str, Any], tuple[f
     """Per indicator (and year for per-year pools): count, min, max, mean, M2 of the values the
     normalisation sees (its plan entry's direction applied)."""
     out = {}
-    pool = spec.steps.normalize.pool or DEFAULT_POOL["normalize"]
     years = treated.index.get_level_values("year").to_numpy()
     for entry in compile_plan(spec).entries("normalize"):
         code = entry.code
         x = treated[code].to_numpy(dtype=float) * entry.direction
-        keys = [("all", np.ones(len(x), bool))] if pool == "all" else [(int(y), years == y) for y in np.unique(years)]
+        keys = [("all", np.ones(len(x), bool))] if entry.pool != "year" else [(int(y), years == y) for y in np.unique(years)]
         for key, sel in keys:
             v = x[sel]
             v = v[~np.isnan(v)]
@@ -113,11 +112,10 @@ def combine_moments(parts: list[dict]) -> dict:
 
 def fixed_spec(spec: Spec, stats: dict) -> Spec:
     """The spec with each indicator's pooled normalisation statistics written in as parameters."""
-    pool = spec.steps.normalize.pool or DEFAULT_POOL["normalize"]
-    if pool != "all":
-        return spec  # per-year statistics are applied by _normalize_per_year
     overrides = {}
     for entry in compile_plan(spec).entries("normalize"):
+        if (entry.code, "all") not in stats:
+            continue  # statistics per year (pool: year) are not written in
         n, lo, hi, mean, m2 = stats[(entry.code, "all")]
         pooled = {"min": lo, "max": hi, "mean": mean}
         if n > 1 and m2 > 0:
@@ -163,7 +161,7 @@ def build_dask(
     except ImportError:
         raise BuildError("the dask backend needs dask.distributed: pip install 'index_engine[dask]'") from None
     check_supported(spec)
-    if (spec.steps.normalize.pool or "all") != "all":
+    if any(e.pool == "year" for e in compile_plan(spec).entries("normalize")):
         raise SpecError(
             f"{spec.source}: steps.normalize.pool: the dask backend pools normalisation statistics over all years; "
             "set pool: all (or build in-process)"
