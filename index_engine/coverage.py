@@ -33,6 +33,7 @@ from .errors import EmptyNodeYearWarning
 from .flags import FLAGS, canonical_flag
 from .panel import has_value
 from .ranks import year_codes
+from .tables import effective_weights
 
 if TYPE_CHECKING:
     from .panel import Panel
@@ -352,16 +353,13 @@ def applied_weights(spec: Spec, table: pd.DataFrame, scores: pd.DataFrame) -> pd
     blocks = table.groupby("segment", sort=False) if "segment" in table.columns else [("", table)]
     for _, t in blocks:
         w = dict(zip(t["node"], t["weight"].astype(float)))
-        applied: dict[str, float] = {}
+        within: dict[str, pd.Series] = {}
         for code in spec.aggregates:
             kids = [c.code for c in spec.nodes[code].children]
             live = sum(w[k] for k in kids if has.get(k, False))
-            for k in kids:
-                applied[k] = w[k] / live if has.get(k, False) and live > 0 else 0.0
-        eff = {spec.tree.code: 1.0}
-        for code in spec.nodes:  # parents before children
-            for c in spec.nodes[code].children:
-                eff[c.code] = eff[code] * applied[c.code]
+            within[code] = pd.Series({k: w[k] / live if has.get(k, False) and live > 0 else 0.0 for k in kids}, dtype=float)
+        applied = {k: float(v) for ws in within.values() for k, v in ws.items()}
+        eff = effective_weights(spec, within)
         root = spec.tree.code
         t = t.assign(applied_weight=[1.0 if n == root else applied[n] for n in t["node"]],
                      applied_effective_weight=[eff[n] for n in t["node"]])
