@@ -332,6 +332,22 @@ def status_text(coverage: float, threshold: float) -> str:
     return f"coverage {coverage:.2f} < {threshold:g}"
 
 
+def status_of(spec: Spec, coverage: pd.DataFrame | None, rows: pd.DataFrame) -> np.ndarray:
+    """The ``status`` of each row (``unit, year, node``) of ``rows``: why its score is withheld (its coverage
+    below the spec's threshold, :func:`status_text`), empty when it is published; ``coverage`` is long
+    (``unit, year, node, coverage``, :func:`coverage_long`), None where there is none."""
+    out = np.full(len(rows), "", dtype=object)
+    thr = thresholds(spec)
+    if not thr or coverage is None or not len(rows):
+        return out
+    cov = coverage[coverage["node"].isin(list(thr))]
+    low = cov[below(cov["coverage"].to_numpy(), cov["node"].map(thr).to_numpy())]
+    text = pd.Series([status_text(c, thr[n]) for n, c in zip(low["node"], low["coverage"])],
+                     index=pd.MultiIndex.from_arrays([low["unit"], low["year"], low["node"]]), dtype=object)
+    found = text.reindex(pd.MultiIndex.from_arrays([rows["unit"], rows["year"], rows["node"]])).to_numpy(dtype=object)
+    return np.where(pd.isna(found), "", found)
+
+
 def published(scores: pd.DataFrame, held: pd.DataFrame | None) -> pd.DataFrame:
     """``scores`` with each withheld score made missing (``scores`` itself when nothing is withheld)."""
     if held is None or not held.to_numpy().any():

@@ -48,9 +48,9 @@ import pandas as pd
 from ._checks import NO_YEAR
 from .errors import DataError, SpecError
 from .spec import Spec, load_spec
-from .tables import default_weights
+from .tables import default_weights, long_scores
 from .targets import NUMERIC_COLUMNS as TARGET_NUMERIC
-from .coverage import below, status_text, thresholds
+from .coverage import status_of, thresholds
 from .panel import load_panel
 
 if TYPE_CHECKING:
@@ -704,34 +704,11 @@ class BuildFolder:
                 if c not in s.columns:
                     s[c] = np.nan
         else:
-            parts = [self.scores.stack(future_stack=True).rename("score"),
-                     self.ranks.reindex(columns=self.scores.columns).stack(future_stack=True).rename("rank"),
-                     self.change.reindex(columns=self.scores.columns).stack(future_stack=True).rename("change")]
-            s = pd.concat(parts, axis=1).reset_index()
-            s.columns = ["unit", "year", "node", "score", "rank", "change"]
-            s.insert(3, "level", s["node"].map(self.spec.levels))
-            order = {c: i for i, c in enumerate(reversed(list(self.spec.aggregates)))}
-            s["_o"] = s["node"].map(lambda c: order.get(c, len(order)))
-            s = s.sort_values(["year", "_o"], kind="stable").drop(columns="_o").reset_index(drop=True)
+            s = long_scores(self.spec, self.scores, self.ranks, self.change)
         s["rank"] = pd.array(np.round(s["rank"].to_numpy(dtype=float)), dtype="Int64") if len(s) else s["rank"].astype("Int64")
-        if "status" not in s.columns:
-            s["status"] = self._status(s)
+        if "status" not in s.columns:  # the wide layout, or a folder written before it: from coverage and publish
+            s["status"] = status_of(self.spec, self.coverage if thresholds(self.spec) else None, s)
         return s
-
-    def _status(self, s: pd.DataFrame) -> np.ndarray:
-        """``status`` of the rows of ``s`` where the folder has no status column (the wide layout, or a folder
-        written before it): from the coverage of the aggregates and the spec's ``publish`` thresholds."""
-        out = np.full(len(s), "", dtype=object)
-        thr = thresholds(self.spec)
-        cov = self.coverage if thr else None
-        if cov is None or not len(s):
-            return out
-        cov = cov[cov["node"].isin(list(thr))]
-        low = cov[below(cov["coverage"].to_numpy(), cov["node"].map(thr).to_numpy())]
-        text = pd.Series([status_text(c, thr[n]) for n, c in zip(low["node"], low["coverage"])],
-                         index=pd.MultiIndex.from_arrays([low["unit"], low["year"], low["node"]]), dtype=object)
-        found = text.reindex(pd.MultiIndex.from_arrays([s["unit"], s["year"], s["node"]])).to_numpy(dtype=object)
-        return np.where(pd.isna(found), "", found)
 
     def table_long(self, stage: str) -> pd.DataFrame:
         """``unit, year, indicator, value`` of a stage."""

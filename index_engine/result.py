@@ -14,8 +14,8 @@ from ._json import jsonable
 from .panel import Panel
 from .ranks import rank_scores
 from .spec import Spec
-from .tables import change_on_previous_year, contributions, default_weights, grade_table
-from .coverage import aggregate_coverage, node_coverage, published, status_text, thresholds, withheld
+from .tables import change_on_previous_year, contributions, default_weights, grade_table, long_scores
+from .coverage import aggregate_coverage, coverage_long, node_coverage, published, status_of, withheld
 from .measures import COLUMNS as MEASURE_COLUMNS, spec_measure_table
 
 
@@ -193,35 +193,12 @@ class Build:
     def scores_long(self) -> pd.DataFrame:
         """``unit, year, node, level, score, rank, change, status`` for every node, unit and year: the published
         scores; ``status`` says why a score is withheld (``coverage 0.12 < 0.66``), empty when it is published."""
-        s = self.published.stack(future_stack=True).rename("score")
-        r = self.ranks.stack(future_stack=True).rename("rank")
-        c = self.change.stack(future_stack=True).rename("change")
-        out = pd.concat([s, r, c], axis=1).reset_index()
-        out.columns = ["unit", "year", "node", "score", "rank", "change"]
-        out.insert(3, "level", out["node"].map(self.spec.levels))
+        out = long_scores(self.spec, self.published, self.ranks, self.change)
         out["rank"] = out["rank"].astype("Int64")
-        out["status"] = self._status(out)
-        order = {c: i for i, c in enumerate(reversed(list(self.spec.aggregates)))}
-        out["_o"] = out["node"].map(lambda c: order.get(c, len(order)))
-        out = out.sort_values(["year", "_o"], kind="stable").drop(columns="_o").reset_index(drop=True)
-        return out
-
-    def _status(self, long: pd.DataFrame) -> np.ndarray:
-        """The ``status`` of each row (unit, year, node) of ``long``."""
-        out = np.full(len(long), "", dtype=object)
         held = self.withheld
-        if held is None or not held.to_numpy().any():
-            return out
-        thr = thresholds(self.spec)
-        cov = aggregate_coverage(self)[list(held.columns)]
-        rows = held.stack(future_stack=True)
-        rows = rows[rows.to_numpy(dtype=bool)]
-        text = pd.Series(
-            [status_text(float(cov.at[(u, y), n]), thr[n]) for u, y, n in rows.index], index=rows.index, dtype=object
-        )
-        keys = pd.MultiIndex.from_arrays([long["unit"], long["year"], long["node"]])
-        found = text.reindex(keys).to_numpy(dtype=object)
-        return np.where(pd.isna(found), "", found)
+        withheld_any = held is not None and held.to_numpy().any()
+        out["status"] = status_of(self.spec, coverage_long(aggregate_coverage(self)) if withheld_any else None, out)
+        return out
 
     def summary(self, top: int | None = None) -> pd.DataFrame:
         """The index's score, rank and change for every unit in the latest year, best first (by rank, then

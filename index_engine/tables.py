@@ -72,6 +72,20 @@ def weight_table(
     return pd.DataFrame(rows)
 
 
+def long_scores(spec: Spec, scores: pd.DataFrame, ranks: pd.DataFrame, change: pd.DataFrame) -> pd.DataFrame:
+    """``unit, year, node, level, score, rank, change`` of wide tables (rows (unit, year), a column per node), in
+    the order scores.csv holds them: by year, the aggregates from the index down, then the indicators."""
+    parts = [scores.stack(future_stack=True).rename("score"),
+             ranks.reindex(columns=scores.columns).stack(future_stack=True).rename("rank"),
+             change.reindex(columns=scores.columns).stack(future_stack=True).rename("change")]
+    out = pd.concat(parts, axis=1).reset_index()
+    out.columns = ["unit", "year", "node", "score", "rank", "change"]
+    out.insert(3, "level", out["node"].map(spec.levels))
+    order = {c: i for i, c in enumerate(reversed(list(spec.aggregates)))}
+    out["_o"] = out["node"].map(lambda c: order.get(c, len(order)))
+    return out.sort_values(["year", "_o"], kind="stable").drop(columns="_o").reset_index(drop=True)
+
+
 def grade_table(spec: Spec, scores: pd.DataFrame) -> pd.DataFrame:
     """``unit, year, node, score, grade`` from the spec's ``grades`` (empty without them)."""
     g = spec.grades
