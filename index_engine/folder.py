@@ -64,6 +64,8 @@ MANIFEST = "manifest.json"
 SPEC = "spec.yaml"
 LOG = "log.json"
 SAME_AS = "same_as.json"
+TABLES_DIR = "tables"
+"""The folder of the stage tables."""
 STAGE_ORDER = ("raw", "transformed", "denominated", "imputed", "screened", "treated", "normalized")
 
 FILES: dict[str, dict[str, str]] = {
@@ -79,7 +81,12 @@ FILES: dict[str, dict[str, str]] = {
         "coverage": "coverage.parquet", "provenance": "provenance.parquet", "measures": "measures.csv",
     },
 }
-"""The file of each table, by layout (tables/<stage> aside)."""
+"""The file of each table, by layout (tables/<stage> aside: :func:`stage_path`)."""
+
+
+def stage_path(layout: str, stage: str) -> str:
+    """Where a stage's table is written in a folder of ``layout``: ``tables/<stage>.csv``, or ``.parquet``."""
+    return f"{TABLES_DIR}/{stage}.{'parquet' if layout == WIDE else 'csv'}"
 REQUIRED = ("scores", "weights", "units")
 """Tables every finished build folder holds (besides spec.yaml and manifest.json)."""
 
@@ -365,10 +372,8 @@ class BuildFolder:
         """The path of a stage table (``tables/<stage>.csv`` or ``.parquet``; an unchanged stage's
         Parquet is the earlier stage's, see ``same_as.json``; the normalised indicators are the
         indicator columns of ``scores.parquet``)."""
-        if self.is_large:
-            target = self._same_as.get(stage, stage)
-            return self.file("scores") if target == "scores" else self.path / "tables" / f"{target}.parquet"
-        return self.path / "tables" / f"{stage}.csv"
+        target = self._same_as.get(stage, stage) if self.is_large else stage
+        return self.file("scores") if target == "scores" else self.path / stage_path(self.layout, target)
 
     def has(self, table: str) -> bool:
         return table in FILES[self.layout] and self.file(table).is_file()
@@ -479,7 +484,7 @@ class BuildFolder:
     @cached_property
     def stages(self) -> tuple[str, ...]:
         """The stage tables the folder holds, in pipeline order (unchanged stages included)."""
-        d = self.path / "tables"
+        d = self.path / TABLES_DIR
         ext = ".parquet" if self.is_large else ".csv"
         found = [p.stem for p in d.glob(f"*{ext}")] if d.is_dir() else []
         found += list(self._same_as)
@@ -488,7 +493,7 @@ class BuildFolder:
 
     @cached_property
     def _same_as(self) -> dict[str, str]:
-        p = self.path / "tables" / SAME_AS
+        p = self.path / TABLES_DIR / SAME_AS
         if not self.is_large or not p.is_file():
             return {}
         m = _read_json(p)

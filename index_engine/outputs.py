@@ -14,7 +14,7 @@ import pandas as pd
 
 from ._native import numeric_settings, release_memory
 from ._checks import NO_YEAR
-from .folder import LONG, WIDE
+from .folder import FILES, LOG, LONG, MANIFEST, SAME_AS, SPEC, TABLES_DIR, WIDE, stage_path
 from .panel import has_gap, level_values, unit_count
 from .atomic import LOCK
 from .parallel import fork_call
@@ -364,9 +364,9 @@ def result_sheets(
         sheets[name] = blank_year(df, hy) if len(df) <= EXCEL_MAX_ROWS else f"{len(df)} rows: see {csv}"
 
     for stem, df in tables.items():
-        add(stem, df, f"{stem}.csv")
+        add(stem, df, FILES[LONG][stem])
     for stage, df in stage_long.items():
-        add(STAGE_SHEET.format(stage), df, f"tables/{stage}.csv")
+        add(STAGE_SHEET.format(stage), df, stage_path(LONG, stage))
     for name, df in extra.items():
         add(name, df, "the CSV")
     return sheets
@@ -437,8 +437,8 @@ def _write_large(
     are written by a few threads while the rest (ranks, grades, CSVs, workbook) is made; the raw table
     encoded while the build ran (``early``, see :class:`EarlyRawTable`) is written as it is. Each Parquet file's
     SHA-256 goes into ``hashed``, hashed by the thread that encoded it."""
-    hy = b.panel.has_years
-    (d / "tables").mkdir()
+    hy, files = b.panel.has_years, FILES[WIDE]
+    (d / TABLES_DIR).mkdir()
     keys = early.keys if early is not None else _ArrowKeys(hy)
     with numeric_settings(), _ParquetJobs(d, hashed) as parquet:  # BLAS and pages: see index_engine._native
         previous: tuple[str, pd.DataFrame] | None = None
@@ -451,34 +451,34 @@ def _write_large(
                 same_as[stage] = "scores"
                 continue
             if early is not None and early.holds(table):
-                parquet.add_encoded(f"tables/{stage}.parquet", early.take)
+                parquet.add_encoded(stage_path(WIDE, stage), early.take)
             else:
-                parquet.add(f"tables/{stage}.parquet", keys.table(table))
+                parquet.add(stage_path(WIDE, stage), keys.table(table))
             previous = (stage, table)
         if same_as:
-            (d / "tables" / "same_as.json").write_text(json.dumps(same_as, indent=1), encoding="utf-8")
-        parquet.add("scores.parquet", keys.table(b.published))
+            (d / TABLES_DIR / SAME_AS).write_text(json.dumps(same_as, indent=1), encoding="utf-8")
+        parquet.add(files["scores"], keys.table(b.published))
         # ranks of the aggregates only: indicator ranks of a million firms are rarely wanted and cost
         # a sort each (Build.ranks has them all); once written, only the index's are kept (for the summaries)
-        parquet.add("ranks.parquet", keys.table(b.ranks_of(list(b.spec.aggregates), keep=[b.spec.tree.code])))
+        parquet.add(files["ranks"], keys.table(b.ranks_of(list(b.spec.aggregates), keep=[b.spec.tree.code])))
         for stem in (("grades",) if b.spec.grades is not None else ()) + ("treatment", "imputed"):
-            parquet.add(f"{stem}.parquet", _arrow_frame(getattr(b, stem)))
+            parquet.add(files[stem], _arrow_frame(getattr(b, stem)))
         # the workbook's summaries now, while the largest files are written: their temporaries are gone
         # before the coverage and the other tables are made
         release_memory()  # the ranks' threads' temporaries
         sheets = summary_sheets(b) if excel is not False else None
-        parquet.add("coverage.parquet", keys.table(aggregate_coverage(b)))  # an indicator's: whether it is observed
-        parquet.add("provenance.parquet", _arrow_frame(provenance_table(b).astype({"year": str})))
+        parquet.add(files["coverage"], keys.table(aggregate_coverage(b)))  # an indicator's: whether it is observed
+        parquet.add(files["provenance"], _arrow_frame(provenance_table(b).astype({"year": str})))
         if hy and len(b.panel.years) > 1:
-            parquet.add("change.parquet", keys.table(b.change))
-        parquet.add("units.parquet", keys.units(b.panel.attrs))
+            parquet.add(files["change"], keys.table(b.change))
+        parquet.add(files["units"], keys.units(b.panel.attrs))
         counts: dict[str, int] = {}
         for stem, df in (("weights", with_names(b.weights, "node", node_names(b.spec), "node_name")), ("fitted", b.fitted)):
-            counts[f"{stem}.csv"] = write_csv(df, d / f"{stem}.csv", hy)
+            counts[files[stem]] = write_csv(df, d / files[stem], hy)
         if not b.targets.empty:
-            counts["targets.csv"] = write_csv(b.targets, d / "targets.csv", hy)
+            counts[files["targets"]] = write_csv(b.targets, d / files["targets"], hy)
         if b.spec.measures:
-            counts["measures.csv"] = write_csv(b.measures, d / "measures.csv", hy)
+            counts[files["measures"]] = write_csv(b.measures, d / files["measures"], hy)
         if sheets is not None:
             write_workbook(b, sheets, d / XLSX)
     return parquet.rows | counts
@@ -741,9 +741,9 @@ def _write_into(
     stage_long = {stage: long_table(wide) for stage, wide in b.tables.items()}
 
     def write_tables() -> dict[str, int]:
-        counts = {f"{stem}.csv": write_csv(df, d / f"{stem}.csv", hy) for stem, df in tables.items()}
-        (d / "tables").mkdir()
-        counts.update((f"tables/{stage}.csv", write_csv(lt, d / "tables" / f"{stage}.csv", hy)) for stage, lt in stage_long.items())
+        counts = {FILES[LONG][stem]: write_csv(df, d / FILES[LONG][stem], hy) for stem, df in tables.items()}
+        (d / TABLES_DIR).mkdir()
+        counts.update((stage_path(LONG, stage), write_csv(lt, d / stage_path(LONG, stage), hy)) for stage, lt in stage_long.items())
         return counts
 
     with fork_call(write_tables) as pending:
@@ -764,8 +764,8 @@ def _finish(
     ``manifest.json`` ``inputs`` records the rest a rebuild needs (see :func:`index_engine.job.recorded_inputs`).
     """
     hy = b.panel.has_years
-    (d / "spec.yaml").write_text(b.spec.to_yaml(), encoding="utf-8")
-    (d / "log.json").write_text(json.dumps([s.as_dict() for s in b.log], ensure_ascii=False, indent=1), encoding="utf-8")
+    (d / SPEC).write_text(b.spec.to_yaml(), encoding="utf-8")
+    (d / LOG).write_text(json.dumps([s.as_dict() for s in b.log], ensure_ascii=False, indent=1), encoding="utf-8")
     manifest: dict[str, Any] = {
         "index": b.spec.index.id,
         "name_en": b.spec.index.name_en,
@@ -800,9 +800,9 @@ def _write_manifest(d: Path, manifest: dict[str, Any], files: list[Path], hashed
     shas = dict(zip(todo, _shas(todo)))
     listed.update((p.relative_to(d), known[p] if p in known else shas[p]) for p in files)
     manifest["files"] = {str(p): listed[p] for p in sorted(listed)}
-    (d / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    (d / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
 
 
 def _add_to_manifest(d: Path, files: list[Path]) -> None:
     """Add ``files``, written after ``manifest.json``, to its list of files."""
-    _write_manifest(d, json.loads((d / "manifest.json").read_text(encoding="utf-8")), files)
+    _write_manifest(d, json.loads((d / MANIFEST).read_text(encoding="utf-8")), files)
