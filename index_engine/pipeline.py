@@ -25,7 +25,7 @@ from .aggregate import DomainError
 from .coverage import applied_weights, warn_empty_years
 from .errors import BuildError, DataError, IndexEngineError, MissingDenominatorWarning, SpecError
 from .evaluate import TreeModel, aggregate_build, segment_rows
-from .folder import BuildFolder, load_build
+from .folder import STAGE_ORDER, BuildFolder, load_build
 from .dataquality import findings
 from .panel import Panel, has_value, resolve_units, warn_empty_nodes
 from .plan import Entry, compile_plan, resolve
@@ -190,15 +190,8 @@ def _cells_changed(before: np.ndarray, after: np.ndarray) -> int:
 UPSTREAM = ("raw", "transform", "denominate", "impute", "screen", "treat", "normalize")
 """The stages before weighting, each a table of indicators; their results can be cached."""
 
-STAGE_TABLE = {
-    "raw": "raw",
-    "transform": "transformed",
-    "denominate": "denominated",
-    "impute": "imputed",
-    "screen": "screened",
-    "treat": "treated",
-    "normalize": "normalized",
-}
+STAGE_TABLE = dict(zip(UPSTREAM, STAGE_ORDER))
+"""Each upstream stage's table, by the name a build folder gives it (``tables/<name>``)."""
 
 
 @dataclass

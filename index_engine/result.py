@@ -19,9 +19,6 @@ from .coverage import aggregate_coverage, coverage_long, node_coverage, publishe
 from .measures import COLUMNS as MEASURE_COLUMNS, spec_measure_table
 
 
-STAGES = ("raw", "transformed", "denominated", "imputed", "screened", "treated", "normalized")
-
-
 @dataclass(frozen=True)
 class Step:
     """One log entry: a step, its method and resolved params, what it applied to and changed."""
@@ -182,7 +179,7 @@ class Build:
         return c.assign(contribution=np.where(hide, np.nan, c["contribution"].to_numpy(dtype=float)))
 
     def table(self, stage: str) -> pd.DataFrame:
-        """The wide table of ``stage`` (one of STAGES, or 'scores')."""
+        """The wide table of ``stage`` (one of :data:`index_engine.folder.STAGE_ORDER`, or 'scores')."""
         if stage == "scores":
             return self.scores
         try:

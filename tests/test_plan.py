@@ -15,7 +15,7 @@ import index_engine as ie
 from index_engine import plan as plan_mod
 from index_engine.dask_backend import check_supported
 from index_engine.families import FAMILIES
-from index_engine.pipeline import resolve, stage_keys, upstream
+from index_engine.pipeline import UPSTREAM, resolve, stage_keys, upstream
 from index_engine.plan import compile_plan
 from index_engine.registry import Method
 from index_engine.spec import StepSpec
@@ -184,7 +184,7 @@ def test_a_spec_is_compiled_once_and_its_plan_dropped_with_it(monkeypatch, tiny_
 
 # ---- stage keys -------------------------------------------------------------------------
 
-STAGES = ("raw", "transform", "denominate", "impute", "screen", "treat", "normalize")
+STAGES = UPSTREAM
 
 
 def _changed(a: ie.Spec, b: ie.Spec) -> list[str]:

@@ -16,7 +16,8 @@ import index_engine as ie
 from index_engine.errors import UnknownIndicatorWarning
 from index_engine.job import read_inputs
 from index_engine.measures import COLUMNS as MEASURE_COLUMNS
-from index_engine.result import STAGES, Step
+from index_engine.folder import STAGE_ORDER as STAGES
+from index_engine.result import Step
 
 ROOT = Path(__file__).resolve().parents[1]
 
