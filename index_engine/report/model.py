@@ -27,7 +27,7 @@ import pandas as pd
 
 from .._checks import NO_YEAR
 from .._json import jsonable
-from ..folder import BuildFolder, load_build
+from ..folder import SENSITIVITY_NUMERIC, BuildFolder, load_build
 from ..families import FAMILIES
 from ..spec import Spec, spec_from_dict, step_choice
 from ..tables import default_weights
@@ -506,8 +506,8 @@ def build_nodes(
     return root, nodes
 
 
-SENSITIVITY_TABLES = ("rank_stats", "sobol", "importance", "remove_one")
-"""The tables of sensitivity/ the robustness page shows."""
+SENSITIVITY_TABLES = tuple(SENSITIVITY_NUMERIC)
+"""The tables of sensitivity/ the robustness page shows (those the folder reader knows, besides the samples)."""
 
 
 def index_meta(spec: Spec) -> dict[str, Any]:

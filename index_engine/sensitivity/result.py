@@ -60,7 +60,7 @@ class SensitivityResult:
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every file's table, by file name."""
         out = {"samples.csv": self.samples}
-        for name in ("rank_stats", "sobol", "remove_one", "importance"):
+        for name in SENSITIVITY_NUMERIC:  # the tables the build-folder reader reads back
             df = getattr(self, name)
             if df is not None:
                 out[f"{name}.csv"] = df
