@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
+from ..folder import SENSITIVITY_NUMERIC
 from ..atomic import write_folder
 from ..outputs import write_csv
 from ..pipeline import tree_model
