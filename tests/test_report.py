@@ -942,3 +942,15 @@ def test_downloads_beside_tables_and_charts(full_zh):
     for link in links:
         head = (full_zh / link).read_text(encoding="utf-8-sig").splitlines()[0]
         assert head and not head.startswith("=")
+
+
+def test_every_treatment_and_marked_flag_has_a_marker():
+    """The pages' markers cover what the engine records: each treatment of provenance.csv and each flag the
+    vocabulary marks, but for illustrative data, which the notice on every page names instead."""
+    from index_engine.flags import FLAGS
+    from index_engine.provenance import TREATMENTS
+    from index_engine.report.model import MARK_KINDS
+
+    marked = {name for name, flag in FLAGS.items() if flag.marked} - {"illustrative"}
+    assert set(MARK_KINDS) == (set(TREATMENTS) - {""}) | marked
+    assert len(set(MARK_KINDS.values())) == len(MARK_KINDS)  # one marker per kind
