@@ -33,7 +33,7 @@ from ..folder import WIDE, BuildFolder, load_build
 from ..spec import Spec
 from . import charts as ch
 from . import i18n
-from .model import ReportModel, build_nodes, index_meta, read_extras, slug
+from .model import ReportModel, build_nodes, index_meta, read_extras, score_digits, slug
 from .page import Page
 from .site import PageBuilder
 
@@ -346,8 +346,7 @@ class FirmModel(ReportModel):
 
     @property
     def score_digits(self) -> int:
-        s = self.summary.score_max if self.summary else 100
-        return 3 if s <= 1.5 else 1
+        return score_digits(self.summary.score_max if self.summary else 100)
 
     def score_range(self) -> tuple[float, float] | None:
         return self.summary.score_range if self.summary else None

@@ -81,6 +81,11 @@ class UnitInfo:
     page: str = ""
 
 
+def score_digits(largest: float) -> int:
+    """Decimals a page shows scores with, from the largest |score|: 3 on a 0–1 scale (at most 1.5), else 1."""
+    return 3 if (largest == largest and largest <= 1.5) else 1
+
+
 def slug(code: str) -> str:
     """A file-name-safe form of a code: ASCII letters, digits, ``-`` and ``_`` kept, the rest as ``_x<hex>_``."""
     return "".join(ch if re.fullmatch(r"[A-Za-z0-9_-]", ch) else f"_x{ord(ch):x}_" for ch in str(code))
@@ -297,8 +302,7 @@ class ReportModel:
 
     @property
     def score_digits(self) -> int:
-        s = self.scores["score"].abs().max() if not self.scores.empty else 100
-        return 3 if (s == s and s <= 1.5) else 1
+        return score_digits(self.scores["score"].abs().max() if not self.scores.empty else 100)
 
     def indicators_under(self, code: str) -> tuple[str, ...]:
         n = self.nodes[code]
