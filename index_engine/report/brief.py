@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .model import ReportModel, page_stem, records
+from .model import ReportModel, page_stem, records, tracked_units
 
 from .page import Page, strengths_weaknesses
 
@@ -40,15 +40,8 @@ def brief_file(unit: str) -> str:
 
 
 def brief_units(m: ReportModel) -> list[str]:
-    """Units that get a brief: the tracked ones with an index score in the latest year."""
-    cands: list[str] = []
-    tracking = m.spec.get("tracking")
-    if isinstance(tracking, dict) and tracking.get("unit"):
-        cands.append(str(tracking["unit"]))
-    if m.targets is not None and "tracked_unit" in m.targets.columns:
-        cands.extend(str(u) for u in m.targets["tracked_unit"] if isinstance(u, str) and u)
-    ranked = set(m.ranking(m.latest))
-    return [u for u in dict.fromkeys(cands) if u in ranked]
+    """Units that get a brief: the tracked ones with an index score in the latest year (:func:`tracked_units`)."""
+    return tracked_units(m)
 
 
 def reference(m: ReportModel, u: str) -> dict[str, Any]:

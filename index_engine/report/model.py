@@ -644,17 +644,21 @@ def basis_of(spec: Spec) -> dict[str, Basis]:
     return out
 
 
-def _focus(m: ReportModel) -> str | None:
-    """The headline unit: the spec's ``tracking.unit``, else the targets' unit, else the first unit listed."""
-    ranked = set(m.ranking(m.latest))
+def tracked_units(m: ReportModel) -> list[str]:
+    """The tracked units with an index score in the latest year: the spec's ``tracking.unit``, then the
+    targets' tracked units, each once."""
     cands: list[str] = []
     tracking = m.spec.get("tracking")
     if isinstance(tracking, dict) and tracking.get("unit"):
         cands.append(str(tracking["unit"]))
     if m.targets is not None and "tracked_unit" in m.targets.columns:
-        cands.extend(str(u) for u in m.targets["tracked_unit"] if u)
-    cands.extend(u for u, i in m.units.items() if not i.reference)
-    for u in cands:
-        if u in ranked:
-            return u
-    return None
+        cands.extend(str(u) for u in m.targets["tracked_unit"] if isinstance(u, str) and u)
+    ranked = set(m.ranking(m.latest))
+    return [u for u in dict.fromkeys(cands) if u in ranked]
+
+
+def _focus(m: ReportModel) -> str | None:
+    """The headline unit: the first tracked unit (:func:`tracked_units`), else the first unit listed."""
+    ranked = set(m.ranking(m.latest))
+    cands = tracked_units(m) + [u for u, i in m.units.items() if not i.reference]
+    return next((u for u in cands if u in ranked), None)
