@@ -144,6 +144,15 @@ def check_target(target: Path, *, force: bool, replaceable: str | None = None) -
         raise OutputExistsError(f"{target}: the folder is not empty and holds no {replaceable}; refusing to replace it")
 
 
+def check_file_target(target: Path, *, force: bool) -> None:
+    """Refuse a file to write that exists already (without ``force``), or a folder in its place: before the
+    work that makes it, as :func:`check_target` for a folder."""
+    if target.is_dir():
+        raise OutputExistsError(f"{target}: is a folder; name the file to write")
+    if os.path.lexists(target) and not force:
+        raise OutputExistsError(f"{target}: the file exists already; pass --force to replace it")
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

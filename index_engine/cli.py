@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any, Callable, NoReturn, Sequence
 
 from . import __version__
 from ._native import no_huge_pages
-from .atomic import Interrupted
-from .errors import IndexEngineError, OutputExistsError, SpecError
+from .atomic import Interrupted, check_file_target, check_target
+from .errors import IndexEngineError, SpecError
 from .yamlsafe import read_yaml_text
 
 if TYPE_CHECKING:  # the commands import numpy, pandas and the engine when they run (see cmd_build)
@@ -155,8 +155,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
         spec = folder.spec
     else:
         _need_spec(args)
-        if args.out is not None and Path(args.out).exists() and not args.force:
-            raise OutputExistsError(f"{args.out}: the folder exists already; choose another --out or pass --force")
+        if args.out is not None:
+            check_target(Path(args.out), force=args.force, replaceable="audit.json")
         spec, panel = load_inputs(args)
         a = audit(build(spec, panel))
         out = Path(args.out) if args.out else default_out(spec.index.id) / "audit"
@@ -199,8 +199,7 @@ def cmd_targets(args: argparse.Namespace) -> int:
         raise SpecError(f"{args.spec}: no indicator has a target")
     if args.out:
         out = Path(args.out)
-        if out.exists() and not args.force:
-            raise OutputExistsError(f"{out}: the file exists already; pass --force to replace it")
+        check_file_target(out, force=args.force)
         out.parent.mkdir(parents=True, exist_ok=True)
         write_csv(table, out)  # as the build writes targets.csv
     from .measures import spec_measure_table
@@ -239,8 +238,7 @@ def cmd_weights(args: argparse.Namespace) -> int:
     text = weight_set_yaml(b, Path(args.out) if args.out else None)
     if args.out:
         out = Path(args.out)
-        if out.exists() and not args.force:
-            raise OutputExistsError(f"{out}: the file exists already; pass --force to replace it")
+        check_file_target(out, force=args.force)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")
         print(f"wrote {out}")
@@ -258,8 +256,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         if spec.data is None or spec.data.file is None:
             print(f"{args.spec}: spec OK ({len(spec.indicators)} indicators); no data file to check")
             return EXIT_OK
-    if args.out is not None and Path(args.out).exists() and not args.force:
-        raise OutputExistsError(f"{args.out}: the folder exists already; choose another --out or pass --force")
+    if args.out is not None:
+        check_target(Path(args.out), force=args.force)
     report = validate_data(args.spec, args.data, sheet=args.sheet, overrides=parse_set(args.set))
     print_report(report, args.spec)
     if args.out is not None:
@@ -285,8 +283,7 @@ def cmd_import_coinr(args: argparse.Namespace) -> int:
     from .spec import write_spec_yaml
 
     out = Path(args.output)
-    if out.exists() and not args.force:
-        raise SpecError(f"{out}: the file exists already; pass --force to replace it")
+    check_file_target(out, force=args.force)
     data = imeta_to_dict(args.imeta, index_id=args.id)
     if args.idata:
         rel = Path(args.idata).resolve()
@@ -340,9 +337,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     if args.build is not None:
         where = {"build_dir": _build_folder(args), "data": args.data, "sheet": args.sheet}
     else:
-        _need_spec(args)
-        if args.out is not None and Path(args.out).exists() and not args.force:
-            raise OutputExistsError(f"{args.out}: the folder exists already; choose another --out or pass --force")
+        _need_spec(args)  # run_sensitivity refuses an existing --out before the work
         where = {"spec": args.spec, "data": args.data, "sheet": args.sheet, "out": args.out, "overrides": parse_set(args.set),
                  "report": args.report, "excel": args.excel}
     with _dask_client(args.backend, args.scheduler) as client:

@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from .dataquality import group_by_dimension, period_rule
-from .errors import DataError, OutputExistsError, SpecError
+from .atomic import check_file_target
+from .errors import DataError, SpecError
 from .flags import FLAGS
 from .panel import load_panel
 from .xlsx import write_xlsx
@@ -135,8 +136,7 @@ def write_template(spec: Spec, out: str | Path, *, data: str | Path | None = Non
     out = Path(out)
     if out.suffix.lower() != ".xlsx":
         raise SpecError(f"{out}: the template is an .xlsx workbook; give a name ending in .xlsx")
-    if out.exists() and not force:
-        raise OutputExistsError(f"{out}: the file exists already; pass --force to replace it")
+    check_file_target(out, force=force)
     panel = _known_panel(spec, data, sheet)
     if panel is not None:
         units, names = panel.units, panel.unit_names()

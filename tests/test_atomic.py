@@ -446,3 +446,17 @@ def test_a_folder_is_written_from_a_thread_other_than_the_main_one(tmp_path):
 def test_interrupted_is_a_keyboard_interrupt_named_after_its_signal():
     e = Interrupted(signal.SIGHUP)
     assert isinstance(e, KeyboardInterrupt) and e.signum == signal.SIGHUP and str(e) == "SIGHUP"
+
+
+def test_a_file_to_write_is_refused_if_it_exists_unless_forced_and_never_in_a_folders_place(tmp_path):
+    from index_engine.atomic import check_file_target
+
+    target = tmp_path / "out.csv"
+    check_file_target(target, force=False)  # nothing there: fine
+    target.write_text("x", encoding="utf-8")
+    with pytest.raises(OutputExistsError, match=r"out\.csv: the file exists already; pass --force to replace it"):
+        check_file_target(target, force=False)
+    check_file_target(target, force=True)
+    (tmp_path / "d.csv").mkdir()
+    with pytest.raises(OutputExistsError, match=r"d\.csv: is a folder; name the file to write"):
+        check_file_target(tmp_path / "d.csv", force=True)
