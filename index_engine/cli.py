@@ -140,11 +140,6 @@ def _min_median_max(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from .atomic import write_folder
-    from .audit import audit
-    from .job import default_out
-    from .pipeline import build
-
     if args.build is not None:
         from .job import audit_folder
 
@@ -154,13 +149,11 @@ def cmd_audit(args: argparse.Namespace) -> int:
         a, out = audit_folder(folder, data=args.data, sheet=args.sheet, force=args.force)
         spec = folder.spec
     else:
+        from .job import run_audit
+
         _need_spec(args)
-        if args.out is not None:
-            check_target(Path(args.out), force=args.force, replaceable="audit.json")
-        spec, panel = load_inputs(args)
-        a = audit(build(spec, panel))
-        out = Path(args.out) if args.out else default_out(spec.index.id) / "audit"
-        write_folder(out, a.write, force=args.force, replaceable="audit.json")  # one rename, as every command writes
+        job = run_audit(args.spec, args.data, args.out, sheet=args.sheet, overrides=parse_set(args.set), force=args.force)
+        a, out, spec = job.audit, job.folder, job.build.spec
     summary = a.summary()
     print(f"{spec.index.id}: audit of {len(spec.indicators)} indicators")
     for k, v in summary.items():

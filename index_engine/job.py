@@ -45,7 +45,7 @@ DEFAULT_NOISE = 0.25
 
 @dataclass(frozen=True)
 class Job:
-    """What :func:`run_build` computed and where it wrote it."""
+    """What :func:`run_build` (or :func:`run_sensitivity`, :func:`run_audit`) computed and where it wrote it."""
 
     folder: Path
     build: Build
@@ -463,6 +463,26 @@ def build_again(folder: str | Path | BuildFolder, data: str | Path | None = None
     b = build(spec, panel, cache=cache)
     f.check_same(b, tol=tol)
     return b
+
+
+def run_audit(
+    spec: str | Path | Spec, data: str | Path | Panel | None = None, out: str | Path | None = None, *,
+    sheet: str | None = None, overrides: Mapping[str, Any] | None = None, force: bool = False,
+) -> Job:
+    """Build ``spec`` on its data and write the audit alone into a folder of its own, as ``index-engine audit
+    SPEC`` does: the folder (default ``outputs/<index id>/<timestamp>/audit``) is written atomically and
+    refused if it exists unless ``force`` (checked before the work). For a finished build's folder,
+    :func:`audit_folder`."""
+    from .audit import audit
+
+    if out is not None:
+        check_target(Path(out), force=force, replaceable="audit.json")
+    spec, panel = read_inputs(spec, data, sheet=sheet, overrides=overrides)
+    b = build(spec, panel)
+    a = audit(b)
+    target = Path(out) if out is not None else default_out(spec.index.id) / "audit"
+    write_folder(target, a.write, force=force, replaceable="audit.json")  # one rename, as every command writes
+    return Job(target, b, a)
 
 
 def audit_folder(path: str | Path | BuildFolder, *, data: str | Path | None = None, sheet: str | None = None,

@@ -229,3 +229,20 @@ def test_run_sensitivity_of_a_finished_folder_adds_sensitivity_and_refuses_twice
         jobs.run_sensitivity(tiny, build_dir=built.folder)
     with pytest.raises(ie.SpecError):
         jobs.analyse(built.build.spec, built.build.panel, "morris")
+
+
+def test_run_audit_writes_the_audit_alone_and_refuses_an_existing_folder_before_the_work(tmp_path, monkeypatch):
+    """index-engine audit SPEC as a library call: the audit's folder, the build it audited; an existing folder is
+    refused before anything is built (and replaced with force)."""
+    import json
+
+    from index_engine import job as job_mod
+    from index_engine.errors import OutputExistsError
+
+    spec = ROOT / "weights/examples/hdi.yaml"
+    j = job_mod.run_audit(spec, out=tmp_path / "a")
+    assert j.folder == tmp_path / "a" and j.audit is not None and j.build.spec.index.id == "HDI"
+    assert json.loads((j.folder / "audit.json").read_text(encoding="utf-8"))["summary"] == j.audit.summary()
+    monkeypatch.setattr(job_mod, "build", lambda *a, **k: pytest.fail("built before refusing"))
+    with pytest.raises(OutputExistsError, match="exists already"):
+        job_mod.run_audit(spec, out=tmp_path / "a")
