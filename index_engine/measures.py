@@ -16,6 +16,7 @@ n_reports, indicators, targets, target_statuses``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterable
 
 import pandas as pd
 
@@ -97,6 +98,15 @@ def _items(spec: Spec):
             yield code, part, ms
 
 
+def target_ids(spec: Spec, refs: Iterable[str]) -> list[str]:
+    """The targets a measure or a part of the plan names: a target's id as it is, an indicator's code as each
+    of that indicator's targets; each once, in order."""
+    by_indicator: dict[str, list[str]] = {}
+    for tid, (code, _) in spec.targets.items():
+        by_indicator.setdefault(code, []).append(tid)
+    return list(dict.fromkeys(t for ref in refs for t in ([ref] if ref in spec.targets else by_indicator.get(ref, []))))
+
+
 def measure_table(spec: Spec, progress: pd.DataFrame | None, targets: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per measure and milestone with its latest reported status (see the module docstring)."""
     latest: dict[str, pd.Series] = {}
@@ -108,12 +118,9 @@ def measure_table(spec: Spec, progress: pd.DataFrame | None, targets: pd.DataFra
     status_of = {}
     if targets is not None and not targets.empty and "target" in targets.columns:
         status_of = dict(zip(targets["target"], targets["status"]))
-    by_indicator: dict[str, list[str]] = {}
-    for tid, (code, _) in spec.targets.items():
-        by_indicator.setdefault(code, []).append(tid)
     rows = []
     for part, m in spec.plan_measures.values():
-        tids = list(dict.fromkeys(t for ref in m.targets for t in ([ref] if ref in spec.targets else by_indicator.get(ref, []))))
+        tids = target_ids(spec, m.targets)
         entries = [(m.code, "measure", m.title_zh, m.title_en, "")]
         entries += [(c, "milestone", ms.what_zh, ms.what_en, ms.by or "") for c, ms in m.all_milestones]
         for item, kind, zh, en, by in entries:

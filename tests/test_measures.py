@@ -123,3 +123,15 @@ def test_build_cli_with_progress(run_cli, tmp_path):
     assert m.loc["M8.3b", "status"] == "done" and m.loc["M2.1", "status"] == "no_report"
     r = run_cli("targets", BEIJING, "--progress", tmp_path / "missing.csv")
     assert r.returncode == 2 and "missing.csv" in r.stderr
+
+
+def test_a_link_to_an_indicator_means_each_of_its_targets():
+    """A measure or part may name a target by its id or an indicator by its code (each of its targets): one
+    rule (measures.target_ids) for the measures table and the report's parts."""
+    from index_engine.measures import target_ids
+
+    s = ie.spec_from_dict({"index": {"id": "T"}, "tree": {"code": "T", "children": [
+        {"code": "a", "targets": [{"value": 1, "year": 2027, "id": "loans"}, {"value": 2, "year": 2027}]},
+        {"code": "b", "target": {"value": 3, "year": 2027}}]}})
+    assert list(s.targets) == ["loans", "a.2", "b"]
+    assert target_ids(s, ["a", "b", "loans", "zz"]) == ["loans", "a.2", "b"]

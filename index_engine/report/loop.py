@@ -15,7 +15,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from ..flags import FLAGS
-from ..measures import PROGRESS_STATUSES
+from ..measures import PROGRESS_STATUSES, target_ids
 from ..scorecard import pace, scorecard
 from ..spec import PASS_FAIL_BASES
 from ..targets import STATUSES
@@ -216,7 +216,7 @@ def implementation_page(pb: PageBuilder) -> Page:
                              "highlights": highlights, "milestones": miles,
                              "targets": [(t, tstatus.get(t)) for t in r["targets_list"]]})
         parts.append({"code": p["code"], "title": p.get(f"title_{pb.lang}") or p.get("title_zh"), "measures": measures,
-                      "targets": [(t, tstatus.get(t)) for t in p.get("targets") or []]})
+                      "targets": [(t, tstatus.get(t)) for t in target_ids(m.parsed_spec, p.get("targets") or [])]})
     unreported = [r for r in rows if r.get("status") == "no_report"]
     ctx = pb.base("implementation.html", pb.t("implementation"), "implementation.html", parts=parts,
                   unreported=unreported, reported=reported, progress=PROGRESS_ORDER)
@@ -233,7 +233,7 @@ def scorecard_page(pb: PageBuilder) -> Page:
     tstatus = _status_of_targets(m)
     for p, spec_part in zip(card["parts"], _parts(m)):
         p["title"] = (p["title_zh"] if pb.lang == "zh" else p["title_en"]) or p["title_zh"]
-        p["targets"] = [(t, tstatus.get(t)) for t in spec_part.get("targets") or []]
+        p["targets"] = [(t, tstatus.get(t)) for t in target_ids(m.parsed_spec, spec_part.get("targets") or [])]
     unit = next((str(r.get("tracked_unit")) for r in rows if r.get("tracked_unit")), m.focus)
     counts = Counter(str(r.get("status") or "") for r in rows)
     ctx = pb.base("scorecard.html", pb.t("scorecard"), "scorecard.html", rows=rows, parts=card["parts"],
