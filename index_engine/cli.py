@@ -95,7 +95,8 @@ def _print_summary(b) -> None:
     years = b.scores.index.get_level_values("year")
     held = b.withheld[b.spec.tree.code] if b.withheld is not None else None
     for u, score, rank in zip(s["unit"], s["score"], s["rank"]):
-        shown = f"{score:.2f}" if score == score else "withheld" if held is not None and held.get((u, years.max())) else "–"
+        withheld = held is not None and bool(held.get((u, years.max())))
+        shown = f"{score:.2f}" if score == score else "withheld" if withheld else "–"
         print(f"  {'' if rank is None or str(rank) == '<NA>' else int(rank):>4}  {names.get(u, u)}  {shown}")
     latest = int((years == years.max()).sum())  # the units of the latest year, as the summary lists
     if latest > 10:

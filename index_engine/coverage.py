@@ -373,7 +373,8 @@ def applied_weights(spec: Spec, table: pd.DataFrame, scores: pd.DataFrame) -> pd
         for code in spec.aggregates:
             kids = [c.code for c in spec.nodes[code].children]
             live = sum(w[k] for k in kids if has.get(k, False))
-            within[code] = pd.Series({k: w[k] / live if has.get(k, False) and live > 0 else 0.0 for k in kids}, dtype=float)
+            share = {k: w[k] / live if has.get(k, False) and live > 0 else 0.0 for k in kids}
+            within[code] = pd.Series(share, dtype=float)
         applied = {k: float(v) for ws in within.values() for k, v in ws.items()}
         eff = effective_weights(spec, within)
         root = spec.tree.code

@@ -78,7 +78,8 @@ def _moments(spec: Spec, treated: pd.DataFrame) -> dict[tuple[str, Any], tuple[f
     for entry in compile_plan(spec).entries("normalize"):
         code = entry.code
         x = treated[code].to_numpy(dtype=float) * entry.direction
-        keys = [("all", np.ones(len(x), bool))] if entry.pool != "year" else [(int(y), years == y) for y in np.unique(years)]
+        by_year = entry.pool == "year"
+        keys = [(int(y), years == y) for y in np.unique(years)] if by_year else [("all", np.ones(len(x), bool))]
         for key, sel in keys:
             v = x[sel]
             v = v[~np.isnan(v)]

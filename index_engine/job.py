@@ -253,7 +253,8 @@ def run_build(
             a = functools.cache(stack.enter_context(fork_call(run_audit)).result)
             sens = uncertainty_analysis() if uncertainty else None
         elif uncertainty:
-            sens = _with_importance(stack.enter_context(fork_call(functools.partial(uncertainty_analysis, importance=False))), b)
+            pending = stack.enter_context(fork_call(functools.partial(uncertainty_analysis, importance=False)))
+            sens = _with_importance(pending, b)
         folder = write_job(
             b, default_out(spec.index.id) if out is None else out, force=force, excel=excel, audit=a,
             sensitivity=sens, report=report, lang=lang, overrides=overrides, early=early,

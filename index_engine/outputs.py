@@ -743,7 +743,8 @@ def _write_into(
     def write_tables() -> dict[str, int]:
         counts = {FILES[LONG][stem]: write_csv(df, d / FILES[LONG][stem], hy) for stem, df in tables.items()}
         (d / TABLES_DIR).mkdir()
-        counts.update((stage_path(LONG, stage), write_csv(lt, d / stage_path(LONG, stage), hy)) for stage, lt in stage_long.items())
+        for stage, lt in stage_long.items():
+            counts[stage_path(LONG, stage)] = write_csv(lt, d / stage_path(LONG, stage), hy)
         return counts
 
     with fork_call(write_tables) as pending:
