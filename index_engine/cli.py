@@ -93,9 +93,9 @@ def _print_summary(b) -> None:
     inds = f"{n_ind - len(dropped)} of {n_ind} indicators ({len(dropped)} dropped: no data)" if dropped else f"{n_ind} indicators"
     print(f"{b.spec.index.id}{year}: {n_units} units{ref}, {inds}")
     years = b.scores.index.get_level_values("year")
-    held = b.withheld[b.spec.tree.code] if b.withheld is not None else None
+    held = b.withheld[b.spec.tree.code].xs(years.max(), level="year") if b.withheld is not None else None
     for u, score, rank in zip(s["unit"], s["score"], s["rank"]):
-        withheld = held is not None and bool(held.get((u, years.max())))
+        withheld = held is not None and bool(held.get(u))
         shown = f"{score:.2f}" if score == score else "withheld" if withheld else "–"
         print(f"  {'' if rank is None or str(rank) == '<NA>' else int(rank):>4}  {names.get(u, u)}  {shown}")
     latest = int((years == years.max()).sum())  # the units of the latest year, as the summary lists

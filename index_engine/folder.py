@@ -87,6 +87,8 @@ FILES: dict[str, dict[str, str]] = {
 def stage_path(layout: str, stage: str) -> str:
     """Where a stage's table is written in a folder of ``layout``: ``tables/<stage>.csv``, or ``.parquet``."""
     return f"{TABLES_DIR}/{stage}.{'parquet' if layout == WIDE else 'csv'}"
+
+
 REQUIRED = ("scores", "weights", "units")
 """Tables every finished build folder holds (besides spec.yaml and manifest.json)."""
 
